@@ -1,0 +1,141 @@
+/*
+ * queue.h: the job queue. One interface, two backends, chosen by URL:
+ *   sqlite            the `jobs` table inside the store's SQLite file (queue_sqlite.c)
+ *   redis://host:port/db                                            (queue_redis.c)
+ *
+ * Semantics, identical on both (the contract suite in tests/queue checks them):
+ *   - priority 0-9, 9 most urgent (default 5); FIFO within a priority;
+ *   - delayed jobs (delay_ms / not_before) are not claimable before their time;
+ *   - enqueue with a unique_key (per type) is idempotent: the second enqueue returns the first
+ *     job's id with *created_out = 0;
+ *   - claim leases a job for lease_ms and gives it a fresh fencing token (monotonic per
+ *     type); heartbeat/ack/fail succeed only with the current token, else OM_ESTALE: the
+ *     worker lost the lease and must stop without writing;
+ *   - fail: retry after om_queue_backoff_ms(attempt) unless permanent or attempts are used
+ *     up; then the job is dead (dead letter) with its payload and every error it had;
+ *   - reap: leases that expired go back to ready (lease_expiries + 1); the third expiry sends
+ *     the job to the dead letters;
+ *   - retry (a dead job -> ready, attempts reset) and purge (delete jobs in a state).
+ *
+ * Jobs and the store: a stage that writes results and wants the next stage to run calls
+ * om_queue_enqueue_tx() inside its store transaction. The SQLite queue inserts the job
+ * straight into `jobs` in that transaction; the Redis queue writes an outbox row (state
+ * 'outbox' in the store's `jobs` table) that om_queue_relay() moves to Redis idempotently
+ * (unique key = the outbox row's job id). Nothing is lost between the store and Redis.
+ *
+ * Ownership: om_queue_open's *out is the caller's (om_queue_free); the store passed to
+ * open is borrowed and must outlive the queue. om_job values from claim/get/list are the
+ * caller's: om_job_release() each (om_job_list_free for lists).
+ */
+#ifndef OMNIVA_QUEUE_QUEUE_H
+#define OMNIVA_QUEUE_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/timeutil.h"
+#include "store/store.h"
+
+typedef struct om_queue om_queue;
+
+#define OM_JOB_TYPE_MAX 64
+#define OM_PRIORITY_DEFAULT 5
+#define OM_MAX_ATTEMPTS_DEFAULT 3
+#define OM_LEASE_EXPIRIES_MAX 3
+
+typedef struct om_job_spec {
+    const char *type;       /* required: [a-z0-9_.-]{1,63} */
+    const char *payload;    /* JSON object text; NULL means "{}" */
+    int priority;           /* 0-9; use OM_PRIORITY_DEFAULT */
+    int64_t delay_ms;       /* 0: now */
+    const char *unique_key; /* NULL: none */
+    int max_attempts;       /* 0: OM_MAX_ATTEMPTS_DEFAULT */
+    const char *job_id;     /* NULL: a new UUIDv4; else use this id (outbox relay) */
+} om_job_spec;
+
+#define OM_JOB_SPEC_INIT {NULL, NULL, OM_PRIORITY_DEFAULT, 0, NULL, 0, NULL}
+
+typedef struct om_job {
+    char id[OM_UUID_LEN];
+    char type[OM_JOB_TYPE_MAX];
+    char state[16];    /* "ready", "delayed", "leased", "done", "dead", "outbox" */
+    char *payload;     /* JSON text */
+    char *unique_key;  /* NULL when none */
+    char *errors;      /* JSON array text: [{"attempt":1,"at":"...","error":"..."}, ...] */
+    char *worker;      /* who holds/held the lease; NULL when none */
+    int priority;
+    int attempt;       /* deliveries so far (1 after the first claim) */
+    int max_attempts;
+    int lease_expiries;
+    int64_t token;     /* current fencing token (valid while leased) */
+    int64_t not_before_us, lease_until_us, created_us, updated_us;
+} om_job;
+
+void om_job_release(om_job *job); /* frees the strings, not the struct */
+
+typedef struct om_job_list {
+    om_job *jobs;
+    size_t n;
+} om_job_list;
+void om_job_list_free(om_job_list *l); /* releases each job and the array */
+
+typedef struct om_queue_filter {
+    const char *state; /* NULL: any */
+    const char *type;  /* NULL: any */
+    size_t limit;      /* 0: 100 */
+} om_queue_filter;
+
+typedef struct om_queue_stat {
+    char type[OM_JOB_TYPE_MAX];
+    int64_t ready, delayed, leased, done, dead;
+} om_queue_stat;
+
+/* Opens the queue named by url on top of `store` (borrowed). "sqlite" requires a SQLite
+ * store (OM_EINVAL otherwise); redis:// connects (OM_EUNAVAIL when unreachable). */
+int om_queue_open(om_queue **out, const char *url, om_store *store);
+void om_queue_free(om_queue *q);
+const char *om_queue_backend_name(const om_queue *q);
+
+/* Backoff policy used by fail(): min(cap, base*2^(attempt-1)) with +/-20% jitter. */
+void om_queue_set_backoff(om_queue *q, int64_t base_ms, int64_t cap_ms);
+int64_t om_queue_backoff_ms(int64_t base_ms, int64_t cap_ms, int attempt);
+
+int om_queue_enqueue(om_queue *q, const om_job_spec *spec, char id_out[OM_UUID_LEN],
+                     int *created_out);
+/* n specs in one round trip / transaction. ids_out may be NULL. */
+int om_queue_enqueue_batch(om_queue *q, const om_job_spec *specs, size_t n,
+                           char (*ids_out)[OM_UUID_LEN]);
+/* Enqueue inside the caller's open store transaction (see above). */
+int om_queue_enqueue_tx(om_queue *q, om_store *s, const om_job_spec *spec,
+                        char id_out[OM_UUID_LEN]);
+/* Moves outbox rows to the queue (Redis); a no-op returning 0 for SQLite. */
+int om_queue_relay(om_queue *q, size_t *relayed_out);
+
+/* Claims up to `max` jobs of the given types (in that order of preference after priority).
+ * *n_out may be 0 (nothing claimable): that is OM_OK. jobs_out must hold `max` entries. */
+int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
+                   int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out);
+int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms);
+int om_queue_ack(om_queue *q, const om_job *job);
+/* n jobs acked in one round trip; each must hold its current token. *acked_out counts. */
+int om_queue_ack_batch(om_queue *q, const om_job *jobs, size_t n, size_t *acked_out);
+/* Records `error` in the job's history; *dead_out (may be NULL) = 1 when it went to the dead
+ * letters, 0 when a retry was scheduled. */
+int om_queue_fail(om_queue *q, const om_job *job, const char *error, int permanent,
+                  int *dead_out);
+/* Sends a job that was never claimed (or whose lease we hold) straight to the dead letters
+ * (unknown type, malformed payload). token 0 means "not leased". */
+int om_queue_bury(om_queue *q, const om_job *job, const char *error);
+
+int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out);
+int om_queue_retry(om_queue *q, const char *job_id); /* dead -> ready, attempts reset */
+int om_queue_purge(om_queue *q, const char *state, size_t *purged_out);
+int om_queue_get(om_queue *q, const char *job_id, om_job *out); /* OM_ENOTFOUND */
+int om_queue_list(om_queue *q, const om_queue_filter *f, om_job_list *out);
+/* Counts per type; *stats_out is the caller's to free(). */
+int om_queue_stats(om_queue *q, om_queue_stat **stats_out, size_t *n_out);
+
+/* Validates a job type name; OM_EINVAL with the reason. */
+int om_queue_type_valid(const char *type);
+
+#endif
