@@ -58,8 +58,9 @@ struct om_stage {
 /* Registers a stage (static storage, not copied). Re-registering a type replaces it. */
 void om_runtime_register(const om_stage *stage);
 const om_stage *om_runtime_find(const char *type);
-/* Registers every built-in stage (stages/ and maintenance); idempotent. */
-void om_runtime_register_all(void);
+/* The pipeline stages register through om_stages_register_all() (stages/stages.h); the
+ * runtime itself registers its maintenance types (om_runtime_register_builtin). */
+void om_runtime_register_builtin(void);
 
 /* Moves the job to `state` (must be the next legal state or ERROR); logs the transition
  * with an optional message. Returns OM_EINVAL for an illegal transition (a bug in stage

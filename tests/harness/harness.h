@@ -1,0 +1,44 @@
+/*
+ * harness.h: what tests share: temp dirs, free loopback ports, and throw-away PostgreSQL
+ * and Redis servers the tests start themselves (own temp dir, 127.0.0.1, free port) and
+ * stop. No test relies on a service already running on the machine.
+ *
+ * Ownership: the server structs are the caller's; *_stop() kills the server and removes its
+ * directory. harness_tmpdir() returns a malloc'd path the caller frees (and may om_rmtree).
+ */
+#ifndef OMNIVA_TESTS_HARNESS_H
+#define OMNIVA_TESTS_HARNESS_H
+
+#include <sys/types.h>
+
+char *harness_tmpdir(const char *tag); /* /tmp/omniva-<tag>-XXXXXX, created */
+int harness_free_port(void);           /* a currently free TCP port on 127.0.0.1 */
+
+typedef struct harness_pg {
+    char url[512]; /* postgres://USER@127.0.0.1:PORT/omniva_test */
+    char dir[256];
+    int port;
+    pid_t pid;
+} harness_pg;
+/* initdb + start + createdb; as root the server runs as the 'postgres' system user.
+ * Returns 0 or -1 with a message on stderr. */
+int harness_pg_start(harness_pg *pg);
+void harness_pg_stop(harness_pg *pg);
+
+typedef struct harness_redis {
+    char url[128]; /* redis://127.0.0.1:PORT/0 */
+    char dir[256];
+    int port;
+    pid_t pid;
+} harness_redis;
+/* redis-server on a free loopback port with AOF (appendfsync always) in its own dir. */
+int harness_redis_start(harness_redis *r);
+/* Kill -9 and start again on the same port and dir (data kept through the AOF). */
+int harness_redis_restart(harness_redis *r);
+void harness_redis_stop(harness_redis *r);
+
+/* Runs the omniva binary ($OMNIVA_BIN) with args; captures output (caller frees *out/*err,
+ * either may be NULL). Returns the exit code, or -1 when it could not run. */
+int harness_omniva(const char *const *args, char **out, char **err);
+
+#endif
