@@ -1,0 +1,288 @@
+/*
+ * demo.c: generates the demo's source videos. Each video is a list of sentences spoken by
+ * espeak-ng one at a time (so every sentence's start and end are known exactly), joined with
+ * short pauses into one WAV, over a synthetic scene: coloured backgrounds that change every
+ * few sentences (scene cuts) and a moving "subject" (testsrc2 panel) for the content-aware
+ * crop to follow. Sidecar subtitles are written from the known sentence timings.
+ */
+#include "base/common.h"
+#include "base/fsutil.h"
+#include "base/proc.h"
+#include "stages/demo.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#define DEMO_RATE 22050
+#define DEMO_PAUSE_S 0.55
+
+typedef struct demo_video {
+    const char *name;
+    const char *sidecar; /* "srt", "vtt" or NULL (the analyzer must transcribe it) */
+    const char *voice;
+    int views, likes, comments;
+    const char *posted_at;
+    const char *const *sentences;
+} demo_video;
+
+static const char *const hook_sentences[] = {
+    "Stop brewing your espresso wrong.",
+    "Did you know that nine out of ten home baristas grind their coffee beans too coarse?",
+    "Here is the secret to a perfect shot of espresso.",
+    "First, weigh eighteen grams of freshly roasted beans.",
+    "Grind them fine, like table salt, right before you brew.",
+    "Tamp the coffee evenly and pull the shot for about twenty eight seconds.",
+    "You will taste sweetness instead of bitterness.",
+    "That is the whole trick.",
+    "Now let me show you how milk changes everything.",
+    "Steam the milk until the jug is too hot to hold for more than a second.",
+    "Pour slowly into the center of the cup and lift the jug at the end.",
+    "Your latte will look and taste like it came from a cafe.",
+    "Try it tomorrow morning and tell me what you think.",
+    NULL};
+
+static const char *const routine_sentences[] = {
+    "Every morning I start the day the same way.",
+    "I open the window and listen to the birds for a minute.",
+    "Then I make a simple cup of pour over coffee.",
+    "I heat the water to just below boiling.",
+    "The coffee blooms for thirty seconds before I pour the rest.",
+    "While it drips I write three things I want to finish today.",
+    "After that I check the weather and pick a jacket.",
+    "The walk to the train takes about fifteen minutes.",
+    "On the train I read a few pages of a novel.",
+    "Mornings like this make the whole day feel calmer.",
+    "Small routines are easy to keep when they feel good.",
+    NULL};
+
+static const char *const city_sentences[] = {
+    "This weekend we walked across the old part of the city.",
+    "The streets are narrow and the houses are painted in bright colors.",
+    "We stopped at a small market to buy fruit and bread.",
+    "A street musician played the violin near the fountain.",
+    "In the afternoon we climbed the hill to the castle.",
+    "The view over the river was absolutely guaranteed to impress anyone.",
+    "We watched the boats pass under the stone bridge.",
+    "In the evening the lights came on along the water.",
+    "It was a long day, but every step was worth it.",
+    "Next time we want to visit the museum by the harbor.",
+    NULL};
+
+static const demo_video demo_videos[] = {
+    {"espresso-secrets", "srt", "en-us", 48200, 5100, 312, "2026-11-18T18:30:00Z",
+     hook_sentences},
+    {"morning-routine", "vtt", "en-us+m3", 9100, 420, 37, "2026-11-17T07:45:00Z",
+     routine_sentences},
+    {"city-walk", NULL, "en-us", 3900, 150, 12, "2026-11-15T12:10:00Z", city_sentences},
+};
+
+const char *om_demo_hook_source(void)
+{
+    return "espresso-secrets";
+}
+
+const char *om_demo_hook_phrase(void)
+{
+    return "perfect shot of espresso";
+}
+
+const char *om_demo_brand_json(void)
+{
+    return "{\n"
+           "  \"keywords\": [\"coffee\", \"espresso\", \"barista\", \"brew\", \"beans\", "
+           "\"latte\", \"roast\"],\n"
+           "  \"brief\": \"Specialty coffee brand teaching home baristas to brew better "
+           "espresso, latte and pour over coffee with freshly roasted beans.\",\n"
+           "  \"banned_words\": [\"guaranteed\"],\n"
+           "  \"clip_min_s\": 15,\n"
+           "  \"clip_max_s\": 40,\n"
+           "  \"clips_per_video\": 2,\n"
+           "  \"posts_per_day\": 3,\n"
+           "  \"min_gap_minutes\": 120,\n"
+           "  \"quiet_hours\": {\"start\": 23, \"end\": 7},\n"
+           "  \"timezone\": \"Europe/Berlin\",\n"
+           "  \"reframe\": \"content\",\n"
+           "  \"targets\": [\"export\"]\n"
+           "}\n";
+}
+
+/* Reads a canonical PCM WAV (as espeak-ng writes it) into samples at DEMO_RATE mono. */
+static int wav_read(const char *path, om_sbuf *pcm)
+{
+    char *data;
+    size_t len;
+    int rc = om_read_file(path, 64u << 20, &data, &len);
+    if (rc)
+        return rc;
+    rc = om_error_set(OM_EINVAL, "%s: not a 16-bit mono %d Hz WAV", path, DEMO_RATE);
+    if (len < 12 || memcmp(data, "RIFF", 4) || memcmp(data + 8, "WAVE", 4))
+        goto out;
+    size_t off = 12;
+    int fmt_ok = 0;
+    while (off + 8 <= len) {
+        uint32_t csize;
+        memcpy(&csize, data + off + 4, 4);
+        const char *body = data + off + 8;
+        if (csize > len - off - 8)
+            csize = (uint32_t)(len - off - 8); /* espeak-ng streams may leave the size open */
+        if (!memcmp(data + off, "fmt ", 4) && csize >= 16) {
+            uint16_t fmt, ch, bits;
+            uint32_t rate;
+            memcpy(&fmt, body, 2);
+            memcpy(&ch, body + 2, 2);
+            memcpy(&rate, body + 4, 4);
+            memcpy(&bits, body + 14, 2);
+            fmt_ok = fmt == 1 && ch == 1 && rate == DEMO_RATE && bits == 16;
+        } else if (!memcmp(data + off, "data", 4) && fmt_ok) {
+            sb_append(pcm, body, csize & ~1u);
+            rc = OM_OK;
+            break;
+        }
+        off += 8 + csize + (csize & 1);
+    }
+out:
+    free(data);
+    return rc;
+}
+
+static void wav_write_header(om_sbuf *out, size_t data_len)
+{
+    uint32_t riff = (uint32_t)(36 + data_len), fmt_len = 16, rate = DEMO_RATE,
+             byte_rate = DEMO_RATE * 2, dlen = (uint32_t)data_len;
+    uint16_t pcm = 1, ch = 1, align = 2, bits = 16;
+    sb_append(out, "RIFF", 4);
+    sb_append(out, &riff, 4);
+    sb_append(out, "WAVEfmt ", 8);
+    sb_append(out, &fmt_len, 4);
+    sb_append(out, &pcm, 2);
+    sb_append(out, &ch, 2);
+    sb_append(out, &rate, 4);
+    sb_append(out, &byte_rate, 4);
+    sb_append(out, &align, 2);
+    sb_append(out, &bits, 2);
+    sb_append(out, "data", 4);
+    sb_append(out, &dlen, 4);
+}
+
+static void fmt_ts(char *buf, size_t n, double t, char sep)
+{
+    int ms = (int)(t * 1000.0 + 0.5);
+    snprintf(buf, n, "%02d:%02d:%02d%c%03d", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, sep,
+             ms % 1000);
+}
+
+static int run_quiet(const char *const *argv)
+{
+    om_proc_result r;
+    int rc = om_proc_run(&(om_proc_opts){.argv = argv, .timeout_ms = 300000}, &r);
+    if (rc == OM_OK && r.exit_code != 0) {
+        const char *tail = r.err_len > 400 ? r.err + r.err_len - 400 : r.err;
+        rc = om_error_set(OM_ERROR, "%s failed (exit %d): %s", argv[0], r.exit_code, tail);
+    }
+    om_proc_result_release(&r);
+    return rc;
+}
+
+static int make_video(const char *dir, const demo_video *v)
+{
+    char *mp4 = xasprintf("%s/%s.mp4", dir, v->name);
+    if (om_file_exists(mp4)) {
+        free(mp4);
+        return OM_OK;
+    }
+    char *tmpdir = xasprintf("%s/.demo-tmp-%s", dir, v->name);
+    char *wav = xasprintf("%s/speech.wav", tmpdir);
+    char *tmpmp4 = xasprintf("%s/out.mp4", tmpdir);
+    om_sbuf pcm = OM_SBUF_INIT, subs = OM_SBUF_INIT, wavbuf = OM_SBUF_INIT;
+    int rc = om_mkdirs(tmpdir, 0755);
+    if (rc)
+        goto out;
+    size_t pause_bytes = (size_t)(DEMO_PAUSE_S * DEMO_RATE) * 2;
+    char *zeros = xcalloc(1, pause_bytes);
+    sb_append(&pcm, zeros, pause_bytes / 2); /* a short lead-in */
+    int vtt = v->sidecar && !strcmp(v->sidecar, "vtt");
+    if (vtt)
+        sb_puts(&subs, "WEBVTT\n\n");
+    for (int i = 0; v->sentences[i]; i++) {
+        char *part = xasprintf("%s/s%02d.wav", tmpdir, i);
+        const char *argv[] = {"espeak-ng", "-v", v->voice, "-s", "160", "-w", part,
+                              v->sentences[i], NULL};
+        rc = run_quiet(argv);
+        double start = (double)pcm.len / 2 / DEMO_RATE;
+        if (rc == OM_OK)
+            rc = wav_read(part, &pcm);
+        free(part);
+        if (rc) {
+            free(zeros);
+            goto out;
+        }
+        double end = (double)pcm.len / 2 / DEMO_RATE;
+        char a[32], b[32];
+        fmt_ts(a, sizeof(a), start, vtt ? '.' : ',');
+        fmt_ts(b, sizeof(b), end, vtt ? '.' : ',');
+        if (vtt)
+            sb_printf(&subs, "%s --> %s\n%s\n\n", a, b, v->sentences[i]);
+        else
+            sb_printf(&subs, "%d\n%s --> %s\n%s\n\n", i + 1, a, b, v->sentences[i]);
+        sb_append(&pcm, zeros, pause_bytes);
+    }
+    free(zeros);
+    wav_write_header(&wavbuf, pcm.len);
+    sb_append(&wavbuf, pcm.buf, pcm.len);
+    if ((rc = om_write_file_atomic(wav, wavbuf.buf, wavbuf.len)))
+        goto out;
+
+    /* Backgrounds change colour every 12 s (scene cuts); a testsrc2 panel moves left and
+     * right as the subject the content-aware crop should follow. */
+    double dur = (double)pcm.len / 2 / DEMO_RATE;
+    char *video = xasprintf(
+        "color=c=0x1d3557:s=1280x720:r=30:d=%.3f,"
+        "drawbox=x=0:y=0:w=iw:h=ih:color=0x8d5524@0.9:t=fill:enable='lt(mod(t,24),12)'[bg];"
+        "testsrc2=s=360x540:r=30:d=%.3f[subj];"
+        "[bg][subj]overlay=x='460+380*sin(t/4)':y=90:shortest=1,format=yuv420p[v]",
+        dur, dur);
+    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                          "-filter_complex", video, "-i", wav, "-map", "[v]", "-map", "0:a",
+                          "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-c:a", "aac",
+                          "-b:a", "96k", "-shortest", "-movflags", "+faststart", tmpmp4, NULL};
+    rc = run_quiet(argv);
+    free(video);
+    if (rc)
+        goto out;
+    if (v->sidecar) {
+        char *sp = xasprintf("%s/%s.%s", dir, v->name, v->sidecar);
+        rc = om_write_file_atomic(sp, subs.buf, subs.len);
+        free(sp);
+        if (rc)
+            goto out;
+    }
+    char *meta = xasprintf("{\"title\": \"%s\", \"view_count\": %d, \"like_count\": %d, "
+                           "\"comment_count\": %d, \"posted_at\": \"%s\"}\n",
+                           v->name, v->views, v->likes, v->comments, v->posted_at);
+    char *mp = xasprintf("%s/%s.json", dir, v->name);
+    rc = om_write_file_atomic(mp, meta, strlen(meta));
+    free(meta);
+    free(mp);
+    if (rc == OM_OK && rename(tmpmp4, mp4) != 0)
+        rc = om_error_set(OM_EIO, "rename %s: %s", mp4, strerror(errno));
+out:
+    if (rc)
+        om_error_wrap(rc, "making demo video %s", v->name);
+    om_rmtree(tmpdir);
+    sb_release(&pcm);
+    sb_release(&subs);
+    sb_release(&wavbuf);
+    free(tmpdir);
+    free(wav);
+    free(tmpmp4);
+    free(mp4);
+    return rc;
+}
+
+int om_demo_make_sources(const char *dir)
+{
+    int rc = om_mkdirs(dir, 0755);
+    for (size_t i = 0; rc == OM_OK && i < OM_ARRAY_LEN(demo_videos); i++)
+        rc = make_video(dir, &demo_videos[i]);
+    return rc;
+}

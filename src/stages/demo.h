@@ -1,0 +1,21 @@
+/*
+ * demo.h: the material of `omniva demo`: a brand for a specialty-coffee project and a folder
+ * of generated source videos (espeak-ng speech over ffmpeg-made video), one with a planted
+ * on-brand hook, some with the sidecar .srt/.vtt a platform would offer, some without.
+ */
+#ifndef OMNIVA_STAGES_DEMO_H
+#define OMNIVA_STAGES_DEMO_H
+
+/* The demo project's brand settings as JSON text (static storage). */
+const char *om_demo_brand_json(void);
+
+/* Writes the demo sources into `dir` (created): NAME.mp4 (+ NAME.srt / NAME.vtt / NAME.json
+ * sidecars). Existing complete files are kept, so a second call is cheap. */
+int om_demo_make_sources(const char *dir);
+
+/* File name (without extension) of the source holding the planted hook (static storage). */
+const char *om_demo_hook_source(void);
+/* A phrase spoken in the planted hook (lowercase, for tests). */
+const char *om_demo_hook_phrase(void);
+
+#endif
