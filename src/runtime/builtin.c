@@ -1,0 +1,115 @@
+/*
+ * builtin.c: the runtime's own job types.
+ *
+ *   selftest.write    inserts ONE artifacts row keyed by the job id (kind 'selftest',
+ *                     entity_id = job id, path 'selftest', ON CONFLICT DO NOTHING): the
+ *                     exactly-once-effect probe of the chaos tests. Payload knobs (all optional):
+ *                       "sleep_ms": N         work for N ms first (honours cancellation)
+ *                       "fail": "permanent"   fail with OM_EPERMANENT (dead letter at once)
+ *                               "transient"   fail with a retryable error
+ *                               "crash"       the job process kills itself (SIGKILL)
+ *                       "record": true        also write a ledger packet via om_job_record
+ *                       "emit": "TYPE"        emit a follow-up job of TYPE (unique per job)
+ *   maintenance.reap  reclaims expired leases now (workers also do it every few seconds).
+ */
+#include "base/common.h"
+#include "runtime/rt_internal.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+static const char *const selftest_states[] = {"INIT", "WRITE", "DONE", NULL};
+
+static int selftest_run(om_job_ctx *ctx)
+{
+    json_t *p = ctx->payload;
+    json_int_t sleep_ms = json_integer_value(json_object_get(p, "sleep_ms"));
+    for (int64_t end = om_mono_ms() + sleep_ms; sleep_ms > 0 && om_mono_ms() < end;) {
+        if (ctx->cancel && *ctx->cancel)
+            return om_error_set(OM_ETIMEOUT, "selftest: cancelled while sleeping");
+        om_sleep_ms(10);
+    }
+    const char *fail = json_string_value(json_object_get(p, "fail"));
+    if (fail && !strcmp(fail, "permanent")) {
+        om_job_transition(ctx, "ERROR", "permanent failure requested");
+        return om_error_set(OM_EPERMANENT, "selftest: permanent failure requested");
+    }
+    if (fail && !strcmp(fail, "transient"))
+        return om_error_set(OM_ERROR, "selftest: transient failure requested");
+    if (fail && !strcmp(fail, "crash"))
+        raise(SIGKILL);
+
+    int rc = om_store_begin(ctx->store);
+    if (rc)
+        return om_error_wrap(rc, "selftest: begin");
+    rc = om_job_transition(ctx, "WRITE", NULL);
+    char aid[OM_UUID_LEN];
+    char *meta = xasprintf("{\"attempt\":%d,\"pid\":%ld}", ctx->job->attempt, (long)getpid());
+    if (rc == OM_OK)
+        rc = om_store_exec(ctx->store,
+                           "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
+                           "path, metadata, created_at) VALUES (?, 'selftest', 'jobs', ?, "
+                           "'selftest', ?, now()) ON CONFLICT (kind, entity_id, path) DO NOTHING",
+                           OM_PARAMS(OM_TEXT(om_uuid4(aid)), OM_TEXT(ctx->job->id), OM_JSON(meta)),
+                           NULL);
+    free(meta);
+    char packet[OM_UUID_LEN] = "";
+    if (rc == OM_OK && json_is_true(json_object_get(p, "record")))
+        rc = om_job_record(ctx, "jobs", ctx->job->id, NULL, NULL, packet);
+    const char *emit = json_string_value(json_object_get(p, "emit"));
+    if (rc == OM_OK && emit) {
+        char *key = xasprintf("selftest-child:%s", ctx->job->id);
+        json_t *parents = json_array();
+        if (packet[0])
+            json_array_append_new(parents, json_string(packet));
+        rc = om_job_emit(ctx, emit, json_object(), parents, key, OM_PRIORITY_DEFAULT, 0);
+        free(key);
+    }
+    if (rc == OM_OK)
+        rc = om_job_transition(ctx, "DONE", NULL);
+    if (rc == OM_OK)
+        rc = om_store_commit(ctx->store);
+    if (rc) {
+        om_store_rollback(ctx->store);
+        return om_error_wrap(rc, "selftest.write");
+    }
+    json_object_set_new(ctx->result, "artifact", json_string("selftest"));
+    return OM_OK;
+}
+
+static const om_stage selftest_stage = {
+    .type = "selftest.write",
+    .source = "selftest_worker",
+    .states = selftest_states,
+    .run = selftest_run,
+    .entity_type = "jobs",
+};
+
+static const char *const reap_states[] = {"INIT", "REAP", "DONE", NULL};
+
+static int reap_run(om_job_ctx *ctx)
+{
+    int rc = om_job_transition(ctx, "REAP", NULL);
+    size_t reclaimed = 0, buried = 0;
+    if (rc == OM_OK)
+        rc = om_queue_reap(ctx->queue, &reclaimed, &buried);
+    if (rc)
+        return om_error_wrap(rc, "maintenance.reap");
+    json_object_set_new(ctx->result, "reclaimed", json_integer((json_int_t)reclaimed));
+    json_object_set_new(ctx->result, "buried", json_integer((json_int_t)buried));
+    return om_job_transition(ctx, "DONE", "%zu reclaimed, %zu dead", reclaimed, buried);
+}
+
+static const om_stage reap_stage = {
+    .type = "maintenance.reap",
+    .source = "eclipse",
+    .states = reap_states,
+    .run = reap_run,
+    .timeout_ms = 60000,
+};
+
+void om_runtime_register_builtin(void)
+{
+    om_runtime_register(&selftest_stage);
+    om_runtime_register(&reap_stage);
+}

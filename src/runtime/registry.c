@@ -1,0 +1,40 @@
+/* registry.c: the stage registry (job type -> om_stage). Registration happens at start-up
+ * from one thread; lookups afterwards are read-only. */
+#include "base/common.h"
+#include "runtime/runtime.h"
+#include "runtime/worker.h"
+
+#define RT_MAX_STAGES 64
+
+static const om_stage *stages[RT_MAX_STAGES];
+static size_t nstages;
+
+void om_runtime_register(const om_stage *stage)
+{
+    OM_ASSERT(stage && stage->type && stage->run);
+    for (size_t i = 0; i < nstages; i++)
+        if (!strcmp(stages[i]->type, stage->type)) {
+            stages[i] = stage;
+            return;
+        }
+    OM_ASSERT(nstages < RT_MAX_STAGES);
+    stages[nstages++] = stage;
+}
+
+const om_stage *om_runtime_find(const char *type)
+{
+    for (size_t i = 0; type && i < nstages; i++)
+        if (!strcmp(stages[i]->type, type))
+            return stages[i];
+    return NULL;
+}
+
+size_t om_runtime_count(void)
+{
+    return nstages;
+}
+
+const om_stage *om_runtime_at(size_t i)
+{
+    return i < nstages ? stages[i] : NULL;
+}

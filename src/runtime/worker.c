@@ -1,0 +1,862 @@
+/*
+ * worker.c: the worker runtime: supervisor, worker loop and job execution.
+ *
+ * Process tree of `omniva worker --concurrency N`:
+ *   supervisor            forks N worker processes, restarts one that dies, forwards
+ *   |                     SIGTERM/SIGINT and waits for them (second signal: SIGKILL)
+ *   +- worker process     own store + queue; loop: reap, relay outbox, claim one job, run it
+ *      +- job process     forked per job, own store + queue connections, runs stage->run in
+ *                         its own process group; reports {code, error, chain, result} on a
+ *                         pipe. The worker heartbeats the lease meanwhile and kills the group
+ *                         on timeout, on a lost lease (OM_ESTALE), or after the drain grace.
+ * With N = 1 the worker loop runs in the calling process (no supervisor).
+ *
+ * At-least-once: a job is acked only after its process reported success; a worker killed at
+ * any instant leaves a lease that expires and the reaper (every worker runs it) makes the job
+ * claimable again. Stage code is idempotent, so a redelivery changes nothing.
+ *
+ * SQLite handles must not cross fork(), so a worker closes its connections before forking a
+ * job process and reopens them right after (cheap for SQLite, a reconnect for PG/Redis).
+ */
+#include "base/common.h"
+#include "cognition/stardust.h"
+#include "runtime/rt_internal.h"
+#include "runtime/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OUTCOME_CAP (1u << 20)
+#define KILL_ESCALATE_MS 1000
+
+typedef struct rt_settings {
+    int64_t lease_ms;       /* default lease (stages with lease_ms 0) */
+    int64_t timeout_ms;     /* default job timeout (stages with timeout_ms 0) */
+    int64_t reap_ms;        /* how often each worker reaps expired leases */
+    int64_t relay_ms;       /* how often an idle worker relays the outbox */
+    int64_t idle_ms;        /* poll interval when nothing is claimable */
+    int64_t drain_grace_ms; /* how long in-flight jobs may run after SIGTERM */
+    int64_t backoff_base_ms, backoff_cap_ms; /* retry backoff (0: queue default) */
+} rt_settings;
+
+typedef struct rt_worker {
+    const om_config *cfg;
+    const om_worker_opts *opts;
+    rt_settings set;
+    const char **types;
+    size_t ntypes;
+    char name[160];
+    om_store *store;
+    om_queue *queue;
+    int64_t next_reap, next_relay;
+} rt_worker;
+
+static volatile sig_atomic_t g_stop;     /* drain requested */
+static volatile sig_atomic_t g_kill_now; /* second signal: stop in-flight work now */
+static volatile int g_child_cancel;      /* job process: SIGTERM asks the stage to stop */
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    if (g_stop)
+        g_kill_now = 1;
+    g_stop = 1;
+}
+
+static void on_child_term(int sig)
+{
+    (void)sig;
+    g_child_cancel = 1;
+}
+
+static void set_handler(int sig, void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL); /* no SA_RESTART: sleeps and polls wake up */
+}
+
+static void sleep_interruptible(int64_t ms)
+{
+    int64_t end = om_mono_ms() + ms;
+    while (!g_stop) {
+        int64_t left = end - om_mono_ms();
+        if (left <= 0)
+            break;
+        om_sleep_ms(left < 50 ? left : 50);
+    }
+}
+
+static void load_settings(rt_settings *s, const om_config *cfg, const om_worker_opts *opts)
+{
+    s->lease_ms = rt_setting(cfg, "lease_ms", RT_DEFAULT_LEASE_MS);
+    if (s->lease_ms < 300)
+        s->lease_ms = 300;
+    s->timeout_ms = rt_setting(cfg, "timeout_ms", RT_DEFAULT_TIMEOUT_MS);
+    s->reap_ms = rt_setting(cfg, "reap_ms", s->lease_ms < 5000 ? s->lease_ms : 5000);
+    s->relay_ms = rt_setting(cfg, "relay_ms", 1000);
+    s->idle_ms = opts && opts->idle_sleep_ms > 0 ? opts->idle_sleep_ms
+                                                 : rt_setting(cfg, "idle_ms", 200);
+    s->drain_grace_ms = rt_setting(cfg, "drain_grace_ms", 30000);
+    s->backoff_base_ms = rt_setting(cfg, "backoff_base_ms", 0);
+    s->backoff_cap_ms = rt_setting(cfg, "backoff_cap_ms", 0);
+}
+
+static int conn_error(int rc)
+{
+    return rc == OM_EUNAVAIL || rc == OM_EIO || rc == OM_ERROR;
+}
+
+/* ---- connections ------------------------------------------------------------------ */
+
+static void worker_disconnect(rt_worker *w)
+{
+    if (w->store)
+        rt_flush(w->store);
+    om_queue_free(w->queue);
+    om_store_free(w->store);
+    w->queue = NULL;
+    w->store = NULL;
+    rt_g.store = NULL;
+}
+
+static int open_connections(const om_config *cfg, om_store **s_out, om_queue **q_out)
+{
+    *s_out = NULL;
+    *q_out = NULL;
+    const char *url = om_config_store_url(cfg);
+    if (!url)
+        return om_error_set(OM_EINVAL, "no database configured ([store] url)");
+    om_store *s = NULL;
+    int rc = om_store_open(&s, url);
+    if (rc)
+        return om_error_wrap(rc, "opening database");
+    om_queue *q = NULL;
+    rc = om_queue_open(&q, om_config_queue_url(cfg), s);
+    if (rc) {
+        om_store_free(s);
+        return om_error_wrap(rc, "opening queue");
+    }
+    *s_out = s;
+    *q_out = q;
+    return OM_OK;
+}
+
+static int worker_connect(rt_worker *w)
+{
+    if (w->store && w->queue)
+        return OM_OK;
+    worker_disconnect(w);
+    int rc = open_connections(w->cfg, &w->store, &w->queue);
+    if (rc)
+        return rc;
+    if (w->set.backoff_base_ms > 0)
+        om_queue_set_backoff(w->queue, w->set.backoff_base_ms,
+                             w->set.backoff_cap_ms > 0 ? w->set.backoff_cap_ms
+                                                       : w->set.backoff_base_ms * 64);
+    rt_g.store = w->store;
+    rt_flush(w->store);
+    return OM_OK;
+}
+
+/* ---- the job process -------------------------------------------------------------- */
+
+static void write_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, buf, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return;
+        buf += k;
+        n -= (size_t)k;
+    }
+}
+
+static const char *initial_state(const om_stage *st)
+{
+    return st->states && st->states[0] ? st->states[0] : "INIT";
+}
+
+/* Runs the stage and reports the outcome on fd; never returns. */
+static void job_process(rt_worker *w, const om_job *job, const om_stage *st, json_t *payload,
+                        int fd, pid_t parent)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    g_child_cancel = 0;
+    set_handler(SIGTERM, on_child_term);
+    signal(SIGINT, SIG_IGN);
+    /* Events buffered in the worker were flushed before the fork; never write them twice. */
+    json_array_clear(rt_g.logbuf);
+    json_array_clear(rt_g.jlbuf);
+    json_decref(rt_g.chain);
+    rt_g.chain = json_array();
+
+    json_t *out = json_object();
+    om_store *s = NULL;
+    om_queue *q = NULL;
+    int rc = open_connections(w->cfg, &s, &q);
+    if (rc == OM_OK) {
+        rt_g.store = s;
+        json_t *parents = json_object_get(payload, "parents");
+        json_t *own_parents = json_is_array(parents) ? json_incref(parents) : json_array();
+        const char *trace = json_string_value(json_object_get(payload, "trace_id"));
+        const char *project = json_string_value(json_object_get(payload, "project_id"));
+        om_job_ctx ctx = {
+            .job = job,
+            .payload = payload,
+            .store = s,
+            .queue = q,
+            .cfg = w->cfg,
+            .stage = st,
+            .trace_id = trace ? trace : job->id,
+            .project_id = project ? project : "",
+            .parents = own_parents,
+            .state = initial_state(st),
+            .cancel = &g_child_cancel,
+            .result = json_object(),
+        };
+        rt_g.ctx = &ctx;
+        om_error_clear();
+        rc = st->run(&ctx);
+        const char *msg = rc ? om_error_msg() : "";
+        char *msg_copy = xstrdup(msg[0] ? msg : (rc ? om_error_name(rc) : ""));
+        if (om_store_in_txn(s)) {
+            om_store_rollback(s);
+            if (rc == OM_OK) {
+                rc = OM_ERROR;
+                free(msg_copy);
+                msg_copy = xstrdup("stage returned with its store transaction still open "
+                                   "(rolled back)");
+            }
+        }
+        if (rc)
+            rt_event(OM_LOG_WARN, st->source, NULL, NULL, "stage failed: %s", msg_copy);
+        rt_flush(s);
+        json_object_set_new(out, "code", json_integer(rc));
+        json_object_set_new(out, "error", json_string(msg_copy));
+        json_object_set_new(out, "state", json_string(ctx.state ? ctx.state : ""));
+        json_object_set_new(out, "result", ctx.result);
+        json_object_set(out, "chain", rt_g.chain);
+        free(msg_copy);
+        json_decref(own_parents);
+        rt_g.ctx = NULL;
+    } else {
+        json_object_set_new(out, "code", json_integer(rc));
+        json_object_set_new(out, "error", json_string(om_error_msg()));
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    if (text)
+        write_all(fd, text, strlen(text));
+    free(text);
+    close(fd);
+    json_decref(out);
+    om_queue_free(q);
+    om_store_free(s);
+    fflush(stderr);
+    _exit(0);
+}
+
+/* ---- running one job in the worker ------------------------------------------------ */
+
+typedef struct job_run {
+    rt_worker *w;
+    const om_job *job;
+    const om_stage *st;
+    json_t *payload;
+    const char *source;
+    int64_t started_ms;
+} job_run;
+
+typedef enum queue_op { QOP_ACK, QOP_FAIL, QOP_BURY } queue_op;
+
+/* Runs a queue operation on the job, reconnecting and retrying on connection errors until
+ * `deadline_ms` (monotonic) passes. */
+static int queue_op_retry(rt_worker *w, int64_t deadline_ms, queue_op op, const om_job *job,
+                          const char *error, int permanent, int *dead_out)
+{
+    int rc;
+    for (;;) {
+        rc = worker_connect(w);
+        if (rc == OM_OK) {
+            switch (op) {
+            case QOP_ACK: rc = om_queue_ack(w->queue, job); break;
+            case QOP_FAIL: rc = om_queue_fail(w->queue, job, error, permanent, dead_out); break;
+            case QOP_BURY: rc = om_queue_bury(w->queue, job, error); break;
+            }
+            if (rc == OM_OK || !conn_error(rc))
+                return rc;
+            worker_disconnect(w);
+        }
+        if (om_mono_ms() >= deadline_ms || g_kill_now)
+            return rc;
+        om_sleep_ms(200);
+    }
+}
+
+/* Completion/failure packet + the final event's rows, in one transaction. */
+static void write_outcome(job_run *r, int level, const char *final_state, json_t *outcome,
+                          json_t *extra_fields, const char *summary)
+{
+    rt_worker *w = r->w;
+    const om_job *job = r->job;
+    char ts[OM_TIME_LEN];
+    json_t *lineage = json_object();
+    json_t *parents = r->payload ? json_object_get(r->payload, "parents") : NULL;
+    json_object_set_new(lineage, "parents",
+                        json_is_array(parents) ? json_deep_copy(parents) : json_array());
+    const char *trace = om_log_ctx()->trace_id;
+    json_object_set_new(lineage, "trace_id", json_string(trace[0] ? trace : job->id));
+    json_object_set_new(lineage, "job_type", json_string(job->type));
+    json_object_set_new(lineage, "attempt", json_integer(job->attempt));
+    json_object_set_new(lineage, "max_attempts", json_integer(job->max_attempts));
+    json_object_set_new(lineage, "worker", json_string(w->name));
+    if (om_log_ctx()->project_id[0])
+        json_object_set_new(lineage, "project_id", json_string(om_log_ctx()->project_id));
+    json_t *result = outcome ? json_object_get(outcome, "result") : NULL;
+    if (json_is_object(result) && json_object_size(result) > 0)
+        json_object_set(lineage, "result", result);
+
+    json_t *chain = json_array();
+    json_array_append_new(chain, json_pack("{s:s, s:s, s:s}", "state", "CLAIMED", "worker",
+                                           w->name, "at", om_time_iso(ts, job->updated_us)));
+    json_t *steps = outcome ? json_object_get(outcome, "chain") : NULL;
+    json_array_extend(chain, json_is_array(steps) ? steps : json_array());
+    json_array_append_new(chain, json_pack("{s:s, s:s, s:s}", "state", final_state, "at",
+                                           om_time_iso(ts, om_now_us()), "message", summary));
+
+    json_t *fields = extra_fields ? json_deep_copy(extra_fields) : json_object();
+    json_object_set_new(fields, "job_type", json_string(job->type));
+    json_object_set_new(fields, "attempt", json_integer(job->attempt));
+    if (r->payload)
+        rt_entity_fields(r->payload, fields);
+
+    int rc = worker_connect(w);
+    char packet[OM_UUID_LEN] = "";
+    if (rc == OM_OK)
+        rc = om_store_begin(w->store);
+    if (rc == OM_OK) {
+        rc = om_stardust_append(w->store, "jobs", job->id, lineage, chain, packet);
+        if (rc == OM_OK)
+            json_object_set_new(fields, "stardust_id", json_string(packet));
+        rt_event(level, r->source, final_state, fields, "%s", summary);
+        if (rc == OM_OK)
+            rc = rt_flush_in_txn(w->store);
+        if (rc == OM_OK)
+            rc = om_store_commit(w->store);
+        if (rc) {
+            om_store_rollback(w->store);
+            om_warn("worker", "job %s: could not write its outcome packet: %s", job->id,
+                    om_error_msg());
+        }
+    } else {
+        rt_event(level, r->source, final_state, fields, "%s", summary);
+    }
+    rt_flush(w->store);
+    json_decref(fields);
+    json_decref(chain);
+    json_decref(lineage);
+}
+
+/* Dead-letters a job we cannot run (unknown type, malformed payload). */
+static void bury_job(job_run *r, const char *reason)
+{
+    rt_worker *w = r->w;
+    int64_t deadline = om_mono_ms() + w->set.lease_ms / 2;
+    int rc = queue_op_retry(w, deadline, QOP_BURY, r->job, reason, 0, NULL);
+    if (rc) {
+        om_warn("worker", "job %s: could not bury (%s); the lease will expire", r->job->id,
+                om_error_msg());
+        return;
+    }
+    write_outcome(r, OM_LOG_ERROR, "ERROR", NULL, NULL, reason);
+    om_log_ctx()->state[0] = '\0';
+}
+
+static int64_t stage_lease(const rt_worker *w, const om_stage *st)
+{
+    return st->lease_ms > 0 ? st->lease_ms : w->set.lease_ms;
+}
+
+static void kill_group(pid_t pid, int sig)
+{
+    if (kill(-pid, sig) != 0)
+        kill(pid, sig);
+}
+
+static void run_job(rt_worker *w, const om_job *job)
+{
+    om_log_ctx_clear();
+    om_log_context *lc = om_log_ctx();
+    snprintf(lc->job_id, sizeof(lc->job_id), "%s", job->id);
+    rt_g.job = job;
+
+    job_run r = {.w = w, .job = job, .source = "worker", .started_ms = om_mono_ms()};
+    json_error_t jerr;
+    json_t *payload = json_loads(job->payload ? job->payload : "", 0, &jerr);
+    if (json_is_object(payload)) {
+        const char *t = json_string_value(json_object_get(payload, "trace_id"));
+        const char *p = json_string_value(json_object_get(payload, "project_id"));
+        snprintf(lc->trace_id, sizeof(lc->trace_id), "%s", t ? t : job->id);
+        if (p)
+            snprintf(lc->project_id, sizeof(lc->project_id), "%s", p);
+    } else {
+        snprintf(lc->trace_id, sizeof(lc->trace_id), "%s", job->id);
+    }
+    r.st = om_runtime_find(job->type);
+    if (r.st && r.st->source)
+        r.source = r.st->source;
+
+    if (!r.st) {
+        char *why = xasprintf("unknown job type '%s'", job->type);
+        r.payload = json_is_object(payload) ? payload : NULL;
+        bury_job(&r, why);
+        free(why);
+        goto out;
+    }
+    if (!json_is_object(payload)) {
+        char *why = payload ? xasprintf("malformed payload: not a JSON object")
+                            : xasprintf("malformed payload: %s", jerr.text);
+        bury_job(&r, why);
+        free(why);
+        goto out;
+    }
+    r.payload = payload;
+
+    int64_t lease = stage_lease(w, r.st);
+    int64_t timeout = r.st->timeout_ms > 0 ? r.st->timeout_ms : w->set.timeout_ms;
+    json_t *fields = json_pack("{s:s, s:i, s:i}", "job_type", job->type, "attempt",
+                               job->attempt, "max_attempts", job->max_attempts);
+    rt_entity_fields(payload, fields);
+    rt_event(OM_LOG_INFO, r.source, initial_state(r.st), fields,
+             "job started (attempt %d of %d)", job->attempt, job->max_attempts);
+    json_decref(fields);
+    rt_flush(w->store);
+    if (lease != w->set.lease_ms && w->queue)
+        om_queue_heartbeat(w->queue, job, lease);
+
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        int64_t dl = om_mono_ms() + lease / 2;
+        queue_op_retry(w, dl, QOP_FAIL, job, "worker: pipe failed", 0, NULL);
+        goto out;
+    }
+    worker_disconnect(w); /* no SQLite handle may cross fork() */
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        job_process(w, job, r.st, payload, pfd[1], parent);
+    }
+    close(pfd[1]);
+    if (pid < 0) {
+        close(pfd[0]);
+        char *why = xasprintf("worker: fork failed: %s", strerror(errno));
+        int64_t dl = om_mono_ms() + lease / 2;
+        queue_op_retry(w, dl, QOP_FAIL, job, why, 0, NULL);
+        free(why);
+        goto out;
+    }
+    setpgid(pid, pid);
+    worker_connect(w);
+
+    om_sbuf outbuf = OM_SBUF_INIT;
+    outbuf.cap = OUTCOME_CAP;
+    int fd = pfd[0], status = 0, exited = 0;
+    int lost = 0, timed_out = 0, stopped = 0, killed = 0;
+    int64_t start = om_mono_ms(), next_hb = start + lease / 3, last_hb_ok = start;
+    int64_t deadline = start + timeout, drain_deadline = 0, escalate_at = 0;
+    while (!exited) {
+        if (fd >= 0) {
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            if (poll(&pf, 1, 50) > 0) {
+                char buf[8192];
+                ssize_t k = read(fd, buf, sizeof(buf));
+                if (k > 0)
+                    sb_append(&outbuf, buf, (size_t)k);
+                else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
+                    close(fd);
+                    fd = -1;
+                }
+            }
+        } else {
+            om_sleep_ms(20);
+        }
+        pid_t wr = waitpid(pid, &status, WNOHANG);
+        if (wr == pid) {
+            exited = 1;
+            break;
+        }
+        int64_t now = om_mono_ms();
+        if (!killed && now >= next_hb) {
+            int rc = worker_connect(w);
+            if (rc == OM_OK)
+                rc = om_queue_heartbeat(w->queue, job, lease);
+            if (rc == OM_OK) {
+                last_hb_ok = now;
+            } else if (rc == OM_ESTALE) {
+                lost = 1;
+            } else {
+                om_warn("worker", "heartbeat failed: %s", om_error_msg());
+                if (conn_error(rc))
+                    worker_disconnect(w);
+                if (now - last_hb_ok > lease)
+                    lost = 1; /* the lease has surely expired: another worker may run it */
+            }
+            next_hb = now + lease / 3;
+            if (lost) {
+                killed = 1;
+                kill_group(pid, SIGKILL);
+            }
+        }
+        if (!killed && now >= deadline) {
+            timed_out = killed = 1;
+            escalate_at = now + KILL_ESCALATE_MS;
+            kill_group(pid, SIGTERM);
+        }
+        if (g_stop && !drain_deadline)
+            drain_deadline = now + w->set.drain_grace_ms;
+        if (!killed && (g_kill_now || (drain_deadline && now >= drain_deadline))) {
+            stopped = killed = 1;
+            escalate_at = now + (g_kill_now ? 0 : KILL_ESCALATE_MS);
+            kill_group(pid, SIGTERM);
+        }
+        if (escalate_at && now >= escalate_at) {
+            kill_group(pid, SIGKILL);
+            escalate_at = 0;
+        }
+    }
+    kill(-pid, SIGKILL); /* anything the job left behind in its group (pid is reaped: no
+                            fallback to kill(pid)) */
+    if (fd >= 0) {
+        char buf[8192];
+        ssize_t k;
+        while ((k = read(fd, buf, sizeof(buf))) > 0)
+            sb_append(&outbuf, buf, (size_t)k);
+        close(fd);
+    }
+    json_t *outcome = outbuf.len ? json_loads(outbuf.buf, 0, NULL) : NULL;
+    sb_release(&outbuf);
+    int64_t took = om_mono_ms() - r.started_ms;
+    int code = json_is_object(outcome) ? (int)json_integer_value(json_object_get(outcome, "code"))
+                                       : OM_ERROR;
+    int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && json_is_object(outcome);
+
+    if (lost) {
+        rt_event(OM_LOG_WARN, r.source, NULL, NULL,
+                 "lease lost after %lld ms: job process stopped, result discarded (not acked; "
+                 "the job will be redelivered)",
+                 (long long)took);
+        rt_flush(w->store);
+    } else if (clean && code == OM_OK) {
+        int64_t dl = om_mono_ms() + lease;
+        int rc = queue_op_retry(w, dl, QOP_ACK, job, NULL, 0, NULL);
+        if (rc == OM_OK) {
+            char *sum = xasprintf("job done in %lld ms", (long long)took);
+            const char *final_state = "DONE";
+            if (r.st->states)
+                for (int i = 0; r.st->states[i]; i++)
+                    final_state = r.st->states[i];
+            write_outcome(&r, OM_LOG_INFO, final_state, outcome, NULL, sum);
+            free(sum);
+            size_t relayed = 0;
+            if (om_queue_relay(w->queue, &relayed) != OM_OK)
+                om_warn("worker", "outbox relay failed: %s", om_error_msg());
+            w->next_relay = om_mono_ms() + w->set.relay_ms;
+        } else if (rc == OM_ESTALE) {
+            rt_event(OM_LOG_WARN, r.source, NULL, NULL,
+                     "finished but the lease was lost before the ack; the job will be "
+                     "redelivered (its effects are idempotent)");
+            rt_flush(w->store);
+        } else {
+            rt_event(OM_LOG_ERROR, r.source, NULL, NULL,
+                     "finished but could not ack (%s); the lease will expire and the job "
+                     "will be redelivered",
+                     om_error_msg());
+            rt_flush(w->store);
+        }
+    } else {
+        char *why;
+        int permanent = 0;
+        if (timed_out)
+            why = xasprintf("timed out after %lld ms", (long long)timeout);
+        else if (stopped)
+            why = xasprintf("worker stopped before the job finished");
+        else if (clean) {
+            const char *e = json_string_value(json_object_get(outcome, "error"));
+            why = xstrdup(e && *e ? e : om_error_name(code));
+            permanent = code == OM_EINVAL || code == OM_EPERMANENT;
+        } else if (WIFSIGNALED(status))
+            why = xasprintf("job process killed by signal %d (%s)", WTERMSIG(status),
+                            strsignal(WTERMSIG(status)));
+        else
+            why = xasprintf("job process exited with status %d without reporting an outcome",
+                            WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        int dead = 0;
+        int64_t dl = om_mono_ms() + lease;
+        int rc = queue_op_retry(w, dl, QOP_FAIL, job, why, permanent, &dead);
+        if (rc == OM_OK) {
+            char *sum = dead ? xasprintf("job failed%s, dead letter: %s",
+                                         permanent ? " permanently" : " (attempts used up)", why)
+                             : xasprintf("job failed (attempt %d of %d), retry scheduled: %s",
+                                         job->attempt, job->max_attempts, why);
+            json_t *f = json_pack("{s:s, s:b}", "error", why, "dead", dead);
+            write_outcome(&r, dead ? OM_LOG_ERROR : OM_LOG_WARN, "ERROR", outcome, f, sum);
+            json_decref(f);
+            free(sum);
+        } else {
+            rt_event(OM_LOG_ERROR, r.source, "ERROR", NULL,
+                     "job failed (%s) and the failure could not be recorded (%s); the lease "
+                     "will expire",
+                     why, om_error_msg());
+            rt_flush(w->store);
+        }
+        free(why);
+    }
+    json_decref(outcome);
+out:
+    json_decref(payload);
+    rt_g.job = NULL;
+    om_log_ctx_clear();
+}
+
+/* ---- the worker loop -------------------------------------------------------------- */
+
+static int worker_loop(rt_worker *w)
+{
+    int64_t backoff = 0;
+    int claim_failures = 0;
+    while (!g_stop) {
+        int rc = worker_connect(w);
+        if (rc) {
+            if (w->opts->once)
+                return om_error_wrap(rc, "worker");
+            backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 250;
+            om_warn("worker", "cannot connect (%s); retrying in %lld ms", om_error_msg(),
+                    (long long)backoff);
+            sleep_interruptible(backoff);
+            continue;
+        }
+        backoff = 0;
+        int64_t now = om_mono_ms();
+        if (now >= w->next_reap) {
+            size_t reclaimed = 0, buried = 0;
+            rc = om_queue_reap(w->queue, &reclaimed, &buried);
+            if (rc)
+                om_warn("eclipse", "reap failed: %s", om_error_msg());
+            else if (reclaimed || buried)
+                om_info("eclipse", "expired leases: %zu jobs back to ready, %zu to dead letters",
+                        reclaimed, buried);
+            w->next_reap = now + w->set.reap_ms;
+            if (rc && conn_error(rc)) {
+                worker_disconnect(w);
+                continue;
+            }
+        }
+        if (now >= w->next_relay) {
+            size_t relayed = 0;
+            rc = om_queue_relay(w->queue, &relayed);
+            if (rc)
+                om_warn("worker", "outbox relay failed: %s", om_error_msg());
+            w->next_relay = now + w->set.relay_ms;
+        }
+        rt_flush(w->store);
+
+        om_job job;
+        memset(&job, 0, sizeof(job));
+        size_t n = 0;
+        rc = om_queue_claim(w->queue, (const char *const *)w->types, w->ntypes, w->name,
+                            w->set.lease_ms, &job, 1, &n);
+        if (rc) {
+            if (++claim_failures == 1 || claim_failures % 20 == 0)
+                om_warn("worker", "claim failed: %s", om_error_msg());
+            if (conn_error(rc))
+                worker_disconnect(w);
+            if (w->opts->once && claim_failures > 50)
+                return om_error_wrap(rc, "worker: claim keeps failing");
+            sleep_interruptible(w->set.idle_ms);
+            continue;
+        }
+        claim_failures = 0;
+        if (n == 0) {
+            if (w->opts->once)
+                break;
+            sleep_interruptible(w->set.idle_ms);
+            continue;
+        }
+        run_job(w, &job);
+        om_job_release(&job);
+    }
+    return OM_OK;
+}
+
+static int worker_process(const om_config *cfg, const om_worker_opts *opts, int supervised)
+{
+    set_handler(SIGTERM, on_stop);
+    set_handler(SIGINT, on_stop);
+    signal(SIGPIPE, SIG_IGN);
+    if (supervised)
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+
+    rt_worker w;
+    memset(&w, 0, sizeof(w));
+    w.cfg = cfg;
+    w.opts = opts;
+    load_settings(&w.set, cfg, opts);
+    char host[64] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(w.name, sizeof(w.name), "%s:%ld", host, (long)getpid());
+
+    size_t n = 0;
+    if (opts->types)
+        while (opts->types[n])
+            n++;
+    if (n == 0)
+        n = om_runtime_count();
+    w.types = xcalloc(n + 1, sizeof(*w.types));
+    if (opts->types && opts->types[0])
+        for (size_t i = 0; i < n; i++)
+            w.types[i] = opts->types[i];
+    else
+        for (size_t i = 0; i < n; i++)
+            w.types[i] = om_runtime_at(i)->type;
+    w.ntypes = n;
+
+    rt_sink_install();
+    om_sbuf tl = OM_SBUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        sb_printf(&tl, "%s%s", i ? "," : "", w.types[i]);
+    om_info("worker", "worker %s started (types %s, lease %lld ms, reap every %lld ms)", w.name,
+            sb_str(&tl), (long long)w.set.lease_ms, (long long)w.set.reap_ms);
+    int rc = n ? worker_loop(&w) : om_error_set(OM_EINVAL, "no job types to serve");
+    if (rc)
+        om_err("worker", "worker %s: %s", w.name, om_error_msg());
+    om_info("worker", "worker %s stopped%s", w.name, g_stop ? " (drained)" : "");
+    worker_disconnect(&w);
+    rt_sink_uninstall();
+    sb_release(&tl);
+    free(w.types);
+    return rc;
+}
+
+/* ---- the supervisor --------------------------------------------------------------- */
+
+typedef struct slot {
+    pid_t pid;
+    int64_t started_ms;
+    int done;
+    int failed;
+} slot;
+
+static pid_t spawn_worker(const om_config *cfg, const om_worker_opts *opts, pid_t sup)
+{
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (getppid() != sup)
+            _exit(1);
+        int rc = worker_process(cfg, opts, 1);
+        exit(rc ? 1 : 0);
+    }
+    return pid;
+}
+
+int om_worker_run(const om_config *cfg, const om_worker_opts *opts)
+{
+    OM_ASSERT(cfg && opts);
+    g_stop = g_kill_now = 0;
+    int n = opts->concurrency > 0 ? opts->concurrency : 1;
+    if (n == 1)
+        return worker_process(cfg, opts, 0);
+
+    set_handler(SIGTERM, on_stop);
+    set_handler(SIGINT, on_stop);
+    signal(SIGPIPE, SIG_IGN);
+    pid_t self = getpid();
+    slot *slots = xcalloc((size_t)n, sizeof(*slots));
+    for (int i = 0; i < n; i++) {
+        slots[i].pid = spawn_worker(cfg, opts, self);
+        slots[i].started_ms = om_mono_ms();
+        if (slots[i].pid < 0)
+            om_err("worker", "fork failed: %s", strerror(errno));
+    }
+    om_info("worker", "supervisor %ld running %d worker processes", (long)self, n);
+    int forwarded_term = 0, forwarded_kill = 0;
+    for (;;) {
+        if (g_stop && !forwarded_term) {
+            om_info("worker", "stopping: draining %d worker processes", n);
+            for (int i = 0; i < n; i++)
+                if (slots[i].pid > 0)
+                    kill(slots[i].pid, SIGTERM);
+            forwarded_term = 1;
+        }
+        if (g_kill_now && !forwarded_kill) {
+            for (int i = 0; i < n; i++)
+                if (slots[i].pid > 0)
+                    kill(slots[i].pid, SIGKILL);
+            forwarded_kill = 1;
+        }
+        int status = 0;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid > 0) {
+            int i = 0;
+            while (i < n && slots[i].pid != pid)
+                i++;
+            if (i == n)
+                continue;
+            int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            slots[i].pid = 0;
+            if (g_stop || (opts->once && WIFEXITED(status))) {
+                slots[i].done = 1;
+                slots[i].failed = !ok && !g_stop;
+            } else {
+                if (WIFSIGNALED(status))
+                    om_warn("worker", "worker process %ld killed by signal %d; restarting",
+                            (long)pid, WTERMSIG(status));
+                else
+                    om_warn("worker", "worker process %ld exited with status %d; restarting",
+                            (long)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                /* one that dies right after starting is restarted after a pause */
+                int64_t ran = om_mono_ms() - slots[i].started_ms;
+                slots[i].started_ms = om_mono_ms() + (ran < 1000 ? 1000 : 0);
+            }
+            continue;
+        }
+        int live = 0, spawned = 0;
+        for (int i = 0; i < n; i++) {
+            if (slots[i].done)
+                continue;
+            live++;
+            if (slots[i].pid <= 0 && !g_stop && om_mono_ms() >= slots[i].started_ms) {
+                slots[i].pid = spawn_worker(cfg, opts, self);
+                slots[i].started_ms = om_mono_ms();
+                spawned = 1;
+            } else if (slots[i].pid <= 0 && g_stop) {
+                slots[i].done = 1; /* waiting for a restart that will not come */
+                live--;
+            }
+        }
+        if (!live)
+            break;
+        if (!spawned)
+            om_sleep_ms(50);
+    }
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        failed |= slots[i].failed;
+    free(slots);
+    om_info("worker", "supervisor %ld stopped", (long)self);
+    return failed ? om_error_set(OM_ERROR, "a worker process failed") : OM_OK;
+}
