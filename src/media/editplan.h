@@ -1,0 +1,143 @@
+/*
+ * editplan.h: the declarative edit plan (edit_jobs.operations) and its compiler into ONE
+ * ffmpeg invocation (one -filter_complex graph, input seeking, a single encode).
+ *
+ * Plan JSON (unknown keys are OM_EINVAL naming them; every path must be absolute):
+ *   {"source":"/abs/src.mp4", "start":12.34, "end":41.2,          // seconds of the source
+ *    "source_has_audio": true,                                    // optional, default true
+ *    "output":{"width":1080,"height":1920,"fps":30,"vcodec":"libx264"|"h264_nvenc","crf":20,
+ *              "preset":"veryfast","acodec":"aac","abitrate":"160k"},   // all optional
+ *    "reframe":{"mode":"center"|"content"|"blur_pad",
+ *               "track":[[t,x],...],   // content: t in SOURCE seconds, x in [0,1] = centre
+ *                                      // of interest as a fraction of the source width
+ *               "smoothing":1.0},      // content: moving-average window in seconds
+ *    "captions":{"ass":"/abs/clip.ass", "dropped_lines":[...], "stats":{...}} | null,
+ *    "logo":{"path":"/abs/logo.png","position":"top_right","scale":0.18,"opacity":0.9}|null,
+ *    "loudness":{"target_lufs":-14,"true_peak":-1.5,"lra":11} | null,
+ *    "intro":{"path":"/abs/i.mp4","duration":2.0,"has_audio":true} | null,  (same for outro;
+ *            duration/has_audio are filled by om_render_resolve_inputs when absent)
+ *    "gpu_required": false,
+ *    "meta":{...}}                         // free-form provenance, ignored by the compiler
+ *
+ * Graph shape (labels are fixed, tests look for them):
+ *   [0:v] fps, reframe (crop+scale | blurred pad), ass captions, logo overlay, format -> [vmain]
+ *   [0:a] aresample/aformat (or anullsrc when the source has no audio)          -> [amain]
+ *   intro/outro normalised to WxH/fps/48 kHz stereo, concat=n=K:v=1:a=1          -> [vcat][acat]
+ *   loudnorm (single pass, dynamic mode, then aresample back to 48 kHz)          -> [aout]
+ * Loudness choice: single-pass loudnorm over the whole output. The analysis only measures
+ * the whole source, not the clip, so a linear gain from it would be wrong for quiet or loud
+ * parts; loudnorm needs no prior measurement and keeps true peak under the limit.
+ *
+ * Content crop: the track is resampled every 0.1 s over the clip, smoothed (two passes of a
+ * centred moving average of `smoothing` seconds), pan speed limited (OM_EDITPLAN_MAX_PAN per
+ * second), simplified to at most OM_EDITPLAN_MAX_KEYFRAMES keyframes, and written as a flat
+ * piecewise-linear ffmpeg expression x(t) = x0 + sum_i k_i*max(0,t-t_i) clamped with clip().
+ *
+ * Ownership: *out values are the caller's (om_editplan_free, om_editcmd_free, free()).
+ */
+#ifndef OMNIVA_MEDIA_EDITPLAN_H
+#define OMNIVA_MEDIA_EDITPLAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define OM_EDITPLAN_MAX_KEYFRAMES 48
+#define OM_EDITPLAN_MAX_PAN 0.35 /* centre movement, fraction of source width per second */
+#define OM_EDITPLAN_MAX_SECONDS 3600.0
+#define OM_EDITPLAN_FONTSDIR "/usr/share/fonts/truetype/dejavu"
+
+typedef enum om_reframe_mode {
+    OM_REFRAME_CENTER = 0,
+    OM_REFRAME_CONTENT,
+    OM_REFRAME_BLUR_PAD
+} om_reframe_mode;
+
+typedef enum om_logo_pos {
+    OM_LOGO_TOP_LEFT = 0,
+    OM_LOGO_TOP_RIGHT,
+    OM_LOGO_BOTTOM_LEFT,
+    OM_LOGO_BOTTOM_RIGHT,
+    OM_LOGO_CENTER
+} om_logo_pos;
+
+typedef struct om_edit_insert {
+    char *path;     /* NULL: no intro/outro */
+    double duration; /* seconds; < 0 unknown */
+    int has_audio;  /* 1, 0, or -1 unknown (treated as 1 by the compiler) */
+} om_edit_insert;
+
+typedef struct om_editplan {
+    char *source;
+    double start, end;
+    int source_has_audio;
+    struct {
+        int width, height;
+        double fps;
+        char *vcodec;
+        int crf;
+        char *preset;
+        char *acodec;
+        char *abitrate;
+    } output;
+    struct {
+        om_reframe_mode mode;
+        double (*track)[2]; /* [t_source, x] sorted by t; content mode only */
+        size_t ntrack;
+        double smoothing;
+    } reframe;
+    char *captions_ass; /* NULL: no captions */
+    struct {
+        char *path; /* NULL: no logo */
+        om_logo_pos position;
+        double scale, opacity;
+    } logo;
+    int has_loudness;
+    double target_lufs, true_peak, lra;
+    om_edit_insert intro, outro;
+    int gpu_required;
+} om_editplan;
+
+/* Parses and validates a plan (borrowed JSON). OM_EINVAL with "edit plan: <field>: <why>". */
+int om_editplan_parse(om_editplan **out, const json_t *plan);
+int om_editplan_parse_text(om_editplan **out, const char *json_text);
+void om_editplan_free(om_editplan *p);
+
+/* Output duration the plan promises: (end - start) + intro + outro. Unknown insert
+ * durations count as 0 (call om_render_resolve_inputs first). */
+double om_editplan_duration(const om_editplan *p);
+
+/* Content mode: the smoothed, clamped, simplified keyframes in CLIP time (t from 0 to
+ * end-start), as a malloc'd array of [t, x] pairs (*out the caller's). */
+int om_editplan_crop_keyframes(const om_editplan *p, double (**out)[2], size_t *n_out);
+
+typedef struct om_editcmd {
+    char **argv;       /* NULL-terminated, argv[0] = "ffmpeg"; all owned */
+    size_t argc;
+    char *filtergraph; /* the -filter_complex value (owned copy) */
+    char *text;        /* shell-quoted form for edit_jobs.ffmpeg_commands */
+    char *vcodec;      /* the encoder used */
+} om_editcmd;
+
+typedef struct om_editenv {
+    const char *vcodec;   /* encoder chosen by om_editplan_pick_encoder; NULL: plan's */
+    const char *fontsdir; /* NULL: OM_EDITPLAN_FONTSDIR */
+} om_editenv;
+
+/* Compiles the plan into one ffmpeg command writing `output_path` (format forced to mp4,
+ * so a temp name works). env may be NULL. */
+int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *output_path,
+                        const om_editenv *env);
+void om_editcmd_free(om_editcmd *c);
+
+/* Chooses the video encoder: h264_nvenc when the plan asks for it (gpu_required or
+ * output.vcodec h264_nvenc), `ffmpeg -encoders` lists it and a 0.1 s test encode works;
+ * otherwise libx264. *reason_out says why (always set; caller frees both). */
+int om_editplan_pick_encoder(const om_editplan *p, char **encoder_out, char **reason_out);
+
+/* Escapes a value for an ffmpeg filter option inside a -filter_complex graph (both levels:
+ * option parser \ ' : and graph parser \ ' [ ] , ;). Caller frees. */
+char *om_ff_escape_value(const char *s);
+/* Joins argv into one POSIX-shell-safe line (single quotes where needed). Caller frees. */
+char *om_shell_join(const char *const *argv);
+
+#endif
