@@ -37,7 +37,7 @@ int harness_redis_start(harness_redis *r);
 int harness_redis_restart(harness_redis *r);
 void harness_redis_stop(harness_redis *r);
 
-/* Runs the omniva binary ($OMNIVA_BIN) with args; captures output (caller frees *out/*err,
+/* Runs the omniva binary ($OMNIVA_BIN) with args; captures output (caller frees *out and *err,
  * either may be NULL). Returns the exit code, or -1 when it could not run. */
 int harness_omniva(const char *const *args, char **out, char **err);
 
