@@ -1,0 +1,383 @@
+/*
+ * cli.c: the command-line machinery shared by every `omniva` command: option parsing
+ * (--name VALUE, --name=VALUE, flags, "--"), --help at every level, usage errors (exit 2),
+ * error printing and opening the workspace.
+ */
+#include "base/common.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+
+static const cli_opt global_opts[] = {
+    {"home", "DIR", "workspace directory (default: $OMNIVA_HOME, else the current directory)"},
+    {"db", "URL", "database URL: sqlite:///abs/omniva.db or postgres://... ($OMNIVA_DB)"},
+    {"queue", "URL", "job queue: sqlite or redis://host:port/db ($OMNIVA_QUEUE)"},
+    {"log-level", "LEVEL", "debug, info, warn or error (default: [log] level, else info)"},
+    {"quiet", NULL, "no log lines on stderr"},
+    {"help", NULL, "show this help"},
+    {NULL, NULL, NULL}};
+
+/* ---- errors ----------------------------------------------------------------------- */
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "omniva: error: %s\n", msg);
+    free(msg);
+    return CLI_FAIL;
+}
+
+int cli_error_om(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *ctx = xvasprintf(fmt, ap);
+    va_end(ap);
+    const char *m = om_error_msg();
+    cli_error("%s%s%s", ctx, m[0] ? ": " : "", m);
+    free(ctx);
+    return CLI_FAIL;
+}
+
+int cli_usage_error(cli_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+    fprintf(stderr, "omniva: error: %s\n(see '%s --help')\n", msg, c->path ? c->path : "omniva");
+    free(msg);
+    return CLI_USAGE;
+}
+
+void cli_print_json(json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+}
+
+/* ---- help ------------------------------------------------------------------------- */
+
+static void print_opts(FILE *f, const char *title, const cli_opt *opts)
+{
+    if (!opts || !opts[0].name)
+        return;
+    fprintf(f, "\n%s:\n", title);
+    for (const cli_opt *o = opts; o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-24s %s\n", left, o->help);
+    }
+}
+
+static void print_help(FILE *f, const cli_cmd *cmd, const char *path)
+{
+    if (cmd->subs)
+        fprintf(f, "usage: %s %s\n", path, cmd->usage ? cmd->usage : "<command> [options]");
+    else
+        fprintf(f, "usage: %s%s%s\n", path, cmd->usage ? " " : "", cmd->usage ? cmd->usage : "");
+    if (cmd->summary)
+        fprintf(f, "\n%s\n", cmd->summary);
+    if (cmd->description)
+        fprintf(f, "\n%s\n", cmd->description);
+    if (cmd->subs) {
+        fprintf(f, "\ncommands:\n");
+        for (const cli_cmd *s = cmd->subs; s->name; s++)
+            fprintf(f, "  %-14s %s\n", s->name, s->summary ? s->summary : "");
+        fprintf(f, "\nRun '%s <command> --help' for a command's options.\n", path);
+    }
+    print_opts(f, "options", cmd->opts);
+    print_opts(f, "global options (any level)", global_opts);
+}
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+static int find_opt(const cli_opt *opts, const char *name, size_t len)
+{
+    for (int i = 0; opts && opts[i].name; i++)
+        if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len))
+            return i;
+    return -1;
+}
+
+static void set_global(cli_ctx *c, int idx, const char *val)
+{
+    switch (idx) {
+    case 0: c->home = val; break;
+    case 1: c->db = val; break;
+    case 2: c->queue = val; break;
+    case 3: c->log_level = val; break;
+    case 4: c->quiet = 1; break;
+    default: break;
+    }
+}
+
+/* Parses one option at argv[*i]. Returns 0, 1 for --help, or CLI_USAGE (message printed). */
+static int parse_option(cli_ctx *c, const cli_cmd *cmd, cli_args *a, int argc, char **argv,
+                        int *i)
+{
+    const char *arg = argv[*i];
+    if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+        return 1;
+    if (strncmp(arg, "--", 2) != 0)
+        return cli_usage_error(c, "unknown option '%s'", arg);
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const char *inline_val = eq ? eq + 1 : NULL;
+    int idx = a ? find_opt(cmd->opts, name, len) : -1;
+    const cli_opt *o = idx >= 0 ? &cmd->opts[idx] : NULL;
+    int gidx = -1;
+    if (!o) {
+        gidx = find_opt(global_opts, name, len);
+        if (gidx < 0)
+            return cli_usage_error(c, "unknown option '--%.*s' for '%s'", (int)len, name,
+                                   c->path);
+        o = &global_opts[gidx];
+    }
+    const char *val = NULL;
+    if (o->arg) {
+        if (inline_val)
+            val = inline_val;
+        else if (*i + 1 < argc)
+            val = argv[++*i];
+        else
+            return cli_usage_error(c, "option '--%s' needs a value (%s)", o->name, o->arg);
+    } else if (inline_val) {
+        return cli_usage_error(c, "option '--%s' takes no value", o->name);
+    }
+    if (gidx >= 0) {
+        set_global(c, gidx, val);
+    } else {
+        a->vals[idx] = val;
+        a->set[idx] = 1;
+    }
+    return 0;
+}
+
+static int is_option(const char *s)
+{
+    return s[0] == '-' && s[1] != '\0';
+}
+
+static int apply_globals(cli_ctx *c)
+{
+    if (c->log_level) {
+        int l = om_log_level_parse(c->log_level);
+        if (l < 0)
+            return cli_usage_error(c, "unknown log level '%s' (debug, info, warn, error)",
+                                   c->log_level);
+        om_log_level_min = l;
+    }
+    om_log_set_quiet(c->quiet);
+    return CLI_OK;
+}
+
+int cli_dispatch(cli_ctx *c, const cli_cmd *cmd, int argc, char **argv, const char *path)
+{
+    c->path = path;
+    if (cmd->subs) {
+        int i = 0;
+        for (; i < argc && is_option(argv[i]) && strcmp(argv[i], "--") != 0; i++) {
+            int rc = parse_option(c, cmd, NULL, argc, argv, &i);
+            if (rc == 1) {
+                print_help(stdout, cmd, path);
+                return CLI_OK;
+            }
+            if (rc)
+                return rc;
+        }
+        if (i < argc && !strcmp(argv[i], "--"))
+            i++;
+        if (i >= argc) {
+            print_help(stderr, cmd, path);
+            fprintf(stderr, "\nomniva: error: '%s' needs a command\n", path);
+            return CLI_USAGE;
+        }
+        const char *name = argv[i];
+        for (const cli_cmd *s = cmd->subs; s->name; s++)
+            if (!strcmp(s->name, name)) {
+                char *sub_path = xasprintf("%s %s", path, name);
+                int rc = cli_dispatch(c, s, argc - i - 1, argv + i + 1, sub_path);
+                free(sub_path);
+                c->path = path;
+                return rc;
+            }
+        return cli_usage_error(c, "unknown command '%s' for '%s'", name, path);
+    }
+
+    /* --help anywhere before "--" wins over every other problem */
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(stdout, cmd, path);
+            return CLI_OK;
+        }
+
+    cli_args a;
+    memset(&a, 0, sizeof(a));
+    a.cmd = cmd;
+    a.pos = xcalloc((size_t)argc + 1, sizeof(char *));
+    int opts_done = 0, rc = CLI_OK;
+    for (int i = 0; i < argc && rc == CLI_OK; i++) {
+        if (!opts_done && !strcmp(argv[i], "--")) {
+            opts_done = 1;
+        } else if (!opts_done && is_option(argv[i])) {
+            rc = parse_option(c, cmd, &a, argc, argv, &i);
+        } else {
+            a.pos[a.npos++] = argv[i];
+        }
+    }
+    if (rc == CLI_OK && a.npos < cmd->min_args)
+        rc = cli_usage_error(c, "'%s' needs %s", path, cmd->usage ? cmd->usage : "arguments");
+    if (rc == CLI_OK && cmd->max_args >= 0 && a.npos > cmd->max_args)
+        rc = cli_usage_error(c, "unexpected argument '%s' for '%s'", a.pos[cmd->max_args],
+                             path);
+    if (rc == CLI_OK)
+        rc = apply_globals(c);
+    if (rc == CLI_OK)
+        rc = cmd->run(c, &a);
+    free(a.pos);
+    return rc;
+}
+
+const char *cli_get(const cli_args *a, const char *name)
+{
+    int i = find_opt(a->cmd->opts, name, strlen(name));
+    return i >= 0 && a->set[i] ? a->vals[i] : NULL;
+}
+
+int cli_flag(const cli_args *a, const char *name)
+{
+    int i = find_opt(a->cmd->opts, name, strlen(name));
+    return i >= 0 && a->set[i];
+}
+
+int cli_get_int(const cli_args *a, const char *name, long lo, long hi, long *out)
+{
+    const char *v = cli_get(a, name);
+    if (!v)
+        return CLI_OK;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi) {
+        fflush(stdout);
+        fprintf(stderr, "omniva: error: --%s must be an integer from %ld to %ld (got '%s')\n",
+                name, lo, hi, v);
+        return CLI_USAGE;
+    }
+    *out = n;
+    return CLI_OK;
+}
+
+/* ---- workspace -------------------------------------------------------------------- */
+
+/* URL with any password replaced by "***" (for messages). Caller frees. */
+static char *redact_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (!at || !colon || colon > at)
+        return xstrdup(url);
+    return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+}
+
+int cli_load_config(cli_ctx *c, om_config **out, int allow_missing)
+{
+    *out = NULL;
+    char *home = om_config_resolve_home(c->home);
+    om_config *cfg = NULL;
+    int rc = om_config_load(&cfg, home);
+    const char *env_db = getenv("OMNIVA_DB");
+    if (rc == OM_ENOTFOUND && (allow_missing || c->db || (env_db && *env_db))) {
+        cfg = om_config_new(home);
+        rc = OM_OK;
+    }
+    free(home);
+    if (rc)
+        return cli_error("%s", om_error_msg());
+    if (c->db)
+        om_config_set(cfg, "store", "url_override", c->db);
+    if (c->queue)
+        om_config_set(cfg, "queue", "url_override", c->queue);
+    const char *env_level = getenv("OMNIVA_LOG_LEVEL");
+    if (!c->log_level && !(env_level && *env_level)) {
+        int l = om_log_level_parse(om_config_get(cfg, "log", "level", "info"));
+        if (l >= 0)
+            om_log_level_min = l;
+    }
+    *out = cfg;
+    return CLI_OK;
+}
+
+int cli_open(cli_ctx *c, cli_ws *ws, int flags)
+{
+    memset(ws, 0, sizeof(*ws));
+    int rc = cli_load_config(c, &ws->cfg, flags & CLI_WS_NO_CONFIG);
+    if (rc)
+        return rc;
+    if (!(flags & (CLI_WS_STORE | CLI_WS_QUEUE)))
+        return CLI_OK;
+    const char *url = om_config_store_url(ws->cfg);
+    if (!url || !*url) {
+        cli_close(ws);
+        return cli_error("no database configured: set [store] url in %s/omniva.conf or pass "
+                         "--db URL",
+                         om_config_home(ws->cfg));
+    }
+    char *shown = redact_url(url);
+    if (om_store_open(&ws->store, url)) {
+        cli_error_om("cannot open database %s", shown);
+        free(shown);
+        cli_close(ws);
+        return CLI_FAIL;
+    }
+    if (!(flags & CLI_WS_NO_SCHEMA)) {
+        int version = 0;
+        if (om_store_schema_version(ws->store, &version)) {
+            cli_error_om("cannot read database %s", shown);
+            free(shown);
+            cli_close(ws);
+            return CLI_FAIL;
+        }
+        if (version == 0) {
+            cli_error("database %s has no schema yet; run 'omniva migrate' (or 'omniva init')",
+                      shown);
+            free(shown);
+            cli_close(ws);
+            return CLI_FAIL;
+        }
+    }
+    free(shown);
+    if (flags & CLI_WS_QUEUE) {
+        const char *qurl = om_config_queue_url(ws->cfg);
+        if (om_queue_open(&ws->queue, qurl, ws->store)) {
+            char *qs = redact_url(qurl);
+            cli_error_om("cannot open queue %s", qs);
+            free(qs);
+            cli_close(ws);
+            return CLI_FAIL;
+        }
+    }
+    return CLI_OK;
+}
+
+void cli_close(cli_ws *ws)
+{
+    if (ws->queue)
+        om_queue_free(ws->queue);
+    if (ws->store)
+        om_store_free(ws->store);
+    om_config_free(ws->cfg);
+    memset(ws, 0, sizeof(*ws));
+}

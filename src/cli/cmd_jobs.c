@@ -1,0 +1,335 @@
+/*
+ * cmd_jobs.c: `omniva jobs enqueue|list|show|retry|purge|stats`: the job queue by hand.
+ */
+#include "base/common.h"
+#include "cli/cli.h"
+#include "runtime/runtime.h"
+
+#include <errno.h>
+#include <math.h>
+
+static const char *const job_states[] = {"ready", "delayed", "leased", "done", "dead", "outbox",
+                                         NULL};
+
+static int state_valid(const char *s)
+{
+    for (const char *const *k = job_states; *k; k++)
+        if (!strcmp(*k, s))
+            return 1;
+    return 0;
+}
+
+static json_t *parse_json_or_string(const char *text)
+{
+    if (!text)
+        return json_null();
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    return v ? v : json_string(text);
+}
+
+static json_t *job_json(const om_job *j)
+{
+    char ts[OM_TIME_LEN];
+    json_t *o = json_object();
+    json_object_set_new(o, "job_id", json_string(j->id));
+    json_object_set_new(o, "type", json_string(j->type));
+    json_object_set_new(o, "state", json_string(j->state));
+    json_object_set_new(o, "priority", json_integer(j->priority));
+    json_object_set_new(o, "attempt", json_integer(j->attempt));
+    json_object_set_new(o, "max_attempts", json_integer(j->max_attempts));
+    json_object_set_new(o, "lease_expiries", json_integer(j->lease_expiries));
+    json_object_set_new(o, "unique_key", j->unique_key ? json_string(j->unique_key) : json_null());
+    json_object_set_new(o, "worker", j->worker ? json_string(j->worker) : json_null());
+    json_object_set_new(o, "payload", parse_json_or_string(j->payload));
+    json_object_set_new(o, "errors", j->errors ? parse_json_or_string(j->errors) : json_array());
+    json_object_set_new(o, "not_before",
+                        json_string(j->not_before_us ? om_time_iso(ts, j->not_before_us) : ""));
+    json_object_set_new(o, "lease_until", j->lease_until_us
+                                              ? json_string(om_time_iso(ts, j->lease_until_us))
+                                              : json_null());
+    json_object_set_new(o, "created_at", json_string(om_time_iso(ts, j->created_us)));
+    json_object_set_new(o, "updated_at", json_string(om_time_iso(ts, j->updated_us)));
+    return o;
+}
+
+int cmd_jobs_enqueue(cli_ctx *c, cli_args *a)
+{
+    const char *type = a->pos[0];
+    if (om_queue_type_valid(type))
+        return cli_usage_error(c, "invalid job type '%s': %s", type, om_error_msg());
+    const char *payload_text = cli_get(a, "payload");
+    char *payload = NULL;
+    if (payload_text) {
+        json_error_t jerr;
+        json_t *p = json_loads(payload_text, JSON_DECODE_ANY, &jerr);
+        if (!p)
+            return cli_usage_error(c, "--payload is not valid JSON: %s (line %d, column %d)",
+                                   jerr.text, jerr.line, jerr.column);
+        if (!json_is_object(p)) {
+            json_decref(p);
+            return cli_usage_error(c, "--payload must be a JSON object, like '{\"key\": 1}'");
+        }
+        payload = json_dumps(p, JSON_COMPACT);
+        json_decref(p);
+    }
+    long priority = OM_PRIORITY_DEFAULT, max_attempts = OM_MAX_ATTEMPTS_DEFAULT;
+    int rc = cli_get_int(a, "priority", 0, 9, &priority);
+    if (rc == CLI_OK)
+        rc = cli_get_int(a, "max-attempts", 1, 100, &max_attempts);
+    int64_t delay_ms = 0;
+    const char *delay = cli_get(a, "delay");
+    if (rc == CLI_OK && delay) {
+        char *end;
+        errno = 0;
+        double secs = strtod(delay, &end);
+        if (!*delay || *end || errno || !isfinite(secs) || secs < 0 || secs > 366.0 * 86400)
+            rc = cli_usage_error(c, "--delay must be a number of seconds from 0 to 31622400 "
+                                    "(got '%s')", delay);
+        else
+            delay_ms = (int64_t)llround(secs * 1000.0);
+    }
+    if (rc) {
+        free(payload);
+        return rc;
+    }
+    if (!om_runtime_find(type))
+        fprintf(stderr, "omniva: note: this build has no stage for job type '%s'; a worker "
+                        "serving it will send it to the dead letters\n", type);
+
+    cli_ws ws;
+    rc = cli_open(c, &ws, CLI_WS_QUEUE);
+    if (rc) {
+        free(payload);
+        return rc;
+    }
+    om_job_spec spec = OM_JOB_SPEC_INIT;
+    spec.type = type;
+    spec.payload = payload;
+    spec.priority = (int)priority;
+    spec.delay_ms = delay_ms;
+    spec.unique_key = cli_get(a, "unique");
+    spec.max_attempts = (int)max_attempts;
+    char id[OM_UUID_LEN];
+    int created = 0;
+    if (om_queue_enqueue(ws.queue, &spec, id, &created)) {
+        rc = cli_error_om("cannot enqueue '%s' job", type);
+    } else if (cli_flag(a, "json")) {
+        json_t *o = json_pack("{s:s, s:s, s:b}", "job_id", id, "type", type, "created", created);
+        cli_print_json(o);
+        json_decref(o);
+    } else {
+        printf("%s\n", id);
+        if (!created)
+            fprintf(stderr, "omniva: note: a '%s' job with key '%s' already exists: %s\n", type,
+                    spec.unique_key, id);
+    }
+    free(payload);
+    cli_close(&ws);
+    return rc;
+}
+
+int cmd_jobs_list(cli_ctx *c, cli_args *a)
+{
+    const char *state = cli_get(a, "state"), *type = cli_get(a, "type");
+    if (state && !state_valid(state))
+        return cli_usage_error(c, "unknown state '%s' (ready, delayed, leased, done, dead, "
+                                  "outbox)", state);
+    if (type && om_queue_type_valid(type))
+        return cli_usage_error(c, "invalid job type '%s': %s", type, om_error_msg());
+    long limit = 100;
+    int rc = cli_get_int(a, "limit", 1, 1000000, &limit);
+    if (rc)
+        return rc;
+    cli_ws ws;
+    if ((rc = cli_open(c, &ws, CLI_WS_QUEUE)))
+        return rc;
+    om_queue_filter f = {state, type, (size_t)limit};
+    om_job_list l = {NULL, 0};
+    if (om_queue_list(ws.queue, &f, &l)) {
+        rc = cli_error_om("cannot list jobs");
+    } else if (cli_flag(a, "json")) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l.n; i++)
+            json_array_append_new(arr, job_json(&l.jobs[i]));
+        cli_print_json(arr);
+        json_decref(arr);
+    } else {
+        char ts[OM_TIME_LEN];
+        printf("%-36s  %-20s %-8s %3s %7s  %s\n", "JOB_ID", "TYPE", "STATE", "PRI", "ATTEMPT",
+               "UPDATED");
+        for (size_t i = 0; i < l.n; i++) {
+            const om_job *j = &l.jobs[i];
+            printf("%-36s  %-20s %-8s %3d %4d/%-2d  %s\n", j->id, j->type, j->state, j->priority,
+                   j->attempt, j->max_attempts, om_time_iso(ts, j->updated_us));
+        }
+        if (l.n == 0)
+            printf("(no jobs)\n");
+    }
+    om_job_list_free(&l);
+    cli_close(&ws);
+    return rc;
+}
+
+/* The job's events from job_logs (oldest first). */
+static json_t *job_events(om_store *s, const char *id)
+{
+    om_rows *r = NULL;
+    json_t *arr = json_array();
+    if (om_store_query(s,
+                       "SELECT created_at, attempt, state, level, message FROM job_logs "
+                       "WHERE job_id = ? ORDER BY created_at, job_log_id LIMIT 1000",
+                       OM_PARAMS(OM_TEXT(id)), &r) != OM_OK)
+        return arr;
+    for (size_t i = 0; i < om_rows_count(r); i++) {
+        const char *st = om_rows_getn(r, i, "state");
+        json_array_append_new(
+            arr, json_pack("{s:s, s:I, s:s, s:s, s:s}", "at", om_rows_getn(r, i, "created_at"),
+                           "attempt", (json_int_t)om_rows_int(r, i, "attempt", 0), "state",
+                           st ? st : "", "level", om_rows_getn(r, i, "level"), "message",
+                           om_rows_getn(r, i, "message")));
+    }
+    om_rows_free(r);
+    return arr;
+}
+
+int cmd_jobs_show(cli_ctx *c, cli_args *a)
+{
+    const char *id = a->pos[0];
+    if (!om_uuid_valid(id))
+        return cli_usage_error(c, "'%s' is not a job id (a UUID)", id);
+    cli_ws ws;
+    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
+    if (rc)
+        return rc;
+    om_job j;
+    memset(&j, 0, sizeof(j));
+    if (om_queue_get(ws.queue, id, &j)) {
+        rc = cli_error_om("cannot show job %s", id);
+        cli_close(&ws);
+        return rc;
+    }
+    json_t *o = job_json(&j);
+    json_object_set_new(o, "events", job_events(ws.store, j.id));
+    if (cli_flag(a, "json")) {
+        cli_print_json(o);
+    } else {
+        printf("job %s\n", j.id);
+        const char *keys[] = {"type", "state", "priority", "attempt", "max_attempts",
+                              "lease_expiries", "unique_key", "worker", "not_before",
+                              "lease_until", "created_at", "updated_at"};
+        for (size_t k = 0; k < OM_ARRAY_LEN(keys); k++) {
+            json_t *v = json_object_get(o, keys[k]);
+            if (json_is_string(v))
+                printf("  %-15s %s\n", keys[k], json_string_value(v));
+            else if (json_is_integer(v))
+                printf("  %-15s %lld\n", keys[k], (long long)json_integer_value(v));
+            else
+                printf("  %-15s -\n", keys[k]);
+        }
+        char *p = json_dumps(json_object_get(o, "payload"), JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("  %-15s %s\n", "payload", p ? p : "");
+        free(p);
+        json_t *errs = json_object_get(o, "errors");
+        printf("  errors (%zu):\n", json_array_size(errs));
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e)
+        {
+            json_t *at = json_object_get(e, "at"), *att = json_object_get(e, "attempt");
+            json_t *msg = json_object_get(e, "error");
+            printf("    attempt %lld at %s: %s\n", (long long)json_integer_value(att),
+                   json_is_string(at) ? json_string_value(at) : "?",
+                   json_is_string(msg) ? json_string_value(msg) : "?");
+        }
+        json_t *events = json_object_get(o, "events");
+        printf("  events (%zu):\n", json_array_size(events));
+        json_array_foreach(events, i, e)
+        {
+            printf("    %s  #%lld %-10s %-5s %s\n", json_string_value(json_object_get(e, "at")),
+                   (long long)json_integer_value(json_object_get(e, "attempt")),
+                   json_string_value(json_object_get(e, "state")),
+                   json_string_value(json_object_get(e, "level")),
+                   json_string_value(json_object_get(e, "message")));
+        }
+    }
+    json_decref(o);
+    om_job_release(&j);
+    cli_close(&ws);
+    return CLI_OK;
+}
+
+int cmd_jobs_retry(cli_ctx *c, cli_args *a)
+{
+    const char *id = a->pos[0];
+    if (!om_uuid_valid(id))
+        return cli_usage_error(c, "'%s' is not a job id (a UUID)", id);
+    cli_ws ws;
+    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
+    if (rc)
+        return rc;
+    if (om_queue_retry(ws.queue, id))
+        rc = cli_error_om("cannot retry job %s", id);
+    else
+        printf("job %s is ready again\n", id);
+    cli_close(&ws);
+    return rc;
+}
+
+int cmd_jobs_purge(cli_ctx *c, cli_args *a)
+{
+    const char *state = cli_get(a, "state");
+    if (!state)
+        return cli_usage_error(c, "'%s' needs --state dead|done", c->path);
+    if (strcmp(state, "dead") && strcmp(state, "done"))
+        return cli_usage_error(c, "--state must be dead or done (got '%s'); live jobs are never "
+                                  "purged", state);
+    cli_ws ws;
+    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    if (om_queue_purge(ws.queue, state, &n)) {
+        rc = cli_error_om("cannot purge %s jobs", state);
+    } else if (cli_flag(a, "json")) {
+        json_t *o = json_pack("{s:s, s:I}", "state", state, "purged", (json_int_t)n);
+        cli_print_json(o);
+        json_decref(o);
+    } else {
+        printf("purged %zu %s jobs\n", n, state);
+    }
+    cli_close(&ws);
+    return rc;
+}
+
+int cmd_jobs_stats(cli_ctx *c, cli_args *a)
+{
+    cli_ws ws;
+    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
+    if (rc)
+        return rc;
+    om_queue_stat *st = NULL;
+    size_t n = 0;
+    if (om_queue_stats(ws.queue, &st, &n)) {
+        rc = cli_error_om("cannot read queue stats");
+    } else if (cli_flag(a, "json")) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "type", st[i].type, "ready",
+                               (json_int_t)st[i].ready, "delayed", (json_int_t)st[i].delayed,
+                               "leased", (json_int_t)st[i].leased, "done",
+                               (json_int_t)st[i].done, "dead", (json_int_t)st[i].dead));
+        cli_print_json(arr);
+        json_decref(arr);
+    } else {
+        printf("%-24s %8s %8s %8s %8s %8s\n", "TYPE", "READY", "DELAYED", "LEASED", "DONE",
+               "DEAD");
+        for (size_t i = 0; i < n; i++)
+            printf("%-24s %8lld %8lld %8lld %8lld %8lld\n", st[i].type, (long long)st[i].ready,
+                   (long long)st[i].delayed, (long long)st[i].leased, (long long)st[i].done,
+                   (long long)st[i].dead);
+    }
+    free(st);
+    cli_close(&ws);
+    return rc;
+}
