@@ -32,6 +32,8 @@ struct om_store {
     const om_store_backend *be;
     char *url;
     int in_txn;
+    int txn_failed; /* a statement failed inside the open transaction: only rollback works
+                     * (PostgreSQL semantics, enforced by store.c on both backends) */
     void *impl;
 };
 
@@ -53,5 +55,25 @@ om_rows *om_rows_new(size_t ncols);
 void om_rows_set_colname(om_rows *r, size_t col, const char *name);
 void om_rows_add_row(om_rows *r); /* appends a row of NULLs */
 void om_rows_set(om_rows *r, size_t col, const char *value, size_t len); /* last row; NULL ok */
+
+/* Helpers shared by the backends (store.c). */
+/* Copies JSON text `src` (len bytes) into dst (room for len + 1) without the whitespace
+ * outside strings; returns the new length. Does not validate. */
+size_t om_store_json_compact(const char *src, size_t len, char *dst);
+/* 1 when `src` holds no whitespace byte at all (then it is already compact). */
+int om_store_json_is_compact(const char *src, size_t len);
+/* Shortest "%.15g".."%.17g" text that reads back as d ("Infinity"/"-Infinity"/"NaN" like
+ * PostgreSQL); out needs 32 bytes. Returns the length. */
+size_t om_store_format_real(double d, char out[32]);
+
+/* Raw handles for code that needs a backend's native API (e.g. the SQLite queue keeping its
+ * own prepared statements). NULL when the store is of the other dialect. Borrowed: valid
+ * until om_store_free. Statements run on them see the same now() and connection settings;
+ * do not BEGIN/COMMIT through them (use om_store_begin/commit so the store tracks it). */
+struct sqlite3 *om_store_sqlite_db(om_store *s);
+struct pg_conn *om_store_pg_conn(om_store *s);
+/* Maps a failed sqlite3 result code on s's connection to an OM_E* code with a message
+ * (same words and codes as om_store_exec would give). `sql` may be NULL. */
+int om_store_sqlite_error(om_store *s, int rc, const char *sql);
 
 #endif
