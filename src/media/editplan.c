@@ -765,7 +765,7 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
     argv_add(&a, "-nostdin");
     argv_add(&a, "-nostats");
     argv_add(&a, "-loglevel");
-    argv_add(&a, "warning");
+    argv_add(&a, "error"); /* libass warns per frame about glyph fallbacks */
     argv_add(&a, "-progress");
     argv_add(&a, "pipe:1");
     argv_add(&a, "-y");
