@@ -11,6 +11,7 @@ typedef struct om_queue_backend {
     const char *name;
     int (*open)(om_queue *q, const char *url);
     void (*close)(om_queue *q);
+    /* specs are validated by queue.c; ids_out and created_out (n flags) may be NULL */
     int (*enqueue_batch)(om_queue *q, const om_job_spec *specs, size_t n,
                          char (*ids_out)[OM_UUID_LEN], int *created_out);
     int (*enqueue_tx)(om_queue *q, om_store *s, const om_job_spec *spec, char id_out[OM_UUID_LEN]);
@@ -38,6 +39,16 @@ struct om_queue {
     int64_t backoff_base_ms, backoff_cap_ms;
     void *impl;
 };
+
+/* Helpers shared by the backends (queue.c). */
+/* Microseconds of a timestamp text (canonical fast path); 0 for NULL or unparsable text. */
+int64_t om_queue_ts_us(const char *s);
+/* INSERT of a job row into the store's `jobs` table through `s` (inside the caller's
+ * transaction when one is open) in `state` ('ready' for the SQLite queue, 'outbox' for the
+ * Redis queue's outbox). A unique-key or job-id conflict returns the existing job's id with
+ * *created_out = 0. */
+int om_queue_store_insert(om_store *s, const om_job_spec *spec, const char *state,
+                          char id_out[OM_UUID_LEN], int *created_out);
 
 extern const om_queue_backend om_queue_backend_sqlite;
 extern const om_queue_backend om_queue_backend_redis;

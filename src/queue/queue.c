@@ -1,0 +1,500 @@
+/*
+ * queue.c: the consumer side of queue.h. Picks the backend from the URL, validates what
+ * comes from outside (job specs, states), asserts what callers must get right, and calls
+ * the backend through its vtable. Also the backoff policy and the om_job destructors.
+ */
+#include "base/common.h"
+
+#include <jansson.h>
+
+#include "queue/queue_backend.h"
+
+#define OM_UNIQUE_KEY_MAX 512
+#define OM_BACKOFF_BASE_DEFAULT 1000
+#define OM_BACKOFF_CAP_DEFAULT 300000
+
+int om_queue_type_valid(const char *type)
+{
+    if (!type || !*type)
+        return om_error_set(OM_EINVAL, "job type is empty");
+    size_t n = strlen(type);
+    if (n >= OM_JOB_TYPE_MAX)
+        return om_error_set(OM_EINVAL, "job type '%.40s...' is longer than %d characters", type,
+                            OM_JOB_TYPE_MAX - 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = type[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == '-'))
+            return om_error_set(OM_EINVAL,
+                                "job type '%s': character '%c' not allowed (use [a-z0-9_.-])",
+                                type, c);
+    }
+    return OM_OK;
+}
+
+int64_t om_queue_backoff_ms(int64_t base_ms, int64_t cap_ms, int attempt)
+{
+    if (base_ms <= 0)
+        base_ms = OM_BACKOFF_BASE_DEFAULT;
+    if (cap_ms <= 0)
+        cap_ms = OM_BACKOFF_CAP_DEFAULT;
+    if (attempt < 1)
+        attempt = 1;
+    int64_t d = base_ms;
+    for (int i = 1; i < attempt && d < cap_ms; i++)
+        d *= 2; /* stops doubling at the cap: no overflow */
+    if (d > cap_ms)
+        d = cap_ms;
+    /* +/-20% jitter so that jobs failing together do not retry together. */
+    uint32_t r;
+    om_random_bytes(&r, sizeof(r));
+    double f = 0.8 + 0.4 * ((double)r / 4294967295.0);
+    int64_t j = (int64_t)((double)d * f);
+    return j < 1 ? 1 : j;
+}
+
+void om_job_release(om_job *job)
+{
+    if (!job)
+        return;
+    free(job->payload);
+    free(job->unique_key);
+    free(job->errors);
+    free(job->worker);
+    job->payload = job->unique_key = job->errors = job->worker = NULL;
+}
+
+void om_job_list_free(om_job_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        om_job_release(&l->jobs[i]);
+    free(l->jobs);
+    l->jobs = NULL;
+    l->n = 0;
+}
+
+static const om_queue_backend *backend_for(const char *url)
+{
+    if (strcmp(url, "sqlite") == 0)
+        return &om_queue_backend_sqlite;
+    if (strncmp(url, "redis://", 8) == 0)
+        return &om_queue_backend_redis;
+    return NULL;
+}
+
+int om_queue_open(om_queue **out, const char *url, om_store *store)
+{
+    OM_ASSERT(out && store);
+    *out = NULL;
+    if (!url || !*url)
+        return om_error_set(OM_EINVAL, "queue url is empty (use 'sqlite' or redis://host:port/db)");
+    const om_queue_backend *be = backend_for(url);
+    if (!be)
+        return om_error_set(OM_EINVAL, "queue url '%s': unknown backend (use 'sqlite' or "
+                                       "redis://host:port/db)", url);
+    OM_ASSERT(be->version == OM_QUEUE_BACKEND_VERSION);
+    om_queue *q = xcalloc(1, sizeof(*q));
+    q->be = be;
+    q->store = store;
+    q->url = xstrdup(url);
+    q->backoff_base_ms = OM_BACKOFF_BASE_DEFAULT;
+    q->backoff_cap_ms = OM_BACKOFF_CAP_DEFAULT;
+    int rc = be->open(q, url);
+    if (rc < 0) {
+        free(q->url);
+        free(q);
+        return om_error_wrap(rc, "opening queue %s", url);
+    }
+    *out = q;
+    return OM_OK;
+}
+
+void om_queue_free(om_queue *q)
+{
+    if (!q)
+        return;
+    q->be->close(q);
+    free(q->url);
+    free(q);
+}
+
+const char *om_queue_backend_name(const om_queue *q)
+{
+    OM_ASSERT(q);
+    return q->be->name;
+}
+
+void om_queue_set_backoff(om_queue *q, int64_t base_ms, int64_t cap_ms)
+{
+    OM_ASSERT(q);
+    q->backoff_base_ms = base_ms > 0 ? base_ms : OM_BACKOFF_BASE_DEFAULT;
+    q->backoff_cap_ms = cap_ms > 0 ? cap_ms : OM_BACKOFF_CAP_DEFAULT;
+    if (q->backoff_cap_ms < q->backoff_base_ms)
+        q->backoff_cap_ms = q->backoff_base_ms;
+}
+
+/* A spec comes from stage code and, through the CLI, from users: check it all. */
+static int spec_valid(const om_job_spec *s)
+{
+    int rc = om_queue_type_valid(s->type);
+    if (rc < 0)
+        return rc;
+    if (s->priority < 0 || s->priority > 9)
+        return om_error_set(OM_EINVAL, "job %s: priority %d out of range 0-9", s->type,
+                            s->priority);
+    if (s->delay_ms < 0)
+        return om_error_set(OM_EINVAL, "job %s: negative delay %lld ms", s->type,
+                            (long long)s->delay_ms);
+    if (s->max_attempts < 0 || s->max_attempts > 1000)
+        return om_error_set(OM_EINVAL, "job %s: max_attempts %d out of range 0-1000", s->type,
+                            s->max_attempts);
+    if (s->unique_key && (!*s->unique_key || strlen(s->unique_key) > OM_UNIQUE_KEY_MAX))
+        return om_error_set(OM_EINVAL, "job %s: unique key must be 1-%d characters", s->type,
+                            OM_UNIQUE_KEY_MAX);
+    if (s->job_id && !om_uuid_valid(s->job_id))
+        return om_error_set(OM_EINVAL, "job %s: job id '%.40s' is not a UUID", s->type,
+                            s->job_id);
+    if (s->payload) {
+        json_error_t jerr;
+        json_t *j = json_loads(s->payload, JSON_REJECT_DUPLICATES, &jerr);
+        if (!j)
+            return om_error_set(OM_EINVAL, "job %s: payload is not JSON: %s (line %d)", s->type,
+                                jerr.text, jerr.line);
+        int obj = json_is_object(j);
+        json_decref(j);
+        if (!obj)
+            return om_error_set(OM_EINVAL, "job %s: payload must be a JSON object", s->type);
+    }
+    return OM_OK;
+}
+
+int om_queue_enqueue(om_queue *q, const om_job_spec *spec, char id_out[OM_UUID_LEN],
+                     int *created_out)
+{
+    OM_ASSERT(q && spec);
+    int rc = spec_valid(spec);
+    if (rc < 0)
+        return rc;
+    char id[OM_UUID_LEN];
+    int created = 0;
+    rc = q->be->enqueue_batch(q, spec, 1, &id, &created);
+    if (rc < 0)
+        return om_error_wrap(rc, "enqueue %s", spec->type);
+    if (id_out)
+        memcpy(id_out, id, OM_UUID_LEN);
+    if (created_out)
+        *created_out = created;
+    return OM_OK;
+}
+
+int om_queue_enqueue_batch(om_queue *q, const om_job_spec *specs, size_t n,
+                           char (*ids_out)[OM_UUID_LEN])
+{
+    OM_ASSERT(q && (specs || n == 0));
+    if (n == 0)
+        return OM_OK;
+    for (size_t i = 0; i < n; i++) {
+        int rc = spec_valid(&specs[i]);
+        if (rc < 0)
+            return om_error_wrap(rc, "enqueue batch: job %zu", i);
+    }
+    int rc = q->be->enqueue_batch(q, specs, n, ids_out, NULL);
+    if (rc < 0)
+        return om_error_wrap(rc, "enqueue batch of %zu", n);
+    return OM_OK;
+}
+
+int om_queue_enqueue_tx(om_queue *q, om_store *s, const om_job_spec *spec,
+                        char id_out[OM_UUID_LEN])
+{
+    OM_ASSERT(q && s && spec);
+    int rc = spec_valid(spec);
+    if (rc < 0)
+        return rc;
+    char id[OM_UUID_LEN];
+    rc = q->be->enqueue_tx(q, s, spec, id);
+    if (rc < 0)
+        return om_error_wrap(rc, "enqueue %s in transaction", spec->type);
+    if (id_out)
+        memcpy(id_out, id, OM_UUID_LEN);
+    return OM_OK;
+}
+
+int om_queue_relay(om_queue *q, size_t *relayed_out)
+{
+    OM_ASSERT(q);
+    size_t n = 0;
+    int rc = q->be->relay(q, &n);
+    if (relayed_out)
+        *relayed_out = n;
+    return rc < 0 ? om_error_wrap(rc, "relaying outbox") : OM_OK;
+}
+
+int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
+                   int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
+{
+    OM_ASSERT(q && types && ntypes > 0 && jobs_out && n_out && max > 0);
+    *n_out = 0;
+    for (size_t i = 0; i < ntypes; i++) {
+        int rc = om_queue_type_valid(types[i]);
+        if (rc < 0)
+            return om_error_wrap(rc, "claim");
+    }
+    if (lease_ms <= 0)
+        return om_error_set(OM_EINVAL, "claim: lease must be positive (got %lld ms)",
+                            (long long)lease_ms);
+    if (!worker || !*worker)
+        worker = "anonymous";
+    memset(jobs_out, 0, max * sizeof(*jobs_out));
+    int rc = q->be->claim(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
+    return rc < 0 ? om_error_wrap(rc, "claim") : OM_OK;
+}
+
+static void assert_job(const om_job *job)
+{
+    OM_ASSERT(job);
+    OM_ASSERT(om_queue_type_valid(job->type) == OM_OK);
+    OM_ASSERT(om_uuid_valid(job->id));
+}
+
+int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms)
+{
+    OM_ASSERT(q);
+    assert_job(job);
+    if (lease_ms <= 0)
+        return om_error_set(OM_EINVAL, "heartbeat: lease must be positive");
+    int rc = q->be->heartbeat(q, job, lease_ms);
+    return rc < 0 ? om_error_wrap(rc, "heartbeat job %s", job->id) : OM_OK;
+}
+
+int om_queue_ack(om_queue *q, const om_job *job)
+{
+    OM_ASSERT(q);
+    assert_job(job);
+    size_t acked = 0;
+    int rc = q->be->ack_batch(q, job, 1, &acked);
+    if (rc < 0)
+        return om_error_wrap(rc, "ack job %s", job->id);
+    return OM_OK;
+}
+
+int om_queue_ack_batch(om_queue *q, const om_job *jobs, size_t n, size_t *acked_out)
+{
+    OM_ASSERT(q && (jobs || n == 0));
+    size_t acked = 0;
+    for (size_t i = 0; i < n; i++)
+        assert_job(&jobs[i]);
+    int rc = n ? q->be->ack_batch(q, jobs, n, &acked) : OM_OK;
+    if (acked_out)
+        *acked_out = acked;
+    return rc < 0 ? om_error_wrap(rc, "ack batch of %zu", n) : OM_OK;
+}
+
+int om_queue_fail(om_queue *q, const om_job *job, const char *error, int permanent,
+                  int *dead_out)
+{
+    OM_ASSERT(q);
+    assert_job(job);
+    int dead = 0;
+    int rc = q->be->fail(q, job, error && *error ? error : "(no message)", permanent ? 1 : 0,
+                         &dead);
+    if (rc < 0)
+        return om_error_wrap(rc, "fail job %s", job->id);
+    if (dead_out)
+        *dead_out = dead;
+    return OM_OK;
+}
+
+int om_queue_bury(om_queue *q, const om_job *job, const char *error)
+{
+    OM_ASSERT(q);
+    assert_job(job);
+    int rc = q->be->bury(q, job, error && *error ? error : "(no message)");
+    return rc < 0 ? om_error_wrap(rc, "bury job %s", job->id) : OM_OK;
+}
+
+int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
+{
+    OM_ASSERT(q);
+    size_t r = 0, b = 0;
+    int rc = q->be->reap(q, &r, &b);
+    if (reclaimed_out)
+        *reclaimed_out = r;
+    if (buried_out)
+        *buried_out = b;
+    return rc < 0 ? om_error_wrap(rc, "reaping expired leases") : OM_OK;
+}
+
+int om_queue_retry(om_queue *q, const char *job_id)
+{
+    OM_ASSERT(q);
+    if (!om_uuid_valid(job_id))
+        return om_error_set(OM_EINVAL, "retry: '%s' is not a job id", job_id ? job_id : "");
+    int rc = q->be->retry(q, job_id);
+    return rc < 0 ? om_error_wrap(rc, "retry job %s", job_id) : OM_OK;
+}
+
+static int state_valid(const char *state)
+{
+    static const char *const ok[] = {"ready", "delayed", "leased", "done", "dead"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(ok); i++)
+        if (state && strcmp(state, ok[i]) == 0)
+            return OM_OK;
+    return om_error_set(OM_EINVAL, "unknown job state '%s' (ready, delayed, leased, done, dead)",
+                        state ? state : "");
+}
+
+int om_queue_purge(om_queue *q, const char *state, size_t *purged_out)
+{
+    OM_ASSERT(q);
+    int rc = state_valid(state);
+    if (rc < 0)
+        return om_error_wrap(rc, "purge");
+    size_t n = 0;
+    rc = q->be->purge(q, state, &n);
+    if (purged_out)
+        *purged_out = n;
+    return rc < 0 ? om_error_wrap(rc, "purge %s jobs", state) : OM_OK;
+}
+
+int om_queue_get(om_queue *q, const char *job_id, om_job *out)
+{
+    OM_ASSERT(q && out);
+    memset(out, 0, sizeof(*out));
+    if (!om_uuid_valid(job_id))
+        return om_error_set(OM_EINVAL, "'%s' is not a job id", job_id ? job_id : "");
+    return q->be->get(q, job_id, out);
+}
+
+int om_queue_list(om_queue *q, const om_queue_filter *f, om_job_list *out)
+{
+    OM_ASSERT(q && out);
+    out->jobs = NULL;
+    out->n = 0;
+    om_queue_filter flt = {NULL, NULL, 100};
+    if (f)
+        flt = *f;
+    if (flt.limit == 0)
+        flt.limit = 100;
+    if (flt.state && strcmp(flt.state, "outbox") != 0) {
+        int rc = state_valid(flt.state);
+        if (rc < 0)
+            return om_error_wrap(rc, "list");
+    }
+    if (flt.type) {
+        int rc = om_queue_type_valid(flt.type);
+        if (rc < 0)
+            return om_error_wrap(rc, "list");
+    }
+    int rc = q->be->list(q, &flt, out);
+    return rc < 0 ? om_error_wrap(rc, "listing jobs") : OM_OK;
+}
+
+int om_queue_stats(om_queue *q, om_queue_stat **stats_out, size_t *n_out)
+{
+    OM_ASSERT(q && stats_out && n_out);
+    *stats_out = NULL;
+    *n_out = 0;
+    int rc = q->be->stats(q, stats_out, n_out);
+    return rc < 0 ? om_error_wrap(rc, "queue stats") : OM_OK;
+}
+
+/* ---- helpers shared by the backends (queue_backend.h) ---- */
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int64_t om_queue_ts_us(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    /* Fast path for the canonical "YYYY-MM-DDTHH:MM:SS.ffffffZ" every writer here uses. */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+    size_t i = 0;
+    for (; shape[i]; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            break;
+    }
+    if (!shape[i] && !s[i]) {
+        int64_t v[7];
+        static const int at[7][2] = {{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}, {20, 6}};
+        for (int k = 0; k < 7; k++) {
+            int64_t x = 0;
+            for (int j = 0; j < at[k][1]; j++)
+                x = x * 10 + (s[at[k][0] + j] - '0');
+            v[k] = x;
+        }
+        int64_t days = days_from_civil(v[0], (int)v[1], (int)v[2]);
+        return ((days * 86400 + v[3] * 3600 + v[4] * 60 + v[5]) * 1000000) + v[6];
+    }
+    int64_t us = 0;
+    if (om_time_parse(s, &us) < 0) {
+        om_error_clear();
+        return 0;
+    }
+    return us;
+}
+
+int om_queue_store_insert(om_store *s, const om_job_spec *spec, const char *state,
+                          char id_out[OM_UUID_LEN], int *created_out)
+{
+    char id[OM_UUID_LEN], now[OM_TIME_LEN], nb[OM_TIME_LEN];
+    if (spec->job_id)
+        memcpy(id, spec->job_id, OM_UUID_LEN);
+    else
+        om_uuid4(id);
+    int64_t t = om_now_us();
+    om_time_iso(now, t);
+    om_time_iso(nb, t + spec->delay_ms * 1000);
+    om_rows *rows = NULL;
+    int rc = om_store_query(
+        s,
+        "INSERT INTO jobs (job_id, type, state, priority, payload, unique_key, attempt, "
+        "max_attempts, lease_expiries, token, errors, not_before, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING job_id",
+        OM_PARAMS(OM_TEXT(id), OM_TEXT(spec->type), OM_TEXT(state), OM_INT(spec->priority),
+                  OM_JSON(spec->payload ? spec->payload : "{}"), OM_TEXT(spec->unique_key),
+                  OM_INT(spec->max_attempts ? spec->max_attempts : OM_MAX_ATTEMPTS_DEFAULT),
+                  OM_JSON("[]"), OM_TEXT(nb), OM_TEXT(now), OM_TEXT(now)),
+        &rows);
+    if (rc < 0)
+        return rc;
+    size_t n = om_rows_count(rows);
+    om_rows_free(rows);
+    if (n == 1) {
+        memcpy(id_out, id, OM_UUID_LEN);
+        if (created_out)
+            *created_out = 1;
+        return OM_OK;
+    }
+    /* A conflict: the unique key (or the given id) already names a job; return that one. */
+    if (spec->unique_key) {
+        char *existing = NULL;
+        rc = om_store_query_value(s, "SELECT job_id FROM jobs WHERE type = ? AND unique_key = ?",
+                                  OM_PARAMS(OM_TEXT(spec->type), OM_TEXT(spec->unique_key)),
+                                  &existing);
+        if (rc == OM_OK && existing && strlen(existing) == OM_UUID_LEN - 1) {
+            memcpy(id_out, existing, OM_UUID_LEN);
+            free(existing);
+            if (created_out)
+                *created_out = 0;
+            return OM_OK;
+        }
+        free(existing);
+        if (rc < 0 && rc != OM_ENOTFOUND)
+            return rc;
+    }
+    memcpy(id_out, id, OM_UUID_LEN); /* the explicit job id was already there */
+    if (created_out)
+        *created_out = 0;
+    return OM_OK;
+}

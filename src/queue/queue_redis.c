@@ -1,0 +1,1317 @@
+/*
+ * queue_redis.c: the Redis queue (URL redis://[:password@]host[:port][/db]), hiredis 0.14
+ * synchronous API. Every operation is ONE Lua script call (EVALSHA; the scripts are loaded
+ * with SCRIPT LOAD on connect and reloaded on NOSCRIPT), so each is atomic on the server.
+ *
+ * Keys of a type share the hash tag {TYPE}:
+ *   omniva:{T}:ready     ZSET, all scores 0, member "<9-priority><ready time, 16 digits us>:<id>":
+ *                        lexicographic order = priority DESC, then ready time (FIFO);
+ *                        ZPOPMIN takes the best. The member is kept in the job's `rk` field.
+ *   omniva:{T}:delayed   ZSET id -> not_before (us); claim/list/stats/purge promote due ones
+ *                        to ready with their due time as ready time (same order as SQLite's
+ *                        not_before ordering).
+ *   omniva:{T}:leased    ZSET id -> lease deadline (us); the reaper scans it.
+ *   omniva:{T}:done      ZSET id -> finish time; trimmed on ack (older than 7 days, or over
+ *                        REDIS_DONE_MAX per type: job hash and unique entry are deleted).
+ *   omniva:{T}:dead      ZSET id -> finish time (kept until retry/purge).
+ *   omniva:{T}:job:<id>  HASH: every field of om_job (+ finished, rk).
+ *   omniva:{T}:unique    HASH unique_key -> id.
+ *   omniva:{T}:seq       counter of fencing tokens (INCR at every claim and every reap):
+ *                        monotonic per type, hence per job.
+ *   omniva:{T}:clock     last ready time handed out (us), so jobs enqueued in the same
+ *                        microsecond keep their FIFO order.
+ *   omniva:types         SET of every type ever enqueued (list/stats/reap/get walk it).
+ * Scripts that take a job id without its type (get, retry) find the type through
+ * omniva:types. Claims over several types and batch acks touch keys of several hash tags,
+ * and job keys are computed inside the scripts: fine on a standalone server (which the
+ * redis://host:port/db URL names: Redis Cluster has no databases), not on Redis Cluster.
+ *
+ * Time: the scripts read the server clock (TIME; Redis 7 replicates script effects, so
+ * TIME before writes is allowed). Leases, delays, reaping, ready order and the "at" of error
+ * entries all use ONE clock for every worker, whatever the skew of the worker machines.
+ * The client clock only converts an outbox row's not_before into a remaining delay.
+ *
+ * Failures: a lost connection gives OM_EUNAVAIL with the reason; the next call reconnects
+ * (and reloads the scripts). A call whose reply was lost may or may not have happened:
+ * enqueues are idempotent by id/unique key, acks and fails are fenced by the token.
+ *
+ * Outbox (cluster mode): enqueue_tx writes a 'outbox' row into the store's jobs table
+ * inside the caller's transaction; relay moves outbox rows to Redis with the SAME job id
+ * (and the row's unique key). A job id already present in Redis is a no-op, so relaying a
+ * row twice never makes a second job; the row is then marked 'relayed'.
+ */
+#include "base/common.h"
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <sys/time.h>
+
+#include "queue/queue_backend.h"
+
+#define REDIS_CONNECT_TIMEOUT_MS 2000
+#define REDIS_COMMAND_TIMEOUT_MS 10000
+#define REDIS_DONE_KEEP_MS (7LL * 24 * 3600 * 1000)
+#define REDIS_DONE_MAX 50000
+#define REDIS_RELAY_BATCH 100
+#define REDIS_PURGE_CHUNK 1000
+
+/* ---- Lua ---- */
+
+#define LUA_PRELUDE                                                                           \
+    "local PFX = 'omniva:{'\n"                                                               \
+    "local function K(t, s) return PFX .. t .. '}:' .. s end\n"                              \
+    "local function JK(t, id) return PFX .. t .. '}:job:' .. id end\n"                       \
+    "local function N(x) return string.format('%.0f', x) end\n"                              \
+    "local function now_us() local t = redis.call('TIME')\n"                                 \
+    "  return tonumber(t[1]) * 1000000 + tonumber(t[2]) end\n"                               \
+    "local FIELDS = {'id','type','state','priority','payload','unique_key','errors',"        \
+    "'worker','attempt','max_attempts','lease_expiries','token','not_before','lease_until',"  \
+    "'created','updated'}\n"                                                                 \
+    "local function reply(jk, now)\n"                                                        \
+    "  local r = redis.call('HMGET', jk, unpack(FIELDS))\n"                                  \
+    "  if now and r[3] == 'delayed' and r[13] and tonumber(r[13]) <= now then r[3] = 'ready' end\n" \
+    "  return r end\n"                                                                       \
+    "local function tick(t, now)\n"                                                          \
+    "  local ck = K(t, 'clock')\n"                                                           \
+    "  local c = tonumber(redis.call('GET', ck) or '0')\n"                                   \
+    "  local rt = now\n"                                                                     \
+    "  if rt <= c then rt = c + 1 end\n"                                                     \
+    "  redis.call('SET', ck, N(rt))\n"                                                       \
+    "  return rt end\n"                                                                      \
+    "local function to_ready(t, id, p, rt)\n"                                                \
+    "  local m = string.format('%d%016.0f:', 9 - p, rt) .. id\n"                             \
+    "  redis.call('ZADD', K(t, 'ready'), 0, m)\n"                                            \
+    "  return m end\n"                                                                       \
+    "local function promote(t, now)\n"                                                       \
+    "  local dk = K(t, 'delayed')\n"                                                         \
+    "  local due = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now), 'LIMIT', 0, 1000)\n"      \
+    "  for _, id in ipairs(due) do\n"                                                        \
+    "    local jk = JK(t, id)\n"                                                             \
+    "    local v = redis.call('HMGET', jk, 'priority', 'not_before')\n"                      \
+    "    if v[1] then\n"                                                                     \
+    "      local m = to_ready(t, id, tonumber(v[1]), tonumber(v[2]))\n"                      \
+    "      redis.call('HSET', jk, 'state', 'ready', 'rk', m)\n"                              \
+    "    end\n"                                                                              \
+    "  end\n"                                                                                \
+    "  if #due > 0 then redis.call('ZREM', dk, unpack(due)) end\n"                           \
+    "end\n"                                                                                  \
+    "local function iso(us)\n"                                                               \
+    "  local s = math.floor(us / 1000000)\n"                                                 \
+    "  local frac = us - s * 1000000\n"                                                      \
+    "  local days = math.floor(s / 86400)\n"                                                 \
+    "  local rem = s - days * 86400\n"                                                       \
+    "  local z = days + 719468\n"                                                            \
+    "  local era = math.floor(z / 146097)\n"                                                 \
+    "  local doe = z - era * 146097\n"                                                       \
+    "  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)"      \
+    " - math.floor(doe / 146096)) / 365)\n"                                                  \
+    "  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))\n"        \
+    "  local mp = math.floor((5 * doy + 2) / 153)\n"                                         \
+    "  local d = doy - math.floor((153 * mp + 2) / 5) + 1\n"                                 \
+    "  local m = mp < 10 and mp + 3 or mp - 9\n"                                             \
+    "  local y = yoe + era * 400\n"                                                          \
+    "  if m <= 2 then y = y + 1 end\n"                                                       \
+    "  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d,"                \
+    " math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, frac) end\n"         \
+    "local function add_error(errs, attempt, now, ejson)\n"                                  \
+    "  local e = '{\"attempt\":' .. string.format('%d', attempt) .. ',\"at\":\"' .. iso(now)" \
+    " .. '\",\"error\":' .. ejson .. '}'\n"                                                  \
+    "  if not errs or errs == '' or errs == '[]' then return '[' .. e .. ']' end\n"          \
+    "  return string.sub(errs, 1, -2) .. ',' .. e .. ']' end\n"                              \
+    "local function drop(t, id)\n"                                                           \
+    "  local jk = JK(t, id)\n"                                                               \
+    "  local uk = redis.call('HGET', jk, 'unique_key')\n"                                    \
+    "  if uk then\n"                                                                         \
+    "    local uq = K(t, 'unique')\n"                                                        \
+    "    if redis.call('HGET', uq, uk) == id then redis.call('HDEL', uq, uk) end\n"          \
+    "  end\n"                                                                                \
+    "  redis.call('DEL', jk) end\n"                                                          \
+    "local function type_of(id)\n"                                                           \
+    "  for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"                      \
+    "    if redis.call('EXISTS', JK(t, id)) == 1 then return t end\n"                        \
+    "  end\n"                                                                                \
+    "  return nil end\n"                                                                     \
+    "local function unlink(t, id, jk)\n"                                                     \
+    "  local v = redis.call('HMGET', jk, 'state', 'rk')\n"                                   \
+    "  if v[1] == 'ready' then if v[2] then redis.call('ZREM', K(t, 'ready'), v[2]) end\n"   \
+    "  elseif v[1] then redis.call('ZREM', K(t, v[1]), id) end end\n"
+
+/* ARGV: n, then per job: type id priority delay_ms unique_key('' none) max_attempts payload
+ * created_us(0 now). Returns id1, created1, id2, created2, ... */
+static const char LUA_ENQUEUE[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local n = tonumber(ARGV[1])\n"
+    "local out, seen = {}, {}\n"
+    "for i = 0, n - 1 do\n"
+    "  local b = 2 + i * 8\n"
+    "  local t, id, p, delay = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
+    "  local uk, maxa, payload, created = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], tonumber(ARGV[b + 7])\n"
+    "  local jk = JK(t, id)\n"
+    "  local have = false\n"
+    "  if uk ~= '' then\n"
+    "    local e = redis.call('HGET', K(t, 'unique'), uk)\n"
+    "    if e and redis.call('EXISTS', JK(t, e)) == 1 then have = e end\n"
+    "  end\n"
+    "  if not have and redis.call('EXISTS', jk) == 1 then have = id end\n"
+    "  if have then\n"
+    "    out[#out + 1] = have; out[#out + 1] = 0\n"
+    "  else\n"
+    "    if created <= 0 then created = now end\n"
+    "    local f = {'id', id, 'type', t, 'priority', p, 'payload', payload, 'errors', '[]',"
+    " 'attempt', 0, 'max_attempts', maxa, 'lease_expiries', 0, 'token', 0, 'created', N(created),"
+    " 'updated', N(now)}\n"
+    "    if delay > 0 then\n"
+    "      local nb = now + delay * 1000\n"
+    "      redis.call('ZADD', K(t, 'delayed'), N(nb), id)\n"
+    "      f[#f + 1] = 'state'; f[#f + 1] = 'delayed'; f[#f + 1] = 'not_before'; f[#f + 1] = N(nb)\n"
+    "    else\n"
+    "      local rt = tick(t, now)\n"
+    "      f[#f + 1] = 'state'; f[#f + 1] = 'ready'; f[#f + 1] = 'not_before'; f[#f + 1] = N(rt)\n"
+    "      f[#f + 1] = 'rk'; f[#f + 1] = to_ready(t, id, p, rt)\n"
+    "    end\n"
+    "    if uk ~= '' then\n"
+    "      f[#f + 1] = 'unique_key'; f[#f + 1] = uk\n"
+    "      redis.call('HSET', K(t, 'unique'), uk, id)\n"
+    "    end\n"
+    "    redis.call('HSET', jk, unpack(f))\n"
+    "    if not seen[t] then redis.call('SADD', 'omniva:types', t); seen[t] = true end\n"
+    "    out[#out + 1] = id; out[#out + 1] = 1\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: max lease_ms worker ntypes type1 .. typeN. Returns a job reply per claimed job. */
+static const char LUA_CLAIM[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local n, lease, worker, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
+    "local types = {}\n"
+    "for i = 1, nt do types[i] = ARGV[4 + i]; promote(types[i], now) end\n"
+    "local picks = {}\n"
+    "if nt == 1 then\n"
+    "  local r = redis.call('ZPOPMIN', K(types[1], 'ready'), n)\n"
+    "  for i = 1, #r, 2 do picks[#picks + 1] = {types[1], r[i]} end\n"
+    "else\n"
+    "  local c = {}\n"
+    "  for i = 1, nt do\n"
+    "    for _, m in ipairs(redis.call('ZRANGE', K(types[i], 'ready'), 0, n - 1)) do\n"
+    "      c[#c + 1] = {i, m}\n"
+    "    end\n"
+    "  end\n"
+    "  table.sort(c, function(a, b)\n"
+    "    local pa, pb = string.sub(a[2], 1, 1), string.sub(b[2], 1, 1)\n"
+    "    if pa ~= pb then return pa < pb end\n"
+    "    if a[1] ~= b[1] then return a[1] < b[1] end\n"
+    "    return a[2] < b[2] end)\n"
+    "  for i = 1, math.min(n, #c) do\n"
+    "    local t = types[c[i][1]]\n"
+    "    redis.call('ZREM', K(t, 'ready'), c[i][2])\n"
+    "    picks[#picks + 1] = {t, c[i][2]}\n"
+    "  end\n"
+    "end\n"
+    "local out = {}\n"
+    "local deadline = N(now + lease * 1000)\n"
+    "for _, pk in ipairs(picks) do\n"
+    "  local t, id = pk[1], string.sub(pk[2], 19)\n"
+    "  local jk = JK(t, id)\n"
+    "  if redis.call('EXISTS', jk) == 1 then\n"
+    "    local tok = redis.call('INCR', K(t, 'seq'))\n"
+    "    redis.call('HINCRBY', jk, 'attempt', 1)\n"
+    "    redis.call('HSET', jk, 'state', 'leased', 'token', tok, 'worker', worker,"
+    " 'lease_until', deadline, 'updated', N(now))\n"
+    "    redis.call('HDEL', jk, 'rk')\n"
+    "    redis.call('ZADD', K(t, 'leased'), deadline, id)\n"
+    "    out[#out + 1] = reply(jk)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: keep_ms max_done n, then per job: type id token. Returns per job 1 (acked), 0
+ * (stale: lease lost), -1 (no such job). Trims the done sets it touched. */
+static const char LUA_ACK[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local keep, maxdone, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local out, touched = {}, {}\n"
+    "for i = 0, n - 1 do\n"
+    "  local b = 4 + i * 3\n"
+    "  local t, id, tok = ARGV[b], ARGV[b + 1], ARGV[b + 2]\n"
+    "  local jk = JK(t, id)\n"
+    "  local v = redis.call('HMGET', jk, 'state', 'token')\n"
+    "  if not v[1] then out[#out + 1] = -1\n"
+    "  elseif v[1] ~= 'leased' or v[2] ~= tok then out[#out + 1] = 0\n"
+    "  else\n"
+    "    redis.call('HSET', jk, 'state', 'done', 'finished', N(now), 'updated', N(now))\n"
+    "    redis.call('HDEL', jk, 'lease_until')\n"
+    "    redis.call('ZREM', K(t, 'leased'), id)\n"
+    "    redis.call('ZADD', K(t, 'done'), N(now), id)\n"
+    "    touched[t] = true\n"
+    "    out[#out + 1] = 1\n"
+    "  end\n"
+    "end\n"
+    "for t, _ in pairs(touched) do\n"
+    "  local dk = K(t, 'done')\n"
+    "  local old = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now - keep * 1000), 'LIMIT', 0, 64)\n"
+    "  local extra = redis.call('ZCARD', dk) - #old - maxdone\n"
+    "  if extra > 0 then\n"
+    "    for _, id in ipairs(redis.call('ZRANGE', dk, #old, #old + math.min(extra, 64) - 1)) do\n"
+    "      old[#old + 1] = id\n"
+    "    end\n"
+    "  end\n"
+    "  for _, id in ipairs(old) do drop(t, id) end\n"
+    "  if #old > 0 then redis.call('ZREM', dk, unpack(old)) end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: type id token lease_ms. Returns {1} or {0, state, token} or {-1}. */
+static const char LUA_HEARTBEAT[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local t, id, tok, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+    "local jk = JK(t, id)\n"
+    "local v = redis.call('HMGET', jk, 'state', 'token')\n"
+    "if not v[1] then return {-1} end\n"
+    "if v[1] ~= 'leased' or v[2] ~= tok then return {0, v[1], v[2]} end\n"
+    "local deadline = N(now + lease * 1000)\n"
+    "redis.call('HSET', jk, 'lease_until', deadline, 'updated', N(now))\n"
+    "redis.call('ZADD', K(t, 'leased'), deadline, id)\n"
+    "return {1}\n";
+
+/* ARGV: type id token error_json permanent backoff_ms. Returns {1, dead} or {0, state, token}
+ * or {-1}. */
+static const char LUA_FAIL[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local t, id, tok, ej = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local perm, backoff = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local jk = JK(t, id)\n"
+    "local v = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'max_attempts', 'errors')\n"
+    "if not v[1] then return {-1} end\n"
+    "if v[1] ~= 'leased' or v[2] ~= tok then return {0, v[1], v[2]} end\n"
+    "local attempt = tonumber(v[3])\n"
+    "local errs = add_error(v[5], attempt, now, ej)\n"
+    "redis.call('ZREM', K(t, 'leased'), id)\n"
+    "redis.call('HDEL', jk, 'lease_until')\n"
+    "if perm == 1 or attempt >= tonumber(v[4]) then\n"
+    "  redis.call('HSET', jk, 'state', 'dead', 'errors', errs, 'finished', N(now), 'updated', N(now))\n"
+    "  redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
+    "  return {1, 1}\n"
+    "end\n"
+    "local nb = N(now + backoff * 1000)\n"
+    "redis.call('HSET', jk, 'state', 'delayed', 'errors', errs, 'not_before', nb, 'updated', N(now))\n"
+    "redis.call('ZADD', K(t, 'delayed'), nb, id)\n"
+    "return {1, 0}\n";
+
+/* ARGV: type id token error_json. token '0': the job must be ready/delayed; else leased with
+ * that token. Returns {1} or {0, state, token} or {-1}. */
+static const char LUA_BURY[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local t, id, tok, ej = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local jk = JK(t, id)\n"
+    "local v = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'errors')\n"
+    "if not v[1] then return {-1} end\n"
+    "local ok\n"
+    "if tok == '0' then ok = (v[1] == 'ready' or v[1] == 'delayed')\n"
+    "else ok = (v[1] == 'leased' and v[2] == tok) end\n"
+    "if not ok then return {0, v[1], v[2]} end\n"
+    "unlink(t, id, jk)\n"
+    "redis.call('HDEL', jk, 'lease_until', 'rk')\n"
+    "redis.call('HSET', jk, 'state', 'dead', 'errors', add_error(v[4], tonumber(v[3]), now, ej),"
+    " 'finished', N(now), 'updated', N(now))\n"
+    "redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
+    "return {1}\n";
+
+/* ARGV: max_expiries. Returns {reclaimed, buried}. */
+static const char LUA_REAP[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local maxe = tonumber(ARGV[1])\n"
+    "local back, buried = 0, 0\n"
+    "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
+    "  local lk = K(t, 'leased')\n"
+    "  local exp = redis.call('ZRANGEBYSCORE', lk, '-inf', '(' .. N(now), 'LIMIT', 0, 1000)\n"
+    "  for _, id in ipairs(exp) do\n"
+    "    local jk = JK(t, id)\n"
+    "    local v = redis.call('HMGET', jk, 'lease_expiries', 'attempt', 'worker', 'errors', 'priority')\n"
+    "    if v[1] then\n"
+    "      local le = tonumber(v[1]) + 1\n"
+    "      local ej = cjson.encode('lease expired (worker ' .. (v[3] or '?') .. ')')\n"
+    "      local errs = add_error(v[4], tonumber(v[2]), now, ej)\n"
+    "      local tok = redis.call('INCR', K(t, 'seq'))\n"
+    "      redis.call('HDEL', jk, 'lease_until')\n"
+    "      if le >= maxe then\n"
+    "        redis.call('HSET', jk, 'state', 'dead', 'lease_expiries', le, 'token', tok,"
+    " 'errors', errs, 'finished', N(now), 'updated', N(now))\n"
+    "        redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
+    "        buried = buried + 1\n"
+    "      else\n"
+    "        local rt = tick(t, now)\n"
+    "        local m = to_ready(t, id, tonumber(v[5]), rt)\n"
+    "        redis.call('HSET', jk, 'state', 'ready', 'lease_expiries', le, 'token', tok,"
+    " 'errors', errs, 'not_before', N(rt), 'rk', m, 'updated', N(now))\n"
+    "        back = back + 1\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  if #exp > 0 then redis.call('ZREM', lk, unpack(exp)) end\n"
+    "end\n"
+    "return {back, buried}\n";
+
+/* ARGV: id. Returns {1} or {0, state} or {-1}. */
+static const char LUA_RETRY[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local id = ARGV[1]\n"
+    "local t = type_of(id)\n"
+    "if not t then return {-1} end\n"
+    "local jk = JK(t, id)\n"
+    "local v = redis.call('HMGET', jk, 'state', 'priority')\n"
+    "if v[1] ~= 'dead' then return {0, v[1]} end\n"
+    "redis.call('ZREM', K(t, 'dead'), id)\n"
+    "local rt = tick(t, now)\n"
+    "redis.call('HDEL', jk, 'finished', 'lease_until')\n"
+    "redis.call('HSET', jk, 'state', 'ready', 'attempt', 0, 'lease_expiries', 0,"
+    " 'not_before', N(rt), 'rk', to_ready(t, id, tonumber(v[2]), rt), 'updated', N(now))\n"
+    "return {1}\n";
+
+/* ARGV: id. Returns a job reply or false. */
+static const char LUA_GET[] = LUA_PRELUDE
+    "local id = ARGV[1]\n"
+    "local t = type_of(id)\n"
+    "if not t then return false end\n"
+    "return reply(JK(t, id), now_us())\n";
+
+/* ARGV: state('' any) type('' any) limit. Returns job replies. */
+static const char LUA_LIST[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local st, ty, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
+    "local types\n"
+    "if ty ~= '' then types = {ty} else\n"
+    "  types = redis.call('SMEMBERS', 'omniva:types'); table.sort(types) end\n"
+    "local states = {'ready', 'delayed', 'leased', 'dead', 'done'}\n"
+    "if st ~= '' then states = {st} end\n"
+    "local out = {}\n"
+    "for _, t in ipairs(types) do\n"
+    "  promote(t, now)\n"
+    "  for _, s in ipairs(states) do\n"
+    "    local left = limit - #out\n"
+    "    if left <= 0 then return out end\n"
+    "    for _, m in ipairs(redis.call('ZRANGE', K(t, s), 0, left - 1)) do\n"
+    "      local id = m\n"
+    "      if s == 'ready' then id = string.sub(m, 19) end\n"
+    "      out[#out + 1] = reply(JK(t, id), now)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* Returns type, ready, delayed, leased, done, dead per type (sorted by type). */
+static const char LUA_STATS[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local types = redis.call('SMEMBERS', 'omniva:types')\n"
+    "table.sort(types)\n"
+    "local out = {}\n"
+    "for _, t in ipairs(types) do\n"
+    "  promote(t, now)\n"
+    "  out[#out + 1] = t\n"
+    "  for _, s in ipairs({'ready', 'delayed', 'leased', 'done', 'dead'}) do\n"
+    "    out[#out + 1] = redis.call('ZCARD', K(t, s))\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: state chunk. Deletes up to chunk jobs in that state; returns how many. */
+static const char LUA_PURGE[] = LUA_PRELUDE
+    "local now = now_us()\n"
+    "local st, chunk = ARGV[1], tonumber(ARGV[2])\n"
+    "local n = 0\n"
+    "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
+    "  promote(t, now)\n"
+    "  local zk = K(t, st)\n"
+    "  local ms = redis.call('ZRANGE', zk, 0, chunk - n - 1)\n"
+    "  for _, m in ipairs(ms) do\n"
+    "    local id = m\n"
+    "    if st == 'ready' then id = string.sub(m, 19) end\n"
+    "    drop(t, id)\n"
+    "  end\n"
+    "  if #ms > 0 then redis.call('ZREM', zk, unpack(ms)) end\n"
+    "  n = n + #ms\n"
+    "  if n >= chunk then break end\n"
+    "end\n"
+    "return n\n";
+
+enum {
+    S_ENQUEUE,
+    S_CLAIM,
+    S_ACK,
+    S_HEARTBEAT,
+    S_FAIL,
+    S_BURY,
+    S_REAP,
+    S_RETRY,
+    S_GET,
+    S_LIST,
+    S_STATS,
+    S_PURGE,
+    S_COUNT
+};
+
+static const struct {
+    const char *name;
+    const char *src;
+} scripts[S_COUNT] = {
+    [S_ENQUEUE] = {"enqueue", LUA_ENQUEUE}, [S_CLAIM] = {"claim", LUA_CLAIM},
+    [S_ACK] = {"ack", LUA_ACK},             [S_HEARTBEAT] = {"heartbeat", LUA_HEARTBEAT},
+    [S_FAIL] = {"fail", LUA_FAIL},          [S_BURY] = {"bury", LUA_BURY},
+    [S_REAP] = {"reap", LUA_REAP},          [S_RETRY] = {"retry", LUA_RETRY},
+    [S_GET] = {"get", LUA_GET},             [S_LIST] = {"list", LUA_LIST},
+    [S_STATS] = {"stats", LUA_STATS},       [S_PURGE] = {"purge", LUA_PURGE},
+};
+
+/* ---- connection ---- */
+
+typedef struct rq {
+    char *host;
+    char *password; /* NULL: none */
+    int port;
+    int db;
+    redisContext *c;
+    char sha[S_COUNT][41];
+} rq;
+
+static rq *RQ(om_queue *q)
+{
+    return (rq *)q->impl;
+}
+
+static void drop_conn(rq *r)
+{
+    if (r->c) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+}
+
+static int conn_lost(rq *r, const char *what)
+{
+    const char *why = r->c && r->c->errstr[0] ? r->c->errstr : "connection lost";
+    om_error_set(OM_EUNAVAIL, "redis %s:%d: %s: %s (will reconnect on the next call)", r->host,
+                 r->port, what, why);
+    drop_conn(r);
+    return OM_EUNAVAIL;
+}
+
+/* Runs a command expecting a status/string reply; OM_EUNAVAIL on connection loss. */
+static int simple_cmd(rq *r, const char *what, int argc, const char **argv, redisReply **out)
+{
+    redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+    if (!rep)
+        return conn_lost(r, what);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        int code = strncmp(rep->str, "LOADING", 7) == 0 ? OM_EUNAVAIL : OM_ERROR;
+        om_error_set(code, "redis %s:%d: %s: %s", r->host, r->port, what, rep->str);
+        freeReplyObject(rep);
+        return code;
+    }
+    if (out)
+        *out = rep;
+    else
+        freeReplyObject(rep);
+    return OM_OK;
+}
+
+static int load_scripts(rq *r)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        const char *argv[] = {"SCRIPT", "LOAD", scripts[i].src};
+        redisReply *rep = NULL;
+        char what[64];
+        snprintf(what, sizeof(what), "loading script %s", scripts[i].name);
+        int rc = simple_cmd(r, what, 3, argv, &rep);
+        if (rc < 0)
+            return rc;
+        if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
+            freeReplyObject(rep);
+            return om_error_set(OM_ERROR, "redis %s:%d: %s: unexpected reply", r->host, r->port,
+                                what);
+        }
+        memcpy(r->sha[i], rep->str, 40);
+        r->sha[i][40] = '\0';
+        freeReplyObject(rep);
+    }
+    return OM_OK;
+}
+
+static int conn_ensure(rq *r)
+{
+    if (r->c)
+        return OM_OK;
+    struct timeval tv = {REDIS_CONNECT_TIMEOUT_MS / 1000, (REDIS_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    r->c = redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->c)
+        return om_error_set(OM_EUNAVAIL, "redis %s:%d: cannot allocate a connection", r->host,
+                            r->port);
+    if (r->c->err) {
+        om_error_set(OM_EUNAVAIL, "redis %s:%d: cannot connect: %s (is redis-server running?)",
+                     r->host, r->port, r->c->errstr);
+        drop_conn(r);
+        return OM_EUNAVAIL;
+    }
+    struct timeval ctv = {REDIS_COMMAND_TIMEOUT_MS / 1000, 0};
+    redisSetTimeout(r->c, ctv);
+    redisEnableKeepAlive(r->c);
+    int rc = OM_OK;
+    if (r->password) {
+        const char *argv[] = {"AUTH", r->password};
+        rc = simple_cmd(r, "AUTH", 2, argv, NULL);
+    }
+    if (rc == OM_OK && r->db != 0) {
+        char db[16];
+        snprintf(db, sizeof(db), "%d", r->db);
+        const char *argv[] = {"SELECT", db};
+        rc = simple_cmd(r, "SELECT", 2, argv, NULL);
+    }
+    if (rc == OM_OK)
+        rc = load_scripts(r);
+    if (rc < 0)
+        drop_conn(r);
+    return rc;
+}
+
+/* ---- script calls ---- */
+
+typedef struct args {
+    const char **v;
+    size_t *len;
+    size_t n, cap;
+    char **owned;
+    size_t nowned, capowned;
+} args;
+
+static void args_add(args *a, const char *s, size_t len)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->v = xrealloc(a->v, st_mult(a->cap, sizeof(*a->v)));
+        a->len = xrealloc(a->len, st_mult(a->cap, sizeof(*a->len)));
+    }
+    a->v[a->n] = s;
+    a->len[a->n] = len;
+    a->n++;
+}
+
+static void args_str(args *a, const char *s)
+{
+    args_add(a, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Keeps `s` (malloc'd) until args_free. */
+static void args_own(args *a, char *s)
+{
+    if (a->nowned == a->capowned) {
+        a->capowned = a->capowned ? a->capowned * 2 : 16;
+        a->owned = xrealloc(a->owned, st_mult(a->capowned, sizeof(*a->owned)));
+    }
+    a->owned[a->nowned++] = s;
+    args_str(a, s);
+}
+
+static void args_int(args *a, int64_t v)
+{
+    args_own(a, xasprintf("%lld", (long long)v));
+}
+
+static void args_free(args *a)
+{
+    for (size_t i = 0; i < a->nowned; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->v);
+    free(a->len);
+}
+
+/* EVALSHA script with the ARGV in `a` (a->v[0..2] are reserved by args_script_init). */
+static void args_script_init(args *a)
+{
+    memset(a, 0, sizeof(*a));
+    args_str(a, "EVALSHA");
+    args_str(a, ""); /* sha, filled in by call() */
+    args_str(a, "0");
+}
+
+static int call(rq *r, int script, args *a, redisReply **out)
+{
+    *out = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = conn_ensure(r);
+        if (rc < 0)
+            return rc;
+        a->v[1] = r->sha[script];
+        a->len[1] = 40;
+        redisReply *rep = redisCommandArgv(r->c, (int)a->n, a->v, a->len);
+        if (!rep) {
+            char what[64];
+            snprintf(what, sizeof(what), "script %s", scripts[script].name);
+            return conn_lost(r, what);
+        }
+        if (rep->type == REDIS_REPLY_ERROR) {
+            if (strncmp(rep->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
+                freeReplyObject(rep);
+                rc = load_scripts(r); /* flushed (SCRIPT FLUSH, a restart we did not see) */
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
+            int code = OM_ERROR;
+            if (strncmp(rep->str, "LOADING", 7) == 0)
+                code = OM_EUNAVAIL;
+            else if (strncmp(rep->str, "BUSY", 4) == 0)
+                code = OM_EBUSY;
+            om_error_set(code, "redis %s:%d: script %s: %s", r->host, r->port,
+                         scripts[script].name, rep->str);
+            freeReplyObject(rep);
+            return code;
+        }
+        *out = rep;
+        return OM_OK;
+    }
+    return om_error_set(OM_ERROR, "redis %s:%d: script %s not loadable", r->host, r->port,
+                        scripts[script].name);
+}
+
+static int bad_reply(rq *r, int script, redisReply *rep)
+{
+    freeReplyObject(rep);
+    return om_error_set(OM_ERROR, "redis %s:%d: script %s: unexpected reply shape", r->host,
+                        r->port, scripts[script].name);
+}
+
+static const char *rstr(const redisReply *e)
+{
+    return e && e->type == REDIS_REPLY_STRING ? e->str : NULL;
+}
+
+static int64_t rep_int(const redisReply *e)
+{
+    if (!e)
+        return 0;
+    if (e->type == REDIS_REPLY_INTEGER)
+        return e->integer;
+    if (e->type == REDIS_REPLY_STRING)
+        return strtoll(e->str, NULL, 10);
+    return 0;
+}
+
+/* A job reply: the 16 FIELDS of the prelude, in order. */
+static int read_job(const redisReply *e, om_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    if (!e || e->type != REDIS_REPLY_ARRAY || e->elements != 16 || !rstr(e->element[0]))
+        return -1;
+    redisReply **f = e->element;
+    snprintf(j->id, sizeof(j->id), "%s", rstr(f[0]));
+    snprintf(j->type, sizeof(j->type), "%s", rstr(f[1]) ? rstr(f[1]) : "");
+    snprintf(j->state, sizeof(j->state), "%s", rstr(f[2]) ? rstr(f[2]) : "");
+    j->priority = (int)rep_int(f[3]);
+    j->payload = xstrdup(rstr(f[4]) ? rstr(f[4]) : "{}");
+    j->unique_key = xstrdup(rstr(f[5]));
+    j->errors = xstrdup(rstr(f[6]) ? rstr(f[6]) : "[]");
+    j->worker = xstrdup(rstr(f[7]));
+    j->attempt = (int)rep_int(f[8]);
+    j->max_attempts = (int)rep_int(f[9]);
+    j->lease_expiries = (int)rep_int(f[10]);
+    j->token = rep_int(f[11]);
+    j->not_before_us = rep_int(f[12]);
+    j->lease_until_us = rep_int(f[13]);
+    j->created_us = rep_int(f[14]);
+    j->updated_us = rep_int(f[15]);
+    return 0;
+}
+
+/* Turns a {code, state, token} reply of a fenced call into OM_OK/ESTALE/ENOTFOUND. */
+static int fenced_result(const redisReply *rep, const om_job *job, const char *what)
+{
+    int64_t code = rep->elements > 0 ? rep_int(rep->element[0]) : -1;
+    if (code == 1)
+        return OM_OK;
+    if (code == -1)
+        return om_error_set(OM_ENOTFOUND, "%s: job %s not found", what, job->id);
+    const char *state = rep->elements > 1 && rstr(rep->element[1]) ? rstr(rep->element[1]) : "?";
+    const char *tok = rep->elements > 2 && rstr(rep->element[2]) ? rstr(rep->element[2]) : "?";
+    return om_error_set(OM_ESTALE, "%s: lease lost (job %s is %s with token %s, ours is %lld)",
+                        what, job->id, state, tok, (long long)job->token);
+}
+
+/* ---- open/close ---- */
+
+/* redis://[[user]:password@]host[:port][/db] */
+static int parse_url(rq *r, const char *url)
+{
+    const char *p = url + 8;
+    const char *at = strchr(p, '@');
+    const char *slash = strchr(p, '/');
+    if (at && (!slash || at < slash)) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon && at > colon + 1)
+            r->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+        slash = strchr(p, '/');
+    }
+    size_t hostlen = slash ? (size_t)(slash - p) : strlen(p);
+    const char *colon = memchr(p, ':', hostlen);
+    r->port = 6379;
+    if (colon) {
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (end != p + hostlen || port <= 0 || port > 65535)
+            return om_error_set(OM_EINVAL, "redis url '%s': bad port", url);
+        r->port = (int)port;
+        hostlen = (size_t)(colon - p);
+    }
+    if (hostlen == 0)
+        return om_error_set(OM_EINVAL, "redis url '%s': no host", url);
+    r->host = xstrndup(p, hostlen);
+    r->db = 0;
+    if (slash && slash[1]) {
+        char *end = NULL;
+        long db = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || db < 0 || db > 1000)
+            return om_error_set(OM_EINVAL, "redis url '%s': bad database number", url);
+        r->db = (int)db;
+    }
+    return OM_OK;
+}
+
+static void free_rq(rq *r)
+{
+    drop_conn(r);
+    free(r->host);
+    free(r->password);
+    free(r);
+}
+
+static int rd_open(om_queue *q, const char *url)
+{
+    rq *r = xcalloc(1, sizeof(*r));
+    int rc = parse_url(r, url);
+    if (rc == OM_OK)
+        rc = conn_ensure(r);
+    if (rc < 0) {
+        free_rq(r);
+        return rc;
+    }
+    q->impl = r;
+    return OM_OK;
+}
+
+static void rd_close(om_queue *q)
+{
+    if (q->impl)
+        free_rq(RQ(q));
+    q->impl = NULL;
+}
+
+/* ---- operations ---- */
+
+static void add_spec_args(args *a, const om_job_spec *s, const char *id, int64_t created_us)
+{
+    args_str(a, s->type);
+    args_str(a, id);
+    args_int(a, s->priority);
+    args_int(a, s->delay_ms);
+    args_str(a, s->unique_key ? s->unique_key : "");
+    args_int(a, s->max_attempts ? s->max_attempts : OM_MAX_ATTEMPTS_DEFAULT);
+    args_str(a, s->payload ? s->payload : "{}");
+    args_int(a, created_us);
+}
+
+static int enqueue_specs(rq *r, const om_job_spec *specs, size_t n, const int64_t *created_us,
+                         char (*ids_out)[OM_UUID_LEN], int *created_out)
+{
+    args a;
+    args_script_init(&a);
+    args_int(&a, (int64_t)n);
+    char(*ids)[OM_UUID_LEN] = xmalloc(st_mult(n, OM_UUID_LEN));
+    for (size_t i = 0; i < n; i++) {
+        if (specs[i].job_id)
+            memcpy(ids[i], specs[i].job_id, OM_UUID_LEN);
+        else
+            om_uuid4(ids[i]);
+        add_spec_args(&a, &specs[i], ids[i], created_us ? created_us[i] : 0);
+    }
+    redisReply *rep = NULL;
+    int rc = call(r, S_ENQUEUE, &a, &rep);
+    args_free(&a);
+    free(ids);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 * n)
+        return bad_reply(r, S_ENQUEUE, rep);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = rstr(rep->element[2 * i]);
+        if (ids_out)
+            snprintf(ids_out[i], OM_UUID_LEN, "%s", id ? id : "");
+        if (created_out)
+            created_out[i] = rep_int(rep->element[2 * i + 1]) == 1;
+    }
+    freeReplyObject(rep);
+    return OM_OK;
+}
+
+static int rd_enqueue_batch(om_queue *q, const om_job_spec *specs, size_t n,
+                            char (*ids_out)[OM_UUID_LEN], int *created_out)
+{
+    return enqueue_specs(RQ(q), specs, n, NULL, ids_out, created_out);
+}
+
+static int rd_enqueue_tx(om_queue *q, om_store *s, const om_job_spec *spec,
+                         char id_out[OM_UUID_LEN])
+{
+    (void)q;
+    return om_queue_store_insert(s, spec, "outbox", id_out, NULL);
+}
+
+/* Marks the relayed outbox rows (ok[i]) 'relayed' and malformed ones 'dead'. */
+static int mark_relayed(om_store *s, om_rows *rows, const unsigned char *ok, size_t n)
+{
+    int own = !om_store_in_txn(s);
+    int rc = own ? om_store_begin(s) : OM_OK;
+    char now[OM_TIME_LEN];
+    om_time_iso(now, om_now_us());
+    for (size_t i = 0; i < n && rc == OM_OK; i++)
+        rc = om_store_exec(s, "UPDATE jobs SET state = ?, updated_at = ? "
+                              "WHERE job_id = ? AND state = 'outbox'",
+                           OM_PARAMS(OM_TEXT(ok[i] ? "relayed" : "dead"), OM_TEXT(now),
+                                     OM_TEXT(om_rows_get(rows, i, 0))),
+                           NULL);
+    if (own) {
+        if (rc == OM_OK)
+            rc = om_store_commit(s);
+        if (rc < 0)
+            om_store_rollback(s);
+    }
+    return rc;
+}
+
+static int rd_relay(om_queue *q, size_t *relayed_out)
+{
+    rq *r = RQ(q);
+    size_t total = 0;
+    *relayed_out = 0;
+    for (;;) {
+        om_rows *rows = NULL;
+        int rc = om_store_query(
+            q->store,
+            "SELECT job_id, type, priority, payload, unique_key, max_attempts, not_before, "
+            "created_at FROM jobs WHERE state = 'outbox' ORDER BY created_at LIMIT ?",
+            OM_PARAMS(OM_INT(REDIS_RELAY_BATCH)), &rows);
+        if (rc < 0)
+            return om_error_wrap(rc, "reading the outbox");
+        size_t n = om_rows_count(rows);
+        if (n == 0) {
+            om_rows_free(rows);
+            break;
+        }
+        om_job_spec *specs = xcalloc(n, sizeof(*specs));
+        int64_t *created = xcalloc(n, sizeof(*created));
+        unsigned char *ok = xcalloc(n, 1);
+        int64_t now = om_now_us();
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            om_job_spec *sp = &specs[k];
+            sp->job_id = om_rows_get(rows, i, 0);
+            sp->type = om_rows_get(rows, i, 1);
+            sp->priority = (int)om_rows_int(rows, i, "priority", OM_PRIORITY_DEFAULT);
+            sp->payload = om_rows_get(rows, i, 3);
+            sp->unique_key = om_rows_get(rows, i, 4);
+            sp->max_attempts = (int)om_rows_int(rows, i, "max_attempts", 0);
+            int64_t nb = om_queue_ts_us(om_rows_get(rows, i, 6));
+            sp->delay_ms = nb > now ? (nb - now + 999) / 1000 : 0;
+            created[k] = om_queue_ts_us(om_rows_get(rows, i, 7));
+            if (!sp->job_id || !om_uuid_valid(sp->job_id) || om_queue_type_valid(sp->type) < 0 ||
+                !sp->payload) {
+                om_warn("queue", "outbox row %s is malformed; marked dead",
+                        sp->job_id ? sp->job_id : "?");
+                om_error_clear();
+                memset(sp, 0, sizeof(*sp));
+                continue;
+            }
+            ok[i] = 1;
+            k++;
+        }
+        rc = k ? enqueue_specs(r, specs, k, created, NULL, NULL) : OM_OK;
+        free(specs);
+        free(created);
+        if (rc == OM_OK)
+            rc = mark_relayed(q->store, rows, ok, n);
+        free(ok);
+        om_rows_free(rows);
+        if (rc < 0)
+            return rc;
+        total += k;
+        if (n < REDIS_RELAY_BATCH)
+            break;
+    }
+    *relayed_out = total;
+    return OM_OK;
+}
+
+static int rd_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
+                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_int(&a, (int64_t)max);
+    args_int(&a, lease_ms);
+    args_str(&a, worker);
+    args_int(&a, (int64_t)ntypes);
+    for (size_t i = 0; i < ntypes; i++)
+        args_str(&a, types[i]);
+    redisReply *rep = NULL;
+    int rc = call(r, S_CLAIM, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements > max)
+        return bad_reply(r, S_CLAIM, rep);
+    size_t n = 0;
+    for (size_t i = 0; i < rep->elements; i++)
+        if (read_job(rep->element[i], &jobs_out[n]) == 0)
+            n++;
+    freeReplyObject(rep);
+    *n_out = n;
+    return OM_OK;
+}
+
+static int rd_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_str(&a, job->type);
+    args_str(&a, job->id);
+    args_int(&a, job->token);
+    args_int(&a, lease_ms);
+    redisReply *rep = NULL;
+    int rc = call(r, S_HEARTBEAT, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return bad_reply(r, S_HEARTBEAT, rep);
+    rc = fenced_result(rep, job, "heartbeat");
+    freeReplyObject(rep);
+    return rc;
+}
+
+static int rd_ack_batch(om_queue *q, const om_job *jobs, size_t n, size_t *acked_out)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_int(&a, REDIS_DONE_KEEP_MS);
+    args_int(&a, REDIS_DONE_MAX);
+    args_int(&a, (int64_t)n);
+    for (size_t i = 0; i < n; i++) {
+        args_str(&a, jobs[i].type);
+        args_str(&a, jobs[i].id);
+        args_int(&a, jobs[i].token);
+    }
+    redisReply *rep = NULL;
+    int rc = call(r, S_ACK, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != n)
+        return bad_reply(r, S_ACK, rep);
+    size_t acked = 0, bad = 0, first = 0;
+    int code = OM_OK;
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = rep_int(rep->element[i]);
+        if (v == 1) {
+            acked++;
+        } else if (bad++ == 0) {
+            first = i;
+            code = v == -1 ? OM_ENOTFOUND : OM_ESTALE;
+        }
+    }
+    freeReplyObject(rep);
+    *acked_out = acked;
+    if (bad == 0)
+        return OM_OK;
+    const char *why = code == OM_ENOTFOUND ? "not found" : "lease lost (token no longer current)";
+    if (n == 1)
+        return om_error_set(code, "ack: job %s: %s", jobs[first].id, why);
+    return om_error_set(code, "%zu of %zu not acked; first: job %s: %s", bad, n, jobs[first].id,
+                        why);
+}
+
+/* The error text as a JSON string literal (same escaping as jansson elsewhere). */
+static char *json_quote(const char *s)
+{
+    json_t *j = json_string(s);
+    if (!j) /* not UTF-8: keep what we can say */
+        j = json_string("(error message is not valid UTF-8)");
+    char *out = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(j);
+    return out;
+}
+
+static int rd_fail(om_queue *q, const om_job *job, const char *error, int permanent,
+                   int *dead_out)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_str(&a, job->type);
+    args_str(&a, job->id);
+    args_int(&a, job->token);
+    args_own(&a, json_quote(error));
+    args_int(&a, permanent);
+    args_int(&a, om_queue_backoff_ms(q->backoff_base_ms, q->backoff_cap_ms, job->attempt));
+    redisReply *rep = NULL;
+    int rc = call(r, S_FAIL, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return bad_reply(r, S_FAIL, rep);
+    rc = fenced_result(rep, job, "fail");
+    if (rc == OM_OK)
+        *dead_out = rep->elements > 1 && rep_int(rep->element[1]) == 1;
+    freeReplyObject(rep);
+    return rc;
+}
+
+static int rd_bury(om_queue *q, const om_job *job, const char *error)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_str(&a, job->type);
+    args_str(&a, job->id);
+    args_int(&a, job->token);
+    args_own(&a, json_quote(error));
+    redisReply *rep = NULL;
+    int rc = call(r, S_BURY, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return bad_reply(r, S_BURY, rep);
+    rc = fenced_result(rep, job, "bury");
+    freeReplyObject(rep);
+    return rc;
+}
+
+static int rd_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
+{
+    rq *r = RQ(q);
+    size_t back = 0, buried = 0;
+    for (int round = 0; round < 100; round++) { /* the script handles 1000 per type a call */
+        args a;
+        args_script_init(&a);
+        args_int(&a, OM_LEASE_EXPIRIES_MAX);
+        redisReply *rep = NULL;
+        int rc = call(r, S_REAP, &a, &rep);
+        args_free(&a);
+        if (rc < 0)
+            return rc;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+            return bad_reply(r, S_REAP, rep);
+        size_t b = (size_t)rep_int(rep->element[0]), d = (size_t)rep_int(rep->element[1]);
+        freeReplyObject(rep);
+        back += b;
+        buried += d;
+        if (b + d < 1000)
+            break;
+    }
+    *reclaimed_out = back;
+    *buried_out = buried;
+    if (back || buried)
+        om_info("queue", "reaped expired leases: %zu back to ready, %zu to the dead letters",
+                back, buried);
+    return OM_OK;
+}
+
+static int rd_retry(om_queue *q, const char *job_id)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_str(&a, job_id);
+    redisReply *rep = NULL;
+    int rc = call(r, S_RETRY, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1)
+        return bad_reply(r, S_RETRY, rep);
+    int64_t code = rep_int(rep->element[0]);
+    const char *state = rep->elements > 1 && rstr(rep->element[1]) ? rstr(rep->element[1]) : "?";
+    if (code == 1)
+        rc = OM_OK;
+    else if (code == -1)
+        rc = om_error_set(OM_ENOTFOUND, "job %s not found", job_id);
+    else
+        rc = om_error_set(OM_EINVAL, "job %s is %s, not dead: only dead jobs can be retried",
+                          job_id, state);
+    freeReplyObject(rep);
+    return rc;
+}
+
+static int rd_purge(om_queue *q, const char *state, size_t *purged_out)
+{
+    rq *r = RQ(q);
+    size_t total = 0;
+    for (;;) {
+        args a;
+        args_script_init(&a);
+        args_str(&a, state);
+        args_int(&a, REDIS_PURGE_CHUNK);
+        redisReply *rep = NULL;
+        int rc = call(r, S_PURGE, &a, &rep);
+        args_free(&a);
+        if (rc < 0) {
+            *purged_out = total;
+            return rc;
+        }
+        if (rep->type != REDIS_REPLY_INTEGER)
+            return bad_reply(r, S_PURGE, rep);
+        size_t n = (size_t)rep->integer;
+        freeReplyObject(rep);
+        total += n;
+        if (n == 0)
+            break;
+    }
+    *purged_out = total;
+    return OM_OK;
+}
+
+static int rd_get(om_queue *q, const char *job_id, om_job *out)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_str(&a, job_id);
+    redisReply *rep = NULL;
+    int rc = call(r, S_GET, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type == REDIS_REPLY_NIL) {
+        freeReplyObject(rep);
+        return om_error_set(OM_ENOTFOUND, "job %s not found", job_id);
+    }
+    if (read_job(rep, out) < 0)
+        return bad_reply(r, S_GET, rep);
+    freeReplyObject(rep);
+    return OM_OK;
+}
+
+/* The outbox lives in the store: list it from there. */
+static int list_outbox(om_queue *q, const om_queue_filter *f, om_job_list *out)
+{
+    om_rows *rows = NULL;
+    const char *cols = "SELECT job_id, type, state, priority, payload, unique_key, errors, "
+                       "max_attempts, not_before, created_at, updated_at FROM jobs "
+                       "WHERE state = 'outbox'";
+    char *sql = xasprintf("%s%s ORDER BY created_at LIMIT ?", cols,
+                          f->type ? " AND type = ?" : "");
+    int rc = f->type ? om_store_query(q->store, sql,
+                                      OM_PARAMS(OM_TEXT(f->type), OM_INT((int64_t)f->limit)), &rows)
+                     : om_store_query(q->store, sql, OM_PARAMS(OM_INT((int64_t)f->limit)), &rows);
+    free(sql);
+    if (rc < 0)
+        return rc;
+    size_t n = om_rows_count(rows);
+    out->jobs = n ? xcalloc(n, sizeof(om_job)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        om_job *j = &out->jobs[i];
+        snprintf(j->id, sizeof(j->id), "%s", om_rows_get(rows, i, 0));
+        snprintf(j->type, sizeof(j->type), "%s", om_rows_get(rows, i, 1));
+        snprintf(j->state, sizeof(j->state), "%s", om_rows_get(rows, i, 2));
+        j->priority = (int)om_rows_int(rows, i, "priority", 0);
+        j->payload = xstrdup(om_rows_get(rows, i, 4));
+        j->unique_key = xstrdup(om_rows_get(rows, i, 5));
+        j->errors = xstrdup(om_rows_get(rows, i, 6) ? om_rows_get(rows, i, 6) : "[]");
+        j->max_attempts = (int)om_rows_int(rows, i, "max_attempts", 0);
+        j->not_before_us = om_queue_ts_us(om_rows_get(rows, i, 8));
+        j->created_us = om_queue_ts_us(om_rows_get(rows, i, 9));
+        j->updated_us = om_queue_ts_us(om_rows_get(rows, i, 10));
+    }
+    out->n = n;
+    om_rows_free(rows);
+    return OM_OK;
+}
+
+static int rd_list(om_queue *q, const om_queue_filter *f, om_job_list *out)
+{
+    if (f->state && strcmp(f->state, "outbox") == 0)
+        return list_outbox(q, f, out);
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    args_str(&a, f->state ? f->state : "");
+    args_str(&a, f->type ? f->type : "");
+    args_int(&a, (int64_t)f->limit);
+    redisReply *rep = NULL;
+    int rc = call(r, S_LIST, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY)
+        return bad_reply(r, S_LIST, rep);
+    out->jobs = rep->elements ? xcalloc(rep->elements, sizeof(om_job)) : NULL;
+    out->n = 0;
+    for (size_t i = 0; i < rep->elements; i++)
+        if (read_job(rep->element[i], &out->jobs[out->n]) == 0)
+            out->n++;
+    freeReplyObject(rep);
+    return OM_OK;
+}
+
+static int rd_stats(om_queue *q, om_queue_stat **stats_out, size_t *n_out)
+{
+    rq *r = RQ(q);
+    args a;
+    args_script_init(&a);
+    redisReply *rep = NULL;
+    int rc = call(r, S_STATS, &a, &rep);
+    args_free(&a);
+    if (rc < 0)
+        return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 6 != 0)
+        return bad_reply(r, S_STATS, rep);
+    size_t n = rep->elements / 6;
+    om_queue_stat *v = n ? xcalloc(n, sizeof(*v)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        redisReply **e = rep->element + 6 * i;
+        snprintf(v[i].type, sizeof(v[i].type), "%s", rstr(e[0]) ? rstr(e[0]) : "");
+        v[i].ready = rep_int(e[1]);
+        v[i].delayed = rep_int(e[2]);
+        v[i].leased = rep_int(e[3]);
+        v[i].done = rep_int(e[4]);
+        v[i].dead = rep_int(e[5]);
+    }
+    freeReplyObject(rep);
+    *stats_out = v;
+    *n_out = n;
+    return OM_OK;
+}
+
+const om_queue_backend om_queue_backend_redis = {
+    .version = OM_QUEUE_BACKEND_VERSION,
+    .name = "redis",
+    .open = rd_open,
+    .close = rd_close,
+    .enqueue_batch = rd_enqueue_batch,
+    .enqueue_tx = rd_enqueue_tx,
+    .relay = rd_relay,
+    .claim = rd_claim,
+    .heartbeat = rd_heartbeat,
+    .ack_batch = rd_ack_batch,
+    .fail = rd_fail,
+    .bury = rd_bury,
+    .reap = rd_reap,
+    .retry = rd_retry,
+    .purge = rd_purge,
+    .get = rd_get,
+    .list = rd_list,
+    .stats = rd_stats,
+};
