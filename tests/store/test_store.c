@@ -422,7 +422,7 @@ static void test_schema_parity(void **state)
     om_rows *a = NULL, *b = NULL;
     CHECK_OK(om_store_schema_columns(sq, &a));
     CHECK_OK(om_store_schema_columns(f->s, &b));
-    assert_true(om_rows_count(a) > 150);
+    assert_true(om_rows_count(a) >= 139); /* 17 tables of migration 1 */
     size_t n = om_rows_count(a) < om_rows_count(b) ? om_rows_count(a) : om_rows_count(b);
     for (size_t i = 0; i < n; i++) {
         if (strcmp(om_rows_get(a, i, 0), om_rows_get(b, i, 0)) ||
@@ -847,8 +847,8 @@ static void test_stardust_append_only(void **state)
                   0);
         assert_string_equal(v, "1");
         free(v);
-        v = value(s, "SELECT has_table_privilege('omniva_cognition_ro', 'clips', 'UPDATE')::int "
-                     "|| has_table_privilege('omniva_cognition_ro', 'clips', 'SELECT')::int "
+        v = value(s, "SELECT has_table_privilege('omniva_cognition_ro', 'clips', 'UPDATE')::int::text "
+                     "|| has_table_privilege('omniva_cognition_ro', 'clips', 'SELECT')::int::text "
                      "|| has_table_privilege('omniva_cognition_ro', 'stardust_metadata', "
                      "'INSERT')::int",
                   NULL, 0);
