@@ -1,0 +1,52 @@
+/*
+ * audio.h: decoding a file's audio in-process (libavformat + libavcodec + libswresample)
+ * into mono signed 16-bit PCM in memory: what ASR (16 kHz) and signals.h consume. No
+ * temporary WAV, no child process.
+ *
+ * Time: media time 0 is the container's start (om_media_info.start_time), the same origin as
+ * ffmpeg's -ss and as every timestamp in raw_ai_output. samples[k] is media time
+ * start_s + k / rate. When the audio track starts later than requested, or has a gap of
+ * more than 0.1 s, the hole is filled with silence so that this mapping holds.
+ *
+ * Channels are mixed down by libswresample's default matrix; out->src_channels keeps the
+ * source channel count (signals.h uses it to measure stereo sources as dual mono).
+ *
+ * Ownership: *out is the caller's; free its buffer with om_pcm_release (also safe on a
+ * zeroed om_pcm and on a failed call's out, which is left zeroed).
+ *
+ * Thread safety: independent calls may run concurrently.
+ */
+#ifndef OMNIVA_MEDIA_AUDIO_H
+#define OMNIVA_MEDIA_AUDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OM_AUDIO_RATE 16000                /* what ASR and the analyzer use */
+#define OM_AUDIO_MAX_SECONDS (6.0 * 3600)  /* longest span decoded in one call (memory cap) */
+
+typedef struct om_pcm {
+    int16_t *samples; /* mono, `rate` Hz; NULL when n == 0 */
+    size_t n;         /* number of samples */
+    int rate;         /* samples per second */
+    int src_channels; /* channel count of the source stream before the downmix */
+    double start;     /* media time of samples[0] in seconds (the requested start_s) */
+} om_pcm;
+
+/* Decodes the best audio stream of `path` from media time start_s (>= 0) for dur_s seconds
+ * (0 = to the end) at 16 kHz mono. The result is shorter than dur_s only when the file ends
+ * first. Errors: those of om_media_probe (OM_ENOTFOUND / OM_EINVAL), OM_EINVAL
+ * "no audio track in <path>", OM_EINVAL when start_s is at or beyond the end or the span is
+ * over OM_AUDIO_MAX_SECONDS, OM_EINVAL when the stream cannot be decoded at all. Corrupt
+ * packets in the middle are skipped (logged), not fatal. */
+int om_audio_decode_16k(const char *path, double start_s, double dur_s, om_pcm *out);
+
+/* Same at any rate in [8000, 192000] Hz (e.g. 48000 for loudness at the reference rate). */
+int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om_pcm *out);
+
+void om_pcm_release(om_pcm *pcm);
+
+/* Media time of the end of the PCM (start + n / rate). */
+double om_pcm_end(const om_pcm *pcm);
+
+#endif
