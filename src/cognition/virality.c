@@ -84,9 +84,9 @@ double om_engagement_value(double views, double likes, double comments, double a
     double raw = (views > 0 ? views : 0) + 10.0 * (likes > 0 ? likes : 0) +
                  30.0 * (comments > 0 ? comments : 0);
     double days = age_hours / 24.0;
-    if (!(days > 1.0))
-        days = 1.0;
-    return raw / days;
+    if (!(days > 0.25))
+        days = 0.25;
+    return raw / (1.0 - exp(-days / 3.0));
 }
 
 double om_engagement_score(double value, double creator_median)

@@ -14,10 +14,13 @@
  *               creator's median value (0.5 = a typical post for this creator); 0.5 when
  *               unknown
  *
- * Engagement value of a post (age-normalised so old posts do not win by sitting longer):
- *   value = (views + 10 * likes + 30 * comments) / max(1, age_days)
- * with age_days = (now - posted_at) / 86400; unknown counts count as 0; a post with no
- * counts at all has no value (negative return).
+ * Engagement value of a post, normalised by age: a post gathers most of its views in its
+ * first days, so its counts are divided by the expected fraction of lifetime engagement
+ * reached at its age:
+ *   value = (views + 10 * likes + 30 * comments) / (1 - exp(-age_days / 3))
+ * with age_days = (now - posted_at) / 86400, at least 0.25 (a young post is scaled up, an
+ * old one counts as it stands); unknown counts count as 0; a post with no counts at all
+ * has no value (negative return).
  *
  * Everything here is pure; scores are clamped to [0,1].
  */

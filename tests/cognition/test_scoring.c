@@ -234,7 +234,10 @@ static void test_virality_bounded(void **state)
     assert_true(fabs(om_engagement_score(200, med) - 0.5) < 1e-9);
     assert_true(om_engagement_score(2000, med) > 0.85);
     assert_true(om_engagement_score(-1, med) == 0.5);
-    assert_true(om_engagement_value(1000, 10, 1, 48) == (1000 + 100 + 30) / 2.0);
+    assert_true(fabs(om_engagement_value(1000, 10, 1, 48) - 1130 / (1 - exp(-2.0 / 3))) < 1e-9);
+    /* old posts count as they stand; young ones are scaled up */
+    assert_true(fabs(om_engagement_value(1000, -1, -1, 24 * 60) - 1000) < 1e-3);
+    assert_true(om_engagement_value(1000, -1, -1, 12) > 5000);
     assert_true(om_engagement_value(-1, -1, -1, 5) < 0);
 
     json_t *raw = json_pack("{s:i,s:s,s:{s:i}}", "view_count", 1500, "like_count", "40",
