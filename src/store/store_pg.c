@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #define CACHE_SLOTS 512
 #define CACHE_MAX (CACHE_SLOTS / 2)
@@ -50,6 +51,7 @@ typedef struct pq {
     om_sbuf sql;    /* rewritten SQL */
     om_sbuf pbuf;   /* parameter texts */
     om_sbuf cell;   /* one normalised output value */
+    pid_t pid;      /* the process that opened it */
 } pq;
 
 static pq *impl(om_store *s)
@@ -161,9 +163,15 @@ static int session_setup(pq *q)
 }
 
 /* Before a statement: a connection the server dropped is re-made when no transaction
- * depended on it. */
+ * depended on it. A connection inherited across fork() is refused: parent and child would
+ * interleave messages on one socket. */
 static int ensure_conn(om_store *s, pq *q)
 {
+    if (q->pid != getpid())
+        return om_error_set(OM_ERROR, "PostgreSQL connection to %s was opened by process %d "
+                                      "and used in forked child %d: open a new store in the "
+                                      "child",
+                            q->where, (int)q->pid, (int)getpid());
     if (PQstatus(q->conn) == CONNECTION_OK)
         return OM_OK;
     if (s->in_txn)
@@ -181,8 +189,13 @@ static void pg_close(om_store *s)
     pq *q = s->impl;
     if (!q)
         return;
-    if (q->conn)
+    if (q->conn) {
+        /* In a forked child, close our copy of the socket first so PQfinish cannot send
+         * the parent's session a Terminate message. */
+        if (q->pid != getpid() && PQsocket(q->conn) >= 0)
+            close(PQsocket(q->conn));
         PQfinish(q->conn);
+    }
     cache_clear(q);
     free(q->where);
     sb_release(&q->key);
@@ -217,6 +230,7 @@ static int pg_open(om_store *s, const char *url)
             db = o->val;
     }
     pq *q = xcalloc(1, sizeof(*q));
+    q->pid = getpid();
     q->where = xasprintf("%s:%s/%s", host ? host : "(default host)", port ? port : "5432",
                          db ? db : "(default db)");
     PQconninfoFree(opts);
@@ -762,6 +776,8 @@ static int pg_query(om_store *s, const char *sql, const om_val *p, size_t n, om_
 static int simple(om_store *s, const char *sql, const char **status_out)
 {
     pq *q = impl(s);
+    if (q->pid != getpid())
+        return ensure_conn(s, q); /* the forked-child error */
     PGresult *res = PQexec(q->conn, sql);
     ExecStatusType st = PQresultStatus(res);
     int rc = OM_OK;
@@ -791,7 +807,7 @@ static int pg_commit(om_store *s)
 
 static int pg_rollback(om_store *s)
 {
-    if (PQstatus(impl(s)->conn) != CONNECTION_OK)
+    if (PQstatus(impl(s)->conn) != CONNECTION_OK || impl(s)->pid != getpid())
         return OM_OK; /* the transaction died with the connection */
     return simple(s, "ROLLBACK", NULL);
 }

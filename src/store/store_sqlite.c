@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CACHE_SLOTS 512 /* power of two; at most half of them used */
 #define CACHE_MAX (CACHE_SLOTS / 2)
@@ -41,12 +42,26 @@ typedef struct sq {
     cache_entry cache[CACHE_SLOTS];
     size_t cached;
     om_sbuf scratch; /* compacted JSON parameters */
+    pid_t pid;       /* the process that opened it (see forked()) */
 } sq;
 
 static sq *impl(om_store *s)
 {
     OM_ASSERT(s && s->be == &om_store_backend_sqlite);
     return s->impl;
+}
+
+/* A connection must not cross fork(): SQLite's locks and WAL index belong to the process
+ * that opened it. In a forked child the inherited handle refuses work and is not closed
+ * (closing could disturb the parent's locks); the child opens its own store. */
+static int forked(sq *q)
+{
+    if (q->pid == getpid())
+        return 0;
+    om_error_set(OM_ERROR, "store handle of %s was opened by process %d and used in forked "
+                           "child %d: open a new store in the child",
+                 q->path, (int)q->pid, (int)getpid());
+    return 1;
 }
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -278,6 +293,8 @@ static int run(om_store *s, const char *sql, const om_val *p, size_t n, om_rows 
                int64_t *changes)
 {
     sq *q = impl(s);
+    if (forked(q))
+        return OM_ERROR;
     sqlite3_stmt *st;
     int owned = 0;
     int rc = stmt_get(q, sql, &st, &owned);
@@ -383,6 +400,8 @@ static int sq_lock(om_store *s, const char *name)
 static int sq_exec_script(om_store *s, const char *sql)
 {
     sq *q = impl(s);
+    if (forked(q))
+        return OM_ERROR;
     char *err = NULL;
     int rc = sqlite3_exec(q->db, sql, NULL, NULL, &err);
     if (rc == SQLITE_OK)
@@ -518,9 +537,13 @@ static void sq_close(om_store *s)
     sq *q = s->impl;
     if (!q)
         return;
-    cache_clear(q);
-    if (q->db)
-        sqlite3_close_v2(q->db);
+    if (q->pid == getpid()) {
+        cache_clear(q);
+        if (q->db)
+            sqlite3_close_v2(q->db);
+    } /* else: a forked child's copy; the handle is left alone on purpose */
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        free(q->cache[i].sql);
     free(q->path);
     sb_release(&q->scratch);
     free(q);
@@ -591,6 +614,7 @@ static int sq_open(om_store *s, const char *url)
     q->path = path;
     q->readonly = o.readonly;
     q->busy_ms = o.busy_ms;
+    q->pid = getpid();
     s->impl = q;
     int rc = sqlite3_open_v2(path, &q->db, o.flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
                              NULL);
@@ -618,6 +642,9 @@ static int sq_open(om_store *s, const char *url)
         rc = pragma(q, "PRAGMA foreign_keys = ON");
     if (rc == OM_OK && !q->readonly && !memory)
         rc = pragma(q, "PRAGMA journal_mode = WAL");
+    /* 16 MiB page cache (default 2 MiB): index pages of random UUID keys stay in memory. */
+    if (rc == OM_OK)
+        rc = pragma(q, "PRAGMA cache_size = -16384");
     if (rc == OM_OK) {
         char *sync = xasprintf("PRAGMA synchronous = %s", o.synchronous);
         rc = pragma(q, sync);

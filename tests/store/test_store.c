@@ -18,6 +18,8 @@
 #include "store/store_backend.h"
 
 #include <jansson.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
@@ -1052,6 +1054,82 @@ static void test_pg_reconnect_and_lock(void **state)
     om_store_free(other);
 }
 
+
+/* A handle inherited across fork() refuses work in the child (and closing it there does not
+ * disturb the parent's connection); the child opens its own. */
+static void test_forked_child(void **state)
+{
+    fx *f = *state;
+    char *v = value(f->s, "SELECT count(*) FROM projects", NULL, 0); /* connection in use */
+    free(v);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int code = 0;
+        if (om_store_exec(f->s, "SELECT 1", NULL, 0, NULL) != OM_ERROR ||
+            !strstr(om_error_msg(), "forked"))
+            code = 10;
+        om_store_free(f->s);
+        om_store *mine = NULL;
+        char id[OM_UUID_LEN];
+        if (om_store_open(&mine, f->url) != OM_OK ||
+            om_store_exec(mine, "INSERT INTO projects (project_id, name) VALUES (?, 'child')",
+                          OM_PARAMS(OM_TEXT(om_uuid4(id))), NULL) != OM_OK)
+            code = 11;
+        om_store_free(mine);
+        _exit(code);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* the parent's handle still works and sees the child's row */
+    v = value(f->s, "SELECT name FROM projects", NULL, 0);
+    assert_string_equal(v, "child");
+    free(v);
+}
+
+/* Migrating as a user without CREATEROLE: the read-only role is skipped with a NOTICE and
+ * the migration still succeeds. Runs first in the PostgreSQL group (before any migration
+ * by the superuser created the role). */
+static void test_pg_migrate_without_createrole(void **state)
+{
+    (void)state;
+    om_store *admin = NULL;
+    CHECK_OK(om_store_open(&admin, ctx_pg.pg.url));
+    char *had_role = value(admin, "SELECT count(*) FROM pg_roles WHERE rolname = "
+                                  "'omniva_cognition_ro'", NULL, 0);
+    CHECK_OK(om_store_exec(admin, "CREATE ROLE limited LOGIN NOCREATEROLE", NULL, 0, NULL));
+    CHECK_OK(om_store_exec(admin, "CREATE DATABASE limited_db OWNER limited", NULL, 0, NULL));
+    char url[600];
+    snprintf(url, sizeof(url), "postgres://limited@127.0.0.1:%d/limited_db", ctx_pg.pg.port);
+    om_store *s = NULL;
+    CHECK_OK(om_store_open(&s, url));
+    char *who = value(s, "SELECT current_user", NULL, 0);
+    assert_string_equal(who, "limited");
+    free(who);
+    int applied = -1;
+    CHECK_OK(om_store_migrate(s, &applied));
+    assert_int_equal(applied, (int)om_migrations_count);
+    char *v = value(s, "SELECT count(*) FROM pg_roles WHERE rolname = 'omniva_cognition_ro'",
+                    NULL, 0);
+    assert_string_equal(had_role, "0"); /* fresh cluster: the role did not exist ... */
+    assert_string_equal(v, "0");        /* ... and this user could not create it */
+    free(v);
+    /* the triggers still guard the ledger for its owner */
+    char id[OM_UUID_LEN];
+    CHECK_OK(om_store_exec(s, "INSERT INTO stardust_metadata (stardust_id, entity_type, entity_id, "
+                              "lineage, seq, prev_hash, packet_hash) VALUES (?, 'clips', ?, '{}', 1, "
+                              "'0', '1')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(id)), NULL));
+    expect_exec(s, OM_EINVAL, "append-only", "DELETE FROM stardust_metadata", NULL, 0);
+    om_store_free(s);
+    free(had_role);
+    CHECK_OK(om_store_exec(admin, "DROP DATABASE limited_db", NULL, 0, NULL));
+    CHECK_OK(om_store_exec(admin, "DROP ROLE limited", NULL, 0, NULL));
+    om_store_free(admin);
+}
+
 /* ---- main --------------------------------------------------------------------------- */
 
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1080,12 +1158,14 @@ int main(int argc, char **argv)
             T(test_views, setup_migrated),
             T(test_query_value_and_placeholders, setup_migrated),
             T(test_sqlite_busy, setup_migrated),
+            T(test_forked_child, setup_migrated),
         };
         failed += cmocka_run_group_tests_name("store/sqlite", sqlite_tests, group_setup_sqlite,
                                               group_teardown);
     }
     if (!only || strcmp(only, "postgres") == 0) {
         const struct CMUnitTest pg_tests[] = {
+            cmocka_unit_test(test_pg_migrate_without_createrole),
             cmocka_unit_test(test_pg_unreachable),
             T(test_migrate_twice, setup_empty),
             T(test_schema_columns_have_every_table, setup_migrated),
@@ -1100,6 +1180,7 @@ int main(int argc, char **argv)
             T(test_views, setup_migrated),
             T(test_query_value_and_placeholders, setup_migrated),
             T(test_pg_reconnect_and_lock, setup_migrated),
+            T(test_forked_child, setup_migrated),
         };
         failed += cmocka_run_group_tests_name("store/postgres", pg_tests, group_setup_pg,
                                               group_teardown);
