@@ -721,14 +721,22 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     int nseg = 1 + (idx_intro >= 0) + (idx_outro >= 0);
     /* without intro/outro the main chain is the output: no pass-through filter */
     sb_printf(g, ",format=yuv420p[%s];", nseg > 1 ? "vmain" : "vout");
-    if (p->source_has_audio)
-        sb_puts(g, "[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[amain];");
-    else
-        sb_printf(g, "anullsrc=r=48000:cl=stereo,atrim=duration=%.3f[amain];", dur);
-
-    const char *alast = "amain";
+    /* main audio; loudness is normalised here, on the clip itself: intro/outro are
+     * pre-mastered brand assets, and one dynamic loudnorm over a loud intro followed by
+     * quiet speech overshoots (its gain follows a 3 s window) */
+    const char *alabel = nseg > 1 ? "amain" : "aout";
+    if (p->source_has_audio) {
+        sb_puts(g, "[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo");
+        if (p->has_loudness)
+            sb_printf(g, ",loudnorm=I=%g:TP=%g:LRA=%g,aresample=48000", p->target_lufs,
+                      p->true_peak, p->lra);
+        sb_printf(g, "[%s]", alabel);
+    } else {
+        sb_printf(g, "anullsrc=r=48000:cl=stereo,atrim=duration=%.3f[%s]", dur, alabel);
+    }
     if (nseg > 1) {
         int rc;
+        sb_puts(g, ";");
         if (idx_intro >= 0 && (rc = insert_chain(g, p, &p->intro, idx_intro, "intro")))
             return rc;
         if (idx_outro >= 0 && (rc = insert_chain(g, p, &p->outro, idx_outro, "outro")))
@@ -738,14 +746,8 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
         sb_puts(g, "[vmain][amain]");
         if (idx_outro >= 0)
             sb_puts(g, "[outrov][outroa]");
-        sb_printf(g, "concat=n=%d:v=1:a=1[vout][acat];", nseg);
-        alast = "acat";
+        sb_printf(g, "concat=n=%d:v=1:a=1[vout][aout]", nseg);
     }
-    if (p->has_loudness)
-        sb_printf(g, "[%s]loudnorm=I=%g:TP=%g:LRA=%g,aresample=48000[aout]", alast,
-                  p->target_lufs, p->true_peak, p->lra);
-    else
-        sb_printf(g, "[%s]anull[aout]", alast);
     return OM_OK;
 }
 
