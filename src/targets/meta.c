@@ -1,0 +1,205 @@
+/* meta.c: publishing metadata (title, description, tags within platform limits) derived
+ * from a clip's transcript and keywords, and the target registry (see target.h). */
+#include "base/common.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+#include "targets/target.h"
+
+static const om_target *const targets[] = {&om_target_export};
+
+const om_target *om_target_find(const char *name)
+{
+    for (size_t i = 0; name && i < OM_ARRAY_LEN(targets); i++)
+        if (!strcmp(targets[i]->name, name))
+            return targets[i];
+    return NULL;
+}
+
+json_t *om_target_names(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < OM_ARRAY_LEN(targets); i++)
+        json_array_append_new(a, json_string(targets[i]->name));
+    return a;
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+char *om_publish_truncate(const char *s, size_t max_chars)
+{
+    if (!s)
+        s = "";
+    if (utf8_len(s) <= max_chars)
+        return xstrdup(s);
+    size_t keep = max_chars > 1 ? max_chars - 1 : 0; /* room for the ellipsis */
+    const unsigned char *p = (const unsigned char *)s;
+    size_t chars = 0, off = 0;
+    while (p[off]) {
+        if ((p[off] & 0xC0) != 0x80) {
+            if (chars == keep)
+                break;
+            chars++;
+        }
+        off++;
+    }
+    size_t cut = off;
+    for (size_t i = off; i > off / 2; i--) {
+        if (p[i - 1] == ' ') {
+            cut = i - 1;
+            break;
+        }
+    }
+    while (cut > 0 && strchr(" ,;:-", p[cut - 1]))
+        cut--;
+    return xasprintf("%.*s\xE2\x80\xA6", (int)cut, s); /* U+2026 … */
+}
+
+/* Collapses whitespace runs to one space and trims. Caller frees. */
+static char *squash(const char *s)
+{
+    om_sbuf sb = OM_SBUF_INIT;
+    int space = 0;
+    for (const char *p = s ? s : ""; *p; p++) {
+        if (isspace((unsigned char)*p)) {
+            space = 1;
+            continue;
+        }
+        if (space && sb.len)
+            sb_append(&sb, " ", 1);
+        space = 0;
+        sb_append(&sb, p, 1);
+    }
+    return sb_detach(&sb);
+}
+
+/* Length in bytes of the first sentence of s (through its . ! ?), or all of s. */
+static size_t first_sentence(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((*p == '.' || *p == '!' || *p == '?') && (p[1] == ' ' || p[1] == '\0'))
+            return (size_t)(p - s + 1);
+    return strlen(s);
+}
+
+size_t om_tags_count_chars(const json_t *tags)
+{
+    size_t n = 0, i;
+    json_t *t;
+    json_array_foreach(tags, i, t) {
+        const char *s = json_string_value(t);
+        if (!s)
+            continue;
+        n += utf8_len(s) + (strchr(s, ' ') ? 2 : 0) + (i ? 1 : 0);
+    }
+    return n;
+}
+
+static int has_tag_ci(const json_t *tags, const char *s)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(tags, i, t)
+        if (json_string_value(t) && !strcasecmp(json_string_value(t), s))
+            return 1;
+    return 0;
+}
+
+static void add_tags(json_t *tags, const json_t *from)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(from, i, t) {
+        const char *s0 = json_string_value(t);
+        if (!s0)
+            continue;
+        char *s = squash(s0);
+        if (!*s || utf8_len(s) > 100 || has_tag_ci(tags, s) || strchr(s, '<') ||
+            strchr(s, '>')) {
+            free(s);
+            continue;
+        }
+        json_array_append_new(tags, json_string(s));
+        if (om_tags_count_chars(tags) > OM_TAGS_MAX_CHARS)
+            json_array_remove(tags, json_array_size(tags) - 1);
+        free(s);
+    }
+}
+
+json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
+                              const json_t *brand_keywords, const char *creator,
+                              const char *source_url)
+{
+    char *tr = squash(transcript);
+    char *title;
+    if (*tr) {
+        size_t n = first_sentence(tr);
+        if (n < 20 && tr[n]) {
+            size_t n2 = first_sentence(tr + n + (tr[n] == ' '));
+            n += (tr[n] == ' ') + n2;
+        }
+        char *t = xstrndup(tr, n);
+        if (t[0] >= 'a' && t[0] <= 'z')
+            t[0] = (char)(t[0] - 32);
+        title = om_publish_truncate(t, OM_TITLE_MAX_CHARS);
+        free(t);
+    } else {
+        char *t = xasprintf("Clip from %s", creator && *creator ? creator : "the archive");
+        title = om_publish_truncate(t, OM_TITLE_MAX_CHARS);
+        free(t);
+    }
+
+    json_t *tags = json_array();
+    if (brand_keywords)
+        add_tags(tags, brand_keywords);
+    if (keywords)
+        add_tags(tags, keywords);
+
+    om_sbuf d = OM_SBUF_INIT;
+    char *body = om_publish_truncate(tr, 300);
+    sb_puts(&d, body);
+    free(body);
+    size_t nh = 0, i;
+    json_t *t;
+    json_array_foreach(tags, i, t) {
+        if (nh >= 5)
+            break;
+        om_sbuf h = OM_SBUF_INIT;
+        for (const char *p = json_string_value(t); *p; p++)
+            if (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80 || *p == '_')
+                sb_append(&h, p, 1);
+        if (h.len) {
+            sb_puts(&d, nh == 0 ? (d.len ? "\n\n#" : "#") : " #");
+            sb_puts(&d, sb_str(&h));
+            nh++;
+        }
+        sb_release(&h);
+    }
+    if ((creator && *creator) || (source_url && *source_url)) {
+        sb_puts(&d, d.len ? "\n\nSource: " : "Source: ");
+        if (creator && *creator)
+            sb_puts(&d, creator);
+        if (source_url && *source_url)
+            sb_printf(&d, "%s%s", creator && *creator ? " - " : "", source_url);
+    }
+    char *desc = om_publish_truncate(sb_str(&d), OM_DESCRIPTION_MAX_CHARS);
+    sb_release(&d);
+    /* json_string refuses invalid UTF-8 from outside: fall back to valid text */
+    json_t *jt = json_string(title), *jd = json_string(desc);
+    json_t *out = json_object();
+    json_object_set_new(out, "title", jt ? jt : json_string("Clip"));
+    json_object_set_new(out, "description", jd ? jd : json_string(""));
+    json_object_set_new(out, "tags", tags);
+    free(title);
+    free(desc);
+    free(tr);
+    return out;
+}
