@@ -1055,6 +1055,42 @@ static void test_pg_reconnect_and_lock(void **state)
 }
 
 
+/* Several processes migrating one empty database at once: exactly one applies each
+ * migration, the others wait for it and apply nothing; nobody fails. */
+static void test_concurrent_migrate(void **state)
+{
+    fx *f = *state;
+    enum { N = 4 };
+    pid_t pids[N];
+    for (int i = 0; i < N; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            om_store *s = NULL;
+            int applied = -1;
+            if (om_store_open(&s, f->url) != OM_OK || om_store_migrate(s, &applied) != OM_OK) {
+                fprintf(stderr, "child migrate: %s\n", om_error_msg());
+                _exit(100);
+            }
+            om_store_free(s);
+            _exit(applied);
+        }
+    }
+    int total = 0;
+    for (int i = 0; i < N; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+        assert_true(WIFEXITED(st));
+        assert_true(WEXITSTATUS(st) != 100);
+        total += WEXITSTATUS(st);
+    }
+    assert_int_equal(total, (int)om_migrations_count);
+    int version = 0;
+    CHECK_OK(om_store_schema_version(f->s, &version));
+    assert_int_equal(version, om_migrations[om_migrations_count - 1].version);
+    assert_int_equal(count_rows(f->s, "schema_migrations"), (int64_t)om_migrations_count);
+}
+
 /* A handle inherited across fork() refuses work in the child (and closing it there does not
  * disturb the parent's connection); the child opens its own. */
 static void test_forked_child(void **state)
@@ -1159,6 +1195,7 @@ int main(int argc, char **argv)
             T(test_query_value_and_placeholders, setup_migrated),
             T(test_sqlite_busy, setup_migrated),
             T(test_forked_child, setup_migrated),
+            T(test_concurrent_migrate, setup_empty),
         };
         failed += cmocka_run_group_tests_name("store/sqlite", sqlite_tests, group_setup_sqlite,
                                               group_teardown);
@@ -1181,6 +1218,7 @@ int main(int argc, char **argv)
             T(test_query_value_and_placeholders, setup_migrated),
             T(test_pg_reconnect_and_lock, setup_migrated),
             T(test_forked_child, setup_migrated),
+            T(test_concurrent_migrate, setup_empty),
         };
         failed += cmocka_run_group_tests_name("store/postgres", pg_tests, group_setup_pg,
                                               group_teardown);
