@@ -39,14 +39,25 @@ void om_caption_style_default(om_caption_style *st)
     snprintf(st->fontsdir, sizeof(st->fontsdir), "/usr/share/fonts/truetype/dejavu");
 }
 
+/* "#RRGGBB" or "#RRGGBBAA" (AA = opacity, FF opaque) -> 0xTTRRGGBB with TT the ASS
+ * transparency (00 opaque). */
 static int parse_color(const json_t *v, const char *field, uint32_t *out)
 {
     if (!v || json_is_null(v))
         return OM_OK;
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-    if (!s || s[0] != '#' || strlen(s) != 7 || strspn(s + 1, "0123456789abcdefABCDEF") != 6)
-        return om_error_set(OM_EINVAL, "%s: must be a colour \"#RRGGBB\"", field);
-    *out = (uint32_t)strtoul(s + 1, NULL, 16);
+    size_t n = s ? strlen(s) : 0;
+    if (!s || s[0] != '#' || (n != 7 && n != 9) || strspn(s + 1, "0123456789abcdefABCDEF") != n - 1)
+        return om_error_set(OM_EINVAL, "%s: must be a colour \"#RRGGBB\" or \"#RRGGBBAA\"",
+                            field);
+    char hex[7];
+    memcpy(hex, s + 1, 6);
+    hex[6] = '\0';
+    uint32_t rgb = (uint32_t)strtoul(hex, NULL, 16);
+    uint32_t transparency = 0;
+    if (n == 9)
+        transparency = 255u - (uint32_t)strtoul(s + 7, NULL, 16);
+    *out = (transparency << 24) | rgb;
     return OM_OK;
 }
 
@@ -67,9 +78,9 @@ int om_caption_style_from_brand(om_caption_style *st, const json_t *brand)
     }
     json_t *size = json_object_get(cap, "size");
     if (size && !json_is_null(size)) {
-        if (!json_is_number(size) || json_number_value(size) < 16 ||
-            json_number_value(size) > 200)
-            return om_error_set(OM_EINVAL, "brand.caption.size: must be a number 16-200");
+        if (!json_is_number(size) || json_number_value(size) < 8 ||
+            json_number_value(size) > 300)
+            return om_error_set(OM_EINVAL, "brand.caption.size: must be a number 8-300");
         st->size = (int)lround(json_number_value(size));
         st->outline = st->size / 16 > 2 ? st->size / 16 : 2;
     }
@@ -472,9 +483,15 @@ static void ass_time(om_sbuf *sb, long cs)
               cs % 100);
 }
 
+/* 0xTTRRGGBB -> 0xBBGGRR (the colour part of an ASS &HAABBGGRR) */
 static uint32_t bgr(uint32_t rgb)
 {
     return ((rgb & 0xFF) << 16) | (rgb & 0xFF00) | ((rgb >> 16) & 0xFF);
+}
+
+static unsigned alpha(uint32_t c)
+{
+    return (c >> 24) & 0xFF;
 }
 
 static void ass_header(om_sbuf *sb, const om_caption_style *st)
@@ -498,13 +515,16 @@ static void ass_header(om_sbuf *sb, const om_caption_style *st)
               "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
               "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
               "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-              "Style: Default,%s,%d,&H00%06X,&H00%06X,&H00%06X,&H80000000,0,0,0,0,100,100,0,0,"
+              "Style: Default,%s,%d,&H%02X%06X,&H%02X%06X,&H%02X%06X,&H80000000,0,0,0,0,100,"
+              "100,0,0,"
               "1,%d,0,%d,%d,%d,%d,1\n"
               "\n"
               "[Events]\n"
               "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-              st->play_w, st->play_h, st->font, st->size, (unsigned)bgr(st->color),
-              (unsigned)bgr(st->highlight_color), (unsigned)bgr(st->outline_color), st->outline,
+              st->play_w, st->play_h, st->font, st->size, alpha(st->color),
+              (unsigned)bgr(st->color), alpha(st->highlight_color),
+              (unsigned)bgr(st->highlight_color), alpha(st->outline_color),
+              (unsigned)bgr(st->outline_color), st->outline,
               align, mlr, mlr, mv);
 }
 

@@ -36,9 +36,9 @@
 typedef struct om_caption_style {
     char font[64];            /* family name, e.g. "DejaVu Sans" */
     int size;                 /* ASS Fontsize at PlayResY */
-    uint32_t color;           /* 0xRRGGBB */
-    uint32_t highlight_color; /* 0xRRGGBB */
-    uint32_t outline_color;   /* 0xRRGGBB */
+    uint32_t color;           /* 0xTTRRGGBB, TT = ASS transparency (00 opaque) */
+    uint32_t highlight_color; /* 0xTTRRGGBB (the highlight switches colour, not alpha) */
+    uint32_t outline_color;   /* 0xTTRRGGBB */
     char position;            /* 'b'ottom, 'm'iddle, 't'op */
     int play_w, play_h;       /* 1080 x 1920 */
     int outline;              /* px */
@@ -51,7 +51,8 @@ typedef struct om_caption_style {
 /* DejaVu Sans 64, white, highlight #FFD700, black outline 4, bottom, 1080x1920, 0.5. */
 void om_caption_style_default(om_caption_style *st);
 /* Applies projects.brand "caption" (borrowed; brand may be NULL or lack it). Colours are
- * "#RRGGBB"; OM_EINVAL naming the field (e.g. "brand.caption.color") otherwise. */
+ * "#RRGGBB" or "#RRGGBBAA" (AA = opacity); size 8-300; OM_EINVAL naming the field (e.g.
+ * "brand.caption.color") otherwise. */
 int om_caption_style_from_brand(om_caption_style *st, const json_t *brand);
 
 typedef struct om_caption_event {

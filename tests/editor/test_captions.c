@@ -378,6 +378,19 @@ static void test_brand_style(void **state)
     sans.size = 80;
     assert_true(om_captions_measure(&st, "Hamburgefonstiv") > om_captions_measure(&sans, "Hamburgefonstiv"));
 
+    /* #RRGGBBAA: AA is opacity; ASS wants transparency (&H7F for 0x80 opacity) */
+    om_caption_style st2;
+    om_caption_style_default(&st2);
+    json_t *alpha = json_pack("{s:{s:s,s:i}}", "caption", "outline_color", "#FF000080", "size", 8);
+    assert_int_equal(om_caption_style_from_brand(&st2, alpha), OM_OK);
+    json_decref(alpha);
+    w = words_from("alpha", 0.0, 0.9);
+    assert_int_equal(om_captions_build(&c, w, 0.0, 1.0, &st2), OM_OK);
+    assert_non_null(strstr(c->ass, ",&H7F0000FF,&H80000000,"));
+    assert_non_null(strstr(c->ass, "Style: Default,DejaVu Sans,8,"));
+    om_captions_free(c);
+    json_decref(w);
+
     json_t *badc = json_pack("{s:{s:s}}", "caption", "highlight_color", "yellow");
     assert_int_equal(om_caption_style_from_brand(&st, badc), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "brand.caption.highlight_color"));
