@@ -8,6 +8,8 @@
  *                       "fail": "permanent"   fail with OM_EPERMANENT (dead letter at once)
  *                               "transient"   fail with a retryable error
  *                               "crash"       the job process kills itself (SIGKILL)
+ *                       "fail_while_file": PATH   fail permanently while PATH exists (lets
+ *                                             a test make a dead job succeed on retry)
  *                       "record": true        also write a ledger packet via om_job_record
  *                       "emit": "TYPE"        emit a follow-up job of TYPE (unique per job)
  *   maintenance.reap  reclaims expired leases now (workers also do it every few seconds).
@@ -38,6 +40,9 @@ static int selftest_run(om_job_ctx *ctx)
         return om_error_set(OM_ERROR, "selftest: transient failure requested");
     if (fail && !strcmp(fail, "crash"))
         raise(SIGKILL);
+    const char *flag = json_string_value(json_object_get(p, "fail_while_file"));
+    if (flag && access(flag, F_OK) == 0)
+        return om_error_set(OM_EPERMANENT, "selftest: %s exists", flag);
 
     int rc = om_store_begin(ctx->store);
     if (rc)

@@ -332,7 +332,8 @@ static void write_outcome(job_run *r, int level, const char *final_state, json_t
     json_array_append_new(chain, json_pack("{s:s, s:s, s:s}", "state", "CLAIMED", "worker",
                                            w->name, "at", om_time_iso(ts, job->updated_us)));
     json_t *steps = outcome ? json_object_get(outcome, "chain") : NULL;
-    json_array_extend(chain, json_is_array(steps) ? steps : json_array());
+    if (json_is_array(steps))
+        json_array_extend(chain, steps);
     json_array_append_new(chain, json_pack("{s:s, s:s, s:s}", "state", final_state, "at",
                                            om_time_iso(ts, om_now_us()), "message", summary));
 
@@ -404,7 +405,8 @@ static void run_job(rt_worker *w, const om_job *job)
 
     job_run r = {.w = w, .job = job, .source = "worker", .started_ms = om_mono_ms()};
     json_error_t jerr;
-    json_t *payload = json_loads(job->payload ? job->payload : "", 0, &jerr);
+    json_t *payload =
+        json_loads(job->payload ? job->payload : "", JSON_REJECT_DUPLICATES, &jerr);
     if (json_is_object(payload)) {
         const char *t = json_string_value(json_object_get(payload, "trace_id"));
         const char *p = json_string_value(json_object_get(payload, "project_id"));
