@@ -70,7 +70,7 @@ static double jnum(json_t *o, const char *key, double def)
     return def;
 }
 
-int om_render_probe(const char *path, om_media_info *out)
+int om_render_probe(const char *path, om_render_info *out)
 {
     memset(out, 0, sizeof(*out));
     out->duration = -1;
@@ -144,7 +144,7 @@ static int resolve_insert(json_t *plan, const char *name)
     json_t *dur = json_object_get(ins, "duration"), *ha = json_object_get(ins, "has_audio");
     if (json_is_number(dur) && json_is_boolean(ha))
         return OM_OK;
-    om_media_info mi;
+    om_render_info mi;
     int rc = om_render_probe(json_string_value(path), &mi);
     if (rc)
         return om_error_wrap(rc, "edit plan: %s", name);
@@ -168,7 +168,7 @@ int om_render_resolve_plan(json_t *plan)
     json_t *src = json_object_get(plan, "source");
     if (!json_is_string(src))
         return om_error_set(OM_EINVAL, "edit plan: source: missing");
-    om_media_info mi;
+    om_render_info mi;
     int rc = om_render_probe(json_string_value(src), &mi);
     if (rc)
         return om_error_wrap(rc, "edit plan: source");
@@ -263,7 +263,7 @@ int om_render_verify(const char *path, const om_editplan *plan, om_render_check 
     int rc = om_render_probe(path, &out->info);
     if (rc)
         return om_error_wrap(OM_ERROR, "verifying render");
-    const om_media_info *mi = &out->info;
+    const om_render_info *mi = &out->info;
     double want = om_editplan_duration(plan);
     if (!mi->has_video || strcmp(mi->vcodec, "h264") != 0)
         return om_error_set(OM_ERROR, "verifying render %s: video is '%s', want h264", path,

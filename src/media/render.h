@@ -27,17 +27,17 @@
 
 #define OM_RENDER_DURATION_TOLERANCE 0.1
 
-typedef struct om_media_info {
+typedef struct om_render_info {
     double duration; /* format duration, seconds (-1 unknown) */
     int has_video, has_audio;
     int width, height;
     double fps;
     char vcodec[32], acodec[32];
-} om_media_info;
+} om_render_info;
 
 /* ffprobe -print_format json -show_format -show_streams. OM_ENOTFOUND for a missing file,
  * OM_EINVAL when it is not media. */
-int om_render_probe(const char *path, om_media_info *out);
+int om_render_probe(const char *path, om_render_info *out);
 
 /* Probes the plan's inputs and completes `plan` in place (adds source_has_audio and
  * intro/outro duration/has_audio when absent). OM_EINVAL when end lies beyond the source. */
@@ -58,7 +58,7 @@ typedef struct om_render_opts {
 int om_render_run(const om_editcmd *cmd, double expected_s, const om_render_opts *opts);
 
 typedef struct om_render_check {
-    om_media_info info;
+    om_render_info info;
     char sha256[OM_SHA256_HEX_LEN];
     int64_t size;
 } om_render_check;

@@ -380,7 +380,7 @@ static void test_resolve_fills_inputs(void **state)
     json_t *o = json_object_get(plan, "outro");
     assert_true(json_is_false(json_object_get(o, "has_audio")));
     assert_true(fabs(json_number_value(json_object_get(o, "duration")) - 1.0) < 0.05);
-    om_media_info mi;
+    om_render_info mi;
     assert_int_equal(om_render_probe(src, &mi), OM_OK);
     assert_int_equal(mi.width, 1920);
     assert_int_equal(mi.height, 1080);
