@@ -34,7 +34,7 @@ typedef struct unit {
 } unit;
 
 typedef struct work {
-    const om_transcript *t;
+    const om_cand_input *t;
     const om_cand_opts *o;
     om_relevance *rel;
     unit *u;
@@ -93,7 +93,7 @@ static void work_release(work *w)
 
 static void work_build(work *w)
 {
-    const om_transcript *t = w->t;
+    const om_cand_input *t = w->t;
     const om_cand_opts *o = w->o;
     w->words_mode = t->nwords > 0;
     size_t cap = w->words_mode ? t->nwords : t->nsentences;
@@ -127,7 +127,7 @@ static void work_build(work *w)
         memset(w->sent_end, 1, n);
     } else {
         for (size_t s = 0; s < t->nsentences; s++) {
-            const om_sentence *se = &t->sentences[s];
+            const om_cand_sentence *se = &t->sentences[s];
             if (!valid_span(se->start, se->end))
                 continue;
             for (size_t i = 0; i < n; i++) {
@@ -250,11 +250,11 @@ static char *opening_text(const work *w, size_t i, size_t j, double start)
     char *words = join_units(w, i, last);
     if (!w->words_mode || strchr(words, '?'))
         return words;
-    const om_transcript *t = w->t;
+    const om_cand_input *t = w->t;
     om_sbuf sb = OM_SBUF_INIT;
     int has_q = 0;
     for (size_t s = 0; s < t->nsentences; s++) {
-        const om_sentence *se = &t->sentences[s];
+        const om_cand_sentence *se = &t->sentences[s];
         if (!se->text || se->start < start - 0.3 || se->start >= lim)
             continue;
         if (strchr(se->text, '?'))
@@ -273,7 +273,7 @@ static char *opening_text(const work *w, size_t i, size_t j, double start)
 
 static void score_window(work *w, window *win)
 {
-    const om_transcript *t = w->t;
+    const om_cand_input *t = w->t;
     size_t i = win->i, j = win->j;
     double dur = win->end - win->start;
     om_clip_scores *s = &win->s;
@@ -338,7 +338,7 @@ static int cmp_window(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int om_candidates_find(const om_transcript *t, const om_cand_opts *o, om_relevance *rel,
+int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevance *rel,
                        om_candidate **out, size_t *n_out)
 {
     *out = NULL;
@@ -485,7 +485,7 @@ static double jnum(const json_t *v, double def)
     return json_is_number(v) ? json_number_value(v) : def;
 }
 
-int om_transcript_from_json(const json_t *raw, om_transcript *t)
+int om_cand_input_from_json(const json_t *raw, om_cand_input *t)
 {
     memset(t, 0, sizeof(*t));
     t->engagement = -1;
@@ -493,7 +493,7 @@ int om_transcript_from_json(const json_t *raw, om_transcript *t)
         return om_error_set(OM_EINVAL, "raw_ai_output: not a JSON object");
     const json_t *words = json_object_get(raw, "words");
     if (json_is_array(words) && json_array_size(words)) {
-        om_word *wv = xcalloc(json_array_size(words), sizeof(*wv));
+        om_cand_word *wv = xcalloc(json_array_size(words), sizeof(*wv));
         size_t n = 0, i;
         json_t *e;
         json_array_foreach(words, i, e) {
@@ -515,7 +515,7 @@ int om_transcript_from_json(const json_t *raw, om_transcript *t)
     }
     const json_t *sents = json_object_get(raw, "sentences");
     if (json_is_array(sents) && json_array_size(sents)) {
-        om_sentence *sv = xcalloc(json_array_size(sents), sizeof(*sv));
+        om_cand_sentence *sv = xcalloc(json_array_size(sents), sizeof(*sv));
         size_t n = 0, i;
         json_t *e;
         json_array_foreach(sents, i, e) {
@@ -545,7 +545,7 @@ int om_transcript_from_json(const json_t *raw, om_transcript *t)
         }
         const json_t *si = json_object_get(sig, "silences");
         if (json_is_array(si) && json_array_size(si)) {
-            om_span *sp = xcalloc(json_array_size(si), sizeof(*sp));
+            om_cand_span *sp = xcalloc(json_array_size(si), sizeof(*sp));
             size_t n = 0, i;
             json_t *e;
             json_array_foreach(si, i, e) {
@@ -596,7 +596,7 @@ int om_transcript_from_json(const json_t *raw, om_transcript *t)
     return OM_OK;
 }
 
-void om_transcript_release(om_transcript *t)
+void om_cand_input_release(om_cand_input *t)
 {
     free((void *)t->words);
     free((void *)t->sentences);
@@ -609,8 +609,8 @@ void om_transcript_release(om_transcript *t)
 int om_analysis_evaluate(const json_t *raw, const json_t *brand, json_t **out)
 {
     *out = NULL;
-    om_transcript t;
-    int rc = om_transcript_from_json(raw, &t);
+    om_cand_input t;
+    int rc = om_cand_input_from_json(raw, &t);
     if (rc)
         return rc;
     om_cand_opts o;
@@ -626,7 +626,7 @@ int om_analysis_evaluate(const json_t *raw, const json_t *brand, json_t **out)
     if (rc) {
         om_relevance_free(rel);
         om_stemmer_free(st);
-        om_transcript_release(&t);
+        om_cand_input_release(&t);
         return om_error_wrap(rc, "finding clip candidates");
     }
 
@@ -679,6 +679,6 @@ int om_analysis_evaluate(const json_t *raw, const json_t *brand, json_t **out)
     om_candidates_free(c, nc);
     om_relevance_free(rel);
     om_stemmer_free(st);
-    om_transcript_release(&t);
+    om_cand_input_release(&t);
     return OM_OK;
 }

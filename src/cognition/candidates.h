@@ -2,7 +2,7 @@
  * candidates.h: clip candidates from a timed transcript, scored.
  *
  * Inputs are plain arrays (the analyzer's raw_ai_output, see TEAM.md, converts with
- * om_transcript_from_json): words {w,start,end,conf}, sentences {start,end,text},
+ * om_cand_input_from_json): words {w,start,end,conf}, sentences {start,end,text},
  * silences [[s,e]], per-second short-term loudness, scene-change times, and the post's
  * engagement score.
  *
@@ -24,8 +24,8 @@
  * Non-maximum suppression: windows sorted by combined (earlier start on ties); a window is
  * kept when it overlaps no kept window by more than max_overlap_s; at most max_candidates.
  *
- * Ownership: om_transcript_from_json borrows the strings of the JSON (keep it alive) and
- * allocates the arrays (om_transcript_release). Candidates are the caller's
+ * Ownership: om_cand_input_from_json borrows the strings of the JSON (keep it alive) and
+ * allocates the arrays (om_cand_input_release). Candidates are the caller's
  * (om_candidates_free). JSON returned is the caller's.
  */
 #ifndef OMNIVA_COGNITION_CANDIDATES_H
@@ -37,26 +37,26 @@
 #include "cognition/hooks.h"
 #include "cognition/relevance.h"
 
-typedef struct om_word {
+typedef struct om_cand_word {
     const char *w;
     double start, end, conf;
-} om_word;
+} om_cand_word;
 
-typedef struct om_sentence {
+typedef struct om_cand_sentence {
     const char *text;
     double start, end;
-} om_sentence;
+} om_cand_sentence;
 
-typedef struct om_span {
+typedef struct om_cand_span {
     double start, end;
-} om_span;
+} om_cand_span;
 
-typedef struct om_transcript {
-    const om_word *words;
+typedef struct om_cand_input {
+    const om_cand_word *words;
     size_t nwords;
-    const om_sentence *sentences;
+    const om_cand_sentence *sentences;
     size_t nsentences;
-    const om_span *silences;
+    const om_cand_span *silences;
     size_t nsilences;
     const double *loudness; /* short-term LUFS, one value per second from 0 s */
     size_t nloudness;
@@ -64,7 +64,7 @@ typedef struct om_transcript {
     size_t nscenes;
     double duration;   /* seconds; <= 0 unknown (the last word's end is used) */
     double engagement; /* om_engagement_score of the post, < 0 unknown */
-} om_transcript;
+} om_cand_input;
 
 typedef struct om_cand_opts {
     double min_s, max_s;   /* clip length limits (brand clip_min_s/clip_max_s) */
@@ -98,15 +98,15 @@ typedef struct om_candidate {
 
 /* Finds, scores and suppresses. `rel` may be NULL (relevance neutral). *out may be NULL
  * with *n_out 0 when the transcript has no usable window. OM_EINVAL for bad options. */
-int om_candidates_find(const om_transcript *t, const om_cand_opts *o, om_relevance *rel,
+int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevance *rel,
                        om_candidate **out, size_t *n_out);
 void om_candidates_free(om_candidate *c, size_t n);
 
 /* Plain arrays from raw_ai_output (TEAM.md). Missing parts are empty; malformed entries
  * (start/end not numbers, end < start) are skipped. engagement: raw.engagement.score when
  * present, else computed from value/creator_median (virality.h), else unknown. */
-int om_transcript_from_json(const json_t *raw_ai_output, om_transcript *out);
-void om_transcript_release(om_transcript *t);
+int om_cand_input_from_json(const json_t *raw_ai_output, om_cand_input *out);
+void om_cand_input_release(om_cand_input *t);
 
 /* {"start","end","transcript","hook":{..},"scores":{..},"matched":[..]} for one candidate. */
 json_t *om_candidate_json(const om_candidate *c);

@@ -251,9 +251,9 @@ static void test_virality_bounded(void **state)
 /* ---- candidates ---- */
 
 typedef struct synth {
-    om_word *w;
+    om_cand_word *w;
     size_t nw;
-    om_sentence *s;
+    om_cand_sentence *s;
     size_t ns;
     char **strs;
     size_t nstrs;
@@ -270,8 +270,8 @@ static void synth_build(synth *x, unsigned seed, size_t nsent, int with_sentence
     memset(x, 0, sizeof(*x));
     srand(seed);
     size_t cap = nsent * 14 + 4;
-    x->w = calloc(cap, sizeof(om_word));
-    x->s = calloc(nsent, sizeof(om_sentence));
+    x->w = calloc(cap, sizeof(om_cand_word));
+    x->s = calloc(nsent, sizeof(om_cand_sentence));
     x->strs = calloc(cap + nsent, sizeof(char *));
     double t = 0.5 + (rand() % 100) / 100.0;
     for (size_t k = 0; k < nsent; k++) {
@@ -333,7 +333,7 @@ static void check_candidates(const synth *x, const om_candidate *c, size_t n,
         assert_true(len <= o->max_s + 1e-6);
         assert_false(inside_word(x, c[k].start));
         assert_false(inside_word(x, c[k].end));
-        const om_word *fw = &x->w[c[k].first_unit], *lw = &x->w[c[k].last_unit];
+        const om_cand_word *fw = &x->w[c[k].first_unit], *lw = &x->w[c[k].last_unit];
         /* padding: at most pad_s, and never reaching the neighbouring word */
         assert_true(c[k].start <= fw->start + 1e-9);
         assert_true(fw->start - c[k].start <= o->pad_s + 1e-9);
@@ -374,7 +374,7 @@ static void test_candidates_boundaries_property(void **state)
     for (unsigned seed = 1; seed <= 40; seed++) {
         synth x;
         synth_build(&x, seed, 10 + seed % 30, seed % 3 != 0);
-        om_transcript t = {0};
+        om_cand_input t = {0};
         t.words = x.w;
         t.nwords = x.nw;
         t.sentences = x.s;
@@ -406,7 +406,7 @@ static void test_candidates_pauses_only(void **state)
     synth_build(&x, 7, 20, 0);
     for (size_t i = 0; i < x.nw; i++)
         assert_null(strchr(x.w[i].w, '.'));
-    om_transcript t = {0};
+    om_cand_input t = {0};
     t.words = x.w;
     t.nwords = x.nw;
     t.engagement = -1;
@@ -432,8 +432,8 @@ static void test_candidates_limits_and_silence(void **state)
 {
     (void)state;
     /* Three words spread so no window fits 15..60: nothing (not a bad clip) */
-    om_word w[] = {{"hello", 0.5, 0.9, 1}, {"there", 1.0, 1.4, 1}, {"friend", 1.5, 2.0, 1}};
-    om_transcript t = {0};
+    om_cand_word w[] = {{"hello", 0.5, 0.9, 1}, {"there", 1.0, 1.4, 1}, {"friend", 1.5, 2.0, 1}};
+    om_cand_input t = {0};
     t.words = w;
     t.nwords = 3;
     t.engagement = -1;
@@ -450,9 +450,9 @@ static void test_candidates_limits_and_silence(void **state)
     assert_int_equal(om_candidates_find(&t, &o, NULL, &c, &n), OM_EINVAL);
 
     /* a short gap (0.2 s < pause_s) becomes a pause when a detected silence fills it */
-    om_word w2[] = {{"one", 0.0, 1.0, 1}, {"two", 1.1, 2.0, 1}, {"three", 2.2, 3.0, 1},
+    om_cand_word w2[] = {{"one", 0.0, 1.0, 1}, {"two", 1.1, 2.0, 1}, {"three", 2.2, 3.0, 1},
                     {"four", 3.1, 4.0, 1}};
-    om_span sil[] = {{2.0, 2.2}};
+    om_cand_span sil[] = {{2.0, 2.2}};
     t.words = w2;
     t.nwords = 4;
     t.silences = sil;
@@ -476,15 +476,15 @@ static void test_candidates_prefer_hook_and_relevance(void **state)
      * brand keyword: it must rank first */
     const char *s1[] = {"the", "river", "was", "calm", "and", "the", "boats", "slept"};
     const char *s2[] = {"why", "do", "your", "savings", "vanish", "every", "single", "month"};
-    om_word w[16];
+    om_cand_word w[16];
     double t0 = 0.5;
     for (int i = 0; i < 8; i++) {
-        w[i] = (om_word){s1[i], t0 + i * 0.5, t0 + i * 0.5 + 0.4, 1};
-        w[8 + i] = (om_word){s2[i], 10 + i * 0.5, 10 + i * 0.5 + 0.4, 1};
+        w[i] = (om_cand_word){s1[i], t0 + i * 0.5, t0 + i * 0.5 + 0.4, 1};
+        w[8 + i] = (om_cand_word){s2[i], 10 + i * 0.5, 10 + i * 0.5 + 0.4, 1};
     }
-    om_sentence sen[] = {{"The river was calm and the boats slept.", 0.5, 4.4},
+    om_cand_sentence sen[] = {{"The river was calm and the boats slept.", 0.5, 4.4},
                          {"Why do your savings vanish every single month?", 10, 13.9}};
-    om_transcript t = {0};
+    om_cand_input t = {0};
     t.words = w;
     t.nwords = 16;
     t.sentences = sen;
@@ -594,17 +594,17 @@ static void test_energy_from_loudness(void **state)
 {
     (void)state;
     /* two identical sentences; the second one is 8 LU louder and has scene cuts */
-    om_word w[12];
+    om_cand_word w[12];
     const char *s[] = {"simple", "rules", "for", "better", "coffee", "today"};
     for (int i = 0; i < 6; i++) {
-        w[i] = (om_word){s[i], 1 + i * 0.5, 1 + i * 0.5 + 0.4, 1};
-        w[6 + i] = (om_word){s[i], 11 + i * 0.5, 11 + i * 0.5 + 0.4, 1};
+        w[i] = (om_cand_word){s[i], 1 + i * 0.5, 1 + i * 0.5 + 0.4, 1};
+        w[6 + i] = (om_cand_word){s[i], 11 + i * 0.5, 11 + i * 0.5 + 0.4, 1};
     }
     double loud[20];
     for (int i = 0; i < 20; i++)
         loud[i] = i < 10 ? -24 : -16;
     double scenes[] = {11.5, 12.5, 13.0};
-    om_transcript t = {0};
+    om_cand_input t = {0};
     t.words = w;
     t.nwords = 12;
     t.loudness = loud;

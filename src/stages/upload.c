@@ -1,0 +1,335 @@
+/*
+ * upload.c: the `upload` stage (source "uploader_worker"): INIT -> AUTH -> UPLOAD -> VERIFY
+ * -> DONE. Publishes one rendered clip to one target (upload_jobs.target; "export" writes
+ * the file + JSON sidecar into the project's export folder) through the target vtable
+ * (targets/target.h). upload_jobs.target_state is saved right after the publish so a
+ * re-delivered job resumes (and the target recognises a publish that already happened).
+ * The final transaction marks the upload job DONE, records the export artifact, sets the
+ * clip PUBLISHED and the schedule PUBLISHED, and writes the ledger packet whose decision
+ * chain carries the export path and checksum. A job already DONE is a no-op.
+ *
+ * Payload: {clip_id, upload_job_id}.
+ */
+#include "base/common.h"
+
+#include <math.h>
+
+#include "base/config.h"
+#include "cognition/clipinfo.h"
+#include "cognition/stardust.h"
+#include "runtime/runtime.h"
+#include "targets/target.h"
+
+#define SRC "uploader_worker"
+
+extern const om_stage om_stage_upload; /* registered by stages/registry.c */
+
+typedef struct upjob {
+    char *status, *target, *title, *description, *scheduled_time;
+    json_t *keywords, *state;
+} upjob;
+
+static void upjob_release(upjob *u)
+{
+    free(u->status);
+    free(u->target);
+    free(u->title);
+    free(u->description);
+    free(u->scheduled_time);
+    json_decref(u->keywords);
+    json_decref(u->state);
+}
+
+static int load_upjob(om_store *s, const char *id, const char *clip_id, upjob *u)
+{
+    memset(u, 0, sizeof(*u));
+    om_rows *r = NULL;
+    int rc = om_store_query(s,
+                            "SELECT status, target, title, description, keywords, "
+                            "scheduled_time, target_state FROM upload_jobs WHERE "
+                            "upload_job_id = ? AND clip_id = ?",
+                            OM_PARAMS(OM_TEXT(id), OM_TEXT(clip_id)), &r);
+    if (rc)
+        return om_error_wrap(rc, "loading upload job %s", id);
+    if (om_rows_count(r) == 0) {
+        om_rows_free(r);
+        return om_error_set(OM_EPERMANENT, "no upload job %s for clip %s", id, clip_id);
+    }
+    u->status = xstrdup(om_rows_getn(r, 0, "status"));
+    u->target = xstrdup(om_rows_getn(r, 0, "target"));
+    u->title = xstrdup(om_rows_getn(r, 0, "title"));
+    u->description = xstrdup(om_rows_getn(r, 0, "description"));
+    u->scheduled_time = xstrdup(om_rows_getn(r, 0, "scheduled_time"));
+    u->keywords = om_json_from_db(om_rows_getn(r, 0, "keywords"));
+    u->state = om_json_from_db(om_rows_getn(r, 0, "target_state"));
+    if (!json_is_object(u->state)) {
+        json_decref(u->state);
+        u->state = json_object();
+    }
+    om_rows_free(r);
+    return OM_OK;
+}
+
+/* The rendered file: the newest render artifact, else <media_dir>/renders/<clip_id>.mp4. */
+static char *render_path(om_store *s, const om_config *cfg, const char *clip_id)
+{
+    char *path = NULL;
+    int rc = om_store_query_value(s,
+                                  "SELECT path FROM artifacts WHERE kind = 'render' AND "
+                                  "entity_id = ? ORDER BY created_at DESC LIMIT 1",
+                                  OM_PARAMS(OM_TEXT(clip_id)), &path);
+    if (rc == OM_OK && path)
+        return path;
+    om_error_clear();
+    free(path);
+    const char *media = om_config_media_dir(cfg);
+    return xasprintf("%s/renders/%s.mp4", media && *media ? media : ".", clip_id);
+}
+
+/* Ledger ids about the clip, oldest first (for the sidecar's provenance). */
+static json_t *ledger_ids(om_store *s, const char *clip_id)
+{
+    json_t *ids = json_array();
+    json_t *packets = NULL;
+    if (om_stardust_for_entity(s, clip_id, &packets) != OM_OK) {
+        om_error_clear();
+        return ids;
+    }
+    size_t i;
+    json_t *p;
+    json_array_foreach(packets, i, p) {
+        json_t *id = json_object_get(p, "stardust_id");
+        if (json_is_string(id))
+            json_array_append(ids, id);
+    }
+    json_decref(packets);
+    return ids;
+}
+
+/* A borrowed member, or JSON null (for building objects with json_object_set). */
+static json_t *member_or_null(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return v ? v : json_null();
+}
+
+static json_t *sidecar_build(om_job_ctx *ctx, const om_clip_info *ci, const upjob *u)
+{
+    const json_t *m = ci->metadata;
+    json_t *parents = ctx->parents;
+    const char *prov = json_string_value(json_array_get(parents, json_array_size(parents) - 1));
+    if (!prov)
+        prov = json_string_value(json_object_get(json_object_get(m, "selection"), "stardust_id"));
+
+    json_t *doc = json_object();
+    json_object_set_new(doc, "title", json_string(u->title ? u->title : ""));
+    json_object_set_new(doc, "description", json_string(u->description ? u->description : ""));
+    json_object_set_new(doc, "tags", json_is_array(u->keywords) ? json_incref(u->keywords)
+                                                                : json_array());
+
+    json_t *provenance = json_object();
+    json_object_set_new(provenance, "stardust_id", prov ? json_string(prov) : json_null());
+    json_object_set_new(provenance, "trace_id", json_string(ctx->trace_id ? ctx->trace_id : ""));
+    json_object_set_new(provenance, "ledger", ledger_ids(ctx->store, ci->clip_id));
+    json_object_set_new(doc, "provenance", provenance);
+
+    json_t *scores = json_object();
+    json_object_set_new(scores, "confidence",
+                        isnan(ci->confidence) ? json_null() : json_real(ci->confidence));
+    json_object_set_new(scores, "lattice_priority", isnan(ci->lattice_priority)
+                                                        ? json_null()
+                                                        : json_real(ci->lattice_priority));
+    json_object_set(scores, "analyzer", member_or_null(m, "scores"));
+    json_object_set(scores, "hook", member_or_null(m, "hook"));
+    json_object_set(scores, "chorus", member_or_null(m, "chorus"));
+    json_object_set(scores, "lattice", member_or_null(m, "lattice"));
+    json_object_set_new(doc, "scores", scores);
+    json_object_set_new(doc, "votes", ci->votes ? json_incref(ci->votes) : json_null());
+
+    json_t *src = json_pack("{s:s?,s:s?,s:s?,s:s,s:s,s:f,s:f}", "creator", ci->username,
+                            "platform", ci->platform, "post_url", ci->post_url, "video_id",
+                            ci->video_id, "post_id", ci->post_id, "start", ci->start, "end",
+                            ci->end);
+    json_object_set_new(doc, "source", src ? src : json_object());
+    json_object_set_new(doc, "scheduled_time",
+                        u->scheduled_time ? json_string(u->scheduled_time) : json_null());
+    json_object_set(doc, "transcript", member_or_null(m, "transcript"));
+    return doc;
+}
+
+static int save_state(om_store *s, const char *id, const json_t *state, const char *status)
+{
+    char *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = om_store_exec(s,
+                           "UPDATE upload_jobs SET target_state = ?, status = ? WHERE "
+                           "upload_job_id = ? AND status <> 'DONE'",
+                           OM_PARAMS(OM_JSON(text), OM_TEXT(status), OM_TEXT(id)), NULL);
+    free(text);
+    return rc;
+}
+
+static int upload_run(om_job_ctx *ctx)
+{
+    const char *clip_id = json_string_value(json_object_get(ctx->payload, "clip_id"));
+    const char *uj_id = json_string_value(json_object_get(ctx->payload, "upload_job_id"));
+    if (!clip_id || !om_uuid_valid(clip_id) || !uj_id || !om_uuid_valid(uj_id))
+        return om_error_set(OM_EINVAL,
+                            "upload: payload.clip_id and payload.upload_job_id must be UUIDs");
+    om_store *s = ctx->store;
+    upjob u;
+    int rc = load_upjob(s, uj_id, clip_id, &u);
+    if (rc)
+        return om_error_wrap(rc, "upload");
+    if (!strcmp(u.status, "DONE")) {
+        const char *path = json_string_value(json_object_get(u.state, "export_path"));
+        char *why = xasprintf("already published%s%s", path ? " to " : "", path ? path : "");
+        rc = om_job_transition(ctx, "AUTH", "%s", why);
+        if (!rc)
+            rc = om_job_transition(ctx, "UPLOAD", "%s", why);
+        if (!rc)
+            rc = om_job_transition(ctx, "VERIFY", "%s", why);
+        if (!rc)
+            rc = om_job_transition(ctx, "DONE", "%s", why);
+        free(why);
+        upjob_release(&u);
+        return rc;
+    }
+    om_clip_info ci;
+    rc = om_clip_info_load(s, clip_id, ctx->project_id, &ci);
+    if (rc) {
+        upjob_release(&u);
+        return om_error_wrap(rc == OM_ENOTFOUND ? OM_EPERMANENT : rc, "upload");
+    }
+    const om_target *t = om_target_find(u.target);
+    char *dest = om_export_dir(&ci, om_config_home(ctx->cfg));
+    char *clip_path = render_path(s, ctx->cfg, clip_id);
+    json_t *sidecar = NULL;
+    char *result_id = NULL;
+    om_publish_req req = {clip_id, uj_id, clip_path, NULL, dest, ctx->cfg};
+
+    /* AUTH */
+    if (!t)
+        rc = om_error_set(OM_EPERMANENT, "upload: no publishing target named '%s'", u.target);
+    if (!rc)
+        rc = t->auth ? t->auth(&req, u.state) : OM_OK;
+    if (!rc)
+        rc = om_job_transition(ctx, "AUTH", "target %s ready (%s)", t->name, dest);
+
+    /* UPLOAD */
+    if (!rc) {
+        sidecar = sidecar_build(ctx, &ci, &u);
+        req.sidecar = sidecar;
+        rc = t->publish(&req, u.state, &result_id);
+        if (!rc)
+            rc = save_state(s, uj_id, u.state, "UPLOADED");
+        if (!rc)
+            rc = om_job_transition(ctx, "UPLOAD", "%s %s%s", t->name, result_id,
+                                   json_is_true(json_object_get(u.state, "reused"))
+                                       ? " (already there: not exported twice)"
+                                       : "");
+    }
+    /* VERIFY */
+    if (!rc)
+        rc = t->verify ? t->verify(&req, u.state, result_id) : OM_OK;
+    if (!rc)
+        rc = om_job_transition(ctx, "VERIFY", "verified %s", result_id);
+
+    /* the final transaction */
+    char sid[OM_UUID_LEN] = "";
+    if (!rc)
+        rc = om_store_begin(s);
+    if (!rc) {
+        char *state_text = json_dumps(u.state, JSON_COMPACT | JSON_SORT_KEYS);
+        int is_yt = !strcmp(t->name, "youtube");
+        rc = om_store_exec(s,
+                           "UPDATE upload_jobs SET status = 'DONE', target_state = ?, "
+                           "yt_video_id = ? WHERE upload_job_id = ?",
+                           OM_PARAMS(OM_JSON(state_text), is_yt ? OM_TEXT(result_id) : OM_NULL,
+                                     OM_TEXT(uj_id)),
+                           NULL);
+        free(state_text);
+        const char *sum = json_string_value(json_object_get(u.state, "sha256"));
+        if (!rc && !strcmp(t->name, "export")) {
+            char aid[OM_UUID_LEN];
+            json_t *am = json_pack("{s:s,s:s,s:s?}", "upload_job_id", uj_id, "target", t->name,
+                                   "sidecar_path",
+                                   json_string_value(json_object_get(u.state, "sidecar_path")));
+            char *amt = json_dumps(am, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(am);
+            json_t *sz = json_object_get(u.state, "size_bytes");
+            rc = om_store_exec(s,
+                               "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
+                               "path, checksum, size_bytes, metadata) VALUES (?, 'export', "
+                               "'clips', ?, ?, ?, ?, ?) ON CONFLICT (kind, entity_id, path) DO "
+                               "NOTHING",
+                               OM_PARAMS(OM_TEXT(om_uuid4(aid)), OM_TEXT(clip_id),
+                                         OM_TEXT(result_id), OM_TEXT(sum),
+                                         json_is_integer(sz) ? OM_INT(json_integer_value(sz))
+                                                             : OM_NULL,
+                                         OM_JSON(amt)),
+                               NULL);
+            free(amt);
+        }
+        if (!rc)
+            rc = om_store_exec(s,
+                               "UPDATE clips SET status = 'PUBLISHED' WHERE clip_id = ? AND "
+                               "status IN ('RENDERED', 'SCHEDULED')",
+                               OM_PARAMS(OM_TEXT(clip_id)), NULL);
+        if (!rc)
+            rc = om_store_exec(s,
+                               "UPDATE schedules SET status = 'PUBLISHED' WHERE clip_id = ?",
+                               OM_PARAMS(OM_TEXT(clip_id)), NULL);
+        if (!rc) {
+            json_t *chain = json_pack(
+                "{s:s,s:s,s:s,s:O,s:s?,s:s?}", "stage", "upload", "target", t->name, "result_id",
+                result_id, "target_state", u.state, "scheduled_time", u.scheduled_time, "title",
+                u.title);
+            if (!strcmp(t->name, "export"))
+                json_object_set(chain, "export_path", json_object_get(u.state, "export_path"));
+            json_t *lineage = json_pack("{s:s,s:s,s:s?}", "clip_id", clip_id, "target", t->name,
+                                        "checksum", sum);
+            rc = om_job_record(ctx, "upload_jobs", uj_id, lineage, chain, sid);
+            json_decref(lineage);
+            json_decref(chain);
+        }
+        if (!rc)
+            rc = om_store_commit(s);
+        else
+            om_store_rollback(s);
+    }
+    if (!rc) {
+        json_object_set_new(ctx->result, "target", json_string(t->name));
+        json_object_set_new(ctx->result, "result_id", json_string(result_id));
+        rc = om_job_transition(ctx, "DONE", "published clip %s via %s: %s", clip_id, t->name,
+                               result_id);
+    } else if (t && json_object_size(u.state)) {
+        /* keep whatever the target learned (resumable sessions) for the retry, without
+         * losing the error that stopped us */
+        char *msg = xstrdup(om_error_msg());
+        if (save_state(s, uj_id, u.state, "FAILED"))
+            om_warn(SRC, "could not save target state of %s: %s", uj_id, om_error_msg());
+        om_error_set(rc, "%s", msg);
+        free(msg);
+    }
+    free(result_id);
+    json_decref(sidecar);
+    free(clip_path);
+    free(dest);
+    om_clip_info_release(&ci);
+    upjob_release(&u);
+    if (rc)
+        return om_error_wrap(rc, "upload clip %s", clip_id);
+    return OM_OK;
+}
+
+static const char *const UPLOAD_STATES[] = {"INIT", "AUTH", "UPLOAD", "VERIFY", "DONE", NULL};
+
+const om_stage om_stage_upload = {
+    .type = "upload",
+    .source = SRC,
+    .states = UPLOAD_STATES,
+    .run = upload_run,
+    .timeout_ms = 30 * 60 * 1000,
+    .lease_ms = 0,
+    .entity_type = "clips",
+};
