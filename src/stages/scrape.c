@@ -1,0 +1,526 @@
+/*
+ * scrape.c: the scraper stage (job type "scrape", payload {project_id, creator_id}, states
+ * INIT -> FETCH -> PARSE -> SAVE -> DONE, log source "scraper_worker").
+ *
+ *   INIT   load the creator; set up the source driver context from config.
+ *   FETCH  list the creator's recent entries ([scraper] max_posts, default 5) with its driver.
+ *   PARSE  drop unusable entries and the ones already stored (posts.platform +
+ *          platform_post_id).
+ *   SAVE   per entry, independently (an entry that fails is logged and skipped; the job fails
+ *          only when every new entry failed): fetch the media into
+ *          <media_dir>/sources/.partial/<key>/ (kept between attempts so downloads resume),
+ *          probe it, then in ONE store transaction: insert the post; when a video with the
+ *          same SHA-256 already exists (the same media from another post or creator) record
+ *          the post with a ledger packet pointing at that video and stop there; else move
+ *          the file to <media_dir>/sources/<video_id>.<ext> (subtitles to
+ *          <media_dir>/subs/<video_id>.<vtt|srt>), insert the video and its artifacts
+ *          (source_media, subtitle), write the ledger packet (evidence: checksum, url,
+ *          driver, raw-metadata hash) and emit "analyze" {video_id, post_id} with unique key
+ *          "analyze:<video_id>".
+ *
+ * videos.file_path is an absolute local path (the media dir is made absolute). posts.posted_at
+ * is NULL when the source does not say; posts.raw_metadata is described in sources.h.
+ */
+#include "base/common.h"
+#include "base/fsutil.h"
+#include "media/probe.h"
+#include "runtime/runtime.h"
+#include "sources/sources.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <unistd.h>
+
+#define SRC "scraper_worker"
+#define RAW_CAP (1u << 20) /* posts.raw_metadata is trimmed past this */
+
+typedef struct scrape {
+    om_job_ctx *ctx;
+    om_source_ctx sctx;
+    char creator_id[OM_UUID_LEN];
+    char *platform, *username, *profile_url;
+    char *media_dir; /* absolute */
+    /* counters */
+    int listed, known, skipped, new_videos, duplicates, failed;
+    int first_err;
+    char first_msg[512];
+} scrape;
+
+static void scrape_release(scrape *sc)
+{
+    om_source_ctx_release(&sc->sctx);
+    free(sc->platform);
+    free(sc->username);
+    free(sc->profile_url);
+    free(sc->media_dir);
+}
+
+static int load_creator(scrape *sc, const char *creator_id)
+{
+    om_rows *r = NULL;
+    int rc = om_store_query(sc->ctx->store,
+                            "SELECT platform, username, profile_url FROM creators "
+                            "WHERE creator_id = ?",
+                            OM_PARAMS(OM_TEXT(creator_id)), &r);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "loading creator %s", creator_id);
+    if (om_rows_count(r) == 0) {
+        om_rows_free(r);
+        return om_error_set(OM_EINVAL, "creator %s does not exist", creator_id);
+    }
+    sc->platform = xstrdup(om_rows_getn(r, 0, "platform"));
+    sc->username = xstrdup(om_rows_getn(r, 0, "username"));
+    const char *pu = om_rows_getn(r, 0, "profile_url");
+    sc->profile_url = xstrdup(pu ? pu : sc->username);
+    om_rows_free(r);
+    return OM_OK;
+}
+
+static int media_dir_abs(scrape *sc)
+{
+    const om_config *cfg = sc->ctx->cfg;
+    const char *dir = cfg ? om_config_media_dir(cfg) : NULL;
+    if (!dir)
+        return om_error_set(OM_EINVAL, "no media directory configured ([media] dir)");
+    char *sources = xasprintf("%s/sources", dir);
+    int rc = om_mkdirs(sources, 0755);
+    free(sources);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "media directory");
+    char *abs = realpath(dir, NULL);
+    if (!abs)
+        return om_error_set(OM_EIO, "media directory %s: %s", dir, strerror(errno));
+    sc->media_dir = abs;
+    return OM_OK;
+}
+
+static int post_known(scrape *sc, const char *post_id, int *known)
+{
+    char *v = NULL;
+    int rc = om_store_query_value(sc->ctx->store,
+                                  "SELECT post_id FROM posts WHERE platform = ? AND "
+                                  "platform_post_id = ?",
+                                  OM_PARAMS(OM_TEXT(sc->platform), OM_TEXT(post_id)), &v);
+    free(v);
+    if (rc == OM_ENOTFOUND) {
+        om_error_clear();
+        *known = 0;
+        return OM_OK;
+    }
+    *known = rc == OM_OK;
+    return rc;
+}
+
+/* The raw metadata to store: the listing's object updated with what the fetch learnt. */
+static char *raw_text(const om_source_entry *e, const om_source_media *m)
+{
+    json_t *raw = json_is_object(e->raw) ? json_deep_copy(e->raw) : json_object();
+    json_t *drv = json_incref(json_object_get(raw, "omniva_driver"));
+    if (json_is_object(m->raw))
+        json_object_update(raw, m->raw);
+    if (drv)
+        json_object_set_new(raw, "omniva_driver", drv);
+    char *text = json_dumps(raw, JSON_COMPACT);
+    if (text && strlen(text) > RAW_CAP) {
+        static const char *const keep[] = {"omniva_driver", "id", "title", "webpage_url",
+                                           "uploader", "channel", "timestamp", "upload_date",
+                                           "duration", "view_count", "like_count",
+                                           "comment_count", "average_rating", "rating_count",
+                                           NULL};
+        json_t *small = json_object();
+        for (size_t i = 0; keep[i]; i++) {
+            json_t *v = json_object_get(raw, keep[i]);
+            if (v && !(json_is_string(v) && strlen(json_string_value(v)) > 4096))
+                json_object_set(small, keep[i], v);
+        }
+        json_object_set_new(small, "omniva_trimmed", json_true());
+        free(text);
+        text = json_dumps(small, JSON_COMPACT);
+        json_decref(small);
+    }
+    json_decref(raw);
+    return text ? text : xstrdup("{}");
+}
+
+static void entry_failed(scrape *sc, const om_source_entry *e, int rc)
+{
+    sc->failed++;
+    if (!sc->first_err) {
+        sc->first_err = rc;
+        snprintf(sc->first_msg, sizeof(sc->first_msg), "%s", om_error_msg());
+    }
+    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "creator_id", sc->creator_id, "platform",
+                          sc->platform, "platform_post_id", e->platform_post_id, "url", e->url,
+                          "error_code", om_error_name(rc));
+    om_log_emit(OM_LOG_WARN, SRC, f, "entry %s skipped: %s", e->platform_post_id, om_error_msg());
+    json_decref(f);
+    om_error_clear();
+}
+
+typedef struct saved {
+    char *final_media, *final_subs; /* moved into place inside the transaction */
+    const char *orig_media, *orig_subs; /* where they came from (the .partial dir) */
+} saved;
+
+/* The transaction did not commit: put the files back where a retry finds them. */
+static void saved_undo(saved *sv)
+{
+    if (sv->final_media && (!sv->orig_media || rename(sv->final_media, sv->orig_media) != 0))
+        unlink(sv->final_media);
+    if (sv->final_subs && (!sv->orig_subs || rename(sv->final_subs, sv->orig_subs) != 0))
+        unlink(sv->final_subs);
+}
+
+/* Everything of one entry inside the open transaction. *dup_out = 1 when the media was a
+ * duplicate, *raced_out = 1 when another worker stored the post meanwhile. */
+static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
+                       const om_media_info *info, const char *raw, const char *posted_at,
+                       saved *sv, int *dup_out, int *raced_out, char video_id_out[OM_UUID_LEN])
+{
+    om_store *s = sc->ctx->store;
+    char post_id[OM_UUID_LEN], video_id[OM_UUID_LEN], packet[OM_UUID_LEN];
+    om_uuid4(post_id);
+    int64_t n = 0;
+    int rc = om_store_exec(
+        s,
+        "INSERT INTO posts (post_id, creator_id, platform, platform_post_id, url, posted_at, "
+        "downloaded_at, raw_metadata) VALUES (?, ?, ?, ?, ?, ?, now(), ?) "
+        "ON CONFLICT (platform, platform_post_id) DO NOTHING",
+        OM_PARAMS(OM_TEXT(post_id), OM_TEXT(sc->creator_id), OM_TEXT(sc->platform),
+                  OM_TEXT(e->platform_post_id), OM_TEXT(e->url),
+                  posted_at ? OM_TEXT(posted_at) : OM_NULL, OM_JSON(raw)),
+        &n);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "inserting post");
+    if (n == 0) {
+        *raced_out = 1;
+        return OM_OK;
+    }
+    char raw_sha[OM_SHA256_HEX_LEN];
+    om_sha256_hex(raw, strlen(raw), raw_sha);
+    json_t *evidence = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "checksum", m->sha256, "url",
+                                 e->url, "media_url", e->media_url, "driver", e->fetcher,
+                                 "raw_metadata_sha256", raw_sha, "size_bytes",
+                                 (json_int_t)m->size_bytes);
+
+    om_uuid4(video_id);
+    sv->final_media = xasprintf("%s/sources/%s.%s", sc->media_dir, video_id, m->ext);
+    n = 0;
+    int have = 0;
+    char *existing = NULL;
+    rc = om_store_query_value(s, "SELECT video_id FROM videos WHERE checksum = ?",
+                              OM_PARAMS(OM_TEXT(m->sha256)), &existing);
+    if (rc == OM_OK)
+        have = 1;
+    else if (rc == OM_ENOTFOUND)
+        rc = OM_OK;
+    if (rc == OM_OK && !have) {
+        /* the file is in place before the row that names it can be seen */
+        if (rename(m->media_path, sv->final_media) != 0) {
+            rc = om_error_set(OM_EIO, "moving %s to %s: %s", m->media_path, sv->final_media,
+                              strerror(errno));
+            free(sv->final_media);
+            sv->final_media = NULL;
+        }
+        char res[32];
+        snprintf(res, sizeof(res), "%dx%d", info->display_width, info->display_height);
+        if (rc == OM_OK)
+            rc = om_store_exec(s,
+                               "INSERT INTO videos (video_id, post_id, file_path, "
+                               "duration_seconds, resolution, checksum, created_at) VALUES "
+                               "(?, ?, ?, ?, ?, ?, now()) ON CONFLICT (checksum) DO NOTHING",
+                               OM_PARAMS(OM_TEXT(video_id), OM_TEXT(post_id),
+                                         OM_TEXT(sv->final_media),
+                                         info->duration > 0 ? OM_INT(lround(info->duration))
+                                                            : OM_NULL,
+                                         info->has_video ? OM_TEXT(res) : OM_NULL,
+                                         OM_TEXT(m->sha256)),
+                               &n);
+        if (rc == OM_OK && n == 0) { /* another worker stored the same media meanwhile */
+            unlink(sv->final_media);
+            free(sv->final_media);
+            sv->final_media = NULL;
+            rc = om_store_query_value(s, "SELECT video_id FROM videos WHERE checksum = ?",
+                                      OM_PARAMS(OM_TEXT(m->sha256)), &existing);
+            have = rc == OM_OK;
+        }
+    }
+    if (rc != OM_OK) {
+        json_decref(evidence);
+        free(existing);
+        return om_error_wrap(rc, "storing video");
+    }
+    if (have) {
+        free(sv->final_media);
+        sv->final_media = NULL;
+        json_t *lineage = json_pack("{s:s, s:s, s:o, s:s}", "post_id", post_id, "creator_id",
+                                    sc->creator_id, "evidence", evidence, "duplicate_of_video",
+                                    existing);
+        json_t *chain = json_pack("[{s:s, s:s}]", "decision", "duplicate", "reason",
+                                  "same SHA-256 as an existing video: post recorded, no second "
+                                  "video");
+        rc = om_job_record(sc->ctx, "posts", post_id, lineage, chain, packet);
+        json_decref(lineage);
+        json_decref(chain);
+        free(existing);
+        *dup_out = 1;
+        return rc;
+    }
+
+    /* artifacts */
+    char *ameta = NULL;
+    {
+        json_t *am = json_pack("{s:s, s:s, s:s, s:s, s:f}", "driver", e->fetcher, "url",
+                               e->media_url, "format", info->format, "ext", m->ext, "duration",
+                               info->duration);
+        if (info->has_video) {
+            json_object_set_new(am, "width", json_integer(info->display_width));
+            json_object_set_new(am, "height", json_integer(info->display_height));
+            json_object_set_new(am, "video_codec", json_string(info->video_codec));
+        }
+        if (info->has_audio)
+            json_object_set_new(am, "audio_codec", json_string(info->audio_codec));
+        ameta = json_dumps(am, JSON_COMPACT);
+        json_decref(am);
+    }
+    char aid[OM_UUID_LEN];
+    om_uuid4(aid);
+    rc = om_store_exec(s,
+                       "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, path, "
+                       "checksum, size_bytes, metadata, created_at) VALUES (?, 'source_media', "
+                       "'videos', ?, ?, ?, ?, ?, now()) ON CONFLICT (kind, entity_id, path) DO "
+                       "NOTHING",
+                       OM_PARAMS(OM_TEXT(aid), OM_TEXT(video_id), OM_TEXT(sv->final_media),
+                                 OM_TEXT(m->sha256), OM_INT(m->size_bytes), OM_JSON(ameta)),
+                       NULL);
+    free(ameta);
+    if (rc == OM_OK && m->subtitle_path) {
+        char sext[16] = "vtt";
+        const char *dot = strrchr(m->subtitle_path, '.');
+        if (dot && strlen(dot + 1) < sizeof(sext))
+            snprintf(sext, sizeof(sext), "%s", dot + 1);
+        char *subs_dir = xasprintf("%s/subs", sc->media_dir);
+        rc = om_mkdirs(subs_dir, 0755);
+        free(subs_dir);
+        sv->final_subs = xasprintf("%s/subs/%s.%s", sc->media_dir, video_id, sext);
+        char ssha[OM_SHA256_HEX_LEN];
+        int64_t ssize = 0;
+        if (rc == OM_OK)
+            rc = om_sha256_file(m->subtitle_path, ssha);
+        if (rc == OM_OK)
+            rc = om_file_size(m->subtitle_path, &ssize);
+        if (rc == OM_OK && rename(m->subtitle_path, sv->final_subs) != 0)
+            rc = om_error_set(OM_EIO, "moving subtitles: %s", strerror(errno));
+        if (rc != OM_OK) {
+            free(sv->final_subs);
+            sv->final_subs = NULL;
+        } else {
+            char sid[OM_UUID_LEN];
+            om_uuid4(sid);
+            json_t *sm = json_pack("{s:s, s:s, s:s}", "origin",
+                                   strcmp(e->fetcher, "local") == 0 ? "sidecar" : "platform",
+                                   "format", sext, "driver", e->fetcher);
+            char *smeta = json_dumps(sm, JSON_COMPACT);
+            json_decref(sm);
+            rc = om_store_exec(s,
+                               "INSERT INTO artifacts (artifact_id, kind, entity_type, "
+                               "entity_id, path, checksum, size_bytes, metadata, created_at) "
+                               "VALUES (?, 'subtitle', 'videos', ?, ?, ?, ?, ?, now()) "
+                               "ON CONFLICT (kind, entity_id, path) DO NOTHING",
+                               OM_PARAMS(OM_TEXT(sid), OM_TEXT(video_id),
+                                         OM_TEXT(sv->final_subs), OM_TEXT(ssha), OM_INT(ssize),
+                                         OM_JSON(smeta)),
+                               NULL);
+            free(smeta);
+            json_object_set_new(evidence, "subtitles_sha256", json_string(ssha));
+        }
+    }
+    if (rc != OM_OK) {
+        json_decref(evidence);
+        return om_error_wrap(rc, "storing artifacts");
+    }
+    json_t *lineage = json_pack("{s:s, s:s, s:s, s:o}", "post_id", post_id, "creator_id",
+                                sc->creator_id, "platform", sc->platform, "evidence", evidence);
+    json_t *chain = json_pack("[{s:s, s:s}]", "decision", "new_video", "reason",
+                              "media not seen before (no video with this SHA-256)");
+    rc = om_job_record(sc->ctx, "videos", video_id, lineage, chain, packet);
+    json_decref(lineage);
+    json_decref(chain);
+    if (rc != OM_OK)
+        return rc;
+    char key[64];
+    snprintf(key, sizeof(key), "analyze:%s", video_id);
+    rc = om_job_emit(sc->ctx, "analyze",
+                     json_pack("{s:s, s:s}", "video_id", video_id, "post_id", post_id),
+                     json_pack("[s]", packet), key, OM_PRIORITY_DEFAULT, 0);
+    if (rc == OM_OK)
+        memcpy(video_id_out, video_id, OM_UUID_LEN);
+    return rc;
+}
+
+static int save_entry(scrape *sc, const om_source_entry *e)
+{
+    char keyhex[OM_SHA256_HEX_LEN];
+    char *key = xasprintf("%s\n%s", sc->platform, e->platform_post_id);
+    om_sha256_hex(key, strlen(key), keyhex);
+    free(key);
+    char *partial = xasprintf("%s/sources/.partial/%.24s", sc->media_dir, keyhex);
+    om_source_media m;
+    memset(&m, 0, sizeof(m));
+    int rc = om_source_fetch(&sc->sctx, e, partial, "media", &m);
+    if (rc != OM_OK) {
+        /* keep a partial download for the next attempt unless retrying cannot help */
+        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
+            om_rmtree(partial);
+        free(partial);
+        return rc;
+    }
+    om_media_info info;
+    rc = om_media_probe(m.media_path, &info);
+    if (rc != OM_OK) {
+        rc = om_error_wrap(OM_EINVAL, "downloaded file is not usable media");
+        om_source_media_release(&m);
+        om_rmtree(partial);
+        free(partial);
+        return rc;
+    }
+    char *raw = raw_text(e, &m);
+    const char *posted_at = e->posted_at ? e->posted_at : m.posted_at;
+    saved sv = {NULL, NULL, m.media_path, m.subtitle_path};
+    int dup = 0, raced = 0;
+    char video_id[OM_UUID_LEN] = "";
+    rc = om_store_begin(sc->ctx->store);
+    if (rc == OM_OK) {
+        rc = save_in_txn(sc, e, &m, &info, raw, posted_at, &sv, &dup, &raced, video_id);
+        if (rc == OM_OK && !raced)
+            rc = om_store_commit(sc->ctx->store);
+        else
+            om_store_rollback(sc->ctx->store);
+    }
+    if (rc != OM_OK || raced)
+        saved_undo(&sv);
+    if (rc == OM_OK) {
+        if (raced) {
+            sc->known++;
+        } else if (dup) {
+            sc->duplicates++;
+            om_info(SRC, "post %s: same media as an existing video; no second video",
+                    e->platform_post_id);
+        } else {
+            sc->new_videos++;
+            json_t *f = json_pack("{s:s, s:s, s:s}", "video_id", video_id, "creator_id",
+                                  sc->creator_id, "checksum", m.sha256);
+            om_log_emit(OM_LOG_INFO, SRC, f, "new video %s from %s (%s)", video_id, e->url,
+                        e->fetcher);
+            json_decref(f);
+        }
+        om_rmtree(partial);
+    }
+    free(sv.final_media);
+    free(sv.final_subs);
+    free(raw);
+    om_source_media_release(&m);
+    free(partial);
+    return rc;
+}
+
+static int scrape_run(om_job_ctx *ctx)
+{
+    const char *creator_id = json_string_value(json_object_get(ctx->payload, "creator_id"));
+    if (!creator_id || !om_uuid_valid(creator_id))
+        return om_error_set(OM_EINVAL, "scrape payload needs \"creator_id\" (a UUID)");
+    scrape sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.ctx = ctx;
+    snprintf(sc.creator_id, sizeof(sc.creator_id), "%s", creator_id);
+    int rc = load_creator(&sc, creator_id);
+    if (rc == OM_OK)
+        rc = media_dir_abs(&sc);
+    if (rc != OM_OK) {
+        scrape_release(&sc);
+        return rc;
+    }
+    om_source_ctx_init(&sc.sctx, ctx->cfg, ctx->cancel);
+    long limit = ctx->cfg ? om_config_get_long(ctx->cfg, "scraper", "max_posts", 5) : 5;
+    if (limit < 1)
+        limit = 1;
+
+    om_source_entries l = {0};
+    rc = om_job_transition(ctx, "FETCH", "listing %s creator %s", sc.platform, sc.username);
+    if (rc == OM_OK) {
+        om_source_creator cr = {sc.creator_id, sc.platform, sc.username, sc.profile_url};
+        rc = om_source_list(&sc.sctx, &cr, (size_t)limit, &l);
+    }
+    if (rc == OM_OK)
+        rc = om_job_transition(ctx, "PARSE", "%zu entries listed", l.n);
+    /* PARSE: keep usable entries not stored yet (and not repeated in this listing) */
+    size_t *todo = xcalloc(l.n + 1, sizeof(size_t));
+    size_t ntodo = 0;
+    for (size_t i = 0; rc == OM_OK && i < l.n; i++) {
+        om_source_entry *e = &l.v[i];
+        sc.listed++;
+        if (!e->platform_post_id || !*e->platform_post_id || !e->url || !e->media_url ||
+            strlen(e->platform_post_id) > 2000) {
+            sc.skipped++;
+            continue;
+        }
+        int dup_in_batch = 0;
+        for (size_t k = 0; k < ntodo; k++)
+            dup_in_batch |= strcmp(l.v[todo[k]].platform_post_id, e->platform_post_id) == 0;
+        int known = 0;
+        if (!dup_in_batch)
+            rc = post_known(&sc, e->platform_post_id, &known);
+        if (dup_in_batch || known)
+            sc.known++;
+        else
+            todo[ntodo++] = i;
+    }
+    if (rc == OM_OK)
+        rc = om_job_transition(ctx, "SAVE", "%zu new of %d listed (%d already stored)", ntodo,
+                               sc.listed, sc.known);
+    /* oldest first (listings are newest first), so that of two posts with the same media
+     * the original owns the video and the repost is the duplicate */
+    for (size_t k = 0; rc == OM_OK && k < ntodo; k++) {
+        if (ctx->cancel && *ctx->cancel) {
+            rc = om_error_set(OM_ETIMEOUT, "scrape cancelled after %zu of %zu entries", k, ntodo);
+            break;
+        }
+        om_source_entry *e = &l.v[todo[ntodo - 1 - k]];
+        int erc = save_entry(&sc, e);
+        if (erc != OM_OK)
+            entry_failed(&sc, e, erc);
+    }
+    free(todo);
+    om_source_entries_free(&l);
+    json_object_set_new(ctx->result, "creator_id", json_string(sc.creator_id));
+    json_object_set_new(ctx->result, "listed", json_integer(sc.listed));
+    json_object_set_new(ctx->result, "already_stored", json_integer(sc.known));
+    json_object_set_new(ctx->result, "new_videos", json_integer(sc.new_videos));
+    json_object_set_new(ctx->result, "duplicates", json_integer(sc.duplicates));
+    json_object_set_new(ctx->result, "failed", json_integer(sc.failed));
+    if (rc == OM_OK && sc.failed > 0 && sc.new_videos + sc.duplicates == 0) {
+        rc = om_error_set(sc.first_err ? sc.first_err : OM_ERROR,
+                          "all %d new entries of %s creator %s failed; first: %s", sc.failed,
+                          sc.platform, sc.username, sc.first_msg);
+    }
+    if (rc == OM_OK)
+        rc = om_job_transition(ctx, "DONE", "%d new videos, %d duplicates, %d failed",
+                               sc.new_videos, sc.duplicates, sc.failed);
+    scrape_release(&sc);
+    return rc;
+}
+
+extern const om_stage om_stage_scrape; /* registered by stages/registry.c */
+
+static const char *const SCRAPE_STATES[] = {"INIT", "FETCH", "PARSE", "SAVE", "DONE", NULL};
+
+const om_stage om_stage_scrape = {
+    .type = "scrape",
+    .source = SRC,
+    .states = SCRAPE_STATES,
+    .run = scrape_run,
+    .timeout_ms = 90 * 60 * 1000,
+    .lease_ms = 0,
+    .entity_type = "creators",
+};

@@ -1,0 +1,510 @@
+/* test_scrape.c: the scrape stage end to end on a real SQLite store and queue: an RSS feed
+ * served by a local HTTP server (new videos, a duplicate under another URL, a broken entry
+ * that does not stop the others), re-runs that store nothing twice, the same media from a
+ * second creator (one video row), a local folder with sidecars, and a web page through
+ * yt-dlp's generic extractor. Checks posts, videos, artifacts, files, analyze jobs and
+ * ledger packets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "base/common.h"
+#include "base/fsutil.h"
+#include "base/proc.h"
+#include "queue/queue.h"
+#include "runtime/runtime.h"
+#include "stages/projects.h"
+#include "testsrv.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern const om_stage om_stage_scrape;
+
+static char *home, *media;
+static om_config *cfg;
+static om_store *st;
+static om_queue *q;
+static testsrv *srv;
+static char project[OM_UUID_LEN];
+static char *clip[4];
+static char *data[4];
+static size_t len[4];
+static char sha[4][OM_SHA256_HEX_LEN];
+
+static int make_clip(const char *path, double seconds, int freq)
+{
+    char src[96], sine[96];
+    snprintf(src, sizeof(src), "testsrc=size=320x240:rate=25:duration=%g", seconds);
+    snprintf(sine, sizeof(sine), "sine=frequency=%d:duration=%g", freq, seconds);
+    const char *argv[] = {"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", src, "-f", "lavfi",
+                          "-i", sine, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                          "-shortest", path, NULL};
+    om_proc_opts o = {0};
+    o.argv = argv;
+    o.timeout_ms = 60000;
+    om_proc_result r;
+    int rc = om_proc_run(&o, &r);
+    int ok = rc == OM_OK && r.exit_code == 0;
+    om_proc_result_release(&r);
+    return ok ? 0 : -1;
+}
+
+static char *url_of(const char *path)
+{
+    return xasprintf("http://127.0.0.1:%d%s", testsrv_port(srv), path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    home = xstrdup("/tmp/omniva-scrape-XXXXXX");
+    if (!mkdtemp(home))
+        return -1;
+    media = xasprintf("%s/media", home);
+    cfg = om_config_new(home);
+    om_config_set(cfg, "media", "dir", media);
+    om_config_set(cfg, "ratelimit", "feed", "6000");
+    om_config_set(cfg, "ratelimit", "direct", "6000");
+    static const int freqs[4] = {440, 660, 880, 550};
+    static const double secs[4] = {2, 1, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        clip[i] = xasprintf("%s/clip%d.mp4", home, i);
+        if (make_clip(clip[i], secs[i], freqs[i]) != 0 ||
+            om_read_file(clip[i], 0, &data[i], &len[i]) != OM_OK ||
+            om_sha256_file(clip[i], sha[i]) != OM_OK)
+            return -1;
+    }
+    char *url = xasprintf("sqlite://%s/omniva.db", home);
+    int rc = om_store_open(&st, url);
+    free(url);
+    if (rc == OM_OK)
+        rc = om_store_migrate(st, NULL);
+    if (rc == OM_OK)
+        rc = om_queue_open(&q, "sqlite", st);
+    if (rc == OM_OK)
+        rc = om_project_create(st, "Scrape test", NULL, home, project);
+    if (rc != OM_OK) {
+        fprintf(stderr, "setup: %s\n", om_error_msg());
+        return -1;
+    }
+    srv = testsrv_start();
+    return srv ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    testsrv_stop(srv);
+    om_queue_free(q);
+    om_store_free(st);
+    om_config_free(cfg);
+    om_rmtree(home);
+    for (int i = 0; i < 4; i++) {
+        free(clip[i]);
+        free(data[i]);
+    }
+    free(media);
+    free(home);
+    return 0;
+}
+
+/* Runs the scrape stage in-process for a creator; returns its code, *result_out the summary. */
+static int run_scrape(const char *creator_id, json_t **result_out)
+{
+    om_job job;
+    memset(&job, 0, sizeof(job));
+    om_uuid4(job.id);
+    snprintf(job.type, sizeof(job.type), "scrape");
+    job.attempt = 1;
+    json_t *payload = json_pack("{s:s, s:s}", "creator_id", creator_id, "project_id", project);
+    volatile int cancel = 0;
+    om_job_ctx ctx = {
+        .job = &job,
+        .payload = payload,
+        .store = st,
+        .queue = q,
+        .cfg = cfg,
+        .stage = &om_stage_scrape,
+        .trace_id = job.id,
+        .project_id = project,
+        .parents = json_array(),
+        .state = "INIT",
+        .cancel = &cancel,
+        .result = json_object(),
+    };
+    om_error_clear();
+    int rc = om_stage_scrape.run(&ctx);
+    assert_false(om_store_in_txn(st));
+    if (rc == OM_OK)
+        assert_string_equal(ctx.state, "DONE");
+    if (result_out)
+        *result_out = ctx.result;
+    else
+        json_decref(ctx.result);
+    json_decref(ctx.parents);
+    json_decref(payload);
+    return rc;
+}
+
+static int64_t qint(const char *sql, const char *arg)
+{
+    char *v = NULL;
+    int rc = arg ? om_store_query_value(st, sql, OM_PARAMS(OM_TEXT(arg)), &v)
+                 : om_store_query_value(st, sql, NULL, 0, &v);
+    if (rc != OM_OK)
+        fprintf(stderr, "%s: %s\n", sql, om_error_msg());
+    assert_int_equal(rc, OM_OK);
+    int64_t n = v ? strtoll(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+static int64_t rint_of(json_t *r, const char *key)
+{
+    return json_integer_value(json_object_get(r, key));
+}
+
+/* Every video's file exists at <media>/sources/<video_id>.<ext> with the stored checksum,
+ * and a source_media artifact names it. */
+static void check_video_files(void)
+{
+    om_rows *r = NULL;
+    assert_int_equal(om_store_query(st,
+                                    "SELECT v.video_id, v.file_path, v.checksum, a.path AS apath, "
+                                    "a.checksum AS achk FROM videos v LEFT JOIN artifacts a ON "
+                                    "a.entity_id = v.video_id AND a.kind = 'source_media'",
+                                    NULL, 0, &r),
+                     OM_OK);
+    for (size_t i = 0; i < om_rows_count(r); i++) {
+        const char *vid = om_rows_getn(r, i, "video_id");
+        const char *path = om_rows_getn(r, i, "file_path");
+        char *want = xasprintf("%s/sources/%s.mp4", media, vid);
+        char *real = realpath(media, NULL);
+        char *want_real = xasprintf("%s/sources/%s.mp4", real, vid);
+        assert_true(strcmp(path, want) == 0 || strcmp(path, want_real) == 0);
+        assert_true(path[0] == '/');
+        char got[OM_SHA256_HEX_LEN];
+        assert_int_equal(om_sha256_file(path, got), OM_OK);
+        assert_string_equal(got, om_rows_getn(r, i, "checksum"));
+        assert_non_null(om_rows_getn(r, i, "apath"));
+        assert_string_equal(om_rows_getn(r, i, "apath"), path);
+        assert_string_equal(om_rows_getn(r, i, "achk"), got);
+        free(want);
+        free(want_real);
+        free(real);
+    }
+    om_rows_free(r);
+}
+
+static void test_feed_scrape(void **state)
+{
+    (void)state;
+    char *a = url_of("/m/a.mp4"), *b = url_of("/m/b.mp4"), *acopy = url_of("/m/a-copy.mp4"),
+         *broken = url_of("/m/broken.mp4");
+    char *xml = xasprintf(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Feed</title>"
+        "<item><title>A</title><guid>a</guid><pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate>"
+        "<enclosure url=\"%s\" type=\"video/mp4\"/></item>"
+        "<item><title>B</title><guid>b</guid><enclosure url=\"%s\" type=\"video/mp4\"/></item>"
+        "<item><title>A again</title><guid>c</guid><pubDate>Tue, 02 Jan 2024 10:00:00 GMT"
+        "</pubDate><enclosure url=\"%s\" type=\"video/mp4\"/></item>"
+        "<item><title>Broken</title><guid>d</guid><pubDate>Wed, 03 Jan 2024 10:00:00 GMT"
+        "</pubDate><enclosure url=\"%s\" type=\"video/mp4\"/></item>"
+        "</channel></rss>",
+        a, b, acopy, broken);
+    testsrv_add(srv, "/feed.xml", "application/rss+xml", xml, strlen(xml), 0, 0);
+    testsrv_add(srv, "/m/a.mp4", "video/mp4", data[0], len[0], 0, 0);
+    testsrv_add(srv, "/m/b.mp4", "video/mp4", data[1], len[1], 0, 0);
+    testsrv_add(srv, "/m/a-copy.mp4", "video/mp4", data[0], len[0], 0, 0);
+    char *feed = url_of("/feed.xml");
+    char cid[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, feed, cid), OM_OK);
+
+    json_t *res = NULL;
+    int rc = run_scrape(cid, &res);
+    if (rc != OM_OK)
+        fprintf(stderr, "scrape: %s\n", om_error_msg());
+    assert_int_equal(rc, OM_OK);
+    assert_int_equal(rint_of(res, "listed"), 4);
+    assert_int_equal(rint_of(res, "new_videos"), 2);
+    assert_int_equal(rint_of(res, "duplicates"), 1);
+    assert_int_equal(rint_of(res, "failed"), 1); /* the broken one, the others went on */
+    json_decref(res);
+
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 3);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), 2);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE platform = 'feed' AND "
+                          "platform_post_id LIKE '%#a'",
+                          NULL),
+                     1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE posted_at IS NULL", NULL), 1); /* B */
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE posted_at = "
+                          "'2024-01-01T10:00:00.000000Z' AND downloaded_at IS NOT NULL",
+                          NULL),
+                     1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE checksum = ?", sha[0]), 1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE checksum = ?", sha[1]), 1);
+    /* the original (older) post owns the video; the later repost is the duplicate */
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos v JOIN posts p ON p.post_id = v.post_id "
+                          "WHERE p.platform_post_id LIKE '%#a' AND v.checksum = ?",
+                          sha[0]),
+                     1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE resolution = '320x240' AND "
+                          "duration_seconds = 2",
+                          NULL),
+                     1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM artifacts WHERE kind = 'source_media'", NULL), 2);
+    check_video_files();
+    /* one analyze job per new video, keyed by the video id, with the ledger packet as parent */
+    om_rows *r = NULL;
+    assert_int_equal(om_store_query(st,
+                                    "SELECT j.unique_key, j.payload, v.video_id FROM jobs j JOIN "
+                                    "videos v ON j.unique_key = 'analyze:' || v.video_id "
+                                    "WHERE j.type = 'analyze'",
+                                    NULL, 0, &r),
+                     OM_OK);
+    assert_int_equal(om_rows_count(r), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *p = json_loads(om_rows_getn(r, i, "payload"), 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(p, "video_id")),
+                            om_rows_getn(r, i, "video_id"));
+        assert_non_null(json_string_value(json_object_get(p, "post_id")));
+        assert_string_equal(json_string_value(json_object_get(p, "project_id")), project);
+        json_t *parents = json_object_get(p, "parents");
+        assert_int_equal(json_array_size(parents), 1);
+        const char *packet = json_string_value(json_array_get(parents, 0));
+        assert_int_equal(qint("SELECT COUNT(*) FROM stardust_metadata WHERE stardust_id = ? AND "
+                              "entity_type = 'videos'",
+                              packet),
+                         1);
+        json_decref(p);
+    }
+    om_rows_free(r);
+    /* the packet carries the evidence */
+    char *lineage = NULL;
+    assert_int_equal(om_store_query_value(st,
+                                          "SELECT lineage FROM stardust_metadata WHERE "
+                                          "entity_type = 'videos' AND entity_id = (SELECT "
+                                          "video_id FROM videos WHERE checksum = ?)",
+                                          OM_PARAMS(OM_TEXT(sha[0])), &lineage),
+                     OM_OK);
+    json_t *lj = json_loads(lineage, 0, NULL);
+    json_t *ev = json_object_get(lj, "evidence");
+    assert_string_equal(json_string_value(json_object_get(ev, "checksum")), sha[0]);
+    assert_string_equal(json_string_value(json_object_get(ev, "driver")), "http");
+    assert_int_equal(strlen(json_string_value(json_object_get(ev, "raw_metadata_sha256"))), 64);
+    json_decref(lj);
+    free(lineage);
+    /* the duplicate post has its own packet pointing at the first video */
+    assert_int_equal(qint("SELECT COUNT(*) FROM stardust_metadata WHERE entity_type = 'posts'",
+                          NULL),
+                     1);
+    /* raw metadata kept */
+    char *raw = NULL;
+    assert_int_equal(om_store_query_value(st,
+                                          "SELECT raw_metadata FROM posts WHERE platform_post_id "
+                                          "LIKE '%#b'",
+                                          NULL, 0, &raw),
+                     OM_OK);
+    json_t *rj = json_loads(raw, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(rj, "title")), "B");
+    assert_string_equal(json_string_value(json_object_get(rj, "omniva_driver")), "feed");
+    assert_non_null(json_object_get(rj, "download"));
+    json_decref(rj);
+    free(raw);
+    /* no partial downloads left behind */
+    char *partial = xasprintf("%s/sources/.partial", media);
+    char *ls = NULL;
+    struct stat sb;
+    if (stat(partial, &sb) == 0) {
+        const char *argv[] = {"find", partial, "-type", "f", NULL};
+        om_proc_opts o = {0};
+        o.argv = argv;
+        om_proc_result pr;
+        assert_int_equal(om_proc_run(&o, &pr), OM_OK);
+        ls = xstrdup(pr.out ? pr.out : "");
+        om_proc_result_release(&pr);
+        assert_string_equal(ls, "");
+    }
+    free(ls);
+    free(partial);
+
+    /* a re-run stores nothing twice; the broken entry is now the only new one -> the job fails */
+    rc = run_scrape(cid, &res);
+    assert_int_equal(rc, OM_ENOTFOUND);
+    assert_non_null(strstr(om_error_msg(), "all 1 new entries"));
+    assert_non_null(strstr(om_error_msg(), "404"));
+    assert_int_equal(rint_of(res, "already_stored"), 3);
+    json_decref(res);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts", NULL), 3);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), 2);
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'analyze'", NULL), 2);
+
+    /* the server fixes the file (same bytes as B): the post is stored, no new video */
+    testsrv_add(srv, "/m/broken.mp4", "video/mp4", data[1], len[1], 0, 0);
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
+    assert_int_equal(rint_of(res, "duplicates"), 1);
+    assert_int_equal(rint_of(res, "new_videos"), 0);
+    json_decref(res);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts", NULL), 4);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), 2);
+
+    free(a);
+    free(b);
+    free(acopy);
+    free(broken);
+    free(xml);
+    free(feed);
+}
+
+/* The same media under another URL from another creator: one video row. */
+static void test_same_media_two_urls(void **state)
+{
+    (void)state;
+    testsrv_add(srv, "/mirror/copy-of-a.mp4", "video/mp4", data[0], len[0], 0, 0);
+    char *u = url_of("/mirror/copy-of-a.mp4");
+    char cid[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, u, cid), OM_OK);
+    int64_t videos = qint("SELECT COUNT(*) FROM videos", NULL);
+    json_t *res = NULL;
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
+    assert_int_equal(rint_of(res, "duplicates"), 1);
+    json_decref(res);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE platform = 'direct'", NULL), 1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), videos);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE checksum = ?", sha[0]), 1);
+    free(u);
+}
+
+static void test_local_folder(void **state)
+{
+    (void)state;
+    char *dir = xasprintf("%s/inbox", home);
+    assert_int_equal(om_mkdirs(dir, 0755), OM_OK);
+    char *mp4 = xasprintf("%s/talk.mp4", dir);
+    assert_int_equal(om_copy_file_atomic(clip[2], mp4), OM_OK);
+    char *vtt = xasprintf("%s/talk.vtt", dir);
+    const char *subs = "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\nlocal words\n";
+    assert_int_equal(om_write_file_atomic(vtt, subs, strlen(subs)), OM_OK);
+    char *js = xasprintf("%s/talk.json", dir);
+    const char *meta = "{\"title\": \"Talk\", \"view_count\": 321, \"like_count\": 12, "
+                       "\"comment_count\": 3, \"posted_at\": \"2025-05-05T05:05:05Z\"}";
+    assert_int_equal(om_write_file_atomic(js, meta, strlen(meta)), OM_OK);
+    char *uri = xasprintf("file://%s", dir);
+    char cid[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, uri, cid), OM_OK);
+    json_t *res = NULL;
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
+    assert_int_equal(rint_of(res, "new_videos"), 1);
+    json_decref(res);
+    char *vid = NULL;
+    assert_int_equal(om_store_query_value(st,
+                                          "SELECT v.video_id FROM videos v JOIN posts p ON "
+                                          "p.post_id = v.post_id WHERE p.creator_id = ?",
+                                          OM_PARAMS(OM_TEXT(cid)), &vid),
+                     OM_OK);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE posted_at = "
+                          "'2025-05-05T05:05:05.000000Z' AND platform = 'local'",
+                          NULL),
+                     1);
+    char *raw = NULL;
+    assert_int_equal(om_store_query_value(st, "SELECT raw_metadata FROM posts WHERE creator_id = ?",
+                                          OM_PARAMS(OM_TEXT(cid)), &raw),
+                     OM_OK);
+    json_t *rj = json_loads(raw, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(rj, "view_count")), 321);
+    json_decref(rj);
+    free(raw);
+    /* the sidecar became the video's subtitle artifact in <media>/subs */
+    char *spath = NULL;
+    assert_int_equal(om_store_query_value(st,
+                                          "SELECT path FROM artifacts WHERE kind = 'subtitle' AND "
+                                          "entity_id = ?",
+                                          OM_PARAMS(OM_TEXT(vid)), &spath),
+                     OM_OK);
+    assert_non_null(strstr(spath, "/subs/"));
+    assert_non_null(strstr(spath, vid));
+    char *text = NULL;
+    assert_int_equal(om_read_file(spath, 0, &text, NULL), OM_OK);
+    assert_string_equal(text, subs);
+    free(text);
+    assert_true(om_file_exists(mp4)); /* the source folder is left alone */
+    check_video_files();
+    /* nothing new the second time */
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
+    assert_int_equal(rint_of(res, "new_videos"), 0);
+    assert_int_equal(rint_of(res, "already_stored"), 1);
+    json_decref(res);
+    free(spath);
+    free(vid);
+    free(uri);
+    free(js);
+    free(vtt);
+    free(mp4);
+    free(dir);
+}
+
+static void test_ytdlp_page(void **state)
+{
+    (void)state;
+    const char *vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\npage words\n";
+    testsrv_add(srv, "/site/v.mp4", "video/mp4", data[3], len[3], 0, 0);
+    testsrv_add(srv, "/site/v.en.vtt", "text/vtt", vtt, strlen(vtt), 0, 0);
+    const char *html = "<!DOCTYPE html><html><head><title>Page video</title></head><body>"
+                       "<video controls><source src=\"v.mp4\" type=\"video/mp4\">"
+                       "<track kind=\"subtitles\" src=\"v.en.vtt\" srclang=\"en\"></video>"
+                       "</body></html>";
+    testsrv_add(srv, "/site/index.html", "text/html", html, strlen(html), 0, 0);
+    char *u = url_of("/site/index.html");
+    char cid[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, u, cid), OM_OK);
+    json_t *res = NULL;
+    int rc = run_scrape(cid, &res);
+    if (rc != OM_OK)
+        fprintf(stderr, "scrape: %s\n", om_error_msg());
+    assert_int_equal(rc, OM_OK);
+    assert_int_equal(rint_of(res, "new_videos"), 1);
+    json_decref(res);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE checksum = ?", sha[3]), 1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM artifacts a JOIN videos v ON v.video_id = "
+                          "a.entity_id WHERE a.kind = 'subtitle' AND v.checksum = ?",
+                          sha[3]),
+                     1);
+    char *raw = NULL;
+    assert_int_equal(om_store_query_value(st, "SELECT raw_metadata FROM posts WHERE creator_id = ?",
+                                          OM_PARAMS(OM_TEXT(cid)), &raw),
+                     OM_OK);
+    json_t *rj = json_loads(raw, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(rj, "omniva_driver")), "ytdlp");
+    assert_non_null(json_object_get(rj, "extractor"));
+    json_decref(rj);
+    free(raw);
+    check_video_files();
+    free(u);
+}
+
+static void test_bad_payloads(void **state)
+{
+    (void)state;
+    char missing[OM_UUID_LEN];
+    om_uuid4(missing);
+    assert_int_equal(run_scrape(missing, NULL), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "does not exist"));
+    assert_int_equal(run_scrape("not-a-uuid", NULL), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "creator_id"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feed_scrape),
+        cmocka_unit_test(test_same_media_two_urls),
+        cmocka_unit_test(test_local_folder),
+        cmocka_unit_test(test_ytdlp_page),
+        cmocka_unit_test(test_bad_payloads),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
