@@ -1,0 +1,393 @@
+/*
+ * bench_asr.c: transcription quality and speed of src/asr against plain pocketsphinx, measured
+ * in one run on the same audio:
+ *   1. WER on the LibriVox clips of Debian's pocketsphinx-testdata: pocketsphinx with Debian's
+ *      defaults vs our tuned decoder, vs tuned + a project brief, vs tuned + the OTHER clips'
+ *      reference texts as domain text (leave-one-out: a clip never sees its own reference);
+ *   2. WER on espeak-ng speech of a known text: defaults vs tuned;
+ *   3. realtime factor on ~70 s of espeak-ng speech: defaults on one core, tuned on one core,
+ *      tuned in parallel on all cores.
+ * `bench_asr --sweep` runs the coordinate-descent parameter sweep used to choose the tuned
+ * configuration (prints WER per setting on LibriVox + espeak-ng speech).
+ */
+#include "base/common.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "asr/asr.h"
+#include "asr_util.h"
+
+/* A project brief for an audiobook-clip channel, written from general knowledge of the
+ * novel's first chapter (not from the test transcripts). */
+static const char *k_austen_brief =
+    "Clips from the public domain audiobook of Sense and Sensibility by Jane Austen. "
+    "Chapter one: the Dashwood family of Norland Park in Sussex. The old owner leaves the "
+    "estate to his nephew Henry Dashwood. Henry's son John Dashwood and his wife Fanny "
+    "inherit it, while Mrs. Dashwood and her daughters Elinor, Marianne and Margaret are left "
+    "with a small fortune. Themes: money, inheritance, family duty, marriage and character.";
+static const char *const k_austen_keywords[] = {"Dashwood", "Norland", "Elinor", "Marianne",
+                                                "Fanny",    "inheritance", "fortune"};
+
+static const char *k_espeak_text =
+    "Welcome back to the channel. Today we are going to talk about three simple habits that "
+    "changed my morning routine. First, I drink a large glass of water before I check my "
+    "phone. Second, I write down the one task that matters most. Third, I go for a short walk "
+    "outside, even when it is raining. These small changes gave me more energy than any cup "
+    "of coffee. If you try them for a week, let me know how it goes in the comments.";
+
+static const char *k_rtf_text =
+    "Welcome back to the channel. Today we are going to talk about three simple habits that "
+    "changed my morning routine. First, I drink a large glass of water before I check my "
+    "phone. Second, I write down the one task that matters most. Third, I go for a short walk "
+    "outside, even when it is raining. These small changes gave me more energy than any cup "
+    "of coffee. Now let us look at why this works. Your body loses water while you sleep, so "
+    "a glass in the morning helps you wake up. Writing down a single task keeps you from "
+    "spending the first hour on email. And a walk in daylight tells your brain that the day "
+    "has started, which makes it easier to fall asleep at night. None of this costs money, "
+    "and none of it takes more than twenty minutes. If you try these habits for a week, let "
+    "me know how it goes in the comments, and tell me which one was the hardest for you.";
+
+typedef struct clip {
+    char *id, *ref;
+    int16_t *pcm;
+    size_t n;
+} clip;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct score {
+    size_t errors, ref_words;
+    double wall, audio;
+} score;
+
+static void add_wer(score *s, const char *ref, const om_transcript *t, int verbose,
+                    const char *id)
+{
+    char *hyp = om_transcript_join(t);
+    om_wer w;
+    om_wer_compute(ref, hyp, &w);
+    s->errors += w.sub + w.del + w.ins;
+    s->ref_words += w.ref_words;
+    if (verbose)
+        printf("    %-44s %5.1f%%  %s\n", id, 100 * w.wer, hyp);
+    free(hyp);
+}
+
+static double pct(const score *s)
+{
+    return s->ref_words ? 100.0 * (double)s->errors / (double)s->ref_words : 0;
+}
+
+/* Decodes every clip with `o` (adapt_mode 2: leave-one-out domain text from other clips). */
+static int run_librivox(clip *clips, size_t nclips, const om_asr_sphinx_opts *o, int adapt_mode,
+                        int verbose, score *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < nclips; i++) {
+        om_asr_sphinx_opts oo = *o;
+        char *domain = NULL;
+        if (adapt_mode == 2) {
+            om_sbuf sb = OM_SBUF_INIT;
+            for (size_t k = 0; k < nclips; k++)
+                if (k != i)
+                    sb_printf(&sb, "%s.\n", clips[k].ref);
+            domain = sb_detach(&sb);
+            oo.adapt_text = domain;
+        }
+        om_transcript t = OM_TRANSCRIPT_INIT;
+        double t0 = now_s();
+        int rc = om_asr_sphinx(&t, clips[i].pcm, clips[i].n, &oo);
+        out->wall += now_s() - t0;
+        out->audio += (double)clips[i].n / 16000.0;
+        free(domain);
+        if (rc < 0) {
+            fprintf(stderr, "decode %s: %s\n", clips[i].id, om_error_msg());
+            return rc;
+        }
+        add_wer(out, clips[i].ref, &t, verbose, clips[i].id);
+        om_transcript_release(&t);
+    }
+    return 0;
+}
+
+static int run_one(const int16_t *pcm, size_t n, const char *ref, const om_asr_sphinx_opts *o,
+                   int verbose, const char *label, score *out, om_transcript *keep)
+{
+    memset(out, 0, sizeof(*out));
+    om_transcript t = OM_TRANSCRIPT_INIT;
+    double t0 = now_s();
+    int rc = om_asr_sphinx(&t, pcm, n, o);
+    out->wall = now_s() - t0;
+    out->audio = (double)n / 16000.0;
+    if (rc < 0) {
+        fprintf(stderr, "decode %s: %s\n", label, om_error_msg());
+        return rc;
+    }
+    add_wer(out, ref, &t, verbose, label);
+    if (keep)
+        *keep = t;
+    else
+        om_transcript_release(&t);
+    return 0;
+}
+
+/* ---- sweep ------------------------------------------------------------------------------------ */
+
+typedef struct axis {
+    const char *name;
+    const char *values[8];
+} axis;
+
+typedef struct item {
+    const int16_t *pcm;
+    size_t n;
+    const char *ref;
+    size_t errors, words;
+    int rc;
+} item;
+
+typedef struct pool {
+    item *items;
+    size_t nitems, next;
+    const om_asr_sphinx_opts *o;
+    pthread_mutex_t mu;
+} pool;
+
+static void *pool_worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->nitems)
+            return NULL;
+        item *it = &p->items[i];
+        om_asr_sphinx_opts o = *p->o;
+        o.jobs = 1;
+        om_transcript t = OM_TRANSCRIPT_INIT;
+        it->rc = om_asr_sphinx(&t, it->pcm, it->n, &o);
+        if (it->rc < 0) {
+            fprintf(stderr, "decode: %s\n", om_error_msg());
+            continue;
+        }
+        char *hyp = om_transcript_join(&t);
+        om_wer w;
+        om_wer_compute(it->ref, hyp, &w);
+        it->errors = w.sub + w.del + w.ins;
+        it->words = w.ref_words;
+        free(hyp);
+        om_transcript_release(&t);
+    }
+}
+
+/* Decodes all items, two at a time. */
+static int eval_items(item *items, size_t n, const om_asr_sphinx_opts *o)
+{
+    pool p = {items, n, 0, o, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th;
+    int started = pthread_create(&th, NULL, pool_worker, &p) == 0;
+    pool_worker(&p);
+    if (started)
+        pthread_join(th, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (items[i].rc < 0)
+            return -1;
+    return 0;
+}
+
+static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp)
+{
+    /* Coordinate descent from pocketsphinx's defaults: for each parameter in turn, keep the
+     * value with the lowest combined error count (LibriVox + espeak-ng), ties to the earlier
+     * value. Everything else stays at the current best. */
+    axis axes[] = {
+        {"-remove_silence", {"yes", "no", NULL}},
+        {"-remove_noise", {"yes", "no", NULL}},
+        {"-lw", {"6.5", "5.0", "8.0", "9.5", "11.0", NULL}},
+        {"-wip", {"0.65", "0.2", "0.4", "1.0", "2.0", NULL}},
+        {"-beam", {"1e-48", "1e-60", "1e-40", NULL}},
+        {"-wbeam", {"7e-29", "1e-40", "1e-20", NULL}},
+        {"-pbeam", {"1e-48", "1e-60", "1e-40", NULL}},
+        {"-pl_window", {"5", "0", "10", NULL}},
+        {"-maxhmmpf", {"30000", "-1", "10000", NULL}},
+        {"-topn", {"4", "6", "8", "2", NULL}},
+        {"-bestpathlw", {"9.5", "7.0", "11.0", "13.0", NULL}},
+        {"-fwdflatlw", {"8.5", "7.0", "10.0", "12.0", NULL}},
+        {"-silprob", {"0.005", "0.1", "0.0001", NULL}},
+        {"-fillprob", {"1e-8", "1e-4", "1e-12", NULL}},
+        {"-pip", {"1.0", "0.5", "2.0", NULL}},
+        {"-lw", {"6.5", "5.0", "8.0", "9.5", "11.0", NULL}},
+        {"-wip", {"0.65", "0.2", "0.4", "1.0", "2.0", NULL}},
+    };
+    size_t nitems = nclips + 1;
+    item *items = xcalloc(nitems, sizeof(*items));
+    for (size_t i = 0; i < nclips; i++)
+        items[i] = (item){clips[i].pcm, clips[i].n, clips[i].ref, 0, 0, 0};
+    items[nclips] = (item){esp, nesp, k_espeak_text, 0, 0, 0};
+
+    const char *best[64] = {0};
+    size_t nbest = 0;
+    for (size_t a = 0; a < OM_ARRAY_LEN(axes); a++) {
+        size_t best_err = (size_t)-1;
+        const char *best_val = NULL;
+        for (size_t v = 0; axes[a].values[v]; v++) {
+            const char *ov[70];
+            size_t k = 0;
+            for (size_t i = 0; i < nbest; i += 2) {
+                if (strcmp(best[i], axes[a].name) == 0)
+                    continue;
+                ov[k++] = best[i];
+                ov[k++] = best[i + 1];
+            }
+            ov[k++] = axes[a].name;
+            ov[k++] = axes[a].values[v];
+            ov[k] = NULL;
+            om_asr_sphinx_opts o = {.debian_defaults = 1, .overrides = ov};
+            double t0 = now_s();
+            if (eval_items(items, nitems, &o) < 0)
+                return 1;
+            size_t le = 0, lw = 0;
+            for (size_t i = 0; i < nclips; i++) {
+                le += items[i].errors;
+                lw += items[i].words;
+            }
+            size_t err = le + items[nclips].errors;
+            printf("  %-16s %-7s librivox %5.1f%%  espeak %5.1f%%  errors %3zu  (%.0f s)\n",
+                   axes[a].name, axes[a].values[v], 100.0 * (double)le / (double)lw,
+                   100.0 * (double)items[nclips].errors / (double)items[nclips].words, err,
+                   now_s() - t0);
+            fflush(stdout);
+            if (err < best_err) {
+                best_err = err;
+                best_val = axes[a].values[v];
+            }
+        }
+        size_t i;
+        for (i = 0; i < nbest; i += 2)
+            if (strcmp(best[i], axes[a].name) == 0)
+                break;
+        if (i == nbest)
+            nbest += 2;
+        best[i] = axes[a].name;
+        best[i + 1] = best_val;
+        printf("  => %s %s\n", axes[a].name, best_val);
+    }
+    printf("chosen:");
+    for (size_t i = 0; i < nbest; i += 2)
+        printf(" %s %s", best[i], best[i + 1]);
+    printf("\n");
+    free(items);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int do_sweep = argc > 1 && strcmp(argv[1], "--sweep") == 0;
+    char **ids, **refs;
+    size_t nclips = util_librivox(&ids, &refs);
+    if (!nclips) {
+        fprintf(stderr, "no LibriVox clips in %s (install pocketsphinx-testdata)\n",
+                UTIL_LIBRIVOX_DIR);
+        return 1;
+    }
+    clip *clips = xcalloc(nclips, sizeof(*clips));
+    for (size_t i = 0; i < nclips; i++) {
+        clips[i].id = ids[i];
+        clips[i].ref = refs[i];
+        char *path = xasprintf("%s/%s.wav", UTIL_LIBRIVOX_DIR, ids[i]);
+        clips[i].pcm = util_read_wav16k(path, &clips[i].n);
+        if (!clips[i].pcm) {
+            fprintf(stderr, "cannot read %s\n", path);
+            return 1;
+        }
+        free(path);
+    }
+    size_t nesp = 0;
+    int16_t *esp = util_espeak(k_espeak_text, "en-us", 160, &nesp);
+    if (!esp) {
+        fprintf(stderr, "espeak-ng/sox failed\n");
+        return 1;
+    }
+    if (do_sweep)
+        return sweep(clips, nclips, esp, nesp);
+
+    printf("== WER on pocketsphinx-testdata LibriVox clips (%zu clips)\n", nclips);
+    om_asr_sphinx_opts deb = {.debian_defaults = 1};
+    om_asr_sphinx_opts ours = {0};
+    om_asr_sphinx_opts brief = {.adapt_text = k_austen_brief, .keywords = k_austen_keywords,
+                                .nkeywords = OM_ARRAY_LEN(k_austen_keywords)};
+    om_asr_sphinx_opts loo = {0};
+    score s_deb, s_ours, s_brief, s_loo;
+    printf("  pocketsphinx, Debian defaults:\n");
+    if (run_librivox(clips, nclips, &deb, 0, 1, &s_deb) < 0)
+        return 1;
+    printf("  ours (tuned decoder, no adaptation):\n");
+    if (run_librivox(clips, nclips, &ours, 0, 1, &s_ours) < 0)
+        return 1;
+    printf("  ours + project brief/keywords (written without the test transcripts):\n");
+    if (run_librivox(clips, nclips, &brief, 0, 1, &s_brief) < 0)
+        return 1;
+    printf("  ours + other clips' references as domain text (leave-one-out):\n");
+    if (run_librivox(clips, nclips, &loo, 2, 1, &s_loo) < 0)
+        return 1;
+    printf("  WER defaults %.1f%% | tuned %.1f%% (ratio %.2f) | tuned+brief %.1f%% (ratio %.2f) "
+           "| tuned+leave-one-out %.1f%% (ratio %.2f)\n",
+           pct(&s_deb), pct(&s_ours), pct(&s_ours) / pct(&s_deb), pct(&s_brief),
+           pct(&s_brief) / pct(&s_deb), pct(&s_loo), pct(&s_loo) / pct(&s_deb));
+
+    printf("\n== WER on espeak-ng speech (en-us, 160 wpm, %.1f s)\n", (double)nesp / 16000);
+    score e_deb, e_ours;
+    if (run_one(esp, nesp, k_espeak_text, &deb, 1, "defaults", &e_deb, NULL) < 0 ||
+        run_one(esp, nesp, k_espeak_text, &ours, 1, "tuned", &e_ours, NULL) < 0)
+        return 1;
+    printf("  WER defaults %.1f%% | tuned %.1f%% (ratio %.2f)\n", pct(&e_deb), pct(&e_ours),
+           pct(&e_ours) / pct(&e_deb));
+
+    size_t nrtf = 0;
+    int16_t *rtf = util_espeak(k_rtf_text, "en-us", 150, &nrtf);
+    if (!rtf)
+        return 1;
+    printf("\n== Speed on %.1f s of espeak-ng speech (realtime factor = audio s / wall s)\n",
+           (double)nrtf / 16000);
+    om_asr_sphinx_opts deb1 = {.debian_defaults = 1, .jobs = 1};
+    om_asr_sphinx_opts ours1 = {.jobs = 1};
+    om_asr_sphinx_opts oursN = {0};
+    score r_deb, r_1, r_n;
+    om_transcript tn = OM_TRANSCRIPT_INIT;
+    if (run_one(rtf, nrtf, k_rtf_text, &deb1, 0, "defaults", &r_deb, NULL) < 0 ||
+        run_one(rtf, nrtf, k_rtf_text, &ours1, 0, "tuned-1", &r_1, NULL) < 0 ||
+        run_one(rtf, nrtf, k_rtf_text, &oursN, 0, "tuned-N", &r_n, &tn) < 0)
+        return 1;
+    json_t *eng = json_object_get(tn.engine, "params");
+    printf("  defaults, 1 core:  %5.1f s wall, %4.2fx realtime, WER %.1f%%\n", r_deb.wall,
+           r_deb.audio / r_deb.wall, pct(&r_deb));
+    printf("  tuned, 1 core:     %5.1f s wall, %4.2fx realtime, WER %.1f%%\n", r_1.wall,
+           r_1.audio / r_1.wall, pct(&r_1));
+    printf("  tuned, %lld threads: %5.1f s wall, %4.2fx realtime, WER %.1f%% (%lld chunks)\n",
+           (long long)json_integer_value(json_object_get(eng, "jobs")), r_n.wall,
+           r_n.audio / r_n.wall, pct(&r_n),
+           (long long)json_integer_value(json_object_get(eng, "chunks")));
+    printf("  speed ratio tuned-parallel / defaults-1-core: %.2f; parallel / tuned-1-core: %.2f\n",
+           r_deb.wall / r_n.wall, r_1.wall / r_n.wall);
+    char *params = json_dumps(eng, JSON_COMPACT | JSON_SORT_KEYS);
+    printf("  engine.params: %s\n", params);
+    free(params);
+    om_transcript_release(&tn);
+
+    for (size_t i = 0; i < nclips; i++)
+        free(clips[i].pcm);
+    free(clips);
+    util_strv_free(ids);
+    util_strv_free(refs);
+    free(esp);
+    free(rtf);
+    return 0;
+}

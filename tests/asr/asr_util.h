@@ -1,0 +1,142 @@
+/*
+ * asr_util.h: helpers the asr tests and bench/asr share (header-only): reading 16 kHz WAV
+ * files, synthesising speech of a known text with espeak-ng (resampled to 16 kHz mono by
+ * sox), and the reference transcripts of Debian's pocketsphinx-testdata LibriVox clips.
+ * Everything returned is the caller's to free.
+ */
+#ifndef OMNIVA_TESTS_ASR_UTIL_H
+#define OMNIVA_TESTS_ASR_UTIL_H
+
+#include "base/common.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/proc.h"
+
+#define UTIL_LIBRIVOX_DIR "/usr/share/pocketsphinx/test/data/librivox"
+
+static inline uint32_t util_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Reads a 16 kHz mono 16-bit PCM WAV file; NULL when it is anything else. */
+static inline int16_t *util_read_wav16k(const char *path, size_t *n_out)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (om_read_file(path, 0, &data, &len) < 0)
+        return NULL;
+    const unsigned char *u = (const unsigned char *)data;
+    int16_t *pcm = NULL;
+    if (len >= 12 && memcmp(u, "RIFF", 4) == 0 && memcmp(u + 8, "WAVE", 4) == 0) {
+        size_t off = 12;
+        int ok_fmt = 0;
+        while (off + 8 <= len) {
+            uint32_t sz = util_le32(u + off + 4);
+            const unsigned char *body = u + off + 8;
+            if (memcmp(u + off, "fmt ", 4) == 0 && sz >= 16 && off + 8 + 16 <= len) {
+                unsigned fmt = body[0] | body[1] << 8, ch = body[2] | body[3] << 8;
+                uint32_t rate = util_le32(body + 4);
+                unsigned bits = body[14] | body[15] << 8;
+                ok_fmt = fmt == 1 && ch == 1 && rate == 16000 && bits == 16;
+            } else if (memcmp(u + off, "data", 4) == 0 && ok_fmt) {
+                size_t nbytes = sz;
+                if (off + 8 + nbytes > len)
+                    nbytes = len - off - 8;
+                *n_out = nbytes / 2;
+                pcm = xmalloc(nbytes + 2);
+                for (size_t i = 0; i < *n_out; i++)
+                    pcm[i] = (int16_t)(body[2 * i] | body[2 * i + 1] << 8);
+                break;
+            }
+            off += 8 + sz + (sz & 1);
+        }
+    }
+    free(data);
+    return pcm;
+}
+
+/* Speech of `text` from espeak-ng (voice e.g. "en-us", words per minute), as 16 kHz mono
+ * PCM. NULL when espeak-ng or sox fail. */
+static inline int16_t *util_espeak(const char *text, const char *voice, int wpm, size_t *n_out)
+{
+    char dir[] = "/tmp/omniva-asr-espeak-XXXXXX";
+    if (!mkdtemp(dir))
+        return NULL;
+    char *wav = xasprintf("%s/speech.wav", dir), *wav16 = xasprintf("%s/speech16.wav", dir);
+    char speed[16];
+    snprintf(speed, sizeof(speed), "%d", wpm);
+    const char *a1[] = {"espeak-ng", "-v", voice, "-s", speed, "-w", wav, "--", text, NULL};
+    const char *a2[] = {"sox", wav, "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                        wav16, NULL};
+    int16_t *pcm = NULL;
+    om_proc_opts o1 = {.argv = a1, .timeout_ms = 60000};
+    om_proc_opts o2 = {.argv = a2, .timeout_ms = 60000};
+    om_proc_result r1 = {0}, r2 = {0};
+    if (om_proc_run(&o1, &r1) == OM_OK && r1.exit_code == 0 && om_proc_run(&o2, &r2) == OM_OK &&
+        r2.exit_code == 0)
+        pcm = util_read_wav16k(wav16, n_out);
+    om_proc_result_release(&r1);
+    om_proc_result_release(&r2);
+    om_rmtree(dir);
+    free(wav);
+    free(wav16);
+    return pcm;
+}
+
+/* The LibriVox clips of pocketsphinx-testdata: ids and reference texts (without <s> </s>).
+ * Returns the count; arrays are NULL-terminated. */
+static inline size_t util_librivox(char ***ids_out, char ***refs_out)
+{
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    char **ids = xcalloc(64, sizeof(char *)), **refs = xcalloc(64, sizeof(char *));
+    if (om_read_file(UTIL_LIBRIVOX_DIR "/transcription", 0, &text, &len) == OM_OK) {
+        char *line = text;
+        while (*line && n < 63) {
+            char *nl = strchr(line, '\n');
+            if (nl)
+                *nl = '\0';
+            char *open = strrchr(line, '('), *close = strrchr(line, ')');
+            if (open && close > open) {
+                ids[n] = xstrndup(open + 1, (size_t)(close - open - 1));
+                om_sbuf sb = OM_SBUF_INIT;
+                *open = '\0';
+                for (char *p = line; *p;) {
+                    size_t wl = strcspn(p, " \t");
+                    if (wl && !(wl == 3 && memcmp(p, "<s>", 3) == 0) &&
+                        !(wl == 4 && memcmp(p, "</s>", 4) == 0)) {
+                        if (sb.len)
+                            sb_puts(&sb, " ");
+                        sb_append(&sb, p, wl);
+                    }
+                    p += wl;
+                    while (*p == ' ' || *p == '\t')
+                        p++;
+                }
+                refs[n++] = sb_detach(&sb);
+            }
+            if (!nl)
+                break;
+            line = nl + 1;
+        }
+    }
+    free(text);
+    *ids_out = ids;
+    *refs_out = refs;
+    return n;
+}
+
+static inline void util_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+#endif
