@@ -31,7 +31,7 @@ static int zone_offset(const char *z, int *off_s)
     static const struct {
         const char *name;
         int hours;
-    } zones[] = {{"GMT", 0},  {"UT", 0},   {"UTC", 0},  {"Z", 0},   {"EST", -5}, {"EDT", -4},
+    } zones[] = {{"GMT", 0},  {"UT", 0},   {"UTC", 0},  {"Z", 0},    {"EST", -5}, {"EDT", -4},
                  {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
     if ((z[0] == '+' || z[0] == '-') && isdigit((unsigned char)z[1])) {
         int sign = z[0] == '-' ? -1 : 1;
@@ -84,7 +84,8 @@ static int rfc822_parse(const char *s, int64_t *us_out)
     char *tok[8];
     int nt = 0;
     char *save = NULL;
-    for (char *t = strtok_r(buf, " \t\r\n,", &save); t && nt < 8; t = strtok_r(NULL, " \t\r\n,", &save))
+    for (char *t = strtok_r(buf, " \t\r\n,", &save); t && nt < 8;
+         t = strtok_r(NULL, " \t\r\n,", &save))
         tok[nt++] = t;
     int i = 0;
     if (nt > 0 && isalpha((unsigned char)tok[0][0]))
@@ -146,7 +147,10 @@ int om_feed_parse_date(const char *s, int64_t *us_out)
 /* ---- libxml2 helpers ---- */
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-static void xml_init_once(void) { xmlInitParser(); }
+static void xml_init_once(void)
+{
+    xmlInitParser();
+}
 
 static int is_el(const xmlNode *n, const char *ns, const char *name)
 {
@@ -455,7 +459,10 @@ static char *rate_key(const char *platform, const char *url)
     return k;
 }
 
-static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *jstr(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
 
 /* Turns a parsed item into an entry; returns 0 when the item has no video. */
 static int item_to_entry(const item *it, const char *feed_url, const char *feed_title,
@@ -624,8 +631,7 @@ int om_feed_parse(const char *xml, size_t len, const char *feed_url, const char 
     xmlFreeParserCtxt(pc);
     if (has_entity_decls(doc)) {
         xmlFreeDoc(doc);
-        return om_error_set(OM_EINVAL, "feed %s declares XML entities in a DTD; refused",
-                            feed_url);
+        return om_error_set(OM_EINVAL, "feed %s declares XML entities in a DTD; refused", feed_url);
     }
     xmlNode *root = xmlDocGetRootElement(doc);
     int kind = 0; /* 1 rss2, 2 atom, 3 rss1 */
@@ -641,9 +647,8 @@ int om_feed_parse(const char *xml, size_t len, const char *feed_url, const char 
         container = root;
     }
     if (!kind || !container) {
-        int rc = om_error_set(OM_EINVAL,
-                              "%s is not an RSS or Atom feed (root element <%s>)", feed_url,
-                              root ? (const char *)root->name : "none");
+        int rc = om_error_set(OM_EINVAL, "%s is not an RSS or Atom feed (root element <%s>)",
+                              feed_url, root ? (const char *)root->name : "none");
         xmlFreeDoc(doc);
         return rc;
     }
@@ -726,14 +731,14 @@ static int feed_list(om_source_ctx *ctx, const om_source_creator *cr, size_t lim
     char *body = NULL;
     size_t len = 0;
     om_http_result res;
-    rc = om_http_get(ctx, cr->profile_url, ctx->feed_max_bytes, ctx->feed_timeout_ms, &body,
-                     &len, &res);
+    rc = om_http_get(ctx, cr->profile_url, ctx->feed_max_bytes, ctx->feed_timeout_ms, &body, &len,
+                     &res);
     if (rc != OM_OK)
         return rc;
     if (looks_like_html(body, len, res.content_type)) {
         /* a web page, not a feed: yt-dlp's extractors (generic included) may find videos */
-        om_info("scraper_worker", "%s is a web page (%s); listing it with yt-dlp",
-                cr->profile_url, res.content_type ? res.content_type : "no content type");
+        om_info("scraper_worker", "%s is a web page (%s); listing it with yt-dlp", cr->profile_url,
+                res.content_type ? res.content_type : "no content type");
         free(body);
         om_http_result_release(&res);
         return om_source_ytdlp.list(ctx, cr, limit, out);

@@ -17,7 +17,10 @@
 #define USER_AGENT "omniva/0.1 (+https://github.com/omniva-engine)"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 void om_http_result_release(om_http_result *r)
 {
@@ -34,13 +37,13 @@ typedef struct xfer {
     /* file mode */
     int fd;
     EVP_MD_CTX *md;
-    int64_t existing;   /* bytes already in the .part when the request started */
-    int64_t written;    /* bytes written by this request */
-    int resuming;       /* a Range request was sent */
-    int started;        /* first body byte seen and checked */
-    int restarted;      /* server ignored the Range: .part truncated */
+    int64_t existing; /* bytes already in the .part when the request started */
+    int64_t written;  /* bytes written by this request */
+    int resuming;     /* a Range request was sent */
+    int started;      /* first body byte seen and checked */
+    int restarted;    /* server ignored the Range: .part truncated */
     int64_t cap;
-    int fail_code;      /* our own abort reason (OM_E*) */
+    int fail_code; /* our own abort reason (OM_E*) */
     char fail_msg[512];
     const char *url;
 } xfer;
@@ -60,16 +63,19 @@ static int media_type_ok(const char *ct)
 {
     if (!ct)
         return 1;
-    static const char *const bad[] = {"text/", "application/xhtml", "application/json",
-                                      "application/xml", "application/rss", "application/atom",
-                                      "image/", NULL};
+    static const char *const bad[] = {
+        "text/",           "application/xhtml", "application/json", "application/xml",
+        "application/rss", "application/atom",  "image/",           NULL};
     for (size_t i = 0; bad[i]; i++)
         if (strncasecmp(ct, bad[i], strlen(bad[i])) == 0)
             return 0;
     return 1;
 }
 
-static int64_t human_mib(int64_t b) { return b / (1024 * 1024); }
+static int64_t human_mib(int64_t b)
+{
+    return b / (1024 * 1024);
+}
 
 /* Called once before the first body byte: status, Range handling, content type, size. */
 static int xfer_start(xfer *x)
@@ -91,8 +97,8 @@ static int xfer_start(xfer *x)
     char *ct = NULL;
     curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
     if (!media_type_ok(ct))
-        return xfer_fail(x, OM_EINVAL, "expected media from %s but the server sent '%s'",
-                         x->url, ct);
+        return xfer_fail(x, OM_EINVAL, "expected media from %s but the server sent '%s'", x->url,
+                         ct);
     curl_off_t cl = -1;
     curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     if (cl >= 0 && x->existing + (int64_t)cl > x->cap)
@@ -167,8 +173,10 @@ static CURL *easy_new(om_source_ctx *ctx, xfer *x, const char *url, int64_t time
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)(ctx->max_redirects >= 0 ? ctx->max_redirects : 5));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(ctx->connect_timeout_ms > 0 ? ctx->connect_timeout_ms : 30000));
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS,
+                     (long)(ctx->max_redirects >= 0 ? ctx->max_redirects : 5));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(ctx->connect_timeout_ms > 0 ? ctx->connect_timeout_ms : 30000));
     if (timeout_ms > 0)
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 512L); /* bytes/s ... */
@@ -293,8 +301,8 @@ static int hash_existing(int fd, EVP_MD_CTX *md, int64_t *len_out)
     return OM_OK;
 }
 
-static int download_once(om_source_ctx *ctx, const char *url, const char *dest,
-                         const char *part, om_http_result *res, int *retry_fresh)
+static int download_once(om_source_ctx *ctx, const char *url, const char *dest, const char *part,
+                         om_http_result *res, int *retry_fresh)
 {
     *retry_fresh = 0;
     int fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -315,8 +323,13 @@ static int download_once(om_source_ctx *ctx, const char *url, const char *dest,
         unlink(part);
         return om_error_set(OM_EINVAL, "partial download of %s is over the size cap", url);
     }
-    xfer x = {.ctx = ctx, .fd = fd, .md = md, .existing = existing, .cap = ctx->max_bytes,
-              .url = url, .resuming = existing > 0};
+    xfer x = {.ctx = ctx,
+              .fd = fd,
+              .md = md,
+              .existing = existing,
+              .cap = ctx->max_bytes,
+              .url = url,
+              .resuming = existing > 0};
     char errbuf[CURL_ERROR_SIZE] = {0};
     CURL *c = easy_new(ctx, &x, url, ctx->http_timeout_ms, errbuf);
     if (!c) {
@@ -351,8 +364,7 @@ static int download_once(om_source_ctx *ctx, const char *url, const char *dest,
     close(fd);
     if (rc != OM_OK) {
         /* keep the .part for a later resume unless it is useless */
-        if (x.fail_code == OM_EINVAL || *retry_fresh || rc == OM_EPERMANENT ||
-            rc == OM_ENOTFOUND)
+        if (x.fail_code == OM_EINVAL || *retry_fresh || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
             unlink(part);
         return rc;
     }
@@ -409,8 +421,8 @@ static int direct_list(om_source_ctx *ctx, const om_source_creator *cr, size_t l
     e->rate_key = rate_key_for("direct", cr->profile_url);
     const char *base = strrchr(cr->username, '/');
     e->title = xstrdup(base ? base + 1 : cr->username);
-    e->raw = json_pack("{s:s, s:s, s:s}", "omniva_driver", "http", "webpage_url",
-                       cr->profile_url, "title", e->title);
+    e->raw = json_pack("{s:s, s:s, s:s}", "omniva_driver", "http", "webpage_url", cr->profile_url,
+                       "title", e->title);
     return OM_OK;
 }
 
@@ -423,10 +435,10 @@ static char *media_ext(const char *url, const char *ctype)
         return xstrdup(ext);
     static const struct {
         const char *ct, *ext;
-    } map[] = {{"video/mp4", "mp4"},   {"video/webm", "webm"},       {"video/quicktime", "mov"},
-               {"video/x-matroska", "mkv"}, {"audio/mp4", "m4a"}, {"audio/mpeg", "mp3"},
-               {"audio/ogg", "ogg"},   {"video/ogg", "ogv"},         {"audio/wav", "wav"},
-               {"audio/x-wav", "wav"}, {"audio/flac", "flac"},       {"video/mp2t", "ts"}};
+    } map[] = {{"video/mp4", "mp4"},        {"video/webm", "webm"}, {"video/quicktime", "mov"},
+               {"video/x-matroska", "mkv"}, {"audio/mp4", "m4a"},   {"audio/mpeg", "mp3"},
+               {"audio/ogg", "ogg"},        {"video/ogg", "ogv"},   {"audio/wav", "wav"},
+               {"audio/x-wav", "wav"},      {"audio/flac", "flac"}, {"video/mp2t", "ts"}};
     for (size_t i = 0; ctype && i < OM_ARRAY_LEN(map); i++)
         if (strncasecmp(ctype, map[i].ct, strlen(map[i].ct)) == 0)
             return xstrdup(map[i].ext);
@@ -471,8 +483,8 @@ static int http_fetch(om_source_ctx *ctx, const om_source_entry *e, const char *
     memcpy(out->sha256, res.sha256, sizeof(out->sha256));
     out->size_bytes = res.size_bytes;
     out->raw = json_pack("{s:{s:s, s:s*, s:s*, s:I, s:b}}", "download", "fetcher", "http",
-                         "content_type", res.content_type, "final_url", res.final_url,
-                         "size_bytes", (json_int_t)res.size_bytes, "resumed", res.resumed);
+                         "content_type", res.content_type, "final_url", res.final_url, "size_bytes",
+                         (json_int_t)res.size_bytes, "resumed", res.resumed);
     om_http_result_release(&res);
     return OM_OK;
 }

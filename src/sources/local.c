@@ -217,10 +217,10 @@ static int local_list(om_source_ctx *ctx, const om_source_creator *cr, size_t li
             e->size_hint = f->size;
             e->subtitle_path = find_sub_sidecar(base);
             char mt[OM_TIME_LEN];
-            json_t *raw = json_pack("{s:s, s:s, s:{s:s, s:s, s:I, s:s}}", "omniva_driver",
-                                    "local", "title", e->title, "file", "path", full, "relpath",
-                                    f->rel, "size", (json_int_t)f->size, "mtime",
-                                    om_time_iso(mt, f->mtime_ns / 1000));
+            json_t *raw =
+                json_pack("{s:s, s:s, s:{s:s, s:s, s:I, s:s}}", "omniva_driver", "local", "title",
+                          e->title, "file", "path", full, "relpath", f->rel, "size",
+                          (json_int_t)f->size, "mtime", om_time_iso(mt, f->mtime_ns / 1000));
             if (e->subtitle_path)
                 json_object_set_new(json_object_get(raw, "file"), "subtitles",
                                     json_string(e->subtitle_path));

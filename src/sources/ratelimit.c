@@ -15,7 +15,7 @@
 static const struct {
     const char *platform;
     double per_minute;
-} DEFAULT_RATES[] = {{"youtube", 60}, {"tiktok", 20}, {"instagram", 10},
+} DEFAULT_RATES[] = {{"youtube", 60}, {"tiktok", 20},  {"instagram", 10},
                      {"feed", 120},   {"direct", 120}, {"local", 0}};
 
 double om_ratelimit_rate(const om_config *cfg, const char *key)
@@ -186,8 +186,8 @@ int om_source_throttle(om_source_ctx *ctx, const char *key)
         return OM_OK;
     double burst = ctx->cfg ? om_config_get_double(ctx->cfg, "ratelimit", "burst", 3) : 3;
     int64_t waited = 0;
-    int rc = om_ratelimit_take(ctx->ratelimit_dir, key, rate, burst, 15 * 60 * 1000,
-                               ctx->cancel, &waited);
+    int rc = om_ratelimit_take(ctx->ratelimit_dir, key, rate, burst, 15 * 60 * 1000, ctx->cancel,
+                               &waited);
     if (rc == OM_OK && waited > 1000)
         om_info("scraper_worker", "rate limit '%s': waited %lld ms", key, (long long)waited);
     return rc;

@@ -156,11 +156,21 @@ int om_source_fetch(om_source_ctx *ctx, const om_source_entry *e, const char *de
 
 void om_source_trim_info(json_t *info)
 {
-    static const char *const bulky[] = {"formats", "requested_formats", "thumbnails",
-                                        "subtitles", "automatic_captions", "requested_subtitles",
-                                        "http_headers", "requested_downloads", "heatmap",
-                                        "fragments", "_version", "__files_to_move",
-                                        "__postprocessors", "entries", NULL};
+    static const char *const bulky[] = {"formats",
+                                        "requested_formats",
+                                        "thumbnails",
+                                        "subtitles",
+                                        "automatic_captions",
+                                        "requested_subtitles",
+                                        "http_headers",
+                                        "requested_downloads",
+                                        "heatmap",
+                                        "fragments",
+                                        "_version",
+                                        "__files_to_move",
+                                        "__postprocessors",
+                                        "entries",
+                                        NULL};
     if (!json_is_object(info))
         return;
     for (size_t i = 0; bulky[i]; i++)

@@ -72,20 +72,20 @@ int om_source_is_media_name(const char *name);
 /* ---- driver context ---- */
 
 typedef struct om_source_ctx {
-    const om_config *cfg;        /* borrowed; NULL: defaults everywhere */
-    const char *ytdlp;           /* yt-dlp program ([scraper] ytdlp, default "yt-dlp") */
-    int max_height;              /* [scraper] max_height, default 1080 */
-    int64_t max_bytes;           /* [scraper] max_bytes, default 2 GiB: download size cap */
-    int64_t feed_max_bytes;      /* [scraper] feed_max_bytes, default 16 MiB */
-    int64_t connect_timeout_ms;  /* [scraper] connect_timeout_s, default 30 s */
-    int64_t http_timeout_ms;     /* [scraper] http_timeout_s: whole transfer, default 1 h */
-    int64_t feed_timeout_ms;     /* [scraper] feed_timeout_s, default 60 s */
-    int64_t list_timeout_ms;     /* [scraper] list_timeout_s (yt-dlp listing), default 180 s */
-    int64_t fetch_timeout_ms;    /* [scraper] fetch_timeout_s (yt-dlp download), default 1 h */
-    int max_redirects;           /* [scraper] max_redirects, default 5 */
-    const char *ratelimit_dir;   /* lock files of the shared buckets; NULL: per process */
-    volatile int *cancel;        /* optional: non-zero aborts downloads and child processes */
-    char *owned_dir;             /* internal */
+    const om_config *cfg;       /* borrowed; NULL: defaults everywhere */
+    const char *ytdlp;          /* yt-dlp program ([scraper] ytdlp, default "yt-dlp") */
+    int max_height;             /* [scraper] max_height, default 1080 */
+    int64_t max_bytes;          /* [scraper] max_bytes, default 2 GiB: download size cap */
+    int64_t feed_max_bytes;     /* [scraper] feed_max_bytes, default 16 MiB */
+    int64_t connect_timeout_ms; /* [scraper] connect_timeout_s, default 30 s */
+    int64_t http_timeout_ms;    /* [scraper] http_timeout_s: whole transfer, default 1 h */
+    int64_t feed_timeout_ms;    /* [scraper] feed_timeout_s, default 60 s */
+    int64_t list_timeout_ms;    /* [scraper] list_timeout_s (yt-dlp listing), default 180 s */
+    int64_t fetch_timeout_ms;   /* [scraper] fetch_timeout_s (yt-dlp download), default 1 h */
+    int max_redirects;          /* [scraper] max_redirects, default 5 */
+    const char *ratelimit_dir;  /* lock files of the shared buckets; NULL: per process */
+    volatile int *cancel;       /* optional: non-zero aborts downloads and child processes */
+    char *owned_dir;            /* internal */
 } om_source_ctx;
 
 /* Fills ctx from cfg (may be NULL). ratelimit_dir defaults to <home>/run/ratelimit when cfg
@@ -96,7 +96,7 @@ void om_source_ctx_release(om_source_ctx *ctx);
 /* ---- entries and fetched media ---- */
 
 typedef struct om_source_creator {
-    const char *creator_id;  /* may be NULL */
+    const char *creator_id; /* may be NULL */
     const char *platform;
     const char *username;
     const char *profile_url;
@@ -135,10 +135,10 @@ typedef struct om_source_media {
     char *ext;           /* media file extension without the dot ("mp4") */
     char sha256[OM_SHA256_HEX_LEN];
     int64_t size_bytes;
-    json_t *raw;         /* NULL, or metadata learnt while fetching, merged into the entry's
-                            raw metadata (its keys win): yt-dlp's full info JSON, or
-                            {"download": {...}} for HTTP downloads */
-    char *posted_at;     /* canonical UTC text learnt while fetching, or NULL */
+    json_t *raw;     /* NULL, or metadata learnt while fetching, merged into the entry's
+                        raw metadata (its keys win): yt-dlp's full info JSON, or
+                        {"download": {...}} for HTTP downloads */
+    char *posted_at; /* canonical UTC text learnt while fetching, or NULL */
 } om_source_media;
 
 void om_source_media_release(om_source_media *m);
@@ -190,11 +190,11 @@ int om_feed_parse_date(const char *s, int64_t *us_out);
 /* ---- HTTP (http.c, libcurl) ---- */
 
 typedef struct om_http_result {
-    long status;         /* final HTTP status */
-    char *content_type;  /* NULL when absent */
-    char *final_url;     /* after redirects */
-    int64_t size_bytes;  /* body bytes now in the file / buffer */
-    int resumed;         /* 1 when a Range request continued a .part file */
+    long status;                    /* final HTTP status */
+    char *content_type;             /* NULL when absent */
+    char *final_url;                /* after redirects */
+    int64_t size_bytes;             /* body bytes now in the file / buffer */
+    int resumed;                    /* 1 when a Range request continued a .part file */
     char sha256[OM_SHA256_HEX_LEN]; /* of the whole file (downloads only) */
 } om_http_result;
 void om_http_result_release(om_http_result *r);

@@ -11,13 +11,13 @@
 #include "sources/sources.h"
 
 typedef struct om_url {
-    char *scheme;   /* lowercase */
-    char *userinfo; /* NULL when absent */
-    char *host;     /* lowercase, without brackets for IPv6, trailing dot removed */
-    int port;       /* -1 when absent */
-    char *path;     /* as written ("" when absent) */
-    char *query;    /* without '?', NULL when absent */
-    char *fragment; /* without '#', NULL when absent */
+    char *scheme;      /* lowercase */
+    char *userinfo;    /* NULL when absent */
+    char *host;        /* lowercase, without brackets for IPv6, trailing dot removed */
+    int port;          /* -1 when absent */
+    char *path;        /* as written ("" when absent) */
+    char *query;       /* without '?', NULL when absent */
+    char *fragment;    /* without '#', NULL when absent */
     int has_authority; /* "scheme://" form */
 } om_url;
 
@@ -39,6 +39,5 @@ void om_source_trim_info(json_t *info);
 char *om_source_info_time(const json_t *info);
 /* Lowercased extension of a file name or URL path (without the dot), "" when none. */
 const char *om_source_ext(const char *name, char buf[16]);
-
 
 #endif

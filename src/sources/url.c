@@ -13,9 +13,9 @@ static const char SUPPORTED[] =
     "RSS/Atom feeds and direct media files over http(s), and local folders "
     "(file:///absolute/folder)";
 
-static const char *const MEDIA_EXTS[] = {"mp4", "m4v", "mov", "webm", "mkv", "avi", "ts",
-                                         "ogv", "flv", "mpg", "mpeg", "3gp", "m4a", "mp3",
-                                         "ogg", "oga", "opus", "wav", "flac", "aac", NULL};
+static const char *const MEDIA_EXTS[] = {"mp4", "m4v", "mov",  "webm", "mkv",  "avi", "ts",
+                                         "ogv", "flv", "mpg",  "mpeg", "3gp",  "m4a", "mp3",
+                                         "ogg", "oga", "opus", "wav",  "flac", "aac", NULL};
 
 const char *om_source_ext(const char *name, char buf[16])
 {
@@ -292,10 +292,10 @@ static int classify_tiktok(const char *url, const om_url *u, om_source_class *ou
 
 static int classify_instagram(const char *url, const om_url *u, om_source_class *out)
 {
-    static const char *const reserved[] = {"p", "reel", "reels", "tv", "explore", "stories",
-                                           "accounts", "direct", "about", "developer", "legal",
-                                           "web", "static", "emails", "challenge", "api",
-                                           "graphql", "oauth", "privacy", "terms", NULL};
+    static const char *const reserved[] = {
+        "p",         "reel",  "reels",     "tv",    "explore", "stories", "accounts",
+        "direct",    "about", "developer", "legal", "web",     "static",  "emails",
+        "challenge", "api",   "graphql",   "oauth", "privacy", "terms",   NULL};
     char *segs[3];
     size_t n = split_path(u->path, segs, 3);
     int rc = OM_OK, bad = 0;
@@ -389,9 +389,9 @@ static int classify_youtube(const char *url, const om_url *u, om_source_class *o
         if (user) {
             if (n == base) {
                 tab = NULL;
-            } else if (n == base + 1 && (strcmp(segs[base], "shorts") == 0 ||
-                                         strcmp(segs[base], "videos") == 0 ||
-                                         strcmp(segs[base], "streams") == 0)) {
+            } else if (n == base + 1 &&
+                       (strcmp(segs[base], "shorts") == 0 || strcmp(segs[base], "videos") == 0 ||
+                        strcmp(segs[base], "streams") == 0)) {
                 tab = segs[base];
             } else if (n == base + 1 && strcmp(segs[base], "featured") == 0) {
                 tab = NULL;
@@ -513,9 +513,9 @@ int om_source_classify(const char *url_in, om_source_class *out)
         return rc;
     }
     /* scheme-less links to the big platforms ("www.youtube.com/@x") get https:// */
-    static const char *const bare[] = {"tiktok.com/", "www.tiktok.com/", "instagram.com/",
-                                       "www.instagram.com/", "youtube.com/", "www.youtube.com/",
-                                       "m.youtube.com/", NULL};
+    static const char *const bare[] = {
+        "tiktok.com/",  "www.tiktok.com/",  "instagram.com/", "www.instagram.com/",
+        "youtube.com/", "www.youtube.com/", "m.youtube.com/", NULL};
     for (size_t i = 0; bare[i]; i++) {
         if (strncasecmp(url, bare[i], strlen(bare[i])) == 0) {
             char *full = xasprintf("https://%s", url);

@@ -26,8 +26,8 @@ static void on_stderr(void *ud, const char *line)
         snprintf(t->last_error, sizeof(t->last_error), "%s", line);
 }
 
-static int ytdlp_error(const om_proc_result *res, const stderr_tail *t, int rc,
-                       const char *what, const char *url, int64_t timeout_ms)
+static int ytdlp_error(const om_proc_result *res, const stderr_tail *t, int rc, const char *what,
+                       const char *url, int64_t timeout_ms)
 {
     if (rc == OM_ENOTFOUND)
         return om_error_wrap(OM_EUNAVAIL, "yt-dlp is not installed");
@@ -49,8 +49,7 @@ static int ytdlp_error(const om_proc_result *res, const stderr_tail *t, int rc,
     if (res->term_signal)
         return om_error_set(code, "yt-dlp %s %s: killed by signal %d (%s)", what, url,
                             res->term_signal, msg);
-    return om_error_set(code, "yt-dlp %s %s failed (exit %d): %s", what, url, res->exit_code,
-                        msg);
+    return om_error_set(code, "yt-dlp %s %s failed (exit %d): %s", what, url, res->exit_code, msg);
 }
 
 static const char *const ENV[] = {"PYTHONIOENCODING=utf-8", "PYTHONDONTWRITEBYTECODE=1",
@@ -136,8 +135,8 @@ static int add_video(const om_source_creator *cr, json_t *v, om_source_entries *
     return 1;
 }
 
-static int list_url(om_source_ctx *ctx, const om_source_creator *cr, const char *url,
-                    size_t limit, int depth, om_source_entries *out);
+static int list_url(om_source_ctx *ctx, const om_source_creator *cr, const char *url, size_t limit,
+                    int depth, om_source_entries *out);
 
 static int walk(om_source_ctx *ctx, const om_source_creator *cr, json_t *doc, size_t limit,
                 int depth, om_source_entries *out)
@@ -175,8 +174,8 @@ static int walk(om_source_ctx *ctx, const om_source_creator *cr, json_t *doc, si
     return OM_OK;
 }
 
-static int list_url(om_source_ctx *ctx, const om_source_creator *cr, const char *url,
-                    size_t limit, int depth, om_source_entries *out)
+static int list_url(om_source_ctx *ctx, const om_source_creator *cr, const char *url, size_t limit,
+                    int depth, om_source_entries *out)
 {
     char *key = rate_key_for(cr->platform, url);
     int rc = om_source_throttle(ctx, key);
@@ -185,9 +184,19 @@ static int list_url(om_source_ctx *ctx, const om_source_creator *cr, const char 
         return rc;
     char end[32];
     snprintf(end, sizeof(end), "%zu", limit);
-    const char *argv[] = {ctx->ytdlp, "--ignore-config", "--no-cache-dir", "--no-progress",
-                          "--socket-timeout", "30", "-J", "--flat-playlist",
-                          "--playlist-end", end, "--", url, NULL};
+    const char *argv[] = {ctx->ytdlp,
+                          "--ignore-config",
+                          "--no-cache-dir",
+                          "--no-progress",
+                          "--socket-timeout",
+                          "30",
+                          "-J",
+                          "--flat-playlist",
+                          "--playlist-end",
+                          end,
+                          "--",
+                          url,
+                          NULL};
     om_proc_result res;
     rc = run_ytdlp(ctx, argv, ctx->list_timeout_ms, "listing", url, &res);
     if (rc != OM_OK)
@@ -264,13 +273,38 @@ static int ytdlp_fetch(om_source_ctx *ctx, const om_source_entry *e, const char 
     char *tmpl = xasprintf("%s/%s.%%(ext)s", dest_dir, stem);
     char maxsize[32];
     snprintf(maxsize, sizeof(maxsize), "%lld", (long long)ctx->max_bytes);
-    const char *argv[] = {ctx->ytdlp, "--ignore-config", "--no-cache-dir", "--no-progress",
-                          "--no-playlist", "--socket-timeout", "30", "--retries", "3",
-                          "--continue", "--no-mtime", "-f", fmt, "--merge-output-format", "mp4",
-                          "--write-subs", "--write-auto-subs", "--sub-langs", "en.*,en",
-                          "--sub-format", "vtt/srt", "--write-info-json",
-                          "--max-filesize", maxsize, "-o", tmpl, "--no-simulate",
-                          "--print", "after_move:filepath", "--", e->media_url, NULL};
+    const char *argv[] = {ctx->ytdlp,
+                          "--ignore-config",
+                          "--no-cache-dir",
+                          "--no-progress",
+                          "--no-playlist",
+                          "--socket-timeout",
+                          "30",
+                          "--retries",
+                          "3",
+                          "--continue",
+                          "--no-mtime",
+                          "-f",
+                          fmt,
+                          "--merge-output-format",
+                          "mp4",
+                          "--write-subs",
+                          "--write-auto-subs",
+                          "--sub-langs",
+                          "en.*,en",
+                          "--sub-format",
+                          "vtt/srt",
+                          "--write-info-json",
+                          "--max-filesize",
+                          maxsize,
+                          "-o",
+                          tmpl,
+                          "--no-simulate",
+                          "--print",
+                          "after_move:filepath",
+                          "--",
+                          e->media_url,
+                          NULL};
     om_proc_result res;
     rc = run_ytdlp(ctx, argv, ctx->fetch_timeout_ms, "download", e->media_url, &res);
     free(fmt);

@@ -15,8 +15,21 @@
 
 /* ---- brand schema ---- */
 
-enum ftype { F_STR, F_STRLIST, F_INT, F_NUM, F_COLOR, F_ENUM, F_OBJ, F_QUIET, F_TZ, F_TARGETS,
-             F_PNG, F_MEDIA, F_DIR };
+enum ftype {
+    F_STR,
+    F_STRLIST,
+    F_INT,
+    F_NUM,
+    F_COLOR,
+    F_ENUM,
+    F_OBJ,
+    F_QUIET,
+    F_TZ,
+    F_TARGETS,
+    F_PNG,
+    F_MEDIA,
+    F_DIR
+};
 
 typedef struct field {
     const char *key;
@@ -74,14 +87,13 @@ json_t *om_brand_defaults(void)
                      " s:{s:s, s:i, s:s, s:s, s:s, s:s},"
                      " s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i}, s:s, s:[s], s:n, s:s, s:i,"
                      " s:n, s:n}",
-                     "keywords", "brief", "", "banned_words", "logo",
-                     "caption", "font", "DejaVu Sans", "size", 64, "color", "#FFFFFF",
-                     "highlight_color", "#FFD700", "outline_color", "#000000", "position",
-                     "bottom",
-                     "clip_min_s", 15, "clip_max_s", 60, "clips_per_video", 3, "posts_per_day", 3,
-                     "min_gap_minutes", 120, "quiet_hours", "start", 23, "end", 7, "timezone",
-                     "UTC", "targets", "export", "export_dir", "reframe", "content",
-                     "loudness_target", -14, "intro", "outro");
+                     "keywords", "brief", "", "banned_words", "logo", "caption", "font",
+                     "DejaVu Sans", "size", 64, "color", "#FFFFFF", "highlight_color", "#FFD700",
+                     "outline_color", "#000000", "position", "bottom", "clip_min_s", 15,
+                     "clip_max_s", 60, "clips_per_video", 3, "posts_per_day", 3, "min_gap_minutes",
+                     120, "quiet_hours", "start", 23, "end", 7, "timezone", "UTC", "targets",
+                     "export", "export_dir", "reframe", "content", "loudness_target", -14, "intro",
+                     "outro");
 }
 
 typedef struct bctx {
@@ -106,14 +118,21 @@ static void berr(bctx *b, const char *fmt, ...)
 static const char *jtype(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "true/false";
-    default: return "null";
+    case JSON_FALSE:
+        return "true/false";
+    default:
+        return "null";
     }
 }
 
@@ -129,7 +148,8 @@ static size_t levenshtein(const char *a, const char *b)
         d[0][j] = j;
     for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             size_t m = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < m)
                 m = d[i][j - 1] + 1;
@@ -389,7 +409,8 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
             if (s)
                 berr(b, "%s: '%s' is not a colour (use #RRGGBB or #RRGGBBAA)", name, s);
             else
-                berr(b, "%s: expected a colour string #RRGGBB or #RRGGBBAA, got %s", name, jtype(v));
+                berr(b, "%s: expected a colour string #RRGGBB or #RRGGBBAA, got %s", name,
+                     jtype(v));
             return NULL;
         }
         char *u = xstrdup(s);
@@ -422,8 +443,8 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
             return NULL;
         }
         if (!tz_valid(s)) {
-            berr(b, "%s: unknown time zone '%s' (use an IANA name such as \"Europe/Paris\")",
-                 name, s);
+            berr(b, "%s: unknown time zone '%s' (use an IANA name such as \"Europe/Paris\")", name,
+                 s);
             return NULL;
         }
         return json_string(s);
@@ -447,8 +468,8 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
             for (size_t k = 0; s && k < json_array_size(out); k++)
                 dup |= strcmp(s, json_string_value(json_array_get(out, k))) == 0;
             if (!known) {
-                berr(b, "%s[%zu]: unknown target %s%s%s (known: \"export\", \"youtube\")", name,
-                     i, s ? "'" : "", s ? s : jtype(it), s ? "'" : "");
+                berr(b, "%s[%zu]: unknown target %s%s%s (known: \"export\", \"youtube\")", name, i,
+                     s ? "'" : "", s ? s : jtype(it), s ? "'" : "");
             } else if (dup) {
                 berr(b, "%s: '%s' listed twice", name, s);
             } else {
@@ -486,8 +507,8 @@ static int brand_apply(const json_t *base, const char *text, const char *home, j
                 return om_error_set(OM_EINVAL, "brand: not valid JSON: line %d, column %d: %s",
                                     jerr.line, jerr.column, jerr.text);
             if (!json_is_object(input)) {
-                int rc = om_error_set(OM_EINVAL, "brand: expected a JSON object, got %s",
-                                      jtype(input));
+                int rc =
+                    om_error_set(OM_EINVAL, "brand: expected a JSON object, got %s", jtype(input));
                 json_decref(input);
                 return rc;
             }
@@ -498,10 +519,9 @@ static int brand_apply(const json_t *base, const char *text, const char *home, j
     if (input)
         apply_fields(&b, BRAND_FIELDS, brand, input, "brand");
     json_t *mn = json_object_get(brand, "clip_min_s"), *mx = json_object_get(brand, "clip_max_s");
-    if (json_is_number(mn) && json_is_number(mx) &&
-        json_number_value(mn) >= json_number_value(mx))
-        berr(&b, "brand: clip_min_s (%g) must be less than clip_max_s (%g)",
-             json_number_value(mn), json_number_value(mx));
+    if (json_is_number(mn) && json_is_number(mx) && json_number_value(mn) >= json_number_value(mx))
+        berr(&b, "brand: clip_min_s (%g) must be less than clip_max_s (%g)", json_number_value(mn),
+             json_number_value(mx));
     json_decref(input);
     if (b.nerr) {
         int rc = om_error_set(OM_EINVAL, "%s", sb_str(&b.errs));
@@ -570,9 +590,8 @@ static int name_valid(const char *name)
                             name);
     for (const char *p = name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
-            return om_error_set(OM_EINVAL,
-                                "project name '%s' contains '/', '\\' or a control character",
-                                name);
+            return om_error_set(
+                OM_EINVAL, "project name '%s' contains '/', '\\' or a control character", name);
     if (om_uuid_valid(name))
         return om_error_set(OM_EINVAL, "project name '%s' looks like an id; choose another", name);
     return OM_OK;
@@ -593,12 +612,11 @@ int om_project_create(om_store *s, const char *name, const char *brand_json, con
     char *btext = json_dumps(brand, JSON_COMPACT);
     char *ttext = json_dumps(json_object_get(brand, "targets"), JSON_COMPACT);
     const char *tz = json_string_value(json_object_get(brand, "timezone"));
-    rc = om_store_exec(s,
-                       "INSERT INTO projects (project_id, name, brand, timezone, targets, "
-                       "created_at, updated_at) VALUES (?, ?, ?, ?, ?, now(), now())",
-                       OM_PARAMS(OM_TEXT(id), OM_TEXT(name), OM_JSON(btext), OM_TEXT(tz),
-                                 OM_JSON(ttext)),
-                       NULL);
+    rc = om_store_exec(
+        s,
+        "INSERT INTO projects (project_id, name, brand, timezone, targets, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, now(), now())",
+        OM_PARAMS(OM_TEXT(id), OM_TEXT(name), OM_JSON(btext), OM_TEXT(tz), OM_JSON(ttext)), NULL);
     free(btext);
     free(ttext);
     json_decref(brand);
@@ -718,14 +736,13 @@ int om_project_update_brand(om_store *s, const char *project, const char *patch_
     }
     char *btext = json_dumps(brand, JSON_COMPACT);
     char *ttext = json_dumps(json_object_get(brand, "targets"), JSON_COMPACT);
-    rc = om_store_exec(s,
-                       "UPDATE projects SET brand = ?, timezone = ?, targets = ?, updated_at = "
-                       "now() WHERE project_id = ?",
-                       OM_PARAMS(OM_JSON(btext), OM_TEXT(json_string_value(json_object_get(
-                                                     brand, "timezone"))),
-                                 OM_JSON(ttext),
-                                 OM_TEXT(json_string_value(json_object_get(p, "project_id")))),
-                       NULL);
+    rc = om_store_exec(
+        s,
+        "UPDATE projects SET brand = ?, timezone = ?, targets = ?, updated_at = "
+        "now() WHERE project_id = ?",
+        OM_PARAMS(OM_JSON(btext), OM_TEXT(json_string_value(json_object_get(brand, "timezone"))),
+                  OM_JSON(ttext), OM_TEXT(json_string_value(json_object_get(p, "project_id")))),
+        NULL);
     free(btext);
     free(ttext);
     json_decref(brand);
@@ -820,30 +837,29 @@ int om_creator_list(om_store *s, const char *project, json_t **out)
     if (rc != OM_OK)
         return rc;
     om_rows *r = NULL;
-    rc = om_store_query(
-        s,
-        "SELECT c.creator_id, c.platform, c.username, c.profile_url, pc.added_at, "
-        "(SELECT COUNT(*) FROM posts p WHERE p.creator_id = c.creator_id) AS posts, "
-        "(SELECT COUNT(*) FROM videos v JOIN posts p ON p.post_id = v.post_id "
-        "  WHERE p.creator_id = c.creator_id) AS videos, "
-        "(SELECT MAX(p.posted_at) FROM posts p WHERE p.creator_id = c.creator_id) "
-        "  AS last_posted_at "
-        "FROM project_creators pc JOIN creators c ON c.creator_id = pc.creator_id "
-        "WHERE pc.project_id = ? ORDER BY pc.added_at, c.platform, c.username",
-        OM_PARAMS(OM_TEXT(pid)), &r);
+    rc =
+        om_store_query(s,
+                       "SELECT c.creator_id, c.platform, c.username, c.profile_url, pc.added_at, "
+                       "(SELECT COUNT(*) FROM posts p WHERE p.creator_id = c.creator_id) AS posts, "
+                       "(SELECT COUNT(*) FROM videos v JOIN posts p ON p.post_id = v.post_id "
+                       "  WHERE p.creator_id = c.creator_id) AS videos, "
+                       "(SELECT MAX(p.posted_at) FROM posts p WHERE p.creator_id = c.creator_id) "
+                       "  AS last_posted_at "
+                       "FROM project_creators pc JOIN creators c ON c.creator_id = pc.creator_id "
+                       "WHERE pc.project_id = ? ORDER BY pc.added_at, c.platform, c.username",
+                       OM_PARAMS(OM_TEXT(pid)), &r);
     if (rc != OM_OK)
         return om_error_wrap(rc, "listing creators of project '%s'", project);
     json_t *a = json_array();
     for (size_t i = 0; i < om_rows_count(r); i++) {
         const char *last = om_rows_getn(r, i, "last_posted_at");
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I, s:I, s:s?}", "creator_id",
-                              om_rows_getn(r, i, "creator_id"), "platform",
-                              om_rows_getn(r, i, "platform"), "username",
-                              om_rows_getn(r, i, "username"), "profile_url",
-                              om_rows_getn(r, i, "profile_url"), "added_at",
-                              om_rows_getn(r, i, "added_at"), "posts",
-                              (json_int_t)om_rows_int(r, i, "posts", 0), "videos",
-                              (json_int_t)om_rows_int(r, i, "videos", 0), "last_posted_at", last);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I, s:I, s:s?}", "creator_id",
+                      om_rows_getn(r, i, "creator_id"), "platform", om_rows_getn(r, i, "platform"),
+                      "username", om_rows_getn(r, i, "username"), "profile_url",
+                      om_rows_getn(r, i, "profile_url"), "added_at", om_rows_getn(r, i, "added_at"),
+                      "posts", (json_int_t)om_rows_int(r, i, "posts", 0), "videos",
+                      (json_int_t)om_rows_int(r, i, "videos", 0), "last_posted_at", last);
         json_array_append_new(a, o);
     }
     om_rows_free(r);
@@ -901,12 +917,10 @@ int om_creator_get(om_store *s, const char *creator_id, json_t **out)
         om_rows_free(r);
         return om_error_set(OM_ENOTFOUND, "no creator %s", creator_id);
     }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s}", "creator_id",
-                          om_rows_getn(r, 0, "creator_id"), "platform",
-                          om_rows_getn(r, 0, "platform"), "username",
-                          om_rows_getn(r, 0, "username"), "profile_url",
-                          om_rows_getn(r, 0, "profile_url"), "created_at",
-                          om_rows_getn(r, 0, "created_at"));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:s}", "creator_id", om_rows_getn(r, 0, "creator_id"), "platform",
+        om_rows_getn(r, 0, "platform"), "username", om_rows_getn(r, 0, "username"), "profile_url",
+        om_rows_getn(r, 0, "profile_url"), "created_at", om_rows_getn(r, 0, "created_at"));
     om_rows_free(r);
     om_rows *pr = NULL;
     rc = om_store_query(s,

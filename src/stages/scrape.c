@@ -123,11 +123,11 @@ static char *raw_text(const om_source_entry *e, const om_source_media *m)
         json_object_set_new(raw, "omniva_driver", drv);
     char *text = json_dumps(raw, JSON_COMPACT);
     if (text && strlen(text) > RAW_CAP) {
-        static const char *const keep[] = {"omniva_driver", "id", "title", "webpage_url",
-                                           "uploader", "channel", "timestamp", "upload_date",
-                                           "duration", "view_count", "like_count",
-                                           "comment_count", "average_rating", "rating_count",
-                                           NULL};
+        static const char *const keep[] = {"omniva_driver",  "id",           "title",
+                                           "webpage_url",    "uploader",     "channel",
+                                           "timestamp",      "upload_date",  "duration",
+                                           "view_count",     "like_count",   "comment_count",
+                                           "average_rating", "rating_count", NULL};
         json_t *small = json_object();
         for (size_t i = 0; keep[i]; i++) {
             json_t *v = json_object_get(raw, keep[i]);
@@ -159,7 +159,7 @@ static void entry_failed(scrape *sc, const om_source_entry *e, int rc)
 }
 
 typedef struct saved {
-    char *final_media, *final_subs; /* moved into place inside the transaction */
+    char *final_media, *final_subs;     /* moved into place inside the transaction */
     const char *orig_media, *orig_subs; /* where they came from (the .partial dir) */
 } saved;
 
@@ -175,8 +175,8 @@ static void saved_undo(saved *sv)
 /* Everything of one entry inside the open transaction. *dup_out = 1 when the media was a
  * duplicate, *raced_out = 1 when another worker stored the post meanwhile. */
 static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
-                       const om_media_info *info, const char *raw, const char *posted_at,
-                       saved *sv, int *dup_out, int *raced_out, char video_id_out[OM_UUID_LEN])
+                       const om_media_info *info, const char *raw, const char *posted_at, saved *sv,
+                       int *dup_out, int *raced_out, char video_id_out[OM_UUID_LEN])
 {
     om_store *s = sc->ctx->store;
     char post_id[OM_UUID_LEN], video_id[OM_UUID_LEN], packet[OM_UUID_LEN];
@@ -199,10 +199,10 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     }
     char raw_sha[OM_SHA256_HEX_LEN];
     om_sha256_hex(raw, strlen(raw), raw_sha);
-    json_t *evidence = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "checksum", m->sha256, "url",
-                                 e->url, "media_url", e->media_url, "driver", e->fetcher,
-                                 "raw_metadata_sha256", raw_sha, "size_bytes",
-                                 (json_int_t)m->size_bytes);
+    json_t *evidence =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "checksum", m->sha256, "url", e->url,
+                  "media_url", e->media_url, "driver", e->fetcher, "raw_metadata_sha256", raw_sha,
+                  "size_bytes", (json_int_t)m->size_bytes);
 
     om_uuid4(video_id);
     sv->final_media = xasprintf("%s/sources/%s.%s", sc->media_dir, video_id, m->ext);
@@ -226,17 +226,15 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         char res[32];
         snprintf(res, sizeof(res), "%dx%d", info->display_width, info->display_height);
         if (rc == OM_OK)
-            rc = om_store_exec(s,
-                               "INSERT INTO videos (video_id, post_id, file_path, "
-                               "duration_seconds, resolution, checksum, created_at) VALUES "
-                               "(?, ?, ?, ?, ?, ?, now()) ON CONFLICT (checksum) DO NOTHING",
-                               OM_PARAMS(OM_TEXT(video_id), OM_TEXT(post_id),
-                                         OM_TEXT(sv->final_media),
-                                         info->duration > 0 ? OM_INT(lround(info->duration))
-                                                            : OM_NULL,
-                                         info->has_video ? OM_TEXT(res) : OM_NULL,
-                                         OM_TEXT(m->sha256)),
-                               &n);
+            rc = om_store_exec(
+                s,
+                "INSERT INTO videos (video_id, post_id, file_path, "
+                "duration_seconds, resolution, checksum, created_at) VALUES "
+                "(?, ?, ?, ?, ?, ?, now()) ON CONFLICT (checksum) DO NOTHING",
+                OM_PARAMS(OM_TEXT(video_id), OM_TEXT(post_id), OM_TEXT(sv->final_media),
+                          info->duration > 0 ? OM_INT(lround(info->duration)) : OM_NULL,
+                          info->has_video ? OM_TEXT(res) : OM_NULL, OM_TEXT(m->sha256)),
+                &n);
         if (rc == OM_OK && n == 0) { /* another worker stored the same media meanwhile */
             unlink(sv->final_media);
             free(sv->final_media);
@@ -254,9 +252,9 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     if (have) {
         free(sv->final_media);
         sv->final_media = NULL;
-        json_t *lineage = json_pack("{s:s, s:s, s:o, s:s}", "post_id", post_id, "creator_id",
-                                    sc->creator_id, "evidence", evidence, "duplicate_of_video",
-                                    existing);
+        json_t *lineage =
+            json_pack("{s:s, s:s, s:o, s:s}", "post_id", post_id, "creator_id", sc->creator_id,
+                      "evidence", evidence, "duplicate_of_video", existing);
         json_t *chain = json_pack("[{s:s, s:s}]", "decision", "duplicate", "reason",
                                   "same SHA-256 as an existing video: post recorded, no second "
                                   "video");
@@ -271,9 +269,9 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     /* artifacts */
     char *ameta = NULL;
     {
-        json_t *am = json_pack("{s:s, s:s, s:s, s:s, s:f}", "driver", e->fetcher, "url",
-                               e->media_url, "format", info->format, "ext", m->ext, "duration",
-                               info->duration);
+        json_t *am =
+            json_pack("{s:s, s:s, s:s, s:s, s:f}", "driver", e->fetcher, "url", e->media_url,
+                      "format", info->format, "ext", m->ext, "duration", info->duration);
         if (info->has_video) {
             json_object_set_new(am, "width", json_integer(info->display_width));
             json_object_set_new(am, "height", json_integer(info->display_height));
@@ -328,9 +326,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                                "entity_id, path, checksum, size_bytes, metadata, created_at) "
                                "VALUES (?, 'subtitle', 'videos', ?, ?, ?, ?, ?, now()) "
                                "ON CONFLICT (kind, entity_id, path) DO NOTHING",
-                               OM_PARAMS(OM_TEXT(sid), OM_TEXT(video_id),
-                                         OM_TEXT(sv->final_subs), OM_TEXT(ssha), OM_INT(ssize),
-                                         OM_JSON(smeta)),
+                               OM_PARAMS(OM_TEXT(sid), OM_TEXT(video_id), OM_TEXT(sv->final_subs),
+                                         OM_TEXT(ssha), OM_INT(ssize), OM_JSON(smeta)),
                                NULL);
             free(smeta);
             json_object_set_new(evidence, "subtitles_sha256", json_string(ssha));

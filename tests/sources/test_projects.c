@@ -99,17 +99,20 @@ static void test_brand_defaults(void **state)
     json_decref(b);
     json_decref(c);
     /* partial objects merge with the defaults */
-    json_t *p = expect_ok("{\"posts_per_day\": 5, \"caption\": {\"color\": \"#ff00aa80\"},"
-                          " \"keywords\": [\" coffee \", \"latte\"], \"timezone\": \"Europe/Berlin\","
-                          " \"quiet_hours\": {\"start\": 22}, \"clip_max_s\": 45.5}");
+    json_t *p =
+        expect_ok("{\"posts_per_day\": 5, \"caption\": {\"color\": \"#ff00aa80\"},"
+                  " \"keywords\": [\" coffee \", \"latte\"], \"timezone\": \"Europe/Berlin\","
+                  " \"quiet_hours\": {\"start\": 22}, \"clip_max_s\": 45.5}");
     assert_int_equal(json_integer_value(json_object_get(p, "posts_per_day")), 5);
     json_t *cap = json_object_get(p, "caption");
     assert_string_equal(json_string_value(json_object_get(cap, "color")), "#FF00AA80");
     assert_int_equal(json_integer_value(json_object_get(cap, "size")), 64);
     assert_string_equal(json_string_value(json_array_get(json_object_get(p, "keywords"), 0)),
                         "coffee");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "quiet_hours"), "end")), 7);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "quiet_hours"), "start")), 22);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "quiet_hours"), "end")),
+                     7);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(p, "quiet_hours"), "start")), 22);
     assert_true(json_real_value(json_object_get(p, "clip_max_s")) == 45.5);
     assert_string_equal(json_string_value(json_object_get(p, "reframe")), "content");
     assert_true(json_is_null(json_object_get(p, "logo")));
@@ -128,7 +131,8 @@ static void test_brand_errors(void **state)
     expect_bad("{\"caption\": {\"colour\": \"#FFFFFF\"}}",
                "brand.caption: unknown key 'colour' (did you mean 'color'?)");
     expect_bad("{\"zzzzzz\": 1}", "brand: unknown key 'zzzzzz'");
-    expect_bad("{\"posts_per_day\": \"3\"}", "brand.posts_per_day: expected an integer, got a string");
+    expect_bad("{\"posts_per_day\": \"3\"}",
+               "brand.posts_per_day: expected an integer, got a string");
     expect_bad("{\"posts_per_day\": 2.5}", "brand.posts_per_day: expected an integer, got 2.5");
     expect_bad("{\"posts_per_day\": 0}", "brand.posts_per_day: 0 is out of range 1..48");
     expect_bad("{\"posts_per_day\": 49}", "out of range 1..48");
@@ -144,13 +148,15 @@ static void test_brand_errors(void **state)
                "clip_min_s (60) must be less than clip_max_s (30)");
     expect_bad("{\"clip_max_s\": 200}", "brand.clip_max_s: 200 is out of range 5..180");
     expect_bad("{\"clip_min_s\": 4}", "out of range 5..180");
-    expect_bad("{\"quiet_hours\": {\"start\": 24}}", "brand.quiet_hours.start: 24 is out of range 0..23");
+    expect_bad("{\"quiet_hours\": {\"start\": 24}}",
+               "brand.quiet_hours.start: 24 is out of range 0..23");
     expect_bad("{\"quiet_hours\": [23, 7]}", "brand.quiet_hours: expected an object");
     expect_bad("{\"timezone\": \"Mars/Olympus_Mons\"}",
                "brand.timezone: unknown time zone 'Mars/Olympus_Mons'");
     expect_bad("{\"timezone\": \"../../etc/passwd\"}", "unknown time zone");
     expect_bad("{\"timezone\": \"zone.tab\"}", "unknown time zone"); /* a file, not TZif */
-    expect_bad("{\"targets\": [\"export\", \"tiktok\"]}", "brand.targets[1]: unknown target 'tiktok'");
+    expect_bad("{\"targets\": [\"export\", \"tiktok\"]}",
+               "brand.targets[1]: unknown target 'tiktok'");
     expect_bad("{\"targets\": []}", "non-empty");
     expect_bad("{\"targets\": [\"export\", \"export\"]}", "'export' listed twice");
     expect_bad("{\"reframe\": \"zoom\"}", "brand.reframe: 'zoom' is not one of");
@@ -158,7 +164,8 @@ static void test_brand_errors(void **state)
     expect_bad("{\"keywords\": \"coffee\"}", "expected an array of strings");
     expect_bad("{\"banned_words\": [\"  \"]}", "brand.banned_words[0]: empty");
     expect_bad("{\"loudness_target\": 0}", "brand.loudness_target: 0 is out of range -40..-5");
-    expect_bad("{\"logo\": \"/nonexistent/logo.png\"}", "brand.logo: /nonexistent/logo.png does not exist");
+    expect_bad("{\"logo\": \"/nonexistent/logo.png\"}",
+               "brand.logo: /nonexistent/logo.png does not exist");
     expect_bad("{\"intro\": \"/nonexistent/intro.mp4\"}", "does not exist");
     expect_bad("{\"brief\": 12}", "brand.brief: expected a string");
     /* every problem at once */
@@ -174,8 +181,9 @@ static void test_brand_files(void **state)
     (void)state;
     /* a real PNG made by ffmpeg, a fake one, a relative path */
     char *png = xasprintf("%s/logo.png", tmp);
-    const char *argv[] = {"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                          "color=c=red:s=32x32", "-frames:v", "1", png, NULL};
+    const char *argv[] = {"ffmpeg",    "-v",    "error", "-y",
+                          "-f",        "lavfi", "-i",    "color=c=red:s=32x32",
+                          "-frames:v", "1",     png,     NULL};
     om_proc_opts o = {0};
     o.argv = argv;
     o.timeout_ms = 30000;
@@ -224,8 +232,9 @@ static void test_projects(void **state)
 {
     (void)state;
     char id[OM_UUID_LEN], id2[OM_UUID_LEN];
-    assert_int_equal(om_project_create(st, "Coffee Lab", "{\"posts_per_day\": 4, \"timezone\": "
-                                                          "\"Europe/Paris\", \"targets\": [\"export\", \"youtube\"]}",
+    assert_int_equal(om_project_create(st, "Coffee Lab",
+                                       "{\"posts_per_day\": 4, \"timezone\": "
+                                       "\"Europe/Paris\", \"targets\": [\"export\", \"youtube\"]}",
                                        tmp, id),
                      OM_OK);
     assert_true(om_uuid_valid(id));
@@ -263,23 +272,26 @@ static void test_projects(void **state)
     json_t *list = NULL;
     assert_int_equal(om_project_list(st, &list), OM_OK);
     assert_int_equal(json_array_size(list), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")), "Alpha");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+                        "Alpha");
     json_decref(list);
 
     /* brand patch: caption merges, others stay */
-    assert_int_equal(om_project_update_brand(st, "Coffee Lab",
-                                             "{\"caption\": {\"size\": 80}, \"timezone\": \"Asia/Tokyo\"}",
-                                             tmp),
-                     OM_OK);
+    assert_int_equal(
+        om_project_update_brand(st, "Coffee Lab",
+                                "{\"caption\": {\"size\": 80}, \"timezone\": \"Asia/Tokyo\"}", tmp),
+        OM_OK);
     assert_int_equal(om_project_get(st, id, &p), OM_OK);
     brand = json_object_get(p, "brand");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(brand, "caption"), "size")), 80);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(brand, "caption"), "color")),
-                        "#FFFFFF");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(brand, "caption"), "size")),
+                     80);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(brand, "caption"), "color")), "#FFFFFF");
     assert_int_equal(json_integer_value(json_object_get(brand, "posts_per_day")), 4);
     assert_string_equal(json_string_value(json_object_get(p, "timezone")), "Asia/Tokyo");
     json_decref(p);
-    assert_int_equal(om_project_update_brand(st, "Coffee Lab", "{\"clip_min_s\": 90}", tmp), OM_EINVAL);
+    assert_int_equal(om_project_update_brand(st, "Coffee Lab", "{\"clip_min_s\": 90}", tmp),
+                     OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "clip_min_s (90) must be less than clip_max_s (60)"));
 }
 
@@ -291,8 +303,8 @@ static void test_creators(void **state)
     assert_int_equal(om_project_create(st, "Creators B", NULL, tmp, pb), OM_OK);
     char c1[OM_UUID_LEN], c2[OM_UUID_LEN], c3[OM_UUID_LEN], c4[OM_UUID_LEN];
     int created = -1, linked = -1;
-    assert_int_equal(om_creator_add_ex(st, "Creators A", "https://www.tiktok.com/@Coffee.Guy",
-                                       c1, &created, &linked),
+    assert_int_equal(om_creator_add_ex(st, "Creators A", "https://www.tiktok.com/@Coffee.Guy", c1,
+                                       &created, &linked),
                      OM_OK);
     assert_true(created == 1 && linked == 1);
     /* the same handle written differently is the same creator, linked once */
@@ -306,14 +318,15 @@ static void test_creators(void **state)
                      OM_OK);
     assert_string_equal(c1, c3);
     assert_true(created == 0 && linked == 1);
-    assert_int_equal(om_creator_add(st, "Creators A", "https://www.youtube.com/@Barista/shorts", c4),
-                     OM_OK);
+    assert_int_equal(
+        om_creator_add(st, "Creators A", "https://www.youtube.com/@Barista/shorts", c4), OM_OK);
     char *local = xasprintf("file://%s", tmp);
     char c5[OM_UUID_LEN];
     assert_int_equal(om_creator_add(st, "Creators A", local, c5), OM_OK);
     free(local);
     char c6[OM_UUID_LEN];
-    assert_int_equal(om_creator_add(st, "Creators A", "file:///nonexistent/omniva/dir", c6), OM_EINVAL);
+    assert_int_equal(om_creator_add(st, "Creators A", "file:///nonexistent/omniva/dir", c6),
+                     OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "does not exist"));
     assert_int_equal(om_creator_add(st, "Creators A", "ftp://example.com/x", c6), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "supported are"));
@@ -360,8 +373,8 @@ static void test_creators(void **state)
     assert_int_equal(json_array_size(l), 1);
     json_decref(l);
     /* re-adding after removal links again */
-    assert_int_equal(om_creator_add_ex(st, "Creators A", "https://www.tiktok.com/@coffee.guy",
-                                       c2, &created, &linked),
+    assert_int_equal(om_creator_add_ex(st, "Creators A", "https://www.tiktok.com/@coffee.guy", c2,
+                                       &created, &linked),
                      OM_OK);
     assert_string_equal(c1, c2);
     assert_true(created == 0 && linked == 1);
@@ -369,6 +382,7 @@ static void test_creators(void **state)
 
 int main(void)
 {
+    // clang-format off
     const struct CMUnitTest brand[] = {
         cmocka_unit_test(test_brand_defaults),
         cmocka_unit_test(test_brand_errors),
@@ -382,4 +396,5 @@ int main(void)
     failed += cmocka_run_group_tests_name("projects_sqlite", db, setup_sqlite, teardown);
     failed += cmocka_run_group_tests_name("projects_postgres", db, setup_pg, teardown);
     return failed;
+    // clang-format on
 }

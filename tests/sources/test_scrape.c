@@ -38,9 +38,9 @@ static int make_clip(const char *path, double seconds, int freq)
     char src[96], sine[96];
     snprintf(src, sizeof(src), "testsrc=size=320x240:rate=25:duration=%g", seconds);
     snprintf(sine, sizeof(sine), "sine=frequency=%d:duration=%g", freq, seconds);
-    const char *argv[] = {"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", src, "-f", "lavfi",
-                          "-i", sine, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                          "-shortest", path, NULL};
+    const char *argv[] = {"ffmpeg",   "-v",      "error", "-y",  "-f",        "lavfi", "-i",
+                          src,        "-f",      "lavfi", "-i",  sine,        "-c:v",  "libx264",
+                          "-pix_fmt", "yuv420p", "-c:a",  "aac", "-shortest", path,    NULL};
     om_proc_opts o = {0};
     o.argv = argv;
     o.timeout_ms = 60000;
@@ -298,9 +298,8 @@ static void test_feed_scrape(void **state)
     json_decref(lj);
     free(lineage);
     /* the duplicate post has its own packet pointing at the first video */
-    assert_int_equal(qint("SELECT COUNT(*) FROM stardust_metadata WHERE entity_type = 'posts'",
-                          NULL),
-                     1);
+    assert_int_equal(
+        qint("SELECT COUNT(*) FROM stardust_metadata WHERE entity_type = 'posts'", NULL), 1);
     /* raw metadata kept */
     char *raw = NULL;
     assert_int_equal(om_store_query_value(st,
@@ -499,6 +498,7 @@ static void test_bad_payloads(void **state)
 
 int main(void)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feed_scrape),
         cmocka_unit_test(test_same_media_two_urls),
@@ -507,4 +507,5 @@ int main(void)
         cmocka_unit_test(test_bad_payloads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
+    // clang-format on
 }

@@ -24,9 +24,9 @@
 #endif
 
 static testsrv *srv;
-static char *tmp;      /* scratch dir for this run */
-static char *clip;     /* a 2 s mp4 made by ffmpeg */
-static char *clip2;    /* a different 1 s mp4 */
+static char *tmp;   /* scratch dir for this run */
+static char *clip;  /* a 2 s mp4 made by ffmpeg */
+static char *clip2; /* a different 1 s mp4 */
 static char *clip_data;
 static size_t clip_len;
 static char clip_sha[OM_SHA256_HEX_LEN];
@@ -42,9 +42,10 @@ static int make_clip(const char *path, int seconds, int freq)
     snprintf(dur, sizeof(dur), "%d", seconds);
     snprintf(sine, sizeof(sine), "sine=frequency=%d:duration=%d", freq, seconds);
     snprintf(src, sizeof(src), "testsrc=size=320x240:rate=25:duration=%d", seconds);
-    const char *argv[] = {"ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", src, "-f", "lavfi",
-                          "-i", sine, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-                          "-shortest", "-movflags", "+faststart", path, NULL};
+    const char *argv[] = {"ffmpeg",    "-v",        "error",      "-y",      "-f",   "lavfi",
+                          "-i",        src,         "-f",         "lavfi",   "-i",   sine,
+                          "-c:v",      "libx264",   "-pix_fmt",   "yuv420p", "-c:a", "aac",
+                          "-shortest", "-movflags", "+faststart", path,      NULL};
     om_proc_opts o = {0};
     o.argv = argv;
     o.timeout_ms = 60000;
@@ -123,8 +124,9 @@ static void test_url_table(void **state)
             const char *want = expect + 7;
             if (rc != OM_EINVAL || !strstr(om_error_msg(), want) ||
                 !strstr(om_error_msg(), "supported are")) {
-                fprintf(stderr, "urls.txt: '%s': expected rejection containing '%s', got rc=%d "
-                                "'%s'\n",
+                fprintf(stderr,
+                        "urls.txt: '%s': expected rejection containing '%s', got rc=%d "
+                        "'%s'\n",
                         url, want, rc, rc == OM_OK ? c.username : om_error_msg());
                 failures++;
             }
@@ -157,8 +159,8 @@ static void test_url_table(void **state)
         }
         if (strcmp(c.platform, platform) != 0 || strcmp(c.username, username) != 0 ||
             (n >= 3 && profile[0] && strcmp(c.profile_url, profile) != 0)) {
-            fprintf(stderr, "urls.txt: '%s': expected %s '%s' %s, got %s '%s' %s\n", url,
-                    platform, username, profile, c.platform, c.username, c.profile_url);
+            fprintf(stderr, "urls.txt: '%s': expected %s '%s' %s, got %s '%s' %s\n", url, platform,
+                    username, profile, c.platform, c.username, c.profile_url);
             failures++;
         }
         om_source_class_release(&c);
@@ -289,7 +291,8 @@ static void test_feed_atom(void **state)
     (void)state;
     om_source_entries l = {0};
     assert_int_equal(
-        om_feed_parse(ATOM, strlen(ATOM), "https://videos.example.org/atom", "feed", 10, &l), OM_OK);
+        om_feed_parse(ATOM, strlen(ATOM), "https://videos.example.org/atom", "feed", 10, &l),
+        OM_OK);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.v[0].title, "Page");
     assert_string_equal(l.v[0].posted_at, "2024-03-05T08:00:00.000000Z"); /* from <updated> */
@@ -309,14 +312,17 @@ static const char YT[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<feed xmlns:yt=\"http://www.youtube.com/xml/schemas/2015\" "
     "xmlns:media=\"http://search.yahoo.com/mrss/\" xmlns=\"http://www.w3.org/2005/Atom\">\n"
-    " <link rel=\"self\" href=\"http://www.youtube.com/feeds/videos.xml?channel_id=UCabcdefghijklmnopqrstuv\"/>\n"
-    " <id>yt:channel:abcdefghijklmnopqrstuv</id><yt:channelId>abcdefghijklmnopqrstuv</yt:channelId>\n"
+    " <link rel=\"self\" "
+    "href=\"http://www.youtube.com/feeds/videos.xml?channel_id=UCabcdefghijklmnopqrstuv\"/>\n"
+    " <id>yt:channel:abcdefghijklmnopqrstuv</id><yt:channelId>abcdefghijklmnopqrstuv</"
+    "yt:channelId>\n"
     " <title>Some Channel</title>\n"
     " <entry><id>yt:video:AAAAAAAAAAA</id><yt:videoId>AAAAAAAAAAA</yt:videoId>\n"
     "  <yt:channelId>UCabcdefghijklmnopqrstuv</yt:channelId><title>First video</title>\n"
     "  <link rel=\"alternate\" href=\"https://www.youtube.com/watch?v=AAAAAAAAAAA\"/>\n"
     "  <author><name>Some Channel</name></author>\n"
-    "  <published>2024-06-01T15:00:08+00:00</published><updated>2024-06-02T01:02:03+00:00</updated>\n"
+    "  "
+    "<published>2024-06-01T15:00:08+00:00</published><updated>2024-06-02T01:02:03+00:00</updated>\n"
     "  <media:group><media:title>First video</media:title>\n"
     "   <media:content url=\"https://www.youtube.com/v/AAAAAAAAAAA?version=3\" "
     "type=\"application/x-shockwave-flash\" width=\"640\" height=\"390\"/>\n"
@@ -324,7 +330,8 @@ static const char YT[] =
     "   <media:description>About the first video</media:description>\n"
     "   <media:community><media:starRating count=\"321\" average=\"5.00\" min=\"1\" max=\"5\"/>\n"
     "    <media:statistics views=\"45678\"/></media:community></media:group></entry>\n"
-    " <entry><id>yt:video:BBBBBBBBBBB</id><yt:videoId>BBBBBBBBBBB</yt:videoId><title>Second</title>\n"
+    " <entry><id>yt:video:BBBBBBBBBBB</id><yt:videoId>BBBBBBBBBBB</yt:videoId><title>Second</"
+    "title>\n"
     "  <link rel=\"alternate\" href=\"https://www.youtube.com/shorts/BBBBBBBBBBB\"/>\n"
     "  <published>2024-06-03T15:00:00+00:00</published>\n"
     "  <media:group><media:community><media:statistics views=\"10\"/></media:community>"
@@ -335,7 +342,8 @@ static void test_feed_youtube(void **state)
 {
     (void)state;
     om_source_entries l = {0};
-    const char *url = "https://www.youtube.com/feeds/videos.xml?channel_id=UCabcdefghijklmnopqrstuv";
+    const char *url =
+        "https://www.youtube.com/feeds/videos.xml?channel_id=UCabcdefghijklmnopqrstuv";
     assert_int_equal(om_feed_parse(YT, strlen(YT), url, "youtube", 15, &l), OM_OK);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.v[0].platform_post_id, "BBBBBBBBBBB");
@@ -384,6 +392,90 @@ static void test_feed_malformed(void **state)
     const char *html = "<html><body>hi</body></html>";
     assert_int_equal(om_feed_parse(html, strlen(html), "http://h/f", "feed", 0, &l), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "not an RSS or Atom feed (root element <html>)"));
+}
+
+/* ---- robustness: mutated feeds and random URLs never crash, leak or half-fill ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void test_feed_mutations(void **state)
+{
+    (void)state;
+    const char *seeds[] = {RSS, ATOM, YT};
+    int parsed = 0, refused = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        const char *seed = seeds[iter % 3];
+        size_t n = strlen(seed);
+        char *buf = xmalloc(n + 64);
+        memcpy(buf, seed, n);
+        int edits = 1 + (int)(rng() % 4);
+        for (int k = 0; k < edits && n > 0; k++) {
+            size_t pos = rng() % n;
+            switch (rng() % 4) {
+            case 0:
+                buf[pos] = (char)(rng() & 0xff);
+                break; /* flip a byte */
+            case 1:
+                n = pos;
+                break; /* truncate */
+            case 2:
+                memmove(buf + pos, buf + pos + 1, n - pos - 1);
+                n--;
+                break; /* delete */
+            default:
+                buf[pos] = "<>&\"'/= "[rng() % 8];
+                break; /* markup */
+            }
+        }
+        om_source_entries l = {0};
+        int rc = om_feed_parse(buf, n, "http://example.com/f.xml", "feed", 0, &l);
+        assert_true(rc == OM_OK || rc == OM_EINVAL);
+        if (rc == OM_OK) {
+            parsed++;
+            for (size_t i = 0; i < l.n; i++) {
+                assert_non_null(l.v[i].platform_post_id);
+                assert_non_null(l.v[i].media_url);
+                assert_true(json_is_object(l.v[i].raw));
+            }
+        } else {
+            refused++;
+            assert_int_equal(l.n, 0);
+            assert_true(strlen(om_error_msg()) > 0);
+        }
+        om_source_entries_free(&l);
+        free(buf);
+    }
+    assert_true(parsed > 100 && refused > 100); /* both paths were exercised */
+
+    /* random and mutated URLs: classified or refused with the list of supported forms */
+    const char *urls[] = {
+        "https://www.tiktok.com/@user", "https://www.youtube.com/@h/shorts", "file:///srv/x",
+        "http://example.com/a.mp4?x=1#y",
+        "https://www.youtube.com/feeds/videos.xml?channel_id=UCabcdefghijklmnopqrstuv"};
+    for (int iter = 0; iter < 5000; iter++) {
+        char u[160];
+        snprintf(u, sizeof(u), "%s", urls[iter % 5]);
+        size_t n = strlen(u);
+        for (int k = 0; k < 3; k++)
+            u[rng() % n] = (char)(1 + rng() % 255);
+        om_source_class c;
+        int rc = om_source_classify(u, &c);
+        assert_true(rc == OM_OK || rc == OM_EINVAL);
+        if (rc == OM_OK) {
+            assert_non_null(c.username);
+            assert_true(strlen(c.username) > 0);
+            om_source_class_release(&c);
+        } else {
+            assert_non_null(strstr(om_error_msg(), "supported are"));
+        }
+    }
 }
 
 /* ---- HTTP ---- */
@@ -804,6 +896,7 @@ static void test_ytdlp_generic_page(void **state)
 
 int main(void)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_table),
         cmocka_unit_test(test_media_names),
@@ -812,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_feed_atom),
         cmocka_unit_test(test_feed_youtube),
         cmocka_unit_test(test_feed_malformed),
+        cmocka_unit_test(test_feed_mutations),
         cmocka_unit_test(test_feed_driver_over_http),
         cmocka_unit_test(test_http_size_cap),
         cmocka_unit_test(test_http_resume),
@@ -822,4 +916,5 @@ int main(void)
         cmocka_unit_test(test_ytdlp_generic_page),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    // clang-format on
 }

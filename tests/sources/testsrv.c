@@ -49,11 +49,14 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
-static void reader_free(void *cls) { free(cls); }
+static void reader_free(void *cls)
+{
+    free(cls);
+}
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version,
-                               const char *upload_data, size_t *upload_size, void **con_cls)
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_size, void **con_cls)
 {
     (void)version, (void)upload_data, (void)upload_size, (void)con_cls;
     testsrv *s = cls;
@@ -151,7 +154,10 @@ testsrv *testsrv_start(void)
     return s;
 }
 
-int testsrv_port(const testsrv *s) { return s->port; }
+int testsrv_port(const testsrv *s)
+{
+    return s->port;
+}
 
 static route *new_route(testsrv *s, const char *path)
 {
