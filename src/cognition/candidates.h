@@ -36,6 +36,7 @@
 
 #include "cognition/hooks.h"
 #include "cognition/relevance.h"
+#include "cognition/virality.h" /* engagement helpers the analyzer uses with these */
 
 typedef struct om_cand_word {
     const char *w;
