@@ -8,6 +8,8 @@
  *                       "fail": "permanent"   fail with OM_EPERMANENT (dead letter at once)
  *                               "transient"   fail with a retryable error
  *                               "crash"       the job process kills itself (SIGKILL)
+ *                               "bad_transition"  jump INIT -> DONE, which the runtime
+ *                                             refuses (OM_EINVAL: dead letter at once)
  *                       "fail_while_file": PATH   fail permanently while PATH exists (lets
  *                                             a test make a dead job succeed on retry)
  *                       "record": true        also write a ledger packet via om_job_record
@@ -40,6 +42,11 @@ static int selftest_run(om_job_ctx *ctx)
         return om_error_set(OM_ERROR, "selftest: transient failure requested");
     if (fail && !strcmp(fail, "crash"))
         raise(SIGKILL);
+    if (fail && !strcmp(fail, "bad_transition")) {
+        int rc = om_job_transition(ctx, "DONE", "skipping WRITE");
+        if (rc)
+            return rc;
+    }
     const char *flag = json_string_value(json_object_get(p, "fail_while_file"));
     if (flag && access(flag, F_OK) == 0)
         return om_error_set(OM_EPERMANENT, "selftest: %s exists", flag);

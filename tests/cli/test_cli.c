@@ -168,6 +168,27 @@ static void test_init_migrate_doctor(void **state)
     free(out);
     free(err);
 
+    /* --quiet: no log lines on stderr (init of a fresh workspace logs its migrations) */
+    char *quiet_home = xasprintf("%s/quiet", root);
+    assert_int_equal(omt_run(&out, &err, NULL, "--quiet", "init", quiet_home, NULL), 0);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+    free(quiet_home);
+    quiet_home = xasprintf("%s/quiet2", root);
+    assert_int_equal(omt_run(&out, &err, NULL, "init", "--log-level", "warn", quiet_home, NULL),
+                     0);
+    assert_string_equal(err, "");
+    free(out);
+    free(err);
+    free(quiet_home);
+    quiet_home = xasprintf("%s/loud", root);
+    assert_int_equal(omt_run(&out, &err, NULL, "init", quiet_home, NULL), 0);
+    assert_true(omt_has(err, "\"level\":\"INFO\"")); /* without them the log lines show */
+    free(out);
+    free(err);
+    free(quiet_home);
+
     /* migrate: nothing left to apply */
     assert_int_equal(omt_run(&out, NULL, home, "migrate", NULL), 0);
     assert_true(omt_has(out, "0 migrations applied"));

@@ -162,6 +162,7 @@ static void test_bad_input_dead_letters_while_good_jobs_complete(void **state)
         good[i] = enqueue(home, "selftest.write", "{\"n\": 1}", NULL);
     char *unknown = enqueue(home, "nosuch.type", NULL, NULL);
     char *perm = enqueue(home, "selftest.write", "{\"fail\": \"permanent\"}", NULL);
+    char *jump = enqueue(home, "selftest.write", "{\"fail\": \"bad_transition\"}", NULL);
     char *dup = insert_raw_job(home, "selftest.write", "{\"a\": 1, \"a\": 2}");
     char *arr = insert_raw_job(home, "selftest.write", "[1, 2]");
 
@@ -185,6 +186,13 @@ static void test_bad_input_dead_letters_while_good_jobs_complete(void **state)
     assert_state(home, arr, "dead");
     e = last_error(home, arr);
     assert_string_equal(e, "malformed payload: not a JSON object");
+    free(e);
+
+    /* stage code breaking its state machine is reported, not obeyed */
+    assert_state(home, jump, "dead");
+    e = last_error(home, jump);
+    assert_string_equal(e, "illegal state transition INIT -> DONE for job type "
+                           "'selftest.write' (next legal state: WRITE or ERROR)");
     free(e);
 
     json_t *j = job_show(home, perm);
@@ -233,12 +241,12 @@ static void test_bad_input_dead_letters_while_good_jobs_complete(void **state)
     assert_true(omt_has(out, "ledger ok"));
     free(out);
 
-    /* purge the dead letters: exactly the four dead jobs go, the done ones stay */
+    /* purge the dead letters: exactly the five dead jobs go, the done ones stay */
     assert_int_equal(omt_run(&out, NULL, home, "jobs", "purge", "--state", "dead", "--json",
                              NULL),
                      0);
     json_t *pj = json_loads(out, 0, NULL);
-    assert_int_equal(json_integer_value(json_object_get(pj, "purged")), 4);
+    assert_int_equal(json_integer_value(json_object_get(pj, "purged")), 5);
     json_decref(pj);
     free(out);
     assert_int_equal(omt_query_int(url, "SELECT COUNT(*) FROM jobs WHERE state = 'dead'"), 0);
@@ -249,6 +257,7 @@ static void test_bad_input_dead_letters_while_good_jobs_complete(void **state)
         free(good[i]);
     free(unknown);
     free(perm);
+    free(jump);
     free(dup);
     free(arr);
     free(url);
@@ -543,6 +552,67 @@ static void test_supervisor_restarts_killed_worker(void **state)
     free(home);
 }
 
+/* Cluster mode: PostgreSQL store + Redis queue. Follow-up jobs go through the store's outbox
+ * and the worker relays them to Redis after the ack; two worker processes share the work. */
+static void test_cluster_mode_postgres_redis(void **state)
+{
+    (void)state;
+    harness_pg pg;
+    harness_redis redis;
+    if (harness_pg_start(&pg) != 0) {
+        fprintf(stderr, "note: PostgreSQL could not be started; cluster case skipped\n");
+        skip();
+    }
+    if (harness_redis_start(&redis) != 0) {
+        harness_pg_stop(&pg);
+        fprintf(stderr, "note: redis-server could not be started; cluster case skipped\n");
+        skip();
+    }
+    char *home = omt_workspace("rt-cluster", "--db", pg.url, "--queue", redis.url, NULL);
+    omt_conf_append(home, "worker", "idle_ms", "50");
+    enum { N = 20 };
+    char *ids[N];
+    for (int i = 0; i < N; i++)
+        ids[i] = enqueue(home, "selftest.write",
+                         i % 2 ? "{\"emit\": \"selftest.write\", \"record\": true}" : "{}",
+                         NULL);
+    char *err = NULL;
+    int rc = omt_run(NULL, &err, home, "worker", "--types", "selftest.write", "--concurrency",
+                     "2", "--once", NULL);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    free(err);
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < N; i++) {
+        assert_state(home, ids[i], "done");
+        free(ids[i]);
+    }
+    /* N jobs + N/2 follow-ups: one artifact each; the follow-ups were relayed and done */
+    assert_int_equal(omt_query_int(pg.url, "SELECT COUNT(*) FROM artifacts WHERE kind = "
+                                           "'selftest'"),
+                     N + N / 2);
+    assert_int_equal(omt_query_int(pg.url, "SELECT COUNT(*) FROM jobs WHERE state = 'outbox'"),
+                     0);
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, home, "jobs", "stats", "--json", NULL), 0);
+    json_t *st = json_loads(out, 0, NULL);
+    free(out);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(st, 0), "done")),
+                     N + N / 2);
+    json_decref(st);
+    /* completion packets + the stages' own packets, one chain across both workers */
+    assert_int_equal(omt_query_int(pg.url, "SELECT COUNT(*) FROM stardust_metadata"),
+                     N + N / 2 + N / 2);
+    assert_int_equal(omt_run(&out, NULL, home, "ledger", "verify", NULL), 0);
+    assert_true(omt_has(out, "ledger ok"));
+    free(out);
+    assert_true(omt_query_int(pg.url, "SELECT COUNT(*) FROM logs") > 4 * N);
+    om_rmtree(home);
+    free(home);
+    harness_redis_stop(&redis);
+    harness_pg_stop(&pg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_lost_lease_is_not_acked),
         cmocka_unit_test(test_trace_and_parents_propagate),
         cmocka_unit_test(test_supervisor_restarts_killed_worker),
+        cmocka_unit_test(test_cluster_mode_postgres_redis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
