@@ -76,7 +76,7 @@ static json_t *why_section(const om_clip_info *ci)
             json_t *e = json_pack("{s:s,s:f,s:f,s:o,s:b}", "agent", agent, "score",
                                   jnum(v, "score", 0), "weight", jnum(v, "weight", 0), "reason",
                                   om_json_text(jstr(v, "reason") ? jstr(v, "reason") : ""),
-                                  json_is_true(json_object_get(v, "veto")));
+                                  "veto", json_is_true(json_object_get(v, "veto")));
             if (e)
                 tmp[k++] = e;
         }
@@ -458,10 +458,19 @@ static void text_why(om_sbuf *sb, const json_t *why)
              jnum(lat, "diversity", 0), (int)jnum(lat, "rank", 0),
              (int)jnum(lat, "clips_per_video", 0));
     const json_t *an = json_object_get(why, "analyzer");
-    if (isfinite(jnum(an, "virality", NAN)))
-        line(sb, "  Analyzer: virality %.2f, relevance %.2f, energy %.2f, %.0f words/min",
-             jnum(an, "virality", 0), jnum(an, "relevance", 0), jnum(an, "energy", 0),
-             jnum(an, "speech_rate_wpm", 0));
+    const char *names[] = {"virality", "relevance", "energy"};
+    om_sbuf a = OM_SBUF_INIT;
+    for (size_t i = 0; i < OM_ARRAY_LEN(names); i++) {
+        double x = jnum(an, names[i], NAN);
+        if (isfinite(x))
+            sb_printf(&a, "%s%s %.2f", a.len ? ", " : "", names[i], x);
+    }
+    double wpm = jnum(an, "speech_rate_wpm", NAN);
+    if (isfinite(wpm))
+        sb_printf(&a, "%s%.0f words/min", a.len ? ", " : "", wpm);
+    if (a.len)
+        line(sb, "  Analyzer: %s", sb_str(&a));
+    sb_release(&a);
 }
 
 static void text_edit(om_sbuf *sb, const json_t *e)
