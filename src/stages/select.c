@@ -37,9 +37,9 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* Clips the project already chose, for the novelty agent. */
-static int load_priors(om_store *s, const char *project_id, const char *video_id,
-                       om_pantheon *p)
+/* Clips the project already chose (any creator, any video: a re-analysis of the same video
+ * must not pick the same moment twice), for the novelty agent. */
+static int load_priors(om_store *s, const char *project_id, om_pantheon *p)
 {
     if (!*project_id)
         return OM_OK;
@@ -49,10 +49,10 @@ static int load_priors(om_store *s, const char *project_id, const char *video_id
         "SELECT c.clip_id, c.metadata, po.creator_id FROM clips c "
         "JOIN videos v ON v.video_id = c.video_id JOIN posts po ON po.post_id = v.post_id "
         "JOIN project_creators pc ON pc.creator_id = po.creator_id "
-        "WHERE pc.project_id = ? AND c.video_id <> ? "
+        "WHERE pc.project_id = ? "
         "AND c.status IN ('SELECTED', 'RENDERED', 'SCHEDULED', 'PUBLISHED') "
         "ORDER BY c.created_at DESC LIMIT 2000",
-        OM_PARAMS(OM_TEXT(project_id), OM_TEXT(video_id)), &r);
+        OM_PARAMS(OM_TEXT(project_id)), &r);
     if (rc)
         return om_error_wrap(rc, "loading the project's chosen clips");
     for (size_t i = 0; i < om_rows_count(r) && i < PRIOR_LIMIT; i++) {
@@ -167,7 +167,7 @@ static int select_run(om_job_ctx *ctx)
     om_pantheon *p = om_pantheon_new(first->brand, ctx->cfg);
     rc = om_job_transition(ctx, "VOTE", "%zu candidates, %zu agents", n, om_pantheon_nagents(p));
     if (!rc)
-        rc = load_priors(s, project_id, video_id, p);
+        rc = load_priors(s, project_id, p);
     int64_t now_us = om_now_us();
     for (size_t i = 0; i < n && rc == OM_OK; i++) {
         om_clip_info *ci = &c[i].ci;
