@@ -629,6 +629,38 @@ static void test_energy_from_loudness(void **state)
     om_candidates_free(c, n);
 }
 
+static void test_candidates_long_video(void **state)
+{
+    (void)state;
+    /* about an hour of speech (700 sentences, ~7000 words): still every invariant, and
+     * fast enough for the analyzer (printed, not asserted: machines differ) */
+    synth x;
+    synth_build(&x, 99, 700, 1);
+    om_cand_input t = {0};
+    t.words = x.w;
+    t.nwords = x.nw;
+    t.sentences = x.s;
+    t.nsentences = x.ns;
+    t.engagement = -1;
+    om_cand_opts o;
+    om_cand_opts_default(&o);
+    om_stemmer *st = om_stemmer_new();
+    const char *kw[] = {"money", "startup", "growth"};
+    om_relevance *rel = om_relevance_new(st, "build better habits", kw, 3);
+    int64_t t0 = om_mono_ms();
+    om_candidate *c;
+    size_t n;
+    assert_int_equal(om_candidates_find(&t, &o, rel, &c, &n), OM_OK);
+    int64_t ms = om_mono_ms() - t0;
+    print_message("long video: %zu words, %zu candidates in %lld ms\n", x.nw, n, (long long)ms);
+    assert_int_equal(n, o.max_candidates);
+    check_candidates(&x, c, n, &o);
+    om_candidates_free(c, n);
+    om_relevance_free(rel);
+    om_stemmer_free(st);
+    synth_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -645,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_candidates_prefer_hook_and_relevance),
         cmocka_unit_test(test_analysis_evaluate_json),
         cmocka_unit_test(test_energy_from_loudness),
+        cmocka_unit_test(test_candidates_long_video),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
