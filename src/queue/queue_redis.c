@@ -10,11 +10,15 @@
  *   omniva:{T}:delayed   ZSET id -> not_before (us); claim/list/stats/purge promote due ones
  *                        to ready with their due time as ready time (same order as SQLite's
  *                        not_before ordering).
- *   omniva:{T}:leased    ZSET id -> lease deadline (us); the reaper scans it.
- *   omniva:{T}:done      ZSET id -> finish time; trimmed on ack (older than 7 days, or over
+ *   omniva:{T}:leased    ZSET "<id>:<token>" -> lease deadline (us). The member carries the
+ *                        fencing token: ack/fail remove exactly that member, so the fence
+ *                        check and the state change are one ZREM. The reaper scans it.
+ *   omniva:{T}:done      ZSET id -> finish time; reap trims it (older than 7 days, or over
  *                        REDIS_DONE_MAX per type: job hash and unique entry are deleted).
  *   omniva:{T}:dead      ZSET id -> finish time (kept until retry/purge).
- *   omniva:{T}:job:<id>  HASH: every field of om_job (+ finished, rk).
+ *   omniva:{T}:job:<id>  HASH: the fields of om_job (+ finished, rk); fields at their default
+ *                        are not stored (errors [], attempt/token/... 0, updated = created),
+ *                        lease_until "0" = none; id and type come from the key.
  *   omniva:{T}:unique    HASH unique_key -> id.
  *   omniva:{T}:seq       counter of fencing tokens (INCR at every claim and every reap):
  *                        monotonic per type, hence per job.
@@ -64,11 +68,13 @@
     "local function N(x) return string.format('%.0f', x) end\n"                              \
     "local function now_us() local t = redis.call('TIME')\n"                                 \
     "  return tonumber(t[1]) * 1000000 + tonumber(t[2]) end\n"                               \
+    "local function mid(m) return string.sub(m, 1, string.find(m, ':', 1, true) - 1) end\n"  \
     "local FIELDS = {'id','type','state','priority','payload','unique_key','errors',"        \
     "'worker','attempt','max_attempts','lease_expiries','token','not_before','lease_until',"  \
     "'created','updated'}\n"                                                                 \
-    "local function reply(jk, now)\n"                                                        \
-    "  local r = redis.call('HMGET', jk, unpack(FIELDS))\n"                                  \
+    "local function reply(t, id, now)\n"                                                     \
+    "  local r = redis.call('HMGET', JK(t, id), unpack(FIELDS))\n"                           \
+    "  r[1], r[2] = id, t\n"                                                                 \
     "  if now and r[3] == 'delayed' and r[13] and tonumber(r[13]) <= now then r[3] = 'ready' end\n" \
     "  return r end\n"                                                                       \
     "local function tick(t, now)\n"                                                          \
@@ -131,19 +137,23 @@
     "    if redis.call('EXISTS', JK(t, id)) == 1 then return t end\n"                        \
     "  end\n"                                                                                \
     "  return nil end\n"                                                                     \
-    "local function unlink(t, id, jk)\n"                                                     \
-    "  local v = redis.call('HMGET', jk, 'state', 'rk')\n"                                   \
-    "  if v[1] == 'ready' then if v[2] then redis.call('ZREM', K(t, 'ready'), v[2]) end\n"   \
-    "  elseif v[1] then redis.call('ZREM', K(t, v[1]), id) end end\n"
+    "local function stale(t, id)\n"                                                          \
+    "  local v = redis.call('HMGET', JK(t, id), 'state', 'token')\n"                         \
+    "  if not v[1] then return {-1} end\n"                                                   \
+    "  return {0, v[1], v[2]} end\n"
 
 /* ARGV: n, then per job: type id priority delay_ms unique_key('' none) max_attempts payload
- * created_us(0 now). Returns id1, created1, id2, created2, ... */
+ * created_us(0 now) fresh(1: the client made the id up, no need to look for it). Returns
+ * id1, created1, id2, created2, ... Per new job: one HSET (+ HGET/HSET of its unique key,
+ * + EXISTS for a given id); the ready/delayed ZADDs, the clock and the types set are
+ * written once per type. */
 static const char LUA_ENQUEUE[] = LUA_PRELUDE
     "local now = now_us()\n"
+    "local nowN = N(now)\n"
     "local n = tonumber(ARGV[1])\n"
-    "local out, seen = {}, {}\n"
+    "local out, clock, ready, delayed = {}, {}, {}, {}\n"
     "for i = 0, n - 1 do\n"
-    "  local b = 2 + i * 8\n"
+    "  local b = 2 + i * 9\n"
     "  local t, id, p, delay = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
     "  local uk, maxa, payload, created = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], tonumber(ARGV[b + 7])\n"
     "  local jk = JK(t, id)\n"
@@ -152,37 +162,51 @@ static const char LUA_ENQUEUE[] = LUA_PRELUDE
     "    local e = redis.call('HGET', K(t, 'unique'), uk)\n"
     "    if e and redis.call('EXISTS', JK(t, e)) == 1 then have = e end\n"
     "  end\n"
-    "  if not have and redis.call('EXISTS', jk) == 1 then have = id end\n"
+    "  if not have and ARGV[b + 8] ~= '1' and redis.call('EXISTS', jk) == 1 then have = id end\n"
     "  if have then\n"
     "    out[#out + 1] = have; out[#out + 1] = 0\n"
     "  else\n"
-    "    if created <= 0 then created = now end\n"
-    "    local f = {'id', id, 'type', t, 'priority', p, 'payload', payload, 'errors', '[]',"
-    " 'attempt', 0, 'max_attempts', maxa, 'lease_expiries', 0, 'token', 0, 'created', N(created),"
-    " 'updated', N(now)}\n"
+    "    local f = {'priority', p, 'payload', payload, 'max_attempts', maxa, 'created',"
+    " created > 0 and N(created) or nowN}\n"
     "    if delay > 0 then\n"
-    "      local nb = now + delay * 1000\n"
-    "      redis.call('ZADD', K(t, 'delayed'), N(nb), id)\n"
-    "      f[#f + 1] = 'state'; f[#f + 1] = 'delayed'; f[#f + 1] = 'not_before'; f[#f + 1] = N(nb)\n"
+    "      local nb = N(now + delay * 1000)\n"
+    "      local z = delayed[t] or {}; delayed[t] = z\n"
+    "      z[#z + 1] = nb; z[#z + 1] = id\n"
+    "      f[#f + 1] = 'state'; f[#f + 1] = 'delayed'; f[#f + 1] = 'not_before'; f[#f + 1] = nb\n"
     "    else\n"
-    "      local rt = tick(t, now)\n"
+    "      local c = clock[t]\n"
+    "      if not c then c = tonumber(redis.call('GET', K(t, 'clock')) or '0') end\n"
+    "      local rt = now\n"
+    "      if rt <= c then rt = c + 1 end\n"
+    "      clock[t] = rt\n"
+    "      local m = string.format('%d%016.0f:', 9 - p, rt) .. id\n"
+    "      local z = ready[t] or {}; ready[t] = z\n"
+    "      z[#z + 1] = 0; z[#z + 1] = m\n"
     "      f[#f + 1] = 'state'; f[#f + 1] = 'ready'; f[#f + 1] = 'not_before'; f[#f + 1] = N(rt)\n"
-    "      f[#f + 1] = 'rk'; f[#f + 1] = to_ready(t, id, p, rt)\n"
+    "      f[#f + 1] = 'rk'; f[#f + 1] = m\n"
     "    end\n"
     "    if uk ~= '' then\n"
     "      f[#f + 1] = 'unique_key'; f[#f + 1] = uk\n"
     "      redis.call('HSET', K(t, 'unique'), uk, id)\n"
     "    end\n"
     "    redis.call('HSET', jk, unpack(f))\n"
-    "    if not seen[t] then redis.call('SADD', 'omniva:types', t); seen[t] = true end\n"
     "    out[#out + 1] = id; out[#out + 1] = 1\n"
     "  end\n"
     "end\n"
+    "local types = {}\n"
+    "for t, z in pairs(ready) do redis.call('ZADD', K(t, 'ready'), unpack(z)); types[t] = 1 end\n"
+    "for t, z in pairs(delayed) do redis.call('ZADD', K(t, 'delayed'), unpack(z)); types[t] = 1 end\n"
+    "for t, c in pairs(clock) do redis.call('SET', K(t, 'clock'), N(c)) end\n"
+    "for t, _ in pairs(types) do redis.call('SADD', 'omniva:types', t) end\n"
     "return out\n";
 
-/* ARGV: max lease_ms worker ntypes type1 .. typeN. Returns a job reply per claimed job. */
+/* ARGV: max lease_ms worker ntypes type1 .. typeN. Returns a job reply per claimed job, best
+ * first. Per job: HMGET + HSET; the tokens (INCRBY) and the leased ZADD once per type. The
+ * leased member is "<id>:<token>": removing it IS the fencing check of ack/fail. The job's
+ * `rk` is left stale: it only means something while the job is ready. */
 static const char LUA_CLAIM[] = LUA_PRELUDE
     "local now = now_us()\n"
+    "local nowN = N(now)\n"
     "local n, lease, worker, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
     "local types = {}\n"
     "for i = 1, nt do types[i] = ARGV[4 + i]; promote(types[i], now) end\n"
@@ -202,76 +226,71 @@ static const char LUA_CLAIM[] = LUA_PRELUDE
     "    if pa ~= pb then return pa < pb end\n"
     "    if a[1] ~= b[1] then return a[1] < b[1] end\n"
     "    return a[2] < b[2] end)\n"
+    "  local rem = {}\n"
     "  for i = 1, math.min(n, #c) do\n"
     "    local t = types[c[i][1]]\n"
-    "    redis.call('ZREM', K(t, 'ready'), c[i][2])\n"
+    "    local z = rem[t] or {}; rem[t] = z\n"
+    "    z[#z + 1] = c[i][2]\n"
     "    picks[#picks + 1] = {t, c[i][2]}\n"
     "  end\n"
+    "  for t, z in pairs(rem) do redis.call('ZREM', K(t, 'ready'), unpack(z)) end\n"
     "end\n"
-    "local out = {}\n"
+    "if #picks == 0 then return {} end\n"
+    "local count, tok = {}, {}\n"
+    "for _, pk in ipairs(picks) do count[pk[1]] = (count[pk[1]] or 0) + 1 end\n"
+    "for t, c in pairs(count) do tok[t] = redis.call('INCRBY', K(t, 'seq'), c) - c + 1 end\n"
+    "local out, leased = {}, {}\n"
     "local deadline = N(now + lease * 1000)\n"
     "for _, pk in ipairs(picks) do\n"
     "  local t, id = pk[1], string.sub(pk[2], 19)\n"
     "  local jk = JK(t, id)\n"
-    "  if redis.call('EXISTS', jk) == 1 then\n"
-    "    local tok = redis.call('INCR', K(t, 'seq'))\n"
-    "    redis.call('HINCRBY', jk, 'attempt', 1)\n"
-    "    redis.call('HSET', jk, 'state', 'leased', 'token', tok, 'worker', worker,"
-    " 'lease_until', deadline, 'updated', N(now))\n"
-    "    redis.call('HDEL', jk, 'rk')\n"
-    "    redis.call('ZADD', K(t, 'leased'), deadline, id)\n"
-    "    out[#out + 1] = reply(jk)\n"
+    "  local r = redis.call('HMGET', jk, 'payload', 'unique_key', 'errors', 'attempt',"
+    " 'max_attempts', 'lease_expiries', 'not_before', 'created', 'priority')\n"
+    "  if r[1] then\n"
+    "    local tk, att = tok[t], tonumber(r[4] or '0') + 1\n"
+    "    tok[t] = tk + 1\n"
+    "    redis.call('HSET', jk, 'state', 'leased', 'attempt', att, 'token', tk, 'worker', worker,"
+    " 'lease_until', deadline, 'updated', nowN)\n"
+    "    local z = leased[t] or {}; leased[t] = z\n"
+    "    z[#z + 1] = deadline; z[#z + 1] = id .. ':' .. tk\n"
+    "    out[#out + 1] = {id, t, 'leased', r[9], r[1], r[2], r[3], worker, att, r[5], r[6], tk,"
+    " r[7], deadline, r[8], nowN}\n"
     "  end\n"
     "end\n"
+    "for t, z in pairs(leased) do redis.call('ZADD', K(t, 'leased'), unpack(z)) end\n"
     "return out\n";
 
-/* ARGV: keep_ms max_done n, then per job: type id token. Returns per job 1 (acked), 0
- * (stale: lease lost), -1 (no such job). Trims the done sets it touched. */
+/* ARGV: n, then per job: type id token. Returns per job 1 (acked), 0 (stale: lease lost),
+ * -1 (no such job). Per job: ZREM of "<id>:<token>" (the fence) + HSET; the done ZADD once
+ * per type. (Done jobs are trimmed by reap.) */
 static const char LUA_ACK[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local keep, maxdone, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local out, touched = {}, {}\n"
+    "local nowN = N(now_us())\n"
+    "local n = tonumber(ARGV[1])\n"
+    "local out, add = {}, {}\n"
     "for i = 0, n - 1 do\n"
-    "  local b = 4 + i * 3\n"
+    "  local b = 2 + i * 3\n"
     "  local t, id, tok = ARGV[b], ARGV[b + 1], ARGV[b + 2]\n"
-    "  local jk = JK(t, id)\n"
-    "  local v = redis.call('HMGET', jk, 'state', 'token')\n"
-    "  if not v[1] then out[#out + 1] = -1\n"
-    "  elseif v[1] ~= 'leased' or v[2] ~= tok then out[#out + 1] = 0\n"
-    "  else\n"
-    "    redis.call('HSET', jk, 'state', 'done', 'finished', N(now), 'updated', N(now))\n"
-    "    redis.call('HDEL', jk, 'lease_until')\n"
-    "    redis.call('ZREM', K(t, 'leased'), id)\n"
-    "    redis.call('ZADD', K(t, 'done'), N(now), id)\n"
-    "    touched[t] = true\n"
+    "  if redis.call('ZREM', K(t, 'leased'), id .. ':' .. tok) == 1 then\n"
+    "    redis.call('HSET', JK(t, id), 'state', 'done', 'lease_until', '0', 'finished', nowN,"
+    " 'updated', nowN)\n"
+    "    local z = add[t] or {}; add[t] = z\n"
+    "    z[#z + 1] = nowN; z[#z + 1] = id\n"
     "    out[#out + 1] = 1\n"
-    "  end\n"
+    "  elseif redis.call('EXISTS', JK(t, id)) == 1 then out[#out + 1] = 0\n"
+    "  else out[#out + 1] = -1 end\n"
     "end\n"
-    "for t, _ in pairs(touched) do\n"
-    "  local dk = K(t, 'done')\n"
-    "  local old = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now - keep * 1000), 'LIMIT', 0, 64)\n"
-    "  local extra = redis.call('ZCARD', dk) - #old - maxdone\n"
-    "  if extra > 0 then\n"
-    "    for _, id in ipairs(redis.call('ZRANGE', dk, #old, #old + math.min(extra, 64) - 1)) do\n"
-    "      old[#old + 1] = id\n"
-    "    end\n"
-    "  end\n"
-    "  for _, id in ipairs(old) do drop(t, id) end\n"
-    "  if #old > 0 then redis.call('ZREM', dk, unpack(old)) end\n"
-    "end\n"
+    "for t, z in pairs(add) do redis.call('ZADD', K(t, 'done'), unpack(z)) end\n"
     "return out\n";
 
 /* ARGV: type id token lease_ms. Returns {1} or {0, state, token} or {-1}. */
 static const char LUA_HEARTBEAT[] = LUA_PRELUDE
     "local now = now_us()\n"
     "local t, id, tok, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
-    "local jk = JK(t, id)\n"
-    "local v = redis.call('HMGET', jk, 'state', 'token')\n"
-    "if not v[1] then return {-1} end\n"
-    "if v[1] ~= 'leased' or v[2] ~= tok then return {0, v[1], v[2]} end\n"
+    "local lk, m = K(t, 'leased'), id .. ':' .. tok\n"
+    "if not redis.call('ZSCORE', lk, m) then return stale(t, id) end\n"
     "local deadline = N(now + lease * 1000)\n"
-    "redis.call('HSET', jk, 'lease_until', deadline, 'updated', N(now))\n"
-    "redis.call('ZADD', K(t, 'leased'), deadline, id)\n"
+    "redis.call('ZADD', lk, deadline, m)\n"
+    "redis.call('HSET', JK(t, id), 'lease_until', deadline, 'updated', N(now))\n"
     "return {1}\n";
 
 /* ARGV: type id token error_json permanent backoff_ms. Returns {1, dead} or {0, state, token}
@@ -280,21 +299,20 @@ static const char LUA_FAIL[] = LUA_PRELUDE
     "local now = now_us()\n"
     "local t, id, tok, ej = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local perm, backoff = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "if redis.call('ZREM', K(t, 'leased'), id .. ':' .. tok) == 0 then return stale(t, id) end\n"
     "local jk = JK(t, id)\n"
-    "local v = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'max_attempts', 'errors')\n"
-    "if not v[1] then return {-1} end\n"
-    "if v[1] ~= 'leased' or v[2] ~= tok then return {0, v[1], v[2]} end\n"
-    "local attempt = tonumber(v[3])\n"
-    "local errs = add_error(v[5], attempt, now, ej)\n"
-    "redis.call('ZREM', K(t, 'leased'), id)\n"
-    "redis.call('HDEL', jk, 'lease_until')\n"
-    "if perm == 1 or attempt >= tonumber(v[4]) then\n"
-    "  redis.call('HSET', jk, 'state', 'dead', 'errors', errs, 'finished', N(now), 'updated', N(now))\n"
+    "local v = redis.call('HMGET', jk, 'attempt', 'max_attempts', 'errors')\n"
+    "local attempt = tonumber(v[1] or '0')\n"
+    "local errs = add_error(v[3], attempt, now, ej)\n"
+    "if perm == 1 or attempt >= tonumber(v[2]) then\n"
+    "  redis.call('HSET', jk, 'state', 'dead', 'errors', errs, 'lease_until', '0',"
+    " 'finished', N(now), 'updated', N(now))\n"
     "  redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
     "  return {1, 1}\n"
     "end\n"
     "local nb = N(now + backoff * 1000)\n"
-    "redis.call('HSET', jk, 'state', 'delayed', 'errors', errs, 'not_before', nb, 'updated', N(now))\n"
+    "redis.call('HSET', jk, 'state', 'delayed', 'errors', errs, 'lease_until', '0',"
+    " 'not_before', nb, 'updated', N(now))\n"
     "redis.call('ZADD', K(t, 'delayed'), nb, id)\n"
     "return {1, 0}\n";
 
@@ -304,53 +322,71 @@ static const char LUA_BURY[] = LUA_PRELUDE
     "local now = now_us()\n"
     "local t, id, tok, ej = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local jk = JK(t, id)\n"
-    "local v = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'errors')\n"
+    "local v = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'errors', 'rk')\n"
     "if not v[1] then return {-1} end\n"
-    "local ok\n"
-    "if tok == '0' then ok = (v[1] == 'ready' or v[1] == 'delayed')\n"
-    "else ok = (v[1] == 'leased' and v[2] == tok) end\n"
-    "if not ok then return {0, v[1], v[2]} end\n"
-    "unlink(t, id, jk)\n"
-    "redis.call('HDEL', jk, 'lease_until', 'rk')\n"
-    "redis.call('HSET', jk, 'state', 'dead', 'errors', add_error(v[4], tonumber(v[3]), now, ej),"
-    " 'finished', N(now), 'updated', N(now))\n"
+    "if tok == '0' then\n"
+    "  if v[1] == 'ready' then redis.call('ZREM', K(t, 'ready'), v[5])\n"
+    "  elseif v[1] == 'delayed' then redis.call('ZREM', K(t, 'delayed'), id)\n"
+    "  else return {0, v[1], v[2]} end\n"
+    "elseif redis.call('ZREM', K(t, 'leased'), id .. ':' .. tok) == 0 then\n"
+    "  return {0, v[1], v[2]}\n"
+    "end\n"
+    "redis.call('HSET', jk, 'state', 'dead', 'errors', add_error(v[4], tonumber(v[3] or '0'), now, ej),"
+    " 'lease_until', '0', 'finished', N(now), 'updated', N(now))\n"
     "redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
     "return {1}\n";
 
-/* ARGV: max_expiries. Returns {reclaimed, buried}. */
+/* ARGV: max_expiries keep_done_ms max_done. Expired leases go back to ready (or, at the
+ * max_expiries-th expiry, to the dead letters); done jobs older than keep_done_ms or beyond
+ * max_done per type are deleted. At most 1000 of each per type and call. Returns
+ * {reclaimed, buried, trimmed, more}. */
 static const char LUA_REAP[] = LUA_PRELUDE
     "local now = now_us()\n"
-    "local maxe = tonumber(ARGV[1])\n"
-    "local back, buried = 0, 0\n"
+    "local maxe, keep, maxdone = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local back, buried, trimmed, more = 0, 0, 0, 0\n"
     "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
     "  local lk = K(t, 'leased')\n"
     "  local exp = redis.call('ZRANGEBYSCORE', lk, '-inf', '(' .. N(now), 'LIMIT', 0, 1000)\n"
-    "  for _, id in ipairs(exp) do\n"
+    "  for _, m in ipairs(exp) do\n"
+    "    local id = mid(m)\n"
     "    local jk = JK(t, id)\n"
-    "    local v = redis.call('HMGET', jk, 'lease_expiries', 'attempt', 'worker', 'errors', 'priority')\n"
-    "    if v[1] then\n"
-    "      local le = tonumber(v[1]) + 1\n"
+    "    local v = redis.call('HMGET', jk, 'lease_expiries', 'attempt', 'worker', 'errors', 'priority',"
+    " 'state')\n"
+    "    if v[6] then\n"
+    "      local le = tonumber(v[1] or '0') + 1\n"
     "      local ej = cjson.encode('lease expired (worker ' .. (v[3] or '?') .. ')')\n"
-    "      local errs = add_error(v[4], tonumber(v[2]), now, ej)\n"
+    "      local errs = add_error(v[4], tonumber(v[2] or '0'), now, ej)\n"
     "      local tok = redis.call('INCR', K(t, 'seq'))\n"
-    "      redis.call('HDEL', jk, 'lease_until')\n"
     "      if le >= maxe then\n"
     "        redis.call('HSET', jk, 'state', 'dead', 'lease_expiries', le, 'token', tok,"
-    " 'errors', errs, 'finished', N(now), 'updated', N(now))\n"
+    " 'errors', errs, 'lease_until', '0', 'finished', N(now), 'updated', N(now))\n"
     "        redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
     "        buried = buried + 1\n"
     "      else\n"
     "        local rt = tick(t, now)\n"
-    "        local m = to_ready(t, id, tonumber(v[5]), rt)\n"
+    "        local rk = to_ready(t, id, tonumber(v[5]), rt)\n"
     "        redis.call('HSET', jk, 'state', 'ready', 'lease_expiries', le, 'token', tok,"
-    " 'errors', errs, 'not_before', N(rt), 'rk', m, 'updated', N(now))\n"
+    " 'errors', errs, 'lease_until', '0', 'not_before', N(rt), 'rk', rk, 'updated', N(now))\n"
     "        back = back + 1\n"
     "      end\n"
     "    end\n"
     "  end\n"
     "  if #exp > 0 then redis.call('ZREM', lk, unpack(exp)) end\n"
+    "  if #exp == 1000 then more = 1 end\n"
+    "  local dk = K(t, 'done')\n"
+    "  local old = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now - keep * 1000), 'LIMIT', 0, 1000)\n"
+    "  local extra = redis.call('ZCARD', dk) - #old - maxdone\n"
+    "  if extra > 0 and #old < 1000 then\n"
+    "    for _, id in ipairs(redis.call('ZRANGE', dk, #old, #old + math.min(extra, 1000 - #old) - 1)) do\n"
+    "      old[#old + 1] = id\n"
+    "    end\n"
+    "  end\n"
+    "  for _, id in ipairs(old) do drop(t, id) end\n"
+    "  if #old > 0 then redis.call('ZREM', dk, unpack(old)) end\n"
+    "  if #old == 1000 then more = 1 end\n"
+    "  trimmed = trimmed + #old\n"
     "end\n"
-    "return {back, buried}\n";
+    "return {back, buried, trimmed, more}\n";
 
 /* ARGV: id. Returns {1} or {0, state} or {-1}. */
 static const char LUA_RETRY[] = LUA_PRELUDE
@@ -363,8 +399,8 @@ static const char LUA_RETRY[] = LUA_PRELUDE
     "if v[1] ~= 'dead' then return {0, v[1]} end\n"
     "redis.call('ZREM', K(t, 'dead'), id)\n"
     "local rt = tick(t, now)\n"
-    "redis.call('HDEL', jk, 'finished', 'lease_until')\n"
-    "redis.call('HSET', jk, 'state', 'ready', 'attempt', 0, 'lease_expiries', 0,"
+    "redis.call('HDEL', jk, 'finished')\n"
+    "redis.call('HSET', jk, 'state', 'ready', 'attempt', 0, 'lease_expiries', 0, 'lease_until', '0',"
     " 'not_before', N(rt), 'rk', to_ready(t, id, tonumber(v[2]), rt), 'updated', N(now))\n"
     "return {1}\n";
 
@@ -373,7 +409,7 @@ static const char LUA_GET[] = LUA_PRELUDE
     "local id = ARGV[1]\n"
     "local t = type_of(id)\n"
     "if not t then return false end\n"
-    "return reply(JK(t, id), now_us())\n";
+    "return reply(t, id, now_us())\n";
 
 /* ARGV: state('' any) type('' any) limit. Returns job replies. */
 static const char LUA_LIST[] = LUA_PRELUDE
@@ -392,8 +428,8 @@ static const char LUA_LIST[] = LUA_PRELUDE
     "    if left <= 0 then return out end\n"
     "    for _, m in ipairs(redis.call('ZRANGE', K(t, s), 0, left - 1)) do\n"
     "      local id = m\n"
-    "      if s == 'ready' then id = string.sub(m, 19) end\n"
-    "      out[#out + 1] = reply(JK(t, id), now)\n"
+    "      if s == 'ready' then id = string.sub(m, 19) elseif s == 'leased' then id = mid(m) end\n"
+    "      out[#out + 1] = reply(t, id, now)\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -425,7 +461,7 @@ static const char LUA_PURGE[] = LUA_PRELUDE
     "  local ms = redis.call('ZRANGE', zk, 0, chunk - n - 1)\n"
     "  for _, m in ipairs(ms) do\n"
     "    local id = m\n"
-    "    if st == 'ready' then id = string.sub(m, 19) end\n"
+    "    if st == 'ready' then id = string.sub(m, 19) elseif st == 'leased' then id = mid(m) end\n"
     "    drop(t, id)\n"
     "  end\n"
     "  if #ms > 0 then redis.call('ZREM', zk, unpack(ms)) end\n"
@@ -719,6 +755,8 @@ static int read_job(const redisReply *e, om_job *j)
     j->lease_until_us = rep_int(f[13]);
     j->created_us = rep_int(f[14]);
     j->updated_us = rep_int(f[15]);
+    if (j->updated_us == 0)
+        j->updated_us = j->created_us; /* never changed since enqueue */
     return 0;
 }
 
@@ -809,6 +847,7 @@ static void rd_close(om_queue *q)
 
 static void add_spec_args(args *a, const om_job_spec *s, const char *id, int64_t created_us)
 {
+    /* keep in step with LUA_ENQUEUE: 9 values per job */
     args_str(a, s->type);
     args_str(a, id);
     args_int(a, s->priority);
@@ -817,6 +856,7 @@ static void add_spec_args(args *a, const om_job_spec *s, const char *id, int64_t
     args_int(a, s->max_attempts ? s->max_attempts : OM_MAX_ATTEMPTS_DEFAULT);
     args_str(a, s->payload ? s->payload : "{}");
     args_int(a, created_us);
+    args_str(a, s->job_id ? "0" : "1"); /* 1: a UUIDv4 we just drew, cannot exist yet */
 }
 
 static int enqueue_specs(rq *r, const om_job_spec *specs, size_t n, const int64_t *created_us,
@@ -1004,8 +1044,6 @@ static int rd_ack_batch(om_queue *q, const om_job *jobs, size_t n, size_t *acked
     rq *r = RQ(q);
     args a;
     args_script_init(&a);
-    args_int(&a, REDIS_DONE_KEEP_MS);
-    args_int(&a, REDIS_DONE_MAX);
     args_int(&a, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
         args_str(&a, jobs[i].type);
@@ -1102,23 +1140,26 @@ static int rd_bury(om_queue *q, const om_job *job, const char *error)
 static int rd_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
 {
     rq *r = RQ(q);
-    size_t back = 0, buried = 0;
-    for (int round = 0; round < 100; round++) { /* the script handles 1000 per type a call */
+    size_t back = 0, buried = 0, trimmed = 0;
+    for (int round = 0; round < 100; round++) { /* 1000 per type and call: loop while more */
         args a;
         args_script_init(&a);
         args_int(&a, OM_LEASE_EXPIRIES_MAX);
+        args_int(&a, REDIS_DONE_KEEP_MS);
+        args_int(&a, REDIS_DONE_MAX);
         redisReply *rep = NULL;
         int rc = call(r, S_REAP, &a, &rep);
         args_free(&a);
         if (rc < 0)
             return rc;
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4)
             return bad_reply(r, S_REAP, rep);
-        size_t b = (size_t)rep_int(rep->element[0]), d = (size_t)rep_int(rep->element[1]);
+        back += (size_t)rep_int(rep->element[0]);
+        buried += (size_t)rep_int(rep->element[1]);
+        trimmed += (size_t)rep_int(rep->element[2]);
+        int more = rep_int(rep->element[3]) != 0;
         freeReplyObject(rep);
-        back += b;
-        buried += d;
-        if (b + d < 1000)
+        if (!more)
             break;
     }
     *reclaimed_out = back;
@@ -1126,6 +1167,8 @@ static int rd_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
     if (back || buried)
         om_info("queue", "reaped expired leases: %zu back to ready, %zu to the dead letters",
                 back, buried);
+    if (trimmed)
+        om_debug("queue", "trimmed %zu old done jobs", trimmed);
     return OM_OK;
 }
 

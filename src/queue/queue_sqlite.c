@@ -3,8 +3,8 @@
  * store's SQLite file, so a stage's results and its follow-up job commit in one transaction
  * (enqueue_tx goes through the caller's store handle).
  *
- * Everything else runs on the queue's OWN connection to the same file (WAL, busy_timeout,
- * synchronous=NORMAL, cached prepared statements): claim/ack are short write transactions
+ * Everything else runs on the queue's OWN connection to the same file (WAL, busy_timeout
+ * 10 s, synchronous=NORMAL unless the store URL says otherwise, cached prepared statements): claim/ack are short write transactions
  * that do not queue up behind the store handle's statement cache or its transactions.
  *
  *   claim     one UPDATE ... WHERE job_id IN (best ready rows) RETURNING ... statement. A
@@ -114,6 +114,17 @@ static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, om_time_iso(buf, om_now_us()), -1, SQLITE_TRANSIENT);
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -155,7 +166,7 @@ static void read_job(sqlite3_stmt *st, om_job *j, const char *now)
         snprintf(j->state, sizeof(j->state), "delayed");
 }
 
-/* "sqlite:///abs/path?x" -> "/abs/path" */
+/* "sqlite:///abs/p%20ath?opts" -> "/abs/p ath" (percent-decoded, as the store does). */
 static char *path_from_store_url(const char *url)
 {
     const char *p = url;
@@ -168,7 +179,38 @@ static char *path_from_store_url(const char *url)
     size_t n = strcspn(p, "?#");
     if (n == 0)
         return NULL;
-    return xstrndup(p, n);
+    char *out = xmalloc(n + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
+            (lo = hexval(p[i + 2])) >= 0) {
+            out[j++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[j++] = p[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* The store URL's synchronous= and busy_timeout= options apply to our connection too. */
+static void url_options(const char *url, const char **sync, int *busy_ms)
+{
+    const char *qs = strchr(url, '?');
+    if (!qs)
+        return;
+    if (strstr(qs, "synchronous=off"))
+        *sync = "OFF";
+    else if (strstr(qs, "synchronous=full"))
+        *sync = "FULL";
+    const char *b = strstr(qs, "busy_timeout=");
+    if (b) {
+        long ms = strtol(b + 13, NULL, 10);
+        if (ms > 0 && ms <= 3600000)
+            *busy_ms = (int)ms;
+    }
 }
 
 static int sq_open(om_queue *q, const char *url)
@@ -196,13 +238,18 @@ static int sq_open(om_queue *q, const char *url)
         free(s);
         return OM_EUNAVAIL;
     }
-    sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+    const char *sync = "NORMAL";
+    int busy_ms = SQ_BUSY_TIMEOUT_MS;
+    url_options(om_store_url(q->store), &sync, &busy_ms);
+    sqlite3_busy_timeout(s->db, busy_ms);
     sqlite3_create_function(s->db, "now", 0, SQLITE_UTF8, NULL, sql_now, NULL, NULL);
     char *err = NULL;
-    rc = sqlite3_exec(s->db,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
-                      NULL, NULL, &err);
+    char pragmas[200];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
+             "PRAGMA temp_store=MEMORY;",
+             sync);
+    rc = sqlite3_exec(s->db, pragmas, NULL, NULL, &err);
     if (rc == SQLITE_OK) {
         sqlite3_stmt *st = NULL;
         rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
