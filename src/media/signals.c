@@ -88,6 +88,16 @@ static void rbj_init(biquad *f, double fs, double f0, double q, int highpass)
     f->a2 = (1.0 - alpha) / a0;
 }
 
+/* Entries of a per-second series: a trailing part second counts from half a second on
+ * (codec padding must not add an entry), and anything non-empty has one. */
+static size_t seconds_of(double duration)
+{
+    if (!(duration > 0))
+        return 0;
+    size_t n = (size_t)floor(duration + 0.5);
+    return n ? n : 1;
+}
+
 static double lufs_of(double mean_square)
 {
     if (!(mean_square > 0))
@@ -312,7 +322,7 @@ static void find_silences(const hop_sums *h, const om_pcm *pcm, double thr_db, d
 }
 
 /* Speech-band activity over 20 ms frames and syllable nuclei from the 10 ms envelope. */
-static void speech_measures(const hop_sums *h, om_audio_signals *out)
+static void speech_measures(const hop_sums *h, double silence_total, om_audio_signals *out)
 {
     size_t nf = h->n / 2;
     out->speech_activity = 0;
@@ -381,7 +391,8 @@ static void speech_measures(const hop_sums *h, om_audio_signals *out)
         }
     }
     free(env);
-    out->syllable_rate = (double)peaks / ((double)active * 0.02);
+    double speaking = out->duration - silence_total;
+    out->syllable_rate = speaking > 0.1 ? (double)peaks / speaking : 0;
     out->wpm_estimate = out->syllable_rate * 60.0 / 1.5;
 }
 
@@ -431,7 +442,7 @@ int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts,
     out->integrated = gated_loudness(out->block_power, nfull);
     out->range = loudness_range(out->block_power, nfull);
 
-    size_t nsec = (size_t)ceil(out->duration - 1e-9);
+    size_t nsec = seconds_of(out->duration);
     out->n_short_term = nsec;
     out->short_term = xcalloc(nsec ? nsec : 1, sizeof(double));
     for (size_t i = 0; i < nsec; i++) {
@@ -448,7 +459,10 @@ int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts,
     }
 
     find_silences(&h, pcm, o.silence_db, o.silence_min, out);
-    speech_measures(&h, out);
+    double silent = 0;
+    for (size_t i = 0; i < out->n_silences; i++)
+        silent += out->silences[i].end - out->silences[i].start;
+    speech_measures(&h, silent, out);
     hop_sums_release(&h);
 
     if (out->duration > 0)
@@ -633,11 +647,6 @@ static void grid_distance(const luma_grid *a, const luma_grid *b, double *hd, do
     *gd = n ? m / n / 255.0 : 0;
 }
 
-static int grid_changed(double hd, double gd)
-{
-    return hd > 0.30 || gd > 0.12;
-}
-
 /* A decoder for stream `vi` of fmt. */
 static int open_video_decoder(AVFormatContext *fmt, int vi, const char *path,
                               enum AVDiscard skip_frame, AVCodecContext **out)
@@ -766,23 +775,44 @@ static double median_of(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-/* Decodes every frame between keyframes a and b (media times) and returns the time of the
- * frame that differs most from its predecessor, or NAN when no consecutive pair changed
- * like a cut (a gradual change). Uses and decrements v->refine_budget (frames). */
-static double refine_cut(vscan *v, double ta, double tb)
+static void push_double(double **arr, size_t *n, size_t *cap, double v)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        *arr = xrealloc(*arr, st_mult(*cap, sizeof(double)));
+    }
+    (*arr)[(*n)++] = v;
+}
+
+/* Cut between two consecutive frames: a large histogram or grid change that also stands out
+ * against the interval's typical frame-to-frame change (sustained fast motion is no cut). */
+#define CUT_HD 0.25
+#define CUT_GD 0.08
+/* Between keyframes seconds apart, motion alone (a zoom, a pan) can pass the thresholds
+ * above; placing a cut at a keyframe without decoding needs a change this strong. */
+#define STRONG_HD 0.40
+#define STRONG_GD 0.16
+
+/* Decodes every frame of media time [ta, tb] (ta a keyframe) and appends the time of each
+ * frame that starts a new shot to *cuts. Spends v->refine_budget (frames). Returns 0, or -1
+ * when the interval could not be decoded (nothing appended). */
+static int refine_cuts(vscan *v, double ta, double tb, double **cuts, size_t *ncuts,
+                       size_t *cap)
 {
     const AVStream *st = v->fmt->streams[v->vi];
     AVCodecContext *dec = NULL;
     if (open_video_decoder(v->fmt, v->vi, v->path, AVDISCARD_DEFAULT, &dec) < 0)
-        return NAN;
-    int64_t ts = (int64_t)((ta + v->origin) / av_q2d(st->time_base));
+        return -1;
+    int64_t ts = (int64_t)llround((ta + v->origin) / av_q2d(st->time_base));
     if (av_seek_frame(v->fmt, v->vi, ts, AVSEEK_FLAG_BACKWARD) < 0) {
         avcodec_free_context(&dec);
-        return NAN;
+        return -1;
     }
     luma_grid *prev = xmalloc(sizeof(*prev)), *cur = xmalloc(sizeof(*cur));
+    size_t cap_s = 64, ns = 0;
+    double *score = xmalloc(cap_s * sizeof(double)), *when = xmalloc(cap_s * sizeof(double));
+    int *cutlike = xmalloc(cap_s * sizeof(int));
     int have_prev = 0, done = 0, eof = 0;
-    double best_t = NAN, best_score = 0;
     while (!done && v->refine_budget > 0) {
         if (!eof) {
             int r = av_read_frame(v->fmt, v->pkt);
@@ -814,11 +844,16 @@ static double refine_cut(vscan *v, double ta, double tb)
                 if (have_prev) {
                     double hd, gd;
                     grid_distance(prev, cur, &hd, &gd);
-                    double score = hd + gd * 2.5;
-                    if (grid_changed(hd, gd) && score > best_score) {
-                        best_score = score;
-                        best_t = t;
+                    if (ns == cap_s) {
+                        cap_s *= 2;
+                        score = xrealloc(score, cap_s * sizeof(double));
+                        when = xrealloc(when, cap_s * sizeof(double));
+                        cutlike = xrealloc(cutlike, cap_s * sizeof(int));
                     }
+                    score[ns] = hd + 2.5 * gd;
+                    when[ns] = t;
+                    cutlike[ns] = hd > CUT_HD || gd > CUT_GD;
+                    ns++;
                 }
                 luma_grid *tmp = prev;
                 prev = cur;
@@ -830,19 +865,22 @@ static double refine_cut(vscan *v, double ta, double tb)
         if (eof && !got_any)
             break;
     }
+    if (ns > 0) {
+        double *tmp = xmalloc(ns * sizeof(double));
+        memcpy(tmp, score, ns * sizeof(double));
+        double med = median_of(tmp, ns);
+        free(tmp);
+        for (size_t i = 0; i < ns; i++)
+            if (cutlike[i] && score[i] >= 3.0 * med)
+                push_double(cuts, ncuts, cap, when[i]);
+    }
+    free(score);
+    free(when);
+    free(cutlike);
     free(prev);
     free(cur);
     avcodec_free_context(&dec);
-    return best_t;
-}
-
-static void push_double(double **arr, size_t *n, size_t *cap, double v)
-{
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 16;
-        *arr = xrealloc(*arr, st_mult(*cap, sizeof(double)));
-    }
-    (*arr)[(*n)++] = v;
+    return ns > 0 ? 0 : -1;
 }
 
 /* Median size of the non-key packets within +-12 packets of i (excluding i). */
@@ -859,13 +897,12 @@ static double local_median(const vpacket *p, size_t np, size_t i)
 
 static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
 {
-    size_t cap = 0;
+    size_t cap = 0, ncuts = 0;
     double *cuts = NULL;
-    size_t ncuts = 0;
     const vpacket *p = v->p;
     size_t np = v->np;
 
-    /* Packet size of the keyframe at or before packet i, and the next one. */
+    /* Size of the nearest keyframe packet before / after each packet (0: none). */
     int *prev_key = xmalloc((np ? np : 1) * sizeof(int));
     int *next_key = xmalloc((np ? np : 1) * sizeof(int));
     int last = 0;
@@ -881,80 +918,83 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
         next_key[i] = last;
     }
     double *spike = xcalloc(np ? np : 1, sizeof(double)); /* size / local median */
-    for (size_t i = 0; i < np; i++) {
-        if (p[i].key)
-            continue;
-        double med = local_median(p, np, i);
-        spike[i] = p[i].size / fmax(med, 16.0);
-    }
-    /* keyframe spacing */
-    double *gaps = xmalloc((np ? np : 1) * sizeof(double));
-    size_t ng = 0;
-    double lastk = NAN;
-    for (size_t i = 0; i < np; i++) {
+    for (size_t i = 0; i < np; i++)
         if (!p[i].key)
-            continue;
-        if (!isnan(lastk) && p[i].t > lastk)
-            gaps[ng++] = p[i].t - lastk;
-        lastk = p[i].t;
-    }
-    double med_gap = median_of(gaps, ng);
-    free(gaps);
+            spike[i] = p[i].size / fmax(local_median(p, np, i), 16.0);
 
-    /* Intra-like inter frames: an encoder-inserted I frame or a P frame coded almost all
-     * intra. They mark a cut whatever the keyframes say. */
-    for (size_t i = 0; i < np; i++) {
-        if (p[i].key)
-            continue;
-        double kref = next_key[i] > 0 ? fmin(prev_key[i], next_key[i]) : prev_key[i];
-        if (spike[i] >= 6.0 && p[i].size >= 0.5 * kref && kref > 0)
-            push_double(&cuts, &ncuts, &cap, p[i].t);
-    }
-
-    /* Consecutive decoded keyframes that differ: find where in between. */
-    for (size_t k = 1; k < v->nk; k++) {
+    /* Consecutive decoded keyframes that differ hold at least one cut. Where exactly: a
+     * frame-exact decode of the interval while the budget lasts (intervals without a
+     * packet-size clue first), else the strongest size spike (an inter frame costing like
+     * an intra frame), else the second keyframe when it is close. */
+    size_t nk = v->nk;
+    int *spike_at = xmalloc((nk ? nk : 1) * sizeof(int)); /* -2 unchanged, -1 no spike */
+    int *strong = xcalloc(nk ? nk : 1, sizeof(int));
+    for (size_t k = 1; k < nk; k++) {
         const vkey *a = &v->k[k - 1], *b = &v->k[k];
         double hd, gd;
         grid_distance(a->grid, b->grid, &hd, &gd);
-        if (!grid_changed(hd, gd))
+        spike_at[k] = -2;
+        om_debug("media", "keyframes %.3f -> %.3f: hist %.3f grid %.3f", a->t, b->t, hd, gd);
+        if (!(hd > CUT_HD || gd > CUT_GD))
             continue;
-        /* strongest spike among inter frames between the two keyframes */
-        size_t best = SIZE_MAX;
+        spike_at[k] = -1;
+        strong[k] = hd > STRONG_HD || gd > STRONG_GD;
+        double best = 0;
         for (size_t i = a->pkt + 1; i < b->pkt && i < np; i++) {
             if (p[i].key || spike[i] < 4.0)
                 continue;
             double kref = fmin(prev_key[i], next_key[i] > 0 ? next_key[i] : prev_key[i]);
             if (p[i].size < 0.15 * kref)
                 continue;
-            if (best == SIZE_MAX || spike[i] > spike[best])
-                best = i;
+            if (spike[i] > best) {
+                best = spike[i];
+                spike_at[k] = (int)i;
+            }
         }
-        if (best != SIZE_MAX) {
-            push_double(&cuts, &ncuts, &cap, p[best].t);
-            continue;
-        }
-        double gap = b->t - a->t;
-        int irregular = med_gap > 0 && gap < 0.75 * med_gap && b->pkt - a->pkt > 1;
-        int adjacent = b->pkt == a->pkt + 1; /* nothing decodable in between */
-        if (irregular || adjacent) {
+    }
+    /* Refinement order while the budget lasts: strong changes before weak ones (motion
+     * can pass the weak thresholds), and among those the intervals without a size clue. */
+    size_t *order = xmalloc((nk ? nk : 1) * sizeof(size_t));
+    size_t no = 0;
+    for (int pass = 0; pass < 4; pass++) {
+        int want_strong = pass < 2, want_spike = pass % 2;
+        for (size_t k = 1; k < nk; k++)
+            if (spike_at[k] != -2 && strong[k] == want_strong &&
+                (spike_at[k] >= 0) == want_spike)
+                order[no++] = k;
+    }
+    for (size_t j = 0; j < no; j++) {
+        size_t k = order[j];
+        const vkey *a = &v->k[k - 1], *b = &v->k[k];
+        if (b->pkt == a->pkt + 1) { /* nothing in between: the keyframe is the cut */
             push_double(&cuts, &ncuts, &cap, b->t);
             continue;
         }
-        double t = NAN;
-        if (v->refine_budget > 0) {
-            t = refine_cut(v, a->t, b->t);
-            if (!isnan(t))
-                push_double(&cuts, &ncuts, &cap, t);
+        size_t frames = b->pkt - a->pkt + 1;
+        if (frames <= v->refine_budget && refine_cuts(v, a->t, b->t, &cuts, &ncuts, &cap) == 0)
             continue;
-        }
-        if (gap <= 2.5) /* out of budget: coarse, at the keyframe */
+        if (spike_at[k] >= 0)
+            push_double(&cuts, &ncuts, &cap, p[spike_at[k]].t);
+        else if (strong[k] && b->t - a->t <= 2.5)
             push_double(&cuts, &ncuts, &cap, b->t);
     }
+    free(order);
+    /* After the last decoded keyframe nothing closes the interval: trust intra-like frames
+     * (an encoder-inserted I frame, or a P frame coded almost all intra). */
+    size_t tail = nk ? v->k[nk - 1].pkt + 1 : 0;
+    for (size_t i = tail; i < np; i++) {
+        double kref = fmax(prev_key[i], next_key[i]);
+        if (!p[i].key && kref > 0 && spike[i] >= 6.0 && p[i].size >= 0.5 * kref)
+            push_double(&cuts, &ncuts, &cap, p[i].t);
+    }
+    free(spike_at);
+    free(strong);
     free(prev_key);
     free(next_key);
     free(spike);
 
-    qsort(cuts, ncuts, sizeof(double), cmp_double);
+    if (ncuts > 1)
+        qsort(cuts, ncuts, sizeof(double), cmp_double);
     double t_first = np ? p[0].t : 0;
     for (size_t i = 0; i < np; i++)
         t_first = fmin(t_first, p[i].t);
@@ -972,7 +1012,7 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
 
 static void compute_motion(const vscan *v, om_video_signals *out)
 {
-    size_t nsec = (size_t)ceil(out->duration - 1e-9);
+    size_t nsec = seconds_of(out->duration);
     out->n_motion = nsec;
     out->motion = xcalloc(nsec ? nsec : 1, sizeof(double));
     if (nsec == 0)
@@ -1043,7 +1083,7 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
     om_video_opts o = OM_VIDEO_OPTS_DEFAULT;
     if (opts)
         o = *opts;
-    if (!(o.max_key_rate > 0) || !(o.min_scene >= 0))
+    if (!(o.max_key_rate > 0) || !(o.min_scene >= 0) || o.refine_frames > 1000000)
         return om_error_set(OM_EINVAL, "video signals: bad options max_key_rate=%g min_scene=%g",
                             o.max_key_rate, o.min_scene);
     vscan v = {.path = path};
@@ -1135,9 +1175,15 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
         out->key_interval = median_of(g, ng);
         free(g);
     }
-    /* Frame-exact refinement of ambiguous cuts may decode at most ~10% of the frames. */
-    v.refine_budget = v.np / 10 > 250 ? v.np / 10 : 250;
+    /* Frame-exact refinement decodes at most refine_frames frames (auto: 2% of the
+     * frames, at least 250). */
+    if (o.refine_frames < 0)
+        v.refine_budget = v.np * 2 / 100 > 250 ? v.np * 2 / 100 : 250;
+    else
+        v.refine_budget = (size_t)o.refine_frames;
+    out->n_refined = v.refine_budget;
     detect_cuts(&v, &o, out);
+    out->n_refined -= v.refine_budget;
     compute_motion(&v, out);
     vscan_free(&v);
     return OM_OK;
@@ -1209,8 +1255,17 @@ static om_motion_sample track_sample(track_state *s, double t)
             mtot += m;
             mcol[dx] += m;
             mrow[dy] += m;
-            dcol[dx] += s->cur.dev[i];
-            drow[dy] += s->cur.dev[i];
+            /* detail: contrast inside the cell plus the luma gradient across it (edges that
+             * fall on cell borders show up in the gradient, not in the cell's deviation) */
+            const float *g = s->cur.mean;
+            int xl = cx > 0 ? cx - 1 : cx, xr = cx + 1 < s->cgw ? cx + 1 : cx;
+            int yu = cy > 0 ? cy - 1 : cy, yd = cy + 1 < s->cgh ? cy + 1 : cy;
+            double d = s->cur.dev[i] + 0.5 * (fabs((double)g[cy * s->cgw + xr] -
+                                                   g[cy * s->cgw + xl]) +
+                                              fabs((double)g[yd * s->cgw + cx] -
+                                                   g[yu * s->cgw + cx]));
+            dcol[dx] += d;
+            drow[dy] += d;
         }
     }
     /* Motion counts once it is above codec noise (mean change > 0.5 luma step per cell). */
@@ -1265,14 +1320,14 @@ static om_motion_sample track_sample(track_state *s, double t)
     return out;
 }
 
-static void track_frame(track_state *s, const AVFrame *f, int *ok)
+static void track_frame(track_state *s, const AVFrame *f, int accumulate, int *ok)
 {
     if (grid_from_frame(f, s->cgw, s->cgh, &s->cur) < 0) {
         *ok = 0;
         return;
     }
     *ok = 1;
-    if (s->have_prev) {
+    if (s->have_prev && accumulate) {
         int n = s->cgw * s->cgh;
         for (int i = 0; i < n; i++)
             s->motion[i] += fabs((double)s->cur.mean[i] - s->prev.mean[i]);
@@ -1342,7 +1397,8 @@ int om_media_motion_track(const char *path, double start, double end, double fps
     AVFrame *frame = av_frame_alloc();
     size_t k = 0;
     int eof = 0, frames = 0, bad_format = 0;
-    const double lead = 1.0 / fps;   /* motion is accumulated over one sample period */
+    const double lead = 1.0 / fps;   /* frames decoded before start - lead are not kept */
+    const double acc_window = fmin(lead, 0.25);
     const double half_frame = info.fps > 0 ? 0.5 / info.fps : 0.02;
     while (k < n && pkt && frame) {
         if (!eof) {
@@ -1366,7 +1422,9 @@ int om_media_motion_track(const char *path, double start, double end, double fps
                 continue;
             }
             int ok;
-            track_frame(s, frame, &ok);
+            /* Motion counts over the last quarter second (at most one sample period)
+             * before a sample: longer would trail behind what moves. */
+            track_frame(s, frame, !isnan(t) && t > tk - acc_window, &ok);
             av_frame_unref(frame);
             if (!ok) {
                 bad_format = 1;
@@ -1479,7 +1537,7 @@ static json_t *jnum(double v, double scale)
 {
     if (!isfinite(v))
         return json_null();
-    return json_real(round(v * scale) / scale);
+    return json_real(round(v * scale) / scale + 0.0); /* + 0.0: no "-0.0" */
 }
 
 json_t *om_signals_to_json(const om_signals *s)

@@ -18,15 +18,21 @@
  *   - speech activity: fraction of 20 ms frames whose 300-3400 Hz band level is above an
  *     adaptive floor (an energy detector: any sound in the speech band counts, not only
  *     voices); syllable rate: prominent peaks (>= 3 dB, >= 100 ms apart) of that band's
- *     envelope per second of active time; wpm_estimate = syllable_rate * 60 / 1.5.
+ *     envelope per second of speaking time (duration minus the silences above);
+ *     wpm_estimate = syllable_rate * 60 / 1.5 (English averages ~1.5 syllables a word).
  *   - hook: loudness of the first `hook_s` seconds against the rest, leading silence.
  *
  * Video (om_video_signals_compute), without a full decode: one demux pass reads every video
  * packet (size, keyframe flag, time) and decodes only keyframes (at most max_key_rate per
- * second) into a 64x36 luma grid. A hard cut is found where consecutive decoded keyframes
- * differ (histogram / grid distance) and is placed at the packet-size spike between them
- * (an inter frame that costs almost as much as an intra frame), or at an intra-like spike
- * alone (encoder-inserted I frame). motion[i] is the coding cost of second i's inter frames
+ * second) into a 64x36 luma grid. Where consecutive decoded keyframes differ (luma
+ * histogram / grid distance) the interval holds a cut; it is placed frame-exactly by
+ * decoding just that interval while a small budget lasts (refine_frames: 2% of the frames
+ * by default; strong changes first, then intervals without a packet-size clue), else at
+ * the packet-size spike
+ * between them (an inter frame that costs almost as much as an intra frame), else at the
+ * second keyframe when it is at most 2.5 s later and the change is strong. Cost: demuxing + keyframes + the budget,
+ * never a full decode. Known misses: a cut whose scene returns before the next keyframe
+ * (A->B->A within one GOP). motion[i] is the coding cost of second i's inter frames
  * relative to the median keyframe: 0 = static picture, ~1 = every frame as costly as a
  * full picture (for intra-only codecs: the keyframe grid difference instead).
  *
@@ -59,6 +65,8 @@ typedef struct om_audio_opts {
 #define OM_AUDIO_OPTS_DEFAULT {-35.0, 0.3, 3.0}
 
 typedef struct om_audio_hook {
+    /* Loudness is gated (BS.1770): it is the level of what sounds, dead air does not
+     * lower it; dead air shows in lead_silence and active_fraction. */
     double first_lufs;      /* loudness of [start, start+hook_s] */
     double rest_lufs;       /* loudness of [start+hook_s, end] (OM_LUFS_FLOOR if empty) */
     double delta_lu;        /* first_lufs - rest_lufs: > 0 = the opening is louder */
@@ -74,7 +82,8 @@ typedef struct om_audio_signals {
     double range;          /* LRA, LU */
     double peak_dbfs;      /* sample peak; -inf for digital silence is reported as -120 */
     double *short_term;    /* LUFS, one per second: [i] = 3 s window centred on the middle
-                              of second i (media [start+i-1, start+i+2], clipped at the ends) */
+                              of second i (media [start+i-1, start+i+2], clipped at the ends);
+                              round(duration) entries (a part second counts from 0.5 s) */
     size_t n_short_term;
     double *block_power;   /* K-weighted mean square per 100 ms from `start` (for
                               om_audio_loudness_between); dual-mono factor applied */
@@ -82,7 +91,7 @@ typedef struct om_audio_signals {
     om_interval *silences; /* ascending, non-overlapping */
     size_t n_silences;
     double speech_activity; /* 0..1 */
-    double syllable_rate;   /* per second of active time; 0 when nothing is active */
+    double syllable_rate;   /* per second of speaking time; 0 when nothing is active */
     double wpm_estimate;
     om_audio_hook hook;     /* of the whole PCM */
     double silence_db;      /* the options used */
@@ -109,18 +118,22 @@ int om_audio_hook_at(const om_audio_signals *s, double start, double end, double
 typedef struct om_video_opts {
     double max_key_rate; /* decoded keyframes per second at most; default 4 */
     double min_scene;    /* cuts closer than this (s) merge into the first; default 0.5 */
+    long refine_frames;  /* frames the frame-exact refinement may decode: < 0 auto (2% of
+                            the frames, at least 250), 0 none (packet sizes only) */
 } om_video_opts;
-#define OM_VIDEO_OPTS_DEFAULT {4.0, 0.5}
+#define OM_VIDEO_OPTS_DEFAULT {4.0, 0.5, -1}
 
 typedef struct om_video_signals {
     double duration;     /* media seconds covered by video packets */
     double *scenes;      /* media times of hard cuts, ascending (never 0) */
     size_t n_scenes;
-    double *motion;      /* one per second (0..1): motion[i] covers [i, i+1) */
+    double *motion;      /* one per second (0..1): motion[i] covers [i, i+1);
+                            round(duration) entries */
     size_t n_motion;
     size_t n_packets;    /* video packets read */
     size_t n_keyframes;  /* keyframes seen */
     size_t n_decoded;    /* keyframes actually decoded */
+    size_t n_refined;    /* frames decoded to place cuts exactly */
     double key_interval; /* median keyframe spacing, seconds (0 with < 2 keyframes) */
 } om_video_signals;
 
@@ -142,9 +155,10 @@ void om_video_signals_release(om_video_signals *s);
  *              out->window (fraction of the width) centred on x. ~0 = nothing stands out
  *              (flat or uniformly busy picture): x is then 0.5 and the caller should hold
  *              or centre; near 1 = everything interesting fits the crop.
- * Interest per 64x36 grid cell = mean absolute luma change over the frames decoded since
- * the previous sample (motion, weight 0.6) + local contrast of the cell (detail: edges,
- * text, faces; weight 0.4), each minus its median over columns. x is the centroid inside
+ * Interest per 64x36 grid cell = mean absolute luma change between consecutive frames in
+ * the last min(1/fps, 0.25) s before the sample (motion, weight 0.6, when above codec
+ * noise) + contrast inside the cell and luma gradient across it (detail: edges, text,
+ * faces; weight 0.4), each profile minus its median over columns. x is the centroid inside
  * the best-scoring window of width `window` (a 9:16 crop of the displayed frame when
  * window_frac <= 0, e.g. 0.316 for 16:9; capped at 1). Raw per sample: no smoothing, no
  * pan limits (the editor owns those). Every frame of the span is decoded (non-reference
@@ -194,7 +208,8 @@ void om_signals_release(om_signals *s);
  *                       it with the transcript's figure),
  *    "speech_activity":0..1, "syllable_rate":per s,
  *    "hook":{"first_lufs","rest_lufs","delta_lu","lead_silence","active_fraction"} }
- * Numbers are rounded (times to 0.001 s, levels to 0.01). */
+ * Numbers are rounded (times to 0.001 s, levels to 0.01); dump with
+ * JSON_REAL_PRECISION(10) or so to keep the text short. */
 json_t *om_signals_to_json(const om_signals *s);
 
 #endif
