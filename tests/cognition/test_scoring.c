@@ -629,6 +629,46 @@ static void test_energy_from_loudness(void **state)
     om_candidates_free(c, n);
 }
 
+static void test_input_from_json_malformed(void **state)
+{
+    (void)state;
+    /* outside data: wrong types, missing times, reversed spans, junk signals are skipped */
+    const char *text =
+        "{\"words\":[{\"w\":\"ok\",\"start\":1,\"end\":1.5},{\"w\":\"late\",\"start\":3},"
+        "{\"w\":7,\"start\":2,\"end\":3},{\"word\":\"alias\",\"start\":2,\"end\":2.4},"
+        "{\"w\":\"back\",\"start\":5,\"end\":4},{\"w\":\"neg\",\"start\":-1,\"end\":0.5},"
+        "\"junk\",null],"
+        "\"sentences\":[{\"start\":1,\"end\":2.4,\"text\":\"ok alias\"},{\"start\":\"x\"}],"
+        "\"signals\":{\"duration\":\"long\",\"loudness\":{\"short_term\":[-20,null,\"x\"]},"
+        "\"silences\":[[1.5,2],[3],{\"start\":2.4,\"end\":2.9},\"z\"],"
+        "\"scenes\":[1,\"two\",{\"time\":3}]},"
+        "\"engagement\":{\"value\":500,\"creator_median\":250}}";
+    json_t *raw = json_loads(text, 0, NULL);
+    assert_non_null(raw);
+    om_cand_input t;
+    assert_int_equal(om_cand_input_from_json(raw, &t), OM_OK);
+    assert_int_equal(t.nwords, 2);
+    assert_string_equal(t.words[1].w, "alias");
+    assert_int_equal(t.nsentences, 1);
+    assert_int_equal(t.nsilences, 2);
+    assert_int_equal(t.nscenes, 2);
+    assert_int_equal(t.nloudness, 3);
+    assert_true(isnan(t.loudness[1]) && isnan(t.loudness[2]));
+    assert_true(t.duration == 0);
+    assert_true(fabs(t.engagement - 2.0 / 3.0) < 1e-9);
+    om_cand_opts o;
+    om_cand_opts_default(&o);
+    o.min_s = 0.5;
+    o.max_s = 5;
+    om_candidate *c;
+    size_t n;
+    assert_int_equal(om_candidates_find(&t, &o, NULL, &c, &n), OM_OK);
+    assert_int_equal(n, 1);
+    om_candidates_free(c, n);
+    om_cand_input_release(&t);
+    json_decref(raw);
+}
+
 static void test_candidates_long_video(void **state)
 {
     (void)state;
@@ -677,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_candidates_prefer_hook_and_relevance),
         cmocka_unit_test(test_analysis_evaluate_json),
         cmocka_unit_test(test_energy_from_loudness),
+        cmocka_unit_test(test_input_from_json_malformed),
         cmocka_unit_test(test_candidates_long_video),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
