@@ -326,8 +326,8 @@ static int teardown(void **state)
 
 static json_t *select_payload(void)
 {
-    return json_pack("{s:s,s:s,s:s,s:[]}", "video_id", F.video, "analysis_id", F.analysis,
-                     "project_id", F.project, "parents");
+    return json_pack("{s:s,s:s,s:s,s:[s]}", "video_id", F.video, "analysis_id", F.analysis,
+                     "project_id", F.project, "parents", "11111111-2222-4333-8444-555555555555");
 }
 
 static void test_select(void **state)
@@ -404,6 +404,10 @@ static void test_select(void **state)
     json_t *dc = json_object_get(pk, "decision_chain");
     assert_string_equal(json_string_value(json_object_get(dc, "decision")), "SELECTED");
     assert_true(json_object_size(json_object_get(dc, "votes")) >= 7);
+    /* parents = the payload's parents (the analyze packet) */
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(pk, "lineage"), "parents"), 0)),
+                        "11111111-2222-4333-8444-555555555555");
     json_decref(pk);
     json_decref(m);
 
