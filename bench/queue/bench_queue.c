@@ -67,18 +67,35 @@ static double server_cpu(void)
     return v;
 }
 
+/* Bytes this process handed to write()/pwrite() so far (/proc/self/io wchar): for SQLite,
+ * the WAL traffic. */
+static double self_wchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    double v = 0;
+    char line[128];
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "wchar:", 6) == 0)
+            v = strtod(line + 6, NULL);
+    if (f)
+        fclose(f);
+    return v;
+}
+
 typedef struct meas {
     double jps;            /* best jobs/s over the rounds */
     double cli_us, srv_us; /* CPU microseconds per job (client, redis-server), lowest */
+    double wbytes;         /* bytes written by this process per job */
 } meas;
 
 typedef double (*run_fn)(void *ctx, size_t n, size_t batch);
 
 static void measure(meas *m, run_fn fn, void *ctx, size_t n, size_t batch)
 {
-    double c0 = self_cpu(), s0 = server_cpu();
+    double c0 = self_cpu(), s0 = server_cpu(), w0 = self_wchar();
     double jps = fn(ctx, n, batch);
     double cli = (self_cpu() - c0) * 1e6 / (double)n, srv = (server_cpu() - s0) * 1e6 / (double)n;
+    m->wbytes = (self_wchar() - w0) / (double)n;
     if (jps > m->jps)
         m->jps = jps;
     if (m->cli_us == 0 || cli < m->cli_us)
@@ -232,6 +249,8 @@ static void row(const char *name, const meas *m, const meas *raw, double ref, in
     printf("  cpu/job: client %5.1f us", m->cli_us);
     if (server)
         printf(", redis %5.1f us", m->srv_us);
+    else
+        printf("; written/job %5.1f KB", m->wbytes / 1024);
     printf("\n");
     fflush(stdout);
 }

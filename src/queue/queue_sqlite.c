@@ -30,6 +30,9 @@
 
 #define SQ_MAX_CACHED_TYPES 8
 #define SQ_BUSY_TIMEOUT_MS 10000
+/* Queue rows and index pages are rewritten over and over: checkpointing less often copies
+ * each hot page to the database once per checkpoint instead of once per 1000 frames. */
+#define SQ_WAL_AUTOCHECKPOINT 8000
 
 #define JOB_COLS                                                                            \
     "job_id, type, state, priority, payload, unique_key, errors, worker, attempt, "        \
@@ -247,8 +250,8 @@ static int sq_open(om_queue *q, const char *url)
     char pragmas[200];
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
-             "PRAGMA temp_store=MEMORY;",
-             sync);
+             "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=%d;",
+             sync, SQ_WAL_AUTOCHECKPOINT);
     rc = sqlite3_exec(s->db, pragmas, NULL, NULL, &err);
     if (rc == SQLITE_OK) {
         sqlite3_stmt *st = NULL;

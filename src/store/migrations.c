@@ -223,6 +223,7 @@ static const char sqlite_v1[] =
     "  UNIQUE (type, unique_key)"
     ") STRICT;\n"
     "CREATE INDEX jobs_dispatch_idx ON jobs (state, priority DESC, not_before);\n"
+    "CREATE INDEX jobs_claim_idx ON jobs (type, priority DESC, not_before) WHERE state = 'ready';\n"
     "CREATE INDEX jobs_type_state_idx ON jobs (type, state);\n"
 
     "CREATE TABLE job_logs ("
@@ -492,6 +493,7 @@ static const char pg_v1[] =
     "  UNIQUE (type, unique_key)"
     ");\n"
     "CREATE INDEX jobs_dispatch_idx ON jobs (state, priority DESC, not_before);\n"
+    "CREATE INDEX jobs_claim_idx ON jobs (type, priority DESC, not_before) WHERE state = 'ready';\n"
     "CREATE INDEX jobs_type_state_idx ON jobs (type, state);\n"
 
     "CREATE TABLE job_logs ("
