@@ -1,8 +1,18 @@
-/* registry.c: registers the pipeline stages with the worker runtime (filled in by the
- * coordinator as stages land; the runtime's own maintenance types are in src/runtime). */
+/* registry.c: registers the pipeline stages with the worker runtime (the runtime's own
+ * maintenance types are in src/runtime/builtin.c). */
 #include "base/common.h"
+#include "runtime/runtime.h"
 #include "stages/stages.h"
+
+extern const om_stage om_stage_scrape, om_stage_analyze, om_stage_select, om_stage_edit,
+    om_stage_schedule, om_stage_upload, om_stage_rescrape;
 
 void om_stages_register_all(void)
 {
+    static const om_stage *const all[] = {&om_stage_rescrape, &om_stage_scrape,
+                                          &om_stage_analyze,  &om_stage_select,
+                                          &om_stage_edit,     &om_stage_schedule,
+                                          &om_stage_upload};
+    for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
+        om_runtime_register(all[i]);
 }

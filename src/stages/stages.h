@@ -9,4 +9,9 @@
 /* Registers every pipeline stage with the runtime (om_runtime_register). Idempotent. */
 void om_stages_register_all(void);
 
+#include <stdint.h>
+
+/* The re-scrape time bucket of `now_us` for an interval (stages/rescrape.c). */
+int64_t om_rescrape_bucket(int64_t now_us, int64_t interval_s);
+
 #endif

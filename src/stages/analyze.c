@@ -1,0 +1,386 @@
+/*
+ * analyze.c: the Analyzer stage (INIT -> TRANSCRIBE -> SCORE -> CLIP-FIND -> DONE).
+ *
+ * INIT        loads the video, its post and the project's brand; probes the media
+ *             (libavformat) so a corrupt, empty or audio-less file fails here, clearly.
+ * TRANSCRIBE  decodes the audio in-process to 16 kHz mono (media/audio.c) while computing
+ *             the signals (loudness, silences, scenes), then takes the transcript from the
+ *             platform's subtitles when the scraper found them, else from the configured
+ *             engine: pocketsphinx adapted to the project's brief and keywords (default) or
+ *             an external command ([asr] engine = external, command = ...).
+ * SCORE       engagement relative to the creator's median, then the cognition layer's
+ *             evaluation: keywords, virality and relevance scores, candidate windows.
+ * CLIP-FIND   one transaction: the ledger packet, the analysis row, one CANDIDATE clip per
+ *             candidate, and the `select` job for Pantheon.
+ *
+ * Idempotent: a video that already has an analysis is done (the select job was emitted in
+ * the same transaction as that analysis).
+ */
+#include "base/common.h"
+#include "asr/asr.h"
+#include "cognition/candidates.h"
+#include "media/probe.h"
+#include "media/signals.h"
+#include "runtime/runtime.h"
+#include "stages/stages.h"
+
+#include <math.h>
+
+#define SRC "analyzer_worker"
+
+extern const om_stage om_stage_analyze; /* registered by stages/registry.c */
+
+typedef struct analyze {
+    om_job_ctx *ctx;
+    const char *video_id;
+    om_rows *video;   /* file_path, checksum, post_id, raw_metadata, posted_at, creator_id */
+    json_t *brand;    /* projects.brand or NULL */
+    char *subtitle;   /* artifact path or NULL */
+    om_media_info info;
+    om_signals sig;
+    om_pcm pcm;
+    om_transcript t;
+    json_t *raw;      /* raw_ai_output */
+    json_t *eval;     /* om_analysis_evaluate's answer */
+} analyze;
+
+static const char *local_path(const char *p)
+{
+    return strncmp(p, "file://", 7) == 0 ? p + 7 : p;
+}
+
+static int load(analyze *a)
+{
+    om_store *s = a->ctx->store;
+    int rc = om_store_query(s,
+                            "SELECT v.file_path, v.checksum, v.post_id, p.raw_metadata, "
+                            "p.posted_at, p.creator_id, p.downloaded_at FROM videos v "
+                            "JOIN posts p ON p.post_id = v.post_id WHERE v.video_id = ?",
+                            OM_PARAMS(OM_TEXT(a->video_id)), &a->video);
+    if (rc)
+        return om_error_wrap(rc, "loading video %s", a->video_id);
+    if (om_rows_count(a->video) == 0)
+        return om_error_set(OM_EINVAL, "video %s does not exist", a->video_id);
+    if (a->ctx->project_id && *a->ctx->project_id) {
+        char *brand = NULL;
+        rc = om_store_query_value(s, "SELECT brand FROM projects WHERE project_id = ?",
+                                  OM_PARAMS(OM_TEXT(a->ctx->project_id)), &brand);
+        if (rc == OM_ENOTFOUND)
+            return om_error_set(OM_EINVAL, "project %s does not exist", a->ctx->project_id);
+        if (rc)
+            return rc;
+        a->brand = brand ? json_loads(brand, 0, NULL) : NULL;
+        free(brand);
+    }
+    rc = om_store_query_value(s,
+                              "SELECT path FROM artifacts WHERE kind = 'subtitle' AND "
+                              "entity_id = ? ORDER BY created_at LIMIT 1",
+                              OM_PARAMS(OM_TEXT(a->video_id)), &a->subtitle);
+    if (rc == OM_ENOTFOUND)
+        rc = OM_OK;
+    if (rc)
+        return rc;
+    const char *path = local_path(om_rows_getn(a->video, 0, "file_path"));
+    rc = om_media_probe(path, &a->info);
+    if (rc)
+        return om_error_wrap(rc, "video %s", a->video_id);
+    if (!a->info.has_audio)
+        return om_error_set(OM_EINVAL, "video %s (%s) has no audio track: nothing to transcribe",
+                            a->video_id, path);
+    return OM_OK;
+}
+
+/* Brand keywords as a C array borrowed from the JSON (valid while brand lives). */
+static size_t brand_keywords(const json_t *brand, const char ***out)
+{
+    const json_t *kw = brand ? json_object_get(brand, "keywords") : NULL;
+    size_t n = json_is_array(kw) ? json_array_size(kw) : 0, k = 0;
+    *out = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        if (json_is_string(json_array_get(kw, i)))
+            (*out)[k++] = json_string_value(json_array_get(kw, i));
+    return k;
+}
+
+static int transcribe(analyze *a)
+{
+    const om_config *cfg = a->ctx->cfg;
+    const char *path = local_path(om_rows_getn(a->video, 0, "file_path"));
+    int rc = om_signals_analyze(path, NULL, NULL, &a->pcm, &a->sig);
+    if (rc)
+        return om_error_wrap(rc, "analysing signals of video %s", a->video_id);
+    if (a->pcm.n == 0)
+        return om_error_set(OM_EINVAL, "video %s (%s) has an empty audio track", a->video_id,
+                            path);
+    const double *sil = (const double *)a->sig.audio.silences;
+    size_t nsil = a->sig.audio.n_silences;
+    const char *engine = om_config_get(cfg, "asr", "engine", "pocketsphinx");
+
+    if (a->subtitle && om_config_get_long(cfg, "asr", "prefer_subtitles", 1)) {
+        rc = om_subtitles_parse_file(&a->t, a->subtitle);
+        if (rc == OM_OK && a->t.n > 0) {
+            om_job_transition(a->ctx, "TRANSCRIBE", "using the platform's subtitles %s",
+                              a->subtitle);
+            goto segment;
+        }
+        om_warn(SRC, "subtitles %s unusable (%s); transcribing the audio instead", a->subtitle,
+                rc ? om_error_msg() : "no words");
+        om_transcript_release(&a->t);
+        om_transcript_init(&a->t);
+    }
+    om_job_transition(a->ctx, "TRANSCRIBE", "transcribing %.1f s of audio with %s",
+                      (double)a->pcm.n / a->pcm.rate, engine);
+    if (!strcmp(engine, "external")) {
+        const char *cmd = om_config_get(cfg, "asr", "command", NULL);
+        if (!cmd || !*cmd)
+            return om_error_set(OM_EINVAL, "[asr] engine = external needs [asr] command");
+        om_asr_external_opts eo = {.command = cmd, .cancel = a->ctx->cancel};
+        rc = om_asr_external(&a->t, a->pcm.samples, a->pcm.n, &eo);
+    } else if (!strcmp(engine, "pocketsphinx")) {
+        const char **kw;
+        size_t nkw = brand_keywords(a->brand, &kw);
+        const json_t *brief = a->brand ? json_object_get(a->brand, "brief") : NULL;
+        om_asr_sphinx_opts so = {
+            .adapt_text = json_is_string(brief) ? json_string_value(brief) : NULL,
+            .keywords = kw,
+            .nkeywords = nkw,
+            .jobs = (int)om_config_get_long(cfg, "asr", "jobs", 0),
+            .silences = sil,
+            .nsilences = nsil,
+            .cancel = a->ctx->cancel,
+        };
+        rc = om_asr_sphinx(&a->t, a->pcm.samples, a->pcm.n, &so);
+        free(kw);
+    } else {
+        return om_error_set(OM_EINVAL, "unknown [asr] engine '%s' (pocketsphinx, external)",
+                            engine);
+    }
+    if (rc)
+        return om_error_wrap(rc, "transcribing video %s", a->video_id);
+segment:
+    if (a->t.nsent == 0)
+        om_transcript_segment(&a->t, &(om_segment_opts){.silences = sil, .nsilences = nsil});
+    return OM_OK;
+}
+
+/* views/likes/comments of the post against the creator's median over its posts. */
+static json_t *engagement(analyze *a)
+{
+    const char *creator = om_rows_getn(a->video, 0, "creator_id");
+    om_rows *posts = NULL;
+    double *vals = NULL;
+    size_t nv = 0;
+    int64_t now = om_now_us();
+    if (om_store_query(a->ctx->store,
+                       "SELECT raw_metadata, posted_at, downloaded_at FROM posts "
+                       "WHERE creator_id = ?",
+                       OM_PARAMS(OM_TEXT(creator)), &posts) == OM_OK) {
+        vals = xcalloc(om_rows_count(posts) + 1, sizeof(double));
+        for (size_t i = 0; i < om_rows_count(posts); i++) {
+            const char *rm = om_rows_get(posts, i, 0);
+            json_t *meta = rm ? json_loads(rm, 0, NULL) : NULL;
+            double v, l, c;
+            int64_t at = 0;
+            const char *ts = om_rows_get(posts, i, 1) ? om_rows_get(posts, i, 1)
+                                                      : om_rows_get(posts, i, 2);
+            if (!ts || om_time_parse(ts, &at))
+                at = now - 86400LL * 1000000;
+            om_post_counts(meta, &v, &l, &c);
+            if (v >= 0)
+                vals[nv++] = om_engagement_value(v, l, c, (double)(now - at) / 3.6e9);
+            json_decref(meta);
+        }
+    }
+    om_rows_free(posts);
+    const char *rm = om_rows_getn(a->video, 0, "raw_metadata");
+    json_t *meta = rm ? json_loads(rm, 0, NULL) : NULL;
+    double v, l, c;
+    om_post_counts(meta, &v, &l, &c);
+    json_decref(meta);
+    int64_t at = 0;
+    const char *ts = om_rows_getn(a->video, 0, "posted_at");
+    if (!ts)
+        ts = om_rows_getn(a->video, 0, "downloaded_at");
+    if (!ts || om_time_parse(ts, &at))
+        at = now - 86400LL * 1000000;
+    double age_h = (double)(now - at) / 3.6e9;
+    json_t *e = json_object();
+    if (v >= 0) {
+        double value = om_engagement_value(v, l, c, age_h);
+        double median = nv ? om_median(vals, nv) : value;
+        json_object_set_new(e, "views", json_real(v));
+        json_object_set_new(e, "likes", json_real(l < 0 ? 0 : l));
+        json_object_set_new(e, "comments", json_real(c < 0 ? 0 : c));
+        json_object_set_new(e, "age_hours", json_real(age_h));
+        json_object_set_new(e, "value", json_real(value));
+        json_object_set_new(e, "creator_median", json_real(median));
+        json_object_set_new(e, "creator_posts", json_integer((json_int_t)nv));
+        json_object_set_new(e, "score", json_real(om_engagement_score(value, median)));
+    }
+    free(vals);
+    return e;
+}
+
+static int score(analyze *a)
+{
+    om_job_transition(a->ctx, "SCORE", "%zu words, %zu sentences", a->t.n, a->t.nsent);
+    a->raw = om_transcript_to_json(&a->t);
+    json_object_set_new(a->raw, "signals", om_signals_to_json(&a->sig));
+    json_object_set_new(a->raw, "engagement", engagement(a));
+    json_t *probe = json_object();
+    json_object_set_new(probe, "duration", json_real(a->info.duration));
+    json_object_set_new(probe, "width", json_integer(a->info.display_width));
+    json_object_set_new(probe, "height", json_integer(a->info.display_height));
+    json_object_set_new(probe, "video_codec", json_string(a->info.video_codec));
+    json_object_set_new(probe, "audio_codec", json_string(a->info.audio_codec));
+    json_object_set_new(a->raw, "probe", probe);
+    int rc = om_analysis_evaluate(a->raw, a->brand, &a->eval);
+    if (rc)
+        return om_error_wrap(rc, "scoring video %s", a->video_id);
+    return OM_OK;
+}
+
+static double num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int clip_find(analyze *a)
+{
+    om_job_ctx *ctx = a->ctx;
+    om_store *s = ctx->store;
+    json_t *cands = json_object_get(a->eval, "candidates");
+    size_t ncand = json_array_size(cands);
+    om_job_transition(ctx, "CLIP-FIND", "%zu candidate clips", ncand);
+
+    char analysis_id[OM_UUID_LEN], packet[OM_UUID_LEN];
+    om_uuid4(analysis_id);
+    const json_t *engine = json_object_get(a->raw, "engine");
+    json_t *lineage = json_pack("{s:s, s:s, s:O?}", "video_id", a->video_id, "video_sha256",
+                                om_rows_getn(a->video, 0, "checksum"), "engine", engine);
+    json_t *chain = json_pack(
+        "[{s:s, s:O?, s:i, s:s?}, {s:s, s:f, s:f, s:O}, {s:s, s:i}]", "step", "transcribe",
+        "engine", engine, "words", (json_int_t)a->t.n, "subtitles", a->subtitle, "step",
+        "score", "virality_score", num(a->eval, "virality_score"), "relevance_score",
+        num(a->eval, "relevance_score"), "keywords", json_object_get(a->eval, "keywords"),
+        "step", "clip-find", "candidates", (json_int_t)ncand);
+    int rc = om_store_begin(s);
+    if (rc == OM_OK)
+        rc = om_job_record(ctx, "analysis", analysis_id, lineage, chain, packet);
+    json_decref(lineage);
+    json_decref(chain);
+    if (rc == OM_OK) {
+        json_object_set_new(a->raw, "stardust_id", json_string(packet));
+        char *raw = json_dumps(a->raw, JSON_COMPACT);
+        char *kw = json_dumps(json_object_get(a->eval, "keywords"), JSON_COMPACT);
+        const json_t *tr = json_object_get(a->eval, "transcript");
+        rc = om_store_exec(s,
+                           "INSERT INTO analysis (analysis_id, video_id, transcript, keywords, "
+                           "virality_score, relevance_score, raw_ai_output, created_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                           OM_PARAMS(OM_TEXT(analysis_id), OM_TEXT(a->video_id),
+                                     OM_TEXT(json_string_value(tr)), OM_ARRAY(kw ? kw : "[]"),
+                                     OM_REAL(num(a->eval, "virality_score")),
+                                     OM_REAL(num(a->eval, "relevance_score")), OM_JSON(raw)),
+                           NULL);
+        free(raw);
+        free(kw);
+    }
+    for (size_t i = 0; rc == OM_OK && i < ncand; i++) {
+        json_t *c = json_array_get(cands, i);
+        char clip_id[OM_UUID_LEN];
+        om_uuid4(clip_id);
+        json_t *meta = json_deep_copy(c);
+        json_object_del(meta, "start");
+        json_object_del(meta, "end");
+        json_object_set_new(meta, "analysis_id", json_string(analysis_id));
+        json_object_set_new(meta, "stardust_id", json_string(packet));
+        json_object_set_new(meta, "rank", json_integer((json_int_t)i + 1));
+        char *mj = json_dumps(meta, JSON_COMPACT);
+        json_t *tags = json_object_get(c, "matched");
+        char *tj = json_is_array(tags) ? json_dumps(tags, JSON_COMPACT) : xstrdup("[]");
+        rc = om_store_exec(s,
+                           "INSERT INTO clips (clip_id, video_id, analysis_id, start_time, "
+                           "end_time, semantic_tags, metadata, status, created_at) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, 'CANDIDATE', now()) "
+                           "ON CONFLICT (video_id, start_time, end_time) DO NOTHING",
+                           OM_PARAMS(OM_TEXT(clip_id), OM_TEXT(a->video_id),
+                                     OM_TEXT(analysis_id), OM_REAL(num(c, "start")),
+                                     OM_REAL(num(c, "end")), OM_ARRAY(tj), OM_JSON(mj)),
+                           NULL);
+        free(mj);
+        free(tj);
+        json_decref(meta);
+    }
+    if (rc == OM_OK) {
+        char *key = xasprintf("select:%s", analysis_id);
+        json_t *parents = json_pack("[s]", packet);
+        rc = om_job_emit(ctx, "select",
+                         json_pack("{s:s, s:s}", "video_id", a->video_id, "analysis_id",
+                                   analysis_id),
+                         parents, key, OM_PRIORITY_DEFAULT, 0);
+        free(key);
+    }
+    if (rc == OM_OK)
+        rc = om_store_commit(s);
+    if (rc) {
+        om_store_rollback(s);
+        return om_error_wrap(rc, "saving the analysis of video %s", a->video_id);
+    }
+    json_object_set_new(ctx->result, "analysis_id", json_string(analysis_id));
+    json_object_set_new(ctx->result, "candidates", json_integer((json_int_t)ncand));
+    json_object_set_new(ctx->result, "virality_score", json_real(num(a->eval, "virality_score")));
+    json_object_set_new(ctx->result, "relevance_score",
+                        json_real(num(a->eval, "relevance_score")));
+    return OM_OK;
+}
+
+static int analyze_run(om_job_ctx *ctx)
+{
+    analyze a = {.ctx = ctx};
+    om_transcript_init(&a.t);
+    a.video_id = json_string_value(json_object_get(ctx->payload, "video_id"));
+    if (!a.video_id || !om_uuid_valid(a.video_id))
+        return om_error_set(OM_EINVAL, "analyze: the payload needs \"video_id\" (a UUID)");
+    char *done = NULL;
+    int rc = om_store_query_value(ctx->store,
+                                  "SELECT analysis_id FROM analysis WHERE video_id = ? LIMIT 1",
+                                  OM_PARAMS(OM_TEXT(a.video_id)), &done);
+    if (rc == OM_OK) {
+        om_info(SRC, "video %s already analysed (%s): nothing to do", a.video_id, done);
+        json_object_set_new(ctx->result, "analysis_id", json_string(done));
+        free(done);
+        return OM_OK;
+    }
+    if (rc != OM_ENOTFOUND)
+        return rc;
+    rc = load(&a);
+    if (rc == OM_OK)
+        rc = transcribe(&a);
+    if (rc == OM_OK)
+        rc = score(&a);
+    if (rc == OM_OK)
+        rc = clip_find(&a);
+    om_rows_free(a.video);
+    json_decref(a.brand);
+    free(a.subtitle);
+    om_signals_release(&a.sig);
+    om_pcm_release(&a.pcm);
+    om_transcript_release(&a.t);
+    json_decref(a.raw);
+    json_decref(a.eval);
+    return rc;
+}
+
+static const char *const analyze_states[] = {"INIT", "TRANSCRIBE", "SCORE", "CLIP-FIND", "DONE",
+                                             NULL};
+
+const om_stage om_stage_analyze = {
+    .type = "analyze",
+    .source = SRC,
+    .states = analyze_states,
+    .run = analyze_run,
+    .timeout_ms = 60LL * 60 * 1000,
+    .entity_type = "videos",
+};
