@@ -6,6 +6,7 @@
 #include "base/common.h"
 
 #include <jansson.h>
+#include <unistd.h>
 
 #include "queue/queue_backend.h"
 
@@ -75,6 +76,25 @@ void om_job_list_free(om_job_list *l)
     l->n = 0;
 }
 
+/* A queue handle must not cross fork(): the SQLite connection's locks and the Redis socket
+ * belong to the process that opened them (a child talking on the parent's socket would
+ * read the parent's replies). In a child, every call refuses and free leaves the
+ * connection alone. */
+static int forked(const om_queue *q)
+{
+    if (q->pid == (long)getpid())
+        return 0;
+    om_error_set(OM_ERROR, "queue handle %s was opened by process %ld and used in forked process "
+                           "%ld: open a new one in the child", q->url, q->pid, (long)getpid());
+    return 1;
+}
+
+#define NOT_FORKED(q)                                                                      \
+    do {                                                                                   \
+        if (forked(q))                                                                     \
+            return OM_ERROR;                                                               \
+    } while (0)
+
 static const om_queue_backend *backend_for(const char *url)
 {
     if (strcmp(url, "sqlite") == 0)
@@ -101,6 +121,7 @@ int om_queue_open(om_queue **out, const char *url, om_store *store)
     q->url = xstrdup(url);
     q->backoff_base_ms = OM_BACKOFF_BASE_DEFAULT;
     q->backoff_cap_ms = OM_BACKOFF_CAP_DEFAULT;
+    q->pid = (long)getpid();
     int rc = be->open(q, url);
     if (rc < 0) {
         free(q->url);
@@ -115,7 +136,8 @@ void om_queue_free(om_queue *q)
 {
     if (!q)
         return;
-    q->be->close(q);
+    if (q->pid == (long)getpid())
+        q->be->close(q); /* else: a forked child's copy, left alone on purpose */
     free(q->url);
     free(q);
 }
@@ -174,6 +196,7 @@ int om_queue_enqueue(om_queue *q, const om_job_spec *spec, char id_out[OM_UUID_L
                      int *created_out)
 {
     OM_ASSERT(q && spec);
+    NOT_FORKED(q);
     int rc = spec_valid(spec);
     if (rc < 0)
         return rc;
@@ -193,6 +216,7 @@ int om_queue_enqueue_batch(om_queue *q, const om_job_spec *specs, size_t n,
                            char (*ids_out)[OM_UUID_LEN])
 {
     OM_ASSERT(q && (specs || n == 0));
+    NOT_FORKED(q);
     if (n == 0)
         return OM_OK;
     for (size_t i = 0; i < n; i++) {
@@ -210,6 +234,7 @@ int om_queue_enqueue_tx(om_queue *q, om_store *s, const om_job_spec *spec,
                         char id_out[OM_UUID_LEN])
 {
     OM_ASSERT(q && s && spec);
+    NOT_FORKED(q);
     int rc = spec_valid(spec);
     if (rc < 0)
         return rc;
@@ -225,6 +250,7 @@ int om_queue_enqueue_tx(om_queue *q, om_store *s, const om_job_spec *spec,
 int om_queue_relay(om_queue *q, size_t *relayed_out)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     size_t n = 0;
     int rc = q->be->relay(q, &n);
     if (relayed_out)
@@ -236,6 +262,7 @@ int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const c
                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
 {
     OM_ASSERT(q && types && ntypes > 0 && jobs_out && n_out && max > 0);
+    NOT_FORKED(q);
     *n_out = 0;
     for (size_t i = 0; i < ntypes; i++) {
         int rc = om_queue_type_valid(types[i]);
@@ -262,6 +289,7 @@ static void assert_job(const om_job *job)
 int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     assert_job(job);
     if (lease_ms <= 0)
         return om_error_set(OM_EINVAL, "heartbeat: lease must be positive");
@@ -272,6 +300,7 @@ int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms)
 int om_queue_ack(om_queue *q, const om_job *job)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     assert_job(job);
     size_t acked = 0;
     int rc = q->be->ack_batch(q, job, 1, &acked);
@@ -283,6 +312,7 @@ int om_queue_ack(om_queue *q, const om_job *job)
 int om_queue_ack_batch(om_queue *q, const om_job *jobs, size_t n, size_t *acked_out)
 {
     OM_ASSERT(q && (jobs || n == 0));
+    NOT_FORKED(q);
     size_t acked = 0;
     for (size_t i = 0; i < n; i++)
         assert_job(&jobs[i]);
@@ -296,6 +326,7 @@ int om_queue_fail(om_queue *q, const om_job *job, const char *error, int permane
                   int *dead_out)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     assert_job(job);
     int dead = 0;
     int rc = q->be->fail(q, job, error && *error ? error : "(no message)", permanent ? 1 : 0,
@@ -310,6 +341,7 @@ int om_queue_fail(om_queue *q, const om_job *job, const char *error, int permane
 int om_queue_bury(om_queue *q, const om_job *job, const char *error)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     assert_job(job);
     int rc = q->be->bury(q, job, error && *error ? error : "(no message)");
     return rc < 0 ? om_error_wrap(rc, "bury job %s", job->id) : OM_OK;
@@ -318,6 +350,7 @@ int om_queue_bury(om_queue *q, const om_job *job, const char *error)
 int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     size_t r = 0, b = 0;
     int rc = q->be->reap(q, &r, &b);
     if (reclaimed_out)
@@ -330,6 +363,7 @@ int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
 int om_queue_retry(om_queue *q, const char *job_id)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     if (!om_uuid_valid(job_id))
         return om_error_set(OM_EINVAL, "retry: '%s' is not a job id", job_id ? job_id : "");
     int rc = q->be->retry(q, job_id);
@@ -349,6 +383,7 @@ static int state_valid(const char *state)
 int om_queue_purge(om_queue *q, const char *state, size_t *purged_out)
 {
     OM_ASSERT(q);
+    NOT_FORKED(q);
     int rc = state_valid(state);
     if (rc < 0)
         return om_error_wrap(rc, "purge");
@@ -362,6 +397,7 @@ int om_queue_purge(om_queue *q, const char *state, size_t *purged_out)
 int om_queue_get(om_queue *q, const char *job_id, om_job *out)
 {
     OM_ASSERT(q && out);
+    NOT_FORKED(q);
     memset(out, 0, sizeof(*out));
     if (!om_uuid_valid(job_id))
         return om_error_set(OM_EINVAL, "'%s' is not a job id", job_id ? job_id : "");
@@ -371,6 +407,7 @@ int om_queue_get(om_queue *q, const char *job_id, om_job *out)
 int om_queue_list(om_queue *q, const om_queue_filter *f, om_job_list *out)
 {
     OM_ASSERT(q && out);
+    NOT_FORKED(q);
     out->jobs = NULL;
     out->n = 0;
     om_queue_filter flt = {NULL, NULL, 100};
@@ -395,6 +432,7 @@ int om_queue_list(om_queue *q, const om_queue_filter *f, om_job_list *out)
 int om_queue_stats(om_queue *q, om_queue_stat **stats_out, size_t *n_out)
 {
     OM_ASSERT(q && stats_out && n_out);
+    NOT_FORKED(q);
     *stats_out = NULL;
     *n_out = 0;
     int rc = q->be->stats(q, stats_out, n_out);

@@ -4,24 +4,41 @@
  *   redis://host:port/db                                            (queue_redis.c)
  *
  * Semantics, identical on both (the contract suite in tests/queue checks them):
- *   - priority 0-9, 9 most urgent (default 5); FIFO within a priority;
- *   - delayed jobs (delay_ms / not_before) are not claimable before their time;
+ *   - priority 0-9, 9 most urgent (default 5); FIFO within a priority, by the time a job
+ *     became claimable (a delayed job or a retry queues at its not_before, not at its
+ *     enqueue time);
+ *   - delayed jobs (delay_ms / not_before) are not claimable before their time; they read
+ *     back with state "delayed" until then, "ready" after;
  *   - enqueue with a unique_key (per type) is idempotent: the second enqueue returns the first
  *     job's id with *created_out = 0;
- *   - claim leases a job for lease_ms and gives it a fresh fencing token (monotonic per
- *     type); heartbeat/ack/fail succeed only with the current token, else OM_ESTALE: the
- *     worker lost the lease and must stop without writing;
+ *   - claim leases a job for lease_ms and gives it a fresh fencing token (monotonic per job:
+ *     it grows at every claim and every reap; the Redis queue draws it from a per-type
+ *     counter); heartbeat/ack/fail/bury succeed only with the current token of a leased
+ *     job, else OM_ESTALE: the worker lost the lease and must stop without writing;
  *   - fail: retry after om_queue_backoff_ms(attempt) unless permanent or attempts are used
  *     up; then the job is dead (dead letter) with its payload and every error it had;
- *   - reap: leases that expired go back to ready (lease_expiries + 1); the third expiry sends
- *     the job to the dead letters;
- *   - retry (a dead job -> ready, attempts reset) and purge (delete jobs in a state).
+ *   - reap: leases that expired go back to ready (lease_expiries + 1, an error entry
+ *     "lease expired (worker W)"); the third expiry sends the job to the dead letters.
+ *     Nothing reaps by itself: the worker loop calls om_queue_reap periodically (on Redis it
+ *     also trims done jobs older than 7 days or beyond 50000 per type);
+ *   - retry (a dead job -> ready, attempts and lease expiries reset, error history kept) and
+ *     purge (delete jobs in a state; frees their unique keys).
+ * Clocks: the SQLite queue uses this process's clock, the Redis queue the Redis server's
+ * (TIME inside the scripts), so all workers of a cluster share one clock.
  *
  * Jobs and the store: a stage that writes results and wants the next stage to run calls
  * om_queue_enqueue_tx() inside its store transaction. The SQLite queue inserts the job
  * straight into `jobs` in that transaction; the Redis queue writes an outbox row (state
  * 'outbox' in the store's `jobs` table) that om_queue_relay() moves to Redis idempotently
- * (unique key = the outbox row's job id). Nothing is lost between the store and Redis.
+ * (the job keeps the outbox row's id; an id already in Redis is a no-op, so a row relayed
+ * twice is one job). Nothing is lost between the store and Redis, provided someone relays:
+ * the worker loop calls om_queue_relay after each job and periodically.
+ *
+ * Processes and transactions: a queue handle is one connection, for one thread at a time,
+ * and does not cross fork() (a child's inherited handle refuses work: open a new one). On
+ * the SQLite queue, do not claim/ack/fail while the same thread holds a store write
+ * transaction on the same file (the queue's own connection would wait for that lock):
+ * enqueue_tx is the call made inside a transaction.
  *
  * Ownership: om_queue_open's *out is the caller's (om_queue_free); the store passed to
  * open is borrowed and must outlive the queue. om_job values from claim/get/list are the
@@ -108,7 +125,9 @@ int om_queue_enqueue_batch(om_queue *q, const om_job_spec *specs, size_t n,
 /* Enqueue inside the caller's open store transaction (see above). */
 int om_queue_enqueue_tx(om_queue *q, om_store *s, const om_job_spec *spec,
                         char id_out[OM_UUID_LEN]);
-/* Moves outbox rows to the queue (Redis); a no-op returning 0 for SQLite. */
+/* Moves outbox rows to the queue (Redis), 100 rows per round trip, until the outbox is
+ * empty; *relayed_out counts rows moved. A no-op returning 0 for SQLite. Not inside a store
+ * transaction of the caller's own. */
 int om_queue_relay(om_queue *q, size_t *relayed_out);
 
 /* Claims up to `max` jobs of the given types (in that order of preference after priority).
@@ -117,7 +136,9 @@ int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const c
                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out);
 int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms);
 int om_queue_ack(om_queue *q, const om_job *job);
-/* n jobs acked in one round trip; each must hold its current token. *acked_out counts. */
+/* n jobs acked in one round trip; each must hold its current token. *acked_out counts.
+ * The jobs still leased are acked even when some are not: then OM_ESTALE (or OM_ENOTFOUND)
+ * names the first one refused. */
 int om_queue_ack_batch(om_queue *q, const om_job *jobs, size_t n, size_t *acked_out);
 /* Records `error` in the job's history; *dead_out (may be NULL) = 1 when it went to the dead
  * letters, 0 when a retry was scheduled. */
@@ -131,6 +152,9 @@ int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out);
 int om_queue_retry(om_queue *q, const char *job_id); /* dead -> ready, attempts reset */
 int om_queue_purge(om_queue *q, const char *state, size_t *purged_out);
 int om_queue_get(om_queue *q, const char *job_id, om_job *out); /* OM_ENOTFOUND */
+/* Jobs matching the filter. Order: SQLite by creation; Redis by type, then state (ready in
+ * claim order, delayed by due time, leased by deadline, dead/done by finish time). On the
+ * Redis queue, state "outbox" lists the store's outbox rows. */
 int om_queue_list(om_queue *q, const om_queue_filter *f, om_job_list *out);
 /* Counts per type; *stats_out is the caller's to free(). */
 int om_queue_stats(om_queue *q, om_queue_stat **stats_out, size_t *n_out);

@@ -37,6 +37,7 @@ struct om_queue {
     om_store *store; /* borrowed */
     char *url;
     int64_t backoff_base_ms, backoff_cap_ms;
+    long pid; /* the process that opened it: a forked child's copy refuses work (queue.c) */
     void *impl;
 };
 

@@ -1065,6 +1065,35 @@ static void test_concurrent_claimers(void **state)
     assert_int_equal(st.ready + st.leased, 0);
 }
 
+/* A forked child must open its own queue: the inherited handle refuses work, and freeing
+ * it in the child leaves the parent's connection working. */
+static void test_fork_guard(void **state)
+{
+    fx *f = *state;
+    char id[OM_UUID_LEN];
+    enq(f, "t", 5, 0, NULL, NULL, id);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        om_job j;
+        size_t n = 0;
+        const char *types[] = {"t"};
+        int rc = om_queue_claim(f->q, types, 1, "child", 1000, &j, 1, &n);
+        int ok = rc == OM_ERROR && strstr(om_error_msg(), "forked") != NULL && n == 0;
+        om_queue_free(f->q);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    om_job j;
+    claim1(f, "t", 30000, &j);
+    assert_string_equal(j.id, id);
+    OK(om_queue_ack(f->q, &j));
+    om_job_release(&j);
+}
+
 /* ---- Redis only ---- */
 
 static void test_redis_restart_loses_nothing(void **state)
@@ -1187,6 +1216,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_enqueue_tx_commit_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_claimers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_unreachable, setup, teardown),
     };
