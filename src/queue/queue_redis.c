@@ -1,7 +1,8 @@
 /*
  * queue_redis.c: the Redis queue (URL redis://[:password@]host[:port][/db]), hiredis 0.14
- * synchronous API. Every operation is ONE Lua script call (EVALSHA; the scripts are loaded
- * with SCRIPT LOAD on connect and reloaded on NOSCRIPT), so each is atomic on the server.
+ * synchronous API. Every operation is ONE Lua script call (EVALSHA with the SHA1 computed
+ * here; a NOSCRIPT reply, on a fresh or restarted server, loads that script with SCRIPT LOAD
+ * and retries), so each operation is atomic on the server.
  *
  * Keys of a type share the hash tag {TYPE}:
  *   omniva:{T}:ready     ZSET, all scores 0, member "<9-priority><ready time, 16 digits us>:<id>":
@@ -48,6 +49,7 @@
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <sys/time.h>
 
 #include "queue/queue_backend.h"
@@ -550,26 +552,36 @@ static int simple_cmd(rq *r, const char *what, int argc, const char **argv, redi
     return OM_OK;
 }
 
-static int load_scripts(rq *r)
+/* SCRIPT LOAD of one script (after NOSCRIPT: a restarted or flushed server). */
+static int load_script(rq *r, int i)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", scripts[i].src};
+    redisReply *rep = NULL;
+    char what[64];
+    snprintf(what, sizeof(what), "loading script %s", scripts[i].name);
+    int rc = simple_cmd(r, what, 3, argv, &rep);
+    if (rc < 0)
+        return rc;
+    int ok = rep->type == REDIS_REPLY_STRING && rep->len == 40 && memcmp(rep->str, r->sha[i], 40) == 0;
+    freeReplyObject(rep);
+    if (!ok)
+        return om_error_set(OM_ERROR, "redis %s:%d: %s: the server's SHA1 differs from ours",
+                            r->host, r->port, what);
+    return OM_OK;
+}
+
+/* The scripts' SHA1s, computed here: connecting costs no SCRIPT LOAD round trips, and a
+ * script the server lacks is loaded on its first NOSCRIPT. */
+static void compute_shas(rq *r)
 {
     for (int i = 0; i < S_COUNT; i++) {
-        const char *argv[] = {"SCRIPT", "LOAD", scripts[i].src};
-        redisReply *rep = NULL;
-        char what[64];
-        snprintf(what, sizeof(what), "loading script %s", scripts[i].name);
-        int rc = simple_cmd(r, what, 3, argv, &rep);
-        if (rc < 0)
-            return rc;
-        if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
-            freeReplyObject(rep);
-            return om_error_set(OM_ERROR, "redis %s:%d: %s: unexpected reply", r->host, r->port,
-                                what);
-        }
-        memcpy(r->sha[i], rep->str, 40);
-        r->sha[i][40] = '\0';
-        freeReplyObject(rep);
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        OM_ASSERT(EVP_Digest(scripts[i].src, strlen(scripts[i].src), md, &len, EVP_sha1(),
+                             NULL) == 1 && len == 20);
+        for (unsigned int k = 0; k < 20; k++)
+            snprintf(r->sha[i] + 2 * k, 3, "%02x", md[k]);
     }
-    return OM_OK;
 }
 
 static int conn_ensure(rq *r)
@@ -601,8 +613,6 @@ static int conn_ensure(rq *r)
         const char *argv[] = {"SELECT", db};
         rc = simple_cmd(r, "SELECT", 2, argv, NULL);
     }
-    if (rc == OM_OK)
-        rc = load_scripts(r);
     if (rc < 0)
         drop_conn(r);
     return rc;
@@ -687,7 +697,7 @@ static int call(rq *r, int script, args *a, redisReply **out)
         if (rep->type == REDIS_REPLY_ERROR) {
             if (strncmp(rep->str, "NOSCRIPT", 8) == 0 && attempt == 0) {
                 freeReplyObject(rep);
-                rc = load_scripts(r); /* flushed (SCRIPT FLUSH, a restart we did not see) */
+                rc = load_script(r, script); /* first use on this server, or flushed */
                 if (rc < 0)
                     return rc;
                 continue;
@@ -825,6 +835,7 @@ static void free_rq(rq *r)
 static int rd_open(om_queue *q, const char *url)
 {
     rq *r = xcalloc(1, sizeof(*r));
+    compute_shas(r);
     int rc = parse_url(r, url);
     if (rc == OM_OK)
         rc = conn_ensure(r);
