@@ -111,6 +111,8 @@ int cmd_init(cli_ctx *c, cli_args *a)
     rc = om_store_migrate(s, &applied);
     if (rc == OM_OK)
         rc = om_store_schema_version(s, &version);
+    int pg_with_sqlite_queue = !strcmp(om_store_dialect(s), "postgres") &&
+                               !strcmp(om_config_queue_url(cfg), "sqlite");
     om_store_free(s);
     if (rc) {
         rc = cli_error_om("cannot migrate database %s", url);
@@ -119,6 +121,10 @@ int cmd_init(cli_ctx *c, cli_args *a)
     printf("%s workspace %s\n  config:   %s/omniva.conf\n  database: %s (schema version %d, "
            "%d migrations applied)\n  media:    %s\n",
            existed ? "re-opened" : "initialised", abs, abs, url, version, applied, media);
+    if (pg_with_sqlite_queue)
+        fprintf(stderr, "omniva: note: the sqlite queue needs a SQLite database; with "
+                        "PostgreSQL set [queue] url = redis://HOST:PORT/DB in %s/omniva.conf "
+                        "(or pass --queue)\n", abs);
     rc = CLI_OK;
 done:
     om_config_free(cfg);
