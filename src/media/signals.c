@@ -711,6 +711,7 @@ typedef struct vscan {
     size_t npending;
     size_t refine_budget;
     int grid_failed;
+    int size_clues; /* packet sizes mean something (no hidden alt-ref frames as in VPx/AV1) */
 } vscan;
 
 static void vscan_free(vscan *v)
@@ -752,6 +753,10 @@ static void vscan_take_frames(vscan *v)
         size_t pidx = vscan_match_pending(v, t);
         if (isnan(t))
             t = v->np ? v->p[pidx].t : 0;
+        if (v->np && !v->p[pidx].key && v->frame->pict_type != AV_PICTURE_TYPE_I) {
+            av_frame_unref(v->frame); /* not an intra picture after all */
+            continue;
+        }
         luma_grid *g = xmalloc(sizeof(*g));
         if (grid_from_frame(v->frame, GRID_W, GRID_H, g) < 0) {
             free(g);
@@ -883,8 +888,10 @@ static int refine_cuts(vscan *v, double ta, double tb, double **cuts, size_t *nc
     return ns > 0 ? 0 : -1;
 }
 
-/* Median size of the non-key packets within +-12 packets of i (excluding i). */
-static double local_median(const vpacket *p, size_t np, size_t i)
+/* The level a cut frame must stand out against: the 90th percentile of the non-key
+ * packets within +-12 of i (excluding i). Not the median: with B-frame pyramids the median
+ * is a small B frame and every ordinary P frame would look like a spike. */
+static double local_level(const vpacket *p, size_t np, size_t i)
 {
     double buf[24];
     size_t n = 0;
@@ -892,7 +899,73 @@ static double local_median(const vpacket *p, size_t np, size_t i)
     for (size_t j = a; j < b; j++)
         if (j != i && !p[j].key)
             buf[n++] = p[j].size;
-    return median_of(buf, n);
+    if (n == 0)
+        return 0;
+    qsort(buf, n, sizeof(double), cmp_double);
+    return buf[(size_t)llround(0.9 * (double)(n - 1))];
+}
+
+/* Median inter-frame size of up to 12 non-key packets before packet b (after packet lo)
+ * against up to 12 after b: 1 when they differ by more than 2.5x either way. */
+static int size_regime_change(const vpacket *p, size_t np, size_t lo, size_t b)
+{
+    double before[12], after[12];
+    size_t nb = 0, na = 0;
+    for (size_t i = b; i-- > lo + 1 && nb < 12;)
+        if (!p[i].key)
+            before[nb++] = p[i].size;
+    for (size_t i = b + 1; i < np && na < 12; i++)
+        if (!p[i].key)
+            after[na++] = p[i].size;
+    if (nb < 4 || na < 4)
+        return 0;
+    double mb = fmax(median_of(before, nb), 16.0), ma = fmax(median_of(after, na), 16.0);
+    return ma > 2.5 * mb || mb > 2.5 * ma;
+}
+
+/* The inter frame in (lo, hi) where the inter-frame cost steps most (mean log size of the
+ * 8 before against the 8 from it on; the mean peaks at the step where a median would
+ * plateau): a cut to a simpler or busier picture that does not spike. Returns its index
+ * when the step is at least 3x, else SIZE_MAX. */
+static size_t size_step(const vpacket *p, size_t lo, size_t hi)
+{
+    size_t best = SIZE_MAX;
+    double best_step = log(3.0);
+    for (size_t i = lo + 1; i < hi; i++) {
+        if (p[i].key)
+            continue;
+        double sb = 0, sa = 0;
+        size_t nb = 0, na = 0;
+        for (size_t j = i; j-- > lo + 1 && nb < 8;)
+            if (!p[j].key) {
+                sb += log(fmax(p[j].size, 16.0));
+                nb++;
+            }
+        for (size_t j = i; j < hi && na < 8; j++)
+            if (!p[j].key) {
+                sa += log(fmax(p[j].size, 16.0));
+                na++;
+            }
+        if (nb < 4 || na < 4)
+            continue;
+        double step = fabs(sa / (double)na - sb / (double)nb);
+        if (step > best_step) {
+            best_step = step;
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* An inter frame that stands out 4x above its neighbours and costs at least 15% of a
+ * nearby keyframe: a hard cut coded (mostly) intra. */
+static int is_cut_spike(const vpacket *p, const double *spike, const int *prev_key,
+                        const int *next_key, size_t i)
+{
+    if (p[i].key || spike[i] < 4.0)
+        return 0;
+    double kref = fmin(prev_key[i], next_key[i] > 0 ? next_key[i] : prev_key[i]);
+    return p[i].size >= 0.15 * kref;
 }
 
 static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
@@ -917,10 +990,10 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
             last = p[i].size;
         next_key[i] = last;
     }
-    double *spike = xcalloc(np ? np : 1, sizeof(double)); /* size / local median */
-    for (size_t i = 0; i < np; i++)
+    double *spike = xcalloc(np ? np : 1, sizeof(double)); /* size / local level */
+    for (size_t i = 0; i < np && v->size_clues; i++)
         if (!p[i].key)
-            spike[i] = p[i].size / fmax(local_median(p, np, i), 16.0);
+            spike[i] = p[i].size / fmax(local_level(p, np, i), 16.0);
 
     /* Consecutive decoded keyframes that differ hold at least one cut. Where exactly: a
      * frame-exact decode of the interval while the budget lasts (intervals without a
@@ -939,19 +1012,41 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
             continue;
         spike_at[k] = -1;
         strong[k] = hd > STRONG_HD || gd > STRONG_GD;
-        double best = 0;
         for (size_t i = a->pkt + 1; i < b->pkt && i < np; i++) {
-            if (p[i].key || spike[i] < 4.0)
-                continue;
-            double kref = fmin(prev_key[i], next_key[i] > 0 ? next_key[i] : prev_key[i]);
-            if (p[i].size < 0.15 * kref)
-                continue;
-            if (spike[i] > best) {
-                best = spike[i];
+            if (is_cut_spike(p, spike, prev_key, next_key, i)) {
                 spike_at[k] = (int)i;
+                break;
             }
         }
     }
+    /* A fixed-GOP encoder puts keyframes at a regular spacing; one that inserts them at
+     * shot changes (x264's scenecut) does not, and there a keyframe after a strong change
+     * is most likely the cut itself. */
+    int regular_gop = 0;
+    {
+        double *gaps = xmalloc((np ? np : 1) * sizeof(double));
+        size_t ng = 0;
+        double lk = NAN;
+        for (size_t i = 0; i < np; i++) {
+            if (!p[i].key)
+                continue;
+            if (!isnan(lk) && p[i].t > lk)
+                gaps[ng++] = p[i].t - lk;
+            lk = p[i].t;
+        }
+        if (ng >= 3) {
+            double med = out->key_interval, tol = 1.5 * (np > 1 ? out->duration / np : 0.04);
+            size_t near = 0;
+            for (size_t i = 0; i < ng; i++)
+                near += fabs(gaps[i] - med) <= tol;
+            /* one odd gap (the last GOP is usually short) does not count against it */
+            regular_gop = (double)near >= 0.8 * (double)(ng - 1);
+        }
+        free(gaps);
+    }
+    om_debug("media", "%s: keyframe spacing %s (median %.3f s)", v->path,
+             regular_gop ? "regular" : "irregular", out->key_interval);
+
     /* Refinement order while the budget lasts: strong changes before weak ones (motion
      * can pass the weak thresholds), and among those the intervals without a size clue. */
     size_t *order = xmalloc((nk ? nk : 1) * sizeof(size_t));
@@ -973,9 +1068,35 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
         size_t frames = b->pkt - a->pkt + 1;
         if (frames <= v->refine_budget && refine_cuts(v, a->t, b->t, &cuts, &ncuts, &cap) == 0)
             continue;
-        if (spike_at[k] >= 0)
-            push_double(&cuts, &ncuts, &cap, p[spike_at[k]].t);
-        else if (strong[k] && b->t - a->t <= 2.5)
+        /* No decoding: every spike is a cut, and so is the strongest step in the
+         * inter-frame cost between two of them (a cut to a simpler or busier picture); so
+         * is a keyframe b around which the inter frames cost very differently (another
+         * shot: the encoder put the keyframe at the cut); an intra picture probed between
+         * keyframes was sent because it spiked. */
+        int placed = 0;
+        size_t lo = a->pkt, seg = a->pkt;
+        for (size_t i = a->pkt + 1; i <= b->pkt && v->size_clues; i++) {
+            int is_spike = i < b->pkt && is_cut_spike(p, spike, prev_key, next_key, i);
+            if (!is_spike && i < b->pkt)
+                continue;
+            size_t st = size_step(p, seg, i);
+            if (st != SIZE_MAX) {
+                push_double(&cuts, &ncuts, &cap, p[st].t);
+                lo = st;
+                placed = 1;
+            }
+            if (is_spike) {
+                push_double(&cuts, &ncuts, &cap, p[i].t);
+                lo = seg = i;
+                placed = 1;
+            }
+        }
+        if (!p[b->pkt].key ||
+            (v->size_clues && size_regime_change(p, np, lo, b->pkt))) {
+            push_double(&cuts, &ncuts, &cap, b->t);
+            placed = 1;
+        }
+        if (!placed && strong[k] && (!regular_gop || !v->size_clues || b->t - a->t <= 2.5))
             push_double(&cuts, &ncuts, &cap, b->t);
     }
     free(order);
@@ -1099,7 +1220,17 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
     v.origin = info.start_time;
     for (unsigned i = 0; i < v.fmt->nb_streams; i++)
         v.fmt->streams[i]->discard = (int)i == v.vi ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
-    if ((rc = open_video_decoder(v.fmt, v.vi, path, AVDISCARD_NONKEY, &v.dec)) < 0) {
+    /* Decoders that honour AVDISCARD_NONINTRA (skip anything not intra-coded) can be fed
+     * suspected I frames besides keyframes. */
+    enum AVCodecID cid = v.fmt->streams[v.vi]->codecpar->codec_id;
+    int probe_intra = cid == AV_CODEC_ID_H264 || cid == AV_CODEC_ID_HEVC ||
+                      cid == AV_CODEC_ID_MPEG2VIDEO || cid == AV_CODEC_ID_MPEG4;
+    v.size_clues = probe_intra;
+    double ring[15], ring_tmp[15], last_key_size = 0;
+    size_t ring_pos = 0, nring = 0;
+    if ((rc = open_video_decoder(v.fmt, v.vi, path,
+                                 probe_intra ? AVDISCARD_NONINTRA : AVDISCARD_NONKEY,
+                                 &v.dec)) < 0) {
         vscan_free(&v);
         return rc;
     }
@@ -1136,8 +1267,26 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
         double dur = v.pkt->duration > 0 ? v.pkt->duration * tb : 1.0 / fps;
         if (t + dur > tmax)
             tmax = t + dur;
-        if (key) {
+        /* An inter packet far bigger than its neighbours may be an I frame the encoder
+         * put at a cut (x264 scenecut within min-keyint): decodable on its own, so it is
+         * sent too; the decoder skips it unless it is intra (see probe_intra). */
+        int probe = 0;
+        if (!key && probe_intra) {
+            double med = median_of(memcpy(ring_tmp, ring, nring * sizeof(double)), nring);
+            probe = nring >= 4 && v.pkt->size >= 4.0 * fmax(med, 16.0) &&
+                    v.pkt->size >= 0.15 * last_key_size;
+        }
+        if (!key) {
+            ring[ring_pos] = v.pkt->size;
+            ring_pos = (ring_pos + 1) % OM_ARRAY_LEN(ring);
+            if (nring < OM_ARRAY_LEN(ring))
+                nring++;
+        } else {
+            last_key_size = v.pkt->size;
+        }
+        if (key)
             out->n_keyframes++;
+        if (key || probe) {
             if (t - last_decoded >= 1.0 / o.max_key_rate - 1e-6) {
                 if (v.npending == OM_ARRAY_LEN(v.pending_pkt)) { /* forget the oldest */
                     memmove(v.pending_pkt, v.pending_pkt + 1,

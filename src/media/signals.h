@@ -22,19 +22,30 @@
  *     wpm_estimate = syllable_rate * 60 / 1.5 (English averages ~1.5 syllables a word).
  *   - hook: loudness of the first `hook_s` seconds against the rest, leading silence.
  *
- * Video (om_video_signals_compute), without a full decode: one demux pass reads every video
- * packet (size, keyframe flag, time) and decodes only keyframes (at most max_key_rate per
- * second) into a 64x36 luma grid. Where consecutive decoded keyframes differ (luma
- * histogram / grid distance) the interval holds a cut; it is placed frame-exactly by
- * decoding just that interval while a small budget lasts (refine_frames: 2% of the frames
- * by default; strong changes first, then intervals without a packet-size clue), else at
- * the packet-size spike
- * between them (an inter frame that costs almost as much as an intra frame), else at the
- * second keyframe when it is at most 2.5 s later and the change is strong. Cost: demuxing + keyframes + the budget,
- * never a full decode. Known misses: a cut whose scene returns before the next keyframe
- * (A->B->A within one GOP). motion[i] is the coding cost of second i's inter frames
- * relative to the median keyframe: 0 = static picture, ~1 = every frame as costly as a
- * full picture (for intra-only codecs: the keyframe grid difference instead).
+ * Video (om_video_signals_compute), without a full decode. One demux pass reads every video
+ * packet (size, keyframe flag, time) and decodes "anchors" into a 64x36 luma grid:
+ * keyframes (at most max_key_rate per second) and, for H.264/HEVC/MPEG-2/MPEG-4, inter
+ * packets far bigger than their neighbours when the decoder finds them intra-coded (the I
+ * frames x264's scenecut puts at cuts within min-keyint). Consecutive anchors that differ
+ * (luma histogram / grid distance) hold at least one cut, placed
+ *   1. frame-exactly by decoding just that interval while a small budget lasts
+ *      (refine_frames: 2% of the frames by default; strong changes first, then intervals
+ *      without a packet-size clue); otherwise, from packet sizes (H.264/HEVC/MPEG only:
+ *      VPx/AV1 hide alt-ref frames inside packets, so their sizes are no clue):
+ *   2. at every inter frame costing 4x its neighbours' 90th percentile and >= 15% of a
+ *      keyframe (a cut coded intra), and at the strongest >= 3x step of the inter-frame
+ *      cost between those (a cut to a simpler or busier picture);
+ *   3. at the closing keyframe when the inter frames around it cost >= 2.5x differently
+ *      (the encoder put the keyframe at the cut), or when it is a probed intra anchor;
+ *   4. failing all that, at the closing keyframe if the change is strong and either the
+ *      keyframes are irregularly spaced (a scenecut encoder) or at most 2.5 s apart.
+ * Accuracy: 1 exact; 2-3 within a few frames (B-frame reordering); 4 up to a GOP late.
+ * Cost: demuxing + anchors + the budget, never a full decode. Known misses: a cut whose
+ * scene returns before the next anchor (A->B->A within one GOP); a cut between two flat,
+ * static pictures inside a long GOP once the budget is spent. motion[i] is the coding cost
+ * of second i's inter frames relative to the median keyframe: 0 = static picture, ~1 =
+ * every frame as costly as a full picture (for intra-only codecs: the anchor grid
+ * difference instead).
  *
  * Ownership: every *out struct is the caller's and is released with its _release function
  * (safe on a zeroed struct and after a failed call). om_signals_to_json returns a new
@@ -132,7 +143,7 @@ typedef struct om_video_signals {
     size_t n_motion;
     size_t n_packets;    /* video packets read */
     size_t n_keyframes;  /* keyframes seen */
-    size_t n_decoded;    /* keyframes actually decoded */
+    size_t n_decoded;    /* packets sent to the anchor decoder (keyframes + probed I frames) */
     size_t n_refined;    /* frames decoded to place cuts exactly */
     double key_interval; /* median keyframe spacing, seconds (0 with < 2 keyframes) */
 } om_video_signals;

@@ -26,6 +26,7 @@ typedef struct fx {
     char *cuts_x264; /* the same, x264 defaults (scenecut I frames) */
     char *cuts_mjpg; /* the same, intra-only MJPEG in AVI */
     char *cuts_long; /* 60 s, cuts every 7.5 s, keyint=50: budget-limited refinement */
+    char *cuts_shots; /* 36 s 320x180, a shot every 3 s, x264 defaults */
     char *box, *box_rot, *flat;
     char *sp_slow, *sp_mid, *sp_fast;
 } fx;
@@ -65,6 +66,7 @@ static int setup(void **state)
     f->cuts_x264 = fx_path(f->dir, "cuts_x264.mp4");
     f->cuts_mjpg = fx_path(f->dir, "cuts_mjpg.avi");
     f->cuts_long = fx_path(f->dir, "cuts_long.mp4");
+    f->cuts_shots = fx_path(f->dir, "cuts_shots.mp4");
     f->box = fx_path(f->dir, "box.mp4");
     f->box_rot = fx_path(f->dir, "box_rot.mp4");
     f->flat = fx_path(f->dir, "flat.mp4");
@@ -97,6 +99,14 @@ static int setup(void **state)
                      "[a0][m0][c0][d0][a1][m1][c1][d1]concat=n=8:v=1:a=0,format=yuv420p",
                      "-c:v", "libx264", "-preset", "ultrafast", "-x264-params",
                      "scenecut=0:keyint=50", f->cuts_long);
+    bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3", "-f", "lavfi", "-i",
+                     "smptehdbars=s=320x180:r=30:d=3", "-f", "lavfi", "-i",
+                     "mandelbrot=s=320x180:r=30,trim=duration=3", "-f", "lavfi", "-i",
+                     "testsrc=s=320x180:r=30:d=3", "-filter_complex",
+                     "[0]split=3[a0][a1][a2];[1]split=3[b0][b1][b2];[2]split=3[c0][c1][c2];"
+                     "[3]split=3[d0][d1][d2];[a0][b0][c0][d0][a1][b1][c1][d1][a2][b2][c2][d2]"
+                     "concat=n=12:v=1:a=0,format=yuv420p",
+                     "-c:v", "libx264", "-preset", "veryfast", f->cuts_shots);
     bad |= FX_FFMPEG("-f", "lavfi", "-i", "color=c=gray:s=640x360:r=25:d=5", "-f", "lavfi",
                      "-i", "color=c=white:s=80x80:r=25:d=5", "-filter_complex",
                      "[0][1]overlay=x='40+100*t':y=140:shortest=1,format=yuv420p", "-c:v",
@@ -126,9 +136,10 @@ static int teardown(void **state)
     if (!f)
         return 0;
     om_rmtree(f->dir);
-    char **all[] = {&f->dir,   &f->tone,      &f->sine,      &f->steps,     &f->cuts_gop,
-                    &f->cuts_x264, &f->cuts_mjpg, &f->cuts_long, &f->box,   &f->box_rot,
-                    &f->flat,  &f->sp_slow,   &f->sp_mid,    &f->sp_fast};
+    char **all[] = {&f->dir,       &f->tone,      &f->sine,      &f->steps,
+                    &f->cuts_gop,  &f->cuts_x264, &f->cuts_mjpg, &f->cuts_long,
+                    &f->cuts_shots, &f->box,      &f->box_rot,   &f->flat,
+                    &f->sp_slow,   &f->sp_mid,    &f->sp_fast};
     for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
         free(*all[i]);
     free(f);
@@ -319,9 +330,19 @@ static void test_scene_cuts(void **state)
     om_video_opts o = OM_VIDEO_OPTS_DEFAULT;
     o.refine_frames = 0;
     assert_int_equal(om_video_signals_compute(f->cuts_gop, &o, &v), OM_OK);
-    expect_cuts("x264 keyint=50, no refinement", &v, CUTS, 3, 0.75);
+    expect_cuts("x264 keyint=50, no refinement", &v, CUTS, 3, 0.1);
     assert_int_equal(v.n_refined, 0);
-    assert_int_equal(v.n_decoded, v.n_keyframes);
+    assert_true(v.n_decoded >= v.n_keyframes && v.n_decoded <= v.n_keyframes + 8);
+    om_video_signals_release(&v);
+    assert_int_equal(om_video_signals_compute(f->cuts_x264, &o, &v), OM_OK);
+    expect_cuts("x264 defaults, no refinement", &v, CUTS, 3, 0.1);
+    om_video_signals_release(&v);
+
+    /* shots every 3 s, the encoder put a keyframe at each (regularly spaced, like a fixed
+     * GOP would be): found from packet sizes alone */
+    const double every3[] = {3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33};
+    assert_int_equal(om_video_signals_compute(f->cuts_shots, &o, &v), OM_OK);
+    expect_cuts("x264 scenecut keyframes, no refinement", &v, every3, 11, 0.05);
     om_video_signals_release(&v);
 
     /* a continuous shot has no cut */
