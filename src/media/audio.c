@@ -198,9 +198,13 @@ static void dec_state_free(dec_state *d)
     d->out.s = NULL;
 }
 
-int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om_pcm *out)
+#define RETRY_WITHOUT_SEEK 1
+
+/* Returns 0 / OM_E*, or RETRY_WITHOUT_SEEK when the seek landed after start_s (a demuxer
+ * seeking by bit rate, say): then the caller decodes again from the top. */
+static int decode_span(const char *path, double start_s, double dur_s, int rate, int may_seek,
+                       om_pcm *out)
 {
-    OM_ASSERT(path && out);
     memset(out, 0, sizeof(*out));
     if (!isfinite(start_s) || start_s < 0 || !isfinite(dur_s) || dur_s < 0)
         return om_error_set(OM_EINVAL, "%s: bad audio span start=%g duration=%g", path, start_s,
@@ -263,12 +267,15 @@ int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om
         return rc;
     }
 
-    if (start_s > 0) {
+    int seeked = 0;
+    if (start_s > 0 && may_seek) {
         int64_t ts = (int64_t)((start_s + d.origin) * AV_TIME_BASE);
         r = av_seek_frame(d.fmt, -1, ts, AVSEEK_FLAG_BACKWARD);
         if (r < 0) /* not seekable: decode from the top and trim */
             om_debug("media", "%s: seek to %.3f s failed; decoding from the start", path,
                      start_s);
+        else
+            seeked = 1;
     }
 
     long packets = 0;
@@ -279,6 +286,10 @@ int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om
         }
         if (d.stop_at && d.out.len >= d.stop_at)
             break;
+        if (seeked && d.have_t0 && d.t0 > start_s + 0.002) {
+            dec_state_free(&d);
+            return RETRY_WITHOUT_SEEK;
+        }
         r = av_read_frame(d.fmt, d.pkt);
         if (r == AVERROR_EOF)
             break;
@@ -351,6 +362,18 @@ int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om
     out->start = start_s;
     dec_state_free(&d);
     return OM_OK;
+}
+
+int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om_pcm *out)
+{
+    OM_ASSERT(path && out);
+    int rc = decode_span(path, start_s, dur_s, rate, 1, out);
+    if (rc == RETRY_WITHOUT_SEEK) {
+        om_debug("media", "%s: seek to %.3f s overshot; decoding from the start", path,
+                 start_s);
+        rc = decode_span(path, start_s, dur_s, rate, 0, out);
+    }
+    return rc;
 }
 
 int om_audio_decode_16k(const char *path, double start_s, double dur_s, om_pcm *out)

@@ -833,6 +833,8 @@ static int refine_cuts(vscan *v, double ta, double tb, double **cuts, size_t *nc
         int got_any = 0;
         while (avcodec_receive_frame(dec, v->frame) >= 0) {
             got_any = 1;
+            if (v->refine_budget > 0) /* every decoded frame counts, also those before ta */
+                v->refine_budget--;
             double t = frame_time(v->frame, st, v->origin);
             if (isnan(t) || t < ta - 1e-3) {
                 av_frame_unref(v->frame);
@@ -843,8 +845,6 @@ static int refine_cuts(vscan *v, double ta, double tb, double **cuts, size_t *nc
                 av_frame_unref(v->frame);
                 break;
             }
-            if (v->refine_budget > 0)
-                v->refine_budget--;
             if (grid_from_frame(v->frame, GRID_W, GRID_H, cur) == 0) {
                 if (have_prev) {
                     double hd, gd;
@@ -1065,7 +1065,10 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
             push_double(&cuts, &ncuts, &cap, b->t);
             continue;
         }
-        size_t frames = b->pkt - a->pkt + 1;
+        size_t from = a->pkt; /* decoding starts at the keyframe at or before a */
+        while (from > 0 && !p[from].key)
+            from--;
+        size_t frames = b->pkt - from + 1;
         if (frames <= v->refine_budget && refine_cuts(v, a->t, b->t, &cuts, &ncuts, &cap) == 0)
             continue;
         /* No decoding: every spike is a cut, and so is the strongest step in the
@@ -1490,7 +1493,7 @@ int om_media_motion_track(const char *path, double start, double end, double fps
     OM_ASSERT(path && out);
     memset(out, 0, sizeof(*out));
     if (!(fps > 0 && fps <= 30) || !isfinite(start) || !isfinite(end) || start < 0 ||
-        !(end > start) || !isfinite(window_frac))
+        !(end > start) || end - start > OM_AUDIO_MAX_SECONDS || !isfinite(window_frac))
         return om_error_set(OM_EINVAL, "%s: bad motion track request start=%g end=%g fps=%g",
                             path, start, end, fps);
     AVFormatContext *fmt = NULL;

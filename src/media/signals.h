@@ -174,9 +174,9 @@ void om_video_signals_release(om_video_signals *s);
  * window_frac <= 0, e.g. 0.316 for 16:9; capped at 1). Raw per sample: no smoothing, no
  * pan limits (the editor owns those). Every frame of the span is decoded (non-reference
  * frames and the loop filter skipped), so the cost is proportional to end - start.
- * The track covers [start, end) even when the last frame comes earlier (the last picture
- * is held). Errors: those of om_media_probe; OM_EINVAL for no video, fps outside (0, 30],
- * start >= end or start beyond the end of the video.
+ * end is clamped to the media duration; should the last frame come earlier still, the
+ * last picture is held to the end. Errors: those of om_media_probe; OM_EINVAL for no video, fps outside (0, 30],
+ * start >= end, a span over OM_AUDIO_MAX_SECONDS or start beyond the end of the video.
  */
 typedef struct om_motion_sample {
     double t, x, y, confidence;

@@ -335,6 +335,59 @@ static void test_decode_late_audio(void **state)
     assert_true(fabs(on / 16000.0 - 1.0) < 0.03);
     assert_true(fabs(om_pcm_end(&pcm) - 4.0) < 0.05);
     om_pcm_release(&pcm);
+
+    /* a span starting before the audio does: the seek lands on the first audio frame, later
+     * than asked, and the decode starts over from the top to keep the time line */
+    assert_int_equal(om_audio_decode_16k(f->late, 0.5, 1.0, &pcm), OM_OK);
+    assert_int_equal(pcm.n, 16000);
+    assert_true(fx_rms_db(pcm.samples, 0, 7000) < -80.0);
+    assert_true(fx_rms_db(pcm.samples, 9000, 16000) > -25.0);
+    om_pcm_release(&pcm);
+}
+
+/* Lag (in samples, |lag| <= maxlag) that best aligns b to a. */
+static long best_lag(const int16_t *a, const int16_t *b, size_t n, long maxlag)
+{
+    long best = 0;
+    double best_c = -1e300;
+    for (long lag = -maxlag; lag <= maxlag; lag++) {
+        double c = 0;
+        for (size_t i = (size_t)maxlag; i + (size_t)maxlag < n; i++)
+            c += (double)a[i] * b[(long)i + lag];
+        if (c > best_c) {
+            best_c = c;
+            best = lag;
+        }
+    }
+    return best;
+}
+
+static void test_decode_span_alignment(void **state)
+{
+    fx *f = *state;
+    om_pcm ref;
+    assert_int_equal(om_audio_decode_16k(f->speech, 0, 0, &ref), OM_OK);
+    const char *paths[] = {f->speech, f->webm, f->mp3, f->flac};
+    for (size_t i = 0; i < OM_ARRAY_LEN(paths); i++) {
+        om_pcm full, span;
+        assert_int_equal(om_audio_decode_16k(paths[i], 0, 0, &full), OM_OK);
+        assert_int_equal(om_audio_decode_16k(paths[i], 2.0, 1.0, &span), OM_OK);
+        assert_int_equal(span.n, 16000);
+        /* a span decoded after a seek is the same second of the full decode, within the
+         * container's timestamp precision (Matroska: 1 ms = 16 samples) */
+        long lag = best_lag(full.samples + 32000, span.samples, span.n, 160);
+        /* and each encoding lines up with the wav within its codec's timestamp precision
+         * (Matroska stores milliseconds; Opus pre-skip) */
+        long codec_lag = best_lag(ref.samples + 16000, full.samples + 16000, 48000, 400);
+        fprintf(stderr, "alignment %s: span vs full %ld, full vs wav %ld samples\n", paths[i],
+                lag, codec_lag);
+        if (labs(lag) > 17 || labs(codec_lag) > 160)
+            fail_msg("%s: span off by %ld samples, full decode by %ld", paths[i], lag,
+                     codec_lag);
+        om_pcm_release(&span);
+        om_pcm_release(&full);
+    }
+    om_pcm_release(&ref);
 }
 
 int main(void)
@@ -348,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_decode_span),
         cmocka_unit_test(test_decode_formats),
         cmocka_unit_test(test_decode_late_audio),
+        cmocka_unit_test(test_decode_span_alignment),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
