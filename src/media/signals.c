@@ -662,6 +662,7 @@ static int open_video_decoder(AVFormatContext *fmt, int vi, const char *path,
         c->skip_frame = skip_frame;
         c->skip_loop_filter = AVDISCARD_ALL; /* low-res analysis: deblocking is wasted work */
         c->flags2 |= AV_CODEC_FLAG2_FAST;
+        c->flags |= AV_CODEC_FLAG_GRAY; /* luma is all we read; skips chroma where built */
         c->thread_count = 2;
         r = avcodec_open2(c, codec, NULL);
     }
@@ -995,10 +996,8 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
         if (!p[i].key)
             spike[i] = p[i].size / fmax(local_level(p, np, i), 16.0);
 
-    /* Consecutive decoded keyframes that differ hold at least one cut. Where exactly: a
-     * frame-exact decode of the interval while the budget lasts (intervals without a
-     * packet-size clue first), else the strongest size spike (an inter frame costing like
-     * an intra frame), else the second keyframe when it is close. */
+    /* Consecutive anchors (decoded keyframes / probed I frames) that differ hold at least
+     * one cut; where it goes is decided below, in the order signals.h describes. */
     size_t nk = v->nk;
     int *spike_at = xmalloc((nk ? nk : 1) * sizeof(int)); /* -2 unchanged, -1 no spike */
     int *strong = xcalloc(nk ? nk : 1, sizeof(int));
@@ -1328,9 +1327,9 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
         free(g);
     }
     /* Frame-exact refinement decodes at most refine_frames frames (auto: 2% of the
-     * frames, at least 250). */
+     * frames, at least 150). */
     if (o.refine_frames < 0)
-        v.refine_budget = v.np * 2 / 100 > 250 ? v.np * 2 / 100 : 250;
+        v.refine_budget = v.np * 2 / 100 > 150 ? v.np * 2 / 100 : 150;
     else
         v.refine_budget = (size_t)o.refine_frames;
     out->n_refined = v.refine_budget;

@@ -130,7 +130,7 @@ typedef struct om_video_opts {
     double max_key_rate; /* decoded keyframes per second at most; default 4 */
     double min_scene;    /* cuts closer than this (s) merge into the first; default 0.5 */
     long refine_frames;  /* frames the frame-exact refinement may decode: < 0 auto (2% of
-                            the frames, at least 250), 0 none (packet sizes only) */
+                            the frames, at least 150), 0 none (packet sizes only) */
 } om_video_opts;
 #define OM_VIDEO_OPTS_DEFAULT {4.0, 0.5, -1}
 
