@@ -115,5 +115,16 @@ int cmd_jobs_stats(cli_ctx *c, cli_args *a);
 int cmd_worker(cli_ctx *c, cli_args *a);
 int cmd_ledger_verify(cli_ctx *c, cli_args *a);
 int cmd_ledger_show(cli_ctx *c, cli_args *a);
+/* cmd_pipeline.c */
+int cmd_project_create(cli_ctx *c, cli_args *a);
+int cmd_project_show(cli_ctx *c, cli_args *a);
+int cmd_project_list(cli_ctx *c, cli_args *a);
+int cmd_creator_add(cli_ctx *c, cli_args *a);
+int cmd_creator_list(cli_ctx *c, cli_args *a);
+int cmd_creator_remove(cli_ctx *c, cli_args *a);
+int cmd_run(cli_ctx *c, cli_args *a);
+int cmd_clips(cli_ctx *c, cli_args *a);
+int cmd_explain(cli_ctx *c, cli_args *a);
+int cmd_demo(cli_ctx *c, cli_args *a);
 
 #endif

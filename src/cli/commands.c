@@ -66,6 +66,49 @@ static const cli_cmd ledger_cmds[] = {
      NULL, json_opt, 1, 1, cmd_ledger_show, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
+/* ---- projects, creators, the pipeline (cmd_pipeline.c) ---------------------------- */
+
+static const cli_opt project_create_opts[] = {
+    {"brand", "FILE", "brand settings, a JSON object (see README: Brand settings)"},
+    {"json", NULL, "print the created project as JSON"},
+    {NULL, NULL, NULL}};
+
+static const cli_cmd project_cmds[] = {
+    {"create", "create a project", "NAME [--brand FILE]",
+     "Unknown keys, bad colours, a missing logo and out-of-range numbers are refused with\n"
+     "the key named; missing keys get their defaults.",
+     project_create_opts, 1, 1, cmd_project_create, NULL},
+    {"show", "a project with its brand settings and creators (JSON)", "PROJECT", NULL, NULL, 1,
+     1, cmd_project_show, NULL},
+    {"list", "list projects", "[options]", NULL, json_opt, 0, 0, cmd_project_list, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static const cli_cmd creator_cmds[] = {
+    {"add", "follow a creator: TikTok, Instagram, YouTube, RSS/Atom feed, media URL, file://",
+     "PROJECT URL [options]",
+     "The platform is detected from the URL: tiktok.com/@user, instagram.com/user[/reels],\n"
+     "youtube.com/@handle|/channel/ID|/c/NAME|/user/NAME[/shorts], a YouTube channel feed,\n"
+     "any other http(s) feed (RSS 2.0 or Atom), a direct media URL (.mp4, .webm, ...), or\n"
+     "file:///abs/folder.",
+     json_opt, 2, 2, cmd_creator_add, NULL},
+    {"list", "a project's creators", "PROJECT [options]", NULL, json_opt, 1, 1,
+     cmd_creator_list, NULL},
+    {"remove", "stop following a creator in a project", "PROJECT CREATOR", NULL, NULL, 2, 2,
+     cmd_creator_remove, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static const cli_opt run_opts[] = {
+    {"once", NULL, "do what is due now, wait until the pipeline is idle, exit"},
+    {"now", NULL, "schedule clips for now instead of the best future slot (tests, demos)"},
+    {"concurrency", "N", "worker processes (default 2)"},
+    {"interval", "SECONDS", "re-scrape interval (default [scraper] interval_s, 900)"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt clips_opts[] = {
+    {"status", "STATUS", "CANDIDATE, SELECTED, REJECTED, RENDERED, SCHEDULED, PUBLISHED"},
+    {"json", NULL, "print a JSON array"},
+    {NULL, NULL, NULL}};
+
 /* ---- the root --------------------------------------------------------------------- */
 
 static const cli_cmd root_cmds[] = {
@@ -84,6 +127,24 @@ static const cli_cmd root_cmds[] = {
      worker_opts, 0, 0, cmd_worker, NULL},
     {"ledger", "the Stardust provenance ledger", "<command> [options]", NULL, NULL, 0, 0, NULL,
      ledger_cmds},
+    {"project", "create and inspect projects (brand settings)", "<command> [options]", NULL,
+     NULL, 0, 0, NULL, project_cmds},
+    {"creator", "follow creators (feeds, channels, folders)", "<command> [options]", NULL, NULL,
+     0, 0, NULL, creator_cmds},
+    {"run", "run the whole pipeline: re-scrape, analyze, select, edit, schedule, publish",
+     "[options]",
+     "Every stage's workers plus the periodic re-scrape in one process tree, until Ctrl-C\n"
+     "(drains). With --once: what is due now, until the pipeline is idle.",
+     run_opts, 0, 0, cmd_run, NULL},
+    {"clips", "list clips, best first, with where they are", "[options]", NULL, clips_opts, 0,
+     0, cmd_clips, NULL},
+    {"explain", "why this clip, this edit, this time (HaloLux)", "CLIP_ID [options]", NULL,
+     json_opt, 1, 1, cmd_explain, NULL},
+    {"demo", "make a demo workspace and run the pipeline on generated sources", "[DIR]",
+     "Creates DIR (default ./demo-workspace) with a coffee-brand project and a local creator\n"
+     "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
+     "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
+     NULL, 0, 1, cmd_demo, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",
