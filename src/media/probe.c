@@ -310,7 +310,26 @@ int om_media_open(const char *path, AVFormatContext **fmt_out, om_media_info *in
     if (r < 0)
         return om_media_error(OM_EINVAL, path, r,
                               "not a media file, or corrupt or truncated");
-    r = avformat_find_stream_info(fmt, NULL);
+    /* Reject huge pictures before find_stream_info decodes one (a decompression bomb), and
+     * cap what its decoders may allocate if the header understated the size. */
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        const AVCodecParameters *par = fmt->streams[i]->codecpar;
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO &&
+            (par->width > OM_MEDIA_MAX_DIM || par->height > OM_MEDIA_MAX_DIM)) {
+            om_error_set(OM_EINVAL, "%s: resolution %dx%d exceeds the %dx%d limit", path,
+                         par->width, par->height, OM_MEDIA_MAX_DIM, OM_MEDIA_MAX_DIM);
+            avformat_close_input(&fmt);
+            return OM_EINVAL;
+        }
+    }
+    AVDictionary **sopts = xcalloc(fmt->nb_streams ? fmt->nb_streams : 1, sizeof(*sopts));
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        av_dict_set_int(&sopts[i], "max_pixels", OM_MEDIA_MAX_PIXELS, 0);
+    unsigned nopts = fmt->nb_streams;
+    r = avformat_find_stream_info(fmt, sopts);
+    for (unsigned i = 0; i < nopts; i++)
+        av_dict_free(&sopts[i]);
+    free(sopts);
     if (r < 0) {
         om_media_error(OM_EINVAL, path, r, "cannot read the stream information (corrupt?)");
         avformat_close_input(&fmt);

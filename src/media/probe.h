@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #define OM_MEDIA_MAX_DIM 8192 /* width and height limit (pixels) of a video we accept */
+#define OM_MEDIA_MAX_PIXELS ((int64_t)OM_MEDIA_MAX_DIM * OM_MEDIA_MAX_DIM) /* per picture,
+                                  passed to every decoder we open (max_pixels) */
 
 /* Everything the pipeline needs to know about a file. Plain values, no ownership. Fields of
  * a stream kind that is absent are 0 / "". */

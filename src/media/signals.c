@@ -663,6 +663,7 @@ static int open_video_decoder(AVFormatContext *fmt, int vi, const char *path,
         c->skip_loop_filter = AVDISCARD_ALL; /* low-res analysis: deblocking is wasted work */
         c->flags2 |= AV_CODEC_FLAG2_FAST;
         c->flags |= AV_CODEC_FLAG_GRAY; /* luma is all we read; skips chroma where built */
+        c->max_pixels = OM_MEDIA_MAX_PIXELS;
         c->thread_count = 2;
         r = avcodec_open2(c, codec, NULL);
     }

@@ -29,9 +29,10 @@
  * frames x264's scenecut puts at cuts within min-keyint). Consecutive anchors that differ
  * (luma histogram / grid distance) hold at least one cut, placed
  *   1. frame-exactly by decoding just that interval while a small budget lasts
- *      (refine_frames: 2% of the frames by default; strong changes first, then intervals
- *      without a packet-size clue); otherwise, from packet sizes (H.264/HEVC/MPEG only:
- *      VPx/AV1 hide alt-ref frames inside packets, so their sizes are no clue):
+ *      (refine_frames: by default 2% of the frames, at least 150; strong changes first,
+ *      then intervals without a packet-size clue); otherwise, from packet sizes (H.264,
+ *      HEVC, MPEG-2/4 only: VPx/AV1 hide alt-ref frames inside packets, so their sizes
+ *      are no clue):
  *   2. at every inter frame costing 4x its neighbours' 90th percentile and >= 15% of a
  *      keyframe (a cut coded intra), and at the strongest >= 3x step of the inter-frame
  *      cost between those (a cut to a simpler or busier picture);
@@ -175,8 +176,9 @@ void om_video_signals_release(om_video_signals *s);
  * pan limits (the editor owns those). Every frame of the span is decoded (non-reference
  * frames and the loop filter skipped), so the cost is proportional to end - start.
  * end is clamped to the media duration; should the last frame come earlier still, the
- * last picture is held to the end. Errors: those of om_media_probe; OM_EINVAL for no video, fps outside (0, 30],
- * start >= end, a span over OM_AUDIO_MAX_SECONDS or start beyond the end of the video.
+ * last picture is held to the end. Errors: those of om_media_probe; OM_EINVAL for no
+ * video, fps outside (0, 30], start >= end, a span over OM_AUDIO_MAX_SECONDS or start
+ * beyond the end of the video.
  */
 typedef struct om_motion_sample {
     double t, x, y, confidence;
