@@ -46,11 +46,11 @@ typedef struct dec_state {
     /* current swr input configuration */
     int in_rate, in_fmt;
     AVChannelLayout in_layout;
-    double origin;   /* container start time: media time 0 */
+    double origin; /* container start time: media time 0 */
     int have_t0;
-    double t0;       /* media time of pcm_buf position 0 */
-    double in_next;  /* media time where the next input frame is expected */
-    size_t stop_at;  /* stop decoding once this many samples are buffered (0: never) */
+    double t0;      /* media time of pcm_buf position 0 */
+    double in_next; /* media time where the next input frame is expected */
+    size_t stop_at; /* stop decoding once this many samples are buffered (0: never) */
     pcm_buf out;
     long bad_packets, good_frames;
 } dec_state;
@@ -272,8 +272,7 @@ static int decode_span(const char *path, double start_s, double dur_s, int rate,
         int64_t ts = (int64_t)((start_s + d.origin) * AV_TIME_BASE);
         r = av_seek_frame(d.fmt, -1, ts, AVSEEK_FLAG_BACKWARD);
         if (r < 0) /* not seekable: decode from the top and trim */
-            om_debug("media", "%s: seek to %.3f s failed; decoding from the start", path,
-                     start_s);
+            om_debug("media", "%s: seek to %.3f s failed; decoding from the start", path, start_s);
         else
             seeked = 1;
     }
@@ -324,8 +323,8 @@ static int decode_span(const char *path, double start_s, double dur_s, int rate,
         }
     }
     if (d.good_frames == 0 && packets > 0) {
-        om_error_set(OM_EINVAL, "%s: the audio stream could not be decoded (%ld bad packets)",
-                     path, d.bad_packets);
+        om_error_set(OM_EINVAL, "%s: the audio stream could not be decoded (%ld bad packets)", path,
+                     d.bad_packets);
         dec_state_free(&d);
         return OM_EINVAL;
     }
@@ -369,8 +368,7 @@ int om_audio_decode(const char *path, double start_s, double dur_s, int rate, om
     OM_ASSERT(path && out);
     int rc = decode_span(path, start_s, dur_s, rate, 1, out);
     if (rc == RETRY_WITHOUT_SEEK) {
-        om_debug("media", "%s: seek to %.3f s overshot; decoding from the start", path,
-                 start_s);
+        om_debug("media", "%s: seek to %.3f s overshot; decoding from the start", path, start_s);
         rc = decode_span(path, start_s, dur_s, rate, 0, out);
     }
     return rc;

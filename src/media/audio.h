@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OM_AUDIO_RATE 16000                /* what ASR and the analyzer use */
-#define OM_AUDIO_MAX_SECONDS (6.0 * 3600)  /* longest span decoded in one call (memory cap) */
+#define OM_AUDIO_RATE 16000               /* what ASR and the analyzer use */
+#define OM_AUDIO_MAX_SECONDS (6.0 * 3600) /* longest span decoded in one call (memory cap) */
 
 typedef struct om_pcm {
     int16_t *samples; /* mono, `rate` Hz; NULL when n == 0 */

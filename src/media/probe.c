@@ -54,8 +54,7 @@ int om_media_error(int code, const char *path, int averr, const char *what)
     if (averr < 0)
         av_strerror(averr, avmsg, sizeof(avmsg));
     om_error_set(code, "%s: %s%s%s%s%s%s", path, what, avmsg[0] ? ": " : "", avmsg,
-                 av_last_error[0] ? " (libav: " : "", av_last_error,
-                 av_last_error[0] ? ")" : "");
+                 av_last_error[0] ? " (libav: " : "", av_last_error, av_last_error[0] ? ")" : "");
     return code;
 }
 
@@ -106,10 +105,9 @@ static int pick_video(AVFormatContext *fmt, const char *path, int *idx_out)
     }
     if (best < 0 && undecodable >= 0) {
         char lbl[96];
-        return om_error_set(OM_EINVAL,
-                            "%s: unsupported video codec: stream %d codec %s has no decoder",
-                            path, undecodable,
-                            codec_label(fmt->streams[undecodable]->codecpar, lbl, sizeof(lbl)));
+        return om_error_set(
+            OM_EINVAL, "%s: unsupported video codec: stream %d codec %s has no decoder", path,
+            undecodable, codec_label(fmt->streams[undecodable]->codecpar, lbl, sizeof(lbl)));
     }
     *idx_out = best;
     return OM_OK;
@@ -202,8 +200,8 @@ static int fill_info(AVFormatContext *fmt, const char *path, int64_t size, om_me
     out->nb_streams = (int)fmt->nb_streams;
     copy_name(out->format, sizeof(out->format), fmt->iformat ? fmt->iformat->name : "");
     out->bit_rate = fmt->bit_rate > 0 ? fmt->bit_rate : 0;
-    out->start_time = fmt->start_time != AV_NOPTS_VALUE ? (double)fmt->start_time / AV_TIME_BASE
-                                                         : 0.0;
+    out->start_time =
+        fmt->start_time != AV_NOPTS_VALUE ? (double)fmt->start_time / AV_TIME_BASE : 0.0;
     if (fmt->nb_streams == 0)
         return om_error_set(OM_EINVAL, "%s: no streams in the file", path);
 
@@ -246,9 +244,8 @@ static int fill_info(AVFormatContext *fmt, const char *path, int64_t size, om_me
         AVStream *st = fmt->streams[vi];
         const AVCodecParameters *par = st->codecpar;
         if (par->width <= 0 || par->height <= 0)
-            return om_error_set(OM_EINVAL,
-                                "%s: corrupt video stream %d: no frame size could be read", path,
-                                vi);
+            return om_error_set(
+                OM_EINVAL, "%s: corrupt video stream %d: no frame size could be read", path, vi);
         if (par->width > OM_MEDIA_MAX_DIM || par->height > OM_MEDIA_MAX_DIM)
             return om_error_set(OM_EINVAL, "%s: resolution %dx%d exceeds the %dx%d limit", path,
                                 par->width, par->height, OM_MEDIA_MAX_DIM, OM_MEDIA_MAX_DIM);
@@ -308,8 +305,7 @@ int om_media_open(const char *path, AVFormatContext **fmt_out, om_media_info *in
     AVFormatContext *fmt = NULL;
     int r = avformat_open_input(&fmt, path, NULL, NULL);
     if (r < 0)
-        return om_media_error(OM_EINVAL, path, r,
-                              "not a media file, or corrupt or truncated");
+        return om_media_error(OM_EINVAL, path, r, "not a media file, or corrupt or truncated");
     /* Reject huge pictures before find_stream_info decodes one (a decompression bomb), and
      * cap what its decoders may allocate if the header understated the size. */
     for (unsigned i = 0; i < fmt->nb_streams; i++) {

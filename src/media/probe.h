@@ -25,24 +25,24 @@
 #include <stdint.h>
 
 #define OM_MEDIA_MAX_DIM 8192 /* width and height limit (pixels) of a video we accept */
-#define OM_MEDIA_MAX_PIXELS ((int64_t)OM_MEDIA_MAX_DIM * OM_MEDIA_MAX_DIM) /* per picture,
-                                  passed to every decoder we open (max_pixels) */
+/* Pixels per picture any decoder we open may allocate (libav's max_pixels). */
+#define OM_MEDIA_MAX_PIXELS ((int64_t)OM_MEDIA_MAX_DIM * OM_MEDIA_MAX_DIM)
 
 /* Everything the pipeline needs to know about a file. Plain values, no ownership. Fields of
  * a stream kind that is absent are 0 / "". */
 typedef struct om_media_info {
-    double duration;        /* seconds (container, else longest stream); 0 when unknown */
-    double start_time;      /* container start time in seconds (usually 0); media time 0 of
-                               audio.h/signals.h is this instant, as for ffmpeg -ss */
-    char format[64];        /* demuxer short name(s), e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
-    int64_t size_bytes;     /* file size */
-    int64_t bit_rate;       /* container bit rate (bit/s), 0 when unknown */
-    int nb_streams;         /* all streams in the container (incl. data/subtitle/cover art) */
+    double duration;    /* seconds (container, else longest stream); 0 when unknown */
+    double start_time;  /* container start time in seconds (usually 0); media time 0 of
+                           audio.h/signals.h is this instant, as for ffmpeg -ss */
+    char format[64];    /* demuxer short name(s), e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
+    int64_t size_bytes; /* file size */
+    int64_t bit_rate;   /* container bit rate (bit/s), 0 when unknown */
+    int nb_streams;     /* all streams in the container (incl. data/subtitle/cover art) */
 
-    int has_video;          /* a decodable video stream that is not just cover art */
-    int video_stream;       /* its index, or -1 */
-    int width, height;      /* coded size in pixels */
-    int display_width;      /* size as shown: width/height swapped for 90/270 rotation */
+    int has_video;     /* a decodable video stream that is not just cover art */
+    int video_stream;  /* its index, or -1 */
+    int width, height; /* coded size in pixels */
+    int display_width; /* size as shown: width/height swapped for 90/270 rotation */
     int display_height;
     int rotation;           /* clockwise degrees to rotate for display: 0, 90, 180 or 270 */
     double fps;             /* average (else guessed) frame rate; 0 when unknown */
@@ -50,10 +50,10 @@ typedef struct om_media_info {
     char pix_fmt[32];       /* e.g. "yuv420p"; "" when unknown */
     int64_t video_bit_rate; /* bit/s, 0 when unknown */
 
-    int has_audio;          /* a decodable audio stream */
-    int audio_stream;       /* its index, or -1 */
-    char audio_codec[32];   /* e.g. "aac", "opus" */
-    int sample_rate;        /* Hz */
+    int has_audio;        /* a decodable audio stream */
+    int audio_stream;     /* its index, or -1 */
+    char audio_codec[32]; /* e.g. "aac", "opus" */
+    int sample_rate;      /* Hz */
     int channels;
     int64_t audio_bit_rate; /* bit/s, 0 when unknown */
 } om_media_info;

@@ -396,8 +396,7 @@ static void speech_measures(const hop_sums *h, double silence_total, om_audio_si
     out->wpm_estimate = out->syllable_rate * 60.0 / 1.5;
 }
 
-int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts,
-                             om_audio_signals *out)
+int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts, om_audio_signals *out)
 {
     OM_ASSERT(pcm && out);
     memset(out, 0, sizeof(*out));
@@ -524,14 +523,15 @@ int om_audio_hook_at(const om_audio_signals *s, double start, double end, double
         hook_s = s->hook_s > 0 ? s->hook_s : 3.0;
     double a_end = s->start + s->duration;
     if (!(end > start) || start < s->start - 1e-6 || start >= a_end)
-        return om_error_set(OM_EINVAL, "hook: span [%.3f, %.3f] is empty or outside the audio "
-                            "[%.3f, %.3f]", start, end, s->start, a_end);
+        return om_error_set(OM_EINVAL,
+                            "hook: span [%.3f, %.3f] is empty or outside the audio "
+                            "[%.3f, %.3f]",
+                            start, end, s->start, a_end);
     if (end > a_end)
         end = a_end;
     double h_end = fmin(start + hook_s, end);
     out->first_lufs = om_audio_loudness_between(s, start, h_end);
-    out->rest_lufs = end - h_end >= 0.1 ? om_audio_loudness_between(s, h_end, end)
-                                        : OM_LUFS_FLOOR;
+    out->rest_lufs = end - h_end >= 0.1 ? om_audio_loudness_between(s, h_end, end) : OM_LUFS_FLOOR;
     out->delta_lu = out->first_lufs - out->rest_lufs;
     out->lead_silence = 0;
     for (size_t i = 0; i < s->n_silences; i++) {
@@ -564,8 +564,7 @@ typedef struct luma_grid {
     float hist[HIST_BINS]; /* normalised to sum 1 */
 } luma_grid;
 
-static inline int comp_value(const AVFrame *f, const AVComponentDescriptor *c, int x, int y,
-                             int be)
+static inline int comp_value(const AVFrame *f, const AVComponentDescriptor *c, int x, int y, int be)
 {
     const uint8_t *p = f->data[c->plane] + (ptrdiff_t)y * f->linesize[c->plane] +
                        (ptrdiff_t)x * c->step + c->offset;
@@ -600,8 +599,8 @@ static inline int luma_at(const AVFrame *f, const AVPixFmtDescriptor *d, int x, 
 static int grid_from_frame(const AVFrame *f, int gw, int gh, luma_grid *g)
 {
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
-    if (!d || (d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM |
-                           AV_PIX_FMT_FLAG_HWACCEL)) ||
+    if (!d ||
+        (d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL)) ||
         f->width <= 0 || f->height <= 0 || d->nb_components < 1 ||
         ((d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components < 3))
         return -1;
@@ -741,8 +740,7 @@ static size_t vscan_match_pending(vscan *v, double t)
                 best = i;
     }
     size_t pidx = v->pending_pkt[best];
-    memmove(v->pending_pkt, v->pending_pkt + best + 1,
-            (v->npending - best - 1) * sizeof(size_t));
+    memmove(v->pending_pkt, v->pending_pkt + best + 1, (v->npending - best - 1) * sizeof(size_t));
     v->npending -= best + 1;
     return pidx;
 }
@@ -803,8 +801,7 @@ static void push_double(double **arr, size_t *n, size_t *cap, double v)
 /* Decodes every frame of media time [ta, tb] (ta a keyframe) and appends the time of each
  * frame that starts a new shot to *cuts. Spends v->refine_budget (frames). Returns 0, or -1
  * when the interval could not be decoded (nothing appended). */
-static int refine_cuts(vscan *v, double ta, double tb, double **cuts, size_t *ncuts,
-                       size_t *cap)
+static int refine_cuts(vscan *v, double ta, double tb, double **cuts, size_t *ncuts, size_t *cap)
 {
     const AVStream *st = v->fmt->streams[v->vi];
     AVCodecContext *dec = NULL;
@@ -1054,8 +1051,7 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
     for (int pass = 0; pass < 4; pass++) {
         int want_strong = pass < 2, want_spike = pass % 2;
         for (size_t k = 1; k < nk; k++)
-            if (spike_at[k] != -2 && strong[k] == want_strong &&
-                (spike_at[k] >= 0) == want_spike)
+            if (spike_at[k] != -2 && strong[k] == want_strong && (spike_at[k] >= 0) == want_spike)
                 order[no++] = k;
     }
     for (size_t j = 0; j < no; j++) {
@@ -1094,8 +1090,7 @@ static void detect_cuts(vscan *v, const om_video_opts *o, om_video_signals *out)
                 placed = 1;
             }
         }
-        if (!p[b->pkt].key ||
-            (v->size_clues && size_regime_change(p, np, lo, b->pkt))) {
+        if (!p[b->pkt].key || (v->size_clues && size_regime_change(p, np, lo, b->pkt))) {
             push_double(&cuts, &ncuts, &cap, b->t);
             placed = 1;
         }
@@ -1199,8 +1194,7 @@ static void compute_motion(const vscan *v, om_video_signals *out)
     free(cnt);
 }
 
-int om_video_signals_compute(const char *path, const om_video_opts *opts,
-                             om_video_signals *out)
+int om_video_signals_compute(const char *path, const om_video_opts *opts, om_video_signals *out)
 {
     OM_ASSERT(path && out);
     memset(out, 0, sizeof(*out));
@@ -1231,9 +1225,8 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
     v.size_clues = probe_intra;
     double ring[15], ring_tmp[15], last_key_size = 0;
     size_t ring_pos = 0, nring = 0;
-    if ((rc = open_video_decoder(v.fmt, v.vi, path,
-                                 probe_intra ? AVDISCARD_NONINTRA : AVDISCARD_NONKEY,
-                                 &v.dec)) < 0) {
+    if ((rc = open_video_decoder(
+             v.fmt, v.vi, path, probe_intra ? AVDISCARD_NONINTRA : AVDISCARD_NONKEY, &v.dec)) < 0) {
         vscan_free(&v);
         return rc;
     }
@@ -1292,8 +1285,7 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
         if (key || probe) {
             if (t - last_decoded >= 1.0 / o.max_key_rate - 1e-6) {
                 if (v.npending == OM_ARRAY_LEN(v.pending_pkt)) { /* forget the oldest */
-                    memmove(v.pending_pkt, v.pending_pkt + 1,
-                            (v.npending - 1) * sizeof(size_t));
+                    memmove(v.pending_pkt, v.pending_pkt + 1, (v.npending - 1) * sizeof(size_t));
                     v.npending--;
                 }
                 if (avcodec_send_packet(v.dec, v.pkt) >= 0) {
@@ -1309,8 +1301,7 @@ int om_video_signals_compute(const char *path, const om_video_opts *opts,
     avcodec_send_packet(v.dec, NULL);
     vscan_take_frames(&v);
     if (v.grid_failed)
-        om_warn("media", "%s: pixel format %s not analysed for scene changes", path,
-                info.pix_fmt);
+        om_warn("media", "%s: pixel format %s not analysed for scene changes", path, info.pix_fmt);
     out->n_packets = v.np;
     out->duration = tmax;
     {
@@ -1356,7 +1347,7 @@ void om_video_signals_release(om_video_signals *s)
 
 typedef struct track_state {
     int rotation;
-    int cgw, cgh;   /* grid in coded orientation */
+    int cgw, cgh;     /* grid in coded orientation */
     int dcols, drows; /* grid in display orientation */
     double window;
     double motion[GRID_W * GRID_H]; /* accumulated |diff| since the last sample */
@@ -1369,10 +1360,22 @@ typedef struct track_state {
 static void to_display(const track_state *s, int cx, int cy, int *dx, int *dy)
 {
     switch (s->rotation) {
-    case 90: *dx = s->cgh - 1 - cy; *dy = cx; break;
-    case 180: *dx = s->cgw - 1 - cx; *dy = s->cgh - 1 - cy; break;
-    case 270: *dx = cy; *dy = s->cgw - 1 - cx; break;
-    default: *dx = cx; *dy = cy; break;
+    case 90:
+        *dx = s->cgh - 1 - cy;
+        *dy = cx;
+        break;
+    case 180:
+        *dx = s->cgw - 1 - cx;
+        *dy = s->cgh - 1 - cy;
+        break;
+    case 270:
+        *dx = cy;
+        *dy = s->cgw - 1 - cx;
+        break;
+    default:
+        *dx = cx;
+        *dy = cy;
+        break;
     }
 }
 
@@ -1412,10 +1415,9 @@ static om_motion_sample track_sample(track_state *s, double t)
             const float *g = s->cur.mean;
             int xl = cx > 0 ? cx - 1 : cx, xr = cx + 1 < s->cgw ? cx + 1 : cx;
             int yu = cy > 0 ? cy - 1 : cy, yd = cy + 1 < s->cgh ? cy + 1 : cy;
-            double d = s->cur.dev[i] + 0.5 * (fabs((double)g[cy * s->cgw + xr] -
-                                                   g[cy * s->cgw + xl]) +
-                                              fabs((double)g[yd * s->cgw + cx] -
-                                                   g[yu * s->cgw + cx]));
+            double d =
+                s->cur.dev[i] + 0.5 * (fabs((double)g[cy * s->cgw + xr] - g[cy * s->cgw + xl]) +
+                                       fabs((double)g[yd * s->cgw + cx] - g[yu * s->cgw + cx]));
             dcol[dx] += d;
             drow[dy] += d;
         }
@@ -1437,7 +1439,8 @@ static om_motion_sample track_sample(track_state *s, double t)
         col[i] = ((wm > 0 ? wm * mcol[i] / mk : 0) + (wd > 0 ? wd * dcol[i] / dk : 0)) / norm;
     for (int i = 0; i < s->drows; i++)
         row[i] = ((wm > 0 && mrk > 0 ? wm * mrow[i] / mrk : 0) +
-                  (wd > 0 && drk > 0 ? wd * drow[i] / drk : 0)) / norm;
+                  (wd > 0 && drk > 0 ? wd * drow[i] / drk : 0)) /
+                 norm;
     double distinct = ((wm > 0 ? wm * mk / mraw : 0) + (wd > 0 ? wd * dk / draw : 0)) / norm;
 
     int ww = (int)lround(s->window * s->dcols);
@@ -1494,8 +1497,8 @@ int om_media_motion_track(const char *path, double start, double end, double fps
     memset(out, 0, sizeof(*out));
     if (!(fps > 0 && fps <= 30) || !isfinite(start) || !isfinite(end) || start < 0 ||
         !(end > start) || end - start > OM_AUDIO_MAX_SECONDS || !isfinite(window_frac))
-        return om_error_set(OM_EINVAL, "%s: bad motion track request start=%g end=%g fps=%g",
-                            path, start, end, fps);
+        return om_error_set(OM_EINVAL, "%s: bad motion track request start=%g end=%g fps=%g", path,
+                            start, end, fps);
     AVFormatContext *fmt = NULL;
     om_media_info info;
     int rc = om_media_open(path, &fmt, &info);
@@ -1507,8 +1510,10 @@ int om_media_motion_track(const char *path, double start, double end, double fps
     }
     if (info.duration > 0 && start >= info.duration) {
         avformat_close_input(&fmt);
-        return om_error_set(OM_EINVAL, "%s: motion track start %.3f s is at or past the end "
-                            "(%.3f s)", path, start, info.duration);
+        return om_error_set(OM_EINVAL,
+                            "%s: motion track start %.3f s is at or past the end "
+                            "(%.3f s)",
+                            path, start, info.duration);
     }
     if (info.duration > 0 && end > info.duration)
         end = info.duration;
@@ -1529,9 +1534,9 @@ int om_media_motion_track(const char *path, double start, double end, double fps
     s->cgh = swap ? GRID_W : GRID_H;
     s->dcols = GRID_W;
     s->drows = GRID_H;
-    s->window = window_frac > 0 ? fmin(1.0, window_frac)
-                                : fmin(1.0, (9.0 / 16.0) * info.display_height /
-                                                (double)info.display_width);
+    s->window = window_frac > 0
+                    ? fmin(1.0, window_frac)
+                    : fmin(1.0, (9.0 / 16.0) * info.display_height / (double)info.display_width);
     size_t n = (size_t)ceil((end - start) * fps - 1e-9);
     if (n == 0)
         n = 1;
@@ -1549,7 +1554,7 @@ int om_media_motion_track(const char *path, double start, double end, double fps
     AVFrame *frame = av_frame_alloc();
     size_t k = 0;
     int eof = 0, frames = 0, bad_format = 0;
-    const double lead = 1.0 / fps;   /* frames decoded before start - lead are not kept */
+    const double lead = 1.0 / fps; /* frames decoded before start - lead are not kept */
     const double acc_window = fmin(lead, 0.25);
     const double half_frame = info.fps > 0 ? 0.5 / info.fps : 0.02;
     while (k < n && pkt && frame) {
@@ -1617,8 +1622,8 @@ int om_media_motion_track(const char *path, double start, double end, double fps
         if (bad_format)
             return om_error_set(OM_EINVAL, "%s: pixel format %s cannot be analysed", path,
                                 info.pix_fmt);
-        return om_error_set(OM_EINVAL, "%s: no video frame could be decoded in [%.3f, %.3f]",
-                            path, start, end);
+        return om_error_set(OM_EINVAL, "%s: no video frame could be decoded in [%.3f, %.3f]", path,
+                            start, end);
     }
     return OM_OK;
 }
@@ -1725,13 +1730,12 @@ json_t *om_signals_to_json(const om_signals *s)
         json_object_set_new(o, "speech_rate_wpm", jnum(a->wpm_estimate, 10));
         json_object_set_new(o, "speech_activity", jnum(a->speech_activity, 1000));
         json_object_set_new(o, "syllable_rate", jnum(a->syllable_rate, 100));
-        json_object_set_new(o, "hook",
-                            json_pack("{s:o, s:o, s:o, s:o, s:o}", "first_lufs",
-                                      jnum(a->hook.first_lufs, 100), "rest_lufs",
-                                      jnum(a->hook.rest_lufs, 100), "delta_lu",
-                                      jnum(a->hook.delta_lu, 100), "lead_silence",
-                                      jnum(a->hook.lead_silence, 1000), "active_fraction",
-                                      jnum(a->hook.active_fraction, 1000)));
+        json_object_set_new(
+            o, "hook",
+            json_pack("{s:o, s:o, s:o, s:o, s:o}", "first_lufs", jnum(a->hook.first_lufs, 100),
+                      "rest_lufs", jnum(a->hook.rest_lufs, 100), "delta_lu",
+                      jnum(a->hook.delta_lu, 100), "lead_silence", jnum(a->hook.lead_silence, 1000),
+                      "active_fraction", jnum(a->hook.active_fraction, 1000)));
     } else {
         json_object_set_new(o, "speech_rate_wpm", json_null());
         json_object_set_new(o, "speech_activity", json_null());

@@ -74,7 +74,10 @@ typedef struct om_audio_opts {
     double silence_min; /* default 0.3 s */
     double hook_s;      /* default 3 s */
 } om_audio_opts;
-#define OM_AUDIO_OPTS_DEFAULT {-35.0, 0.3, 3.0}
+#define OM_AUDIO_OPTS_DEFAULT                                                                      \
+    {                                                                                              \
+        -35.0, 0.3, 3.0                                                                            \
+    }
 
 typedef struct om_audio_hook {
     /* Loudness is gated (BS.1770): it is the level of what sounds, dead air does not
@@ -87,33 +90,32 @@ typedef struct om_audio_hook {
 } om_audio_hook;
 
 typedef struct om_audio_signals {
-    double start;          /* media time of the first sample */
-    double duration;       /* seconds of audio analysed */
-    int rate;              /* of the PCM analysed */
-    double integrated;     /* LUFS (gated) */
-    double range;          /* LRA, LU */
-    double peak_dbfs;      /* sample peak; -inf for digital silence is reported as -120 */
-    double *short_term;    /* LUFS, one per second: [i] = 3 s window centred on the middle
-                              of second i (media [start+i-1, start+i+2], clipped at the ends);
-                              round(duration) entries (a part second counts from 0.5 s) */
+    double start;       /* media time of the first sample */
+    double duration;    /* seconds of audio analysed */
+    int rate;           /* of the PCM analysed */
+    double integrated;  /* LUFS (gated) */
+    double range;       /* LRA, LU */
+    double peak_dbfs;   /* sample peak; -inf for digital silence is reported as -120 */
+    double *short_term; /* LUFS, one per second: [i] = 3 s window centred on the middle
+                           of second i (media [start+i-1, start+i+2], clipped at the ends);
+                           round(duration) entries (a part second counts from 0.5 s) */
     size_t n_short_term;
-    double *block_power;   /* K-weighted mean square per 100 ms from `start` (for
-                              om_audio_loudness_between); dual-mono factor applied */
+    double *block_power; /* K-weighted mean square per 100 ms from `start` (for
+                            om_audio_loudness_between); dual-mono factor applied */
     size_t n_blocks;
     om_interval *silences; /* ascending, non-overlapping */
     size_t n_silences;
     double speech_activity; /* 0..1 */
     double syllable_rate;   /* per second of speaking time; 0 when nothing is active */
     double wpm_estimate;
-    om_audio_hook hook;     /* of the whole PCM */
-    double silence_db;      /* the options used */
+    om_audio_hook hook; /* of the whole PCM */
+    double silence_db;  /* the options used */
     double hook_s;
 } om_audio_signals;
 
 /* Computes everything above from `pcm` (opts NULL: defaults). OM_EINVAL for bad opts or a
  * PCM without a rate. An empty PCM gives zero-length arrays and floor values. */
-int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts,
-                             om_audio_signals *out);
+int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts, om_audio_signals *out);
 void om_audio_signals_release(om_audio_signals *s);
 
 /* Gated integrated loudness (LUFS) of media time [t0, t1] (clamped to the PCM). Spans under
@@ -133,14 +135,17 @@ typedef struct om_video_opts {
     long refine_frames;  /* frames the frame-exact refinement may decode: < 0 auto (2% of
                             the frames, at least 150), 0 none (packet sizes only) */
 } om_video_opts;
-#define OM_VIDEO_OPTS_DEFAULT {4.0, 0.5, -1}
+#define OM_VIDEO_OPTS_DEFAULT                                                                      \
+    {                                                                                              \
+        4.0, 0.5, -1                                                                               \
+    }
 
 typedef struct om_video_signals {
-    double duration;     /* media seconds covered by video packets */
-    double *scenes;      /* media times of hard cuts, ascending (never 0) */
+    double duration; /* media seconds covered by video packets */
+    double *scenes;  /* media times of hard cuts, ascending (never 0) */
     size_t n_scenes;
-    double *motion;      /* one per second (0..1): motion[i] covers [i, i+1);
-                            round(duration) entries */
+    double *motion; /* one per second (0..1): motion[i] covers [i, i+1);
+                       round(duration) entries */
     size_t n_motion;
     size_t n_packets;    /* video packets read */
     size_t n_keyframes;  /* keyframes seen */
@@ -151,8 +156,7 @@ typedef struct om_video_signals {
 
 /* Scene cuts + per-second motion of the best video stream of `path` (opts NULL: defaults).
  * Errors: those of om_media_probe; OM_EINVAL "no video track in <path>". */
-int om_video_signals_compute(const char *path, const om_video_opts *opts,
-                             om_video_signals *out);
+int om_video_signals_compute(const char *path, const om_video_opts *opts, om_video_signals *out);
 void om_video_signals_release(om_video_signals *s);
 
 /* ---- content-aware crop track (for the editor) ---------------------------------------
@@ -187,8 +191,8 @@ typedef struct om_motion_sample {
 typedef struct om_motion_track {
     om_motion_sample *samples; /* n samples, t ascending */
     size_t n;
-    int width, height;         /* displayed frame size in pixels */
-    double window;             /* crop window width used, fraction of the width */
+    int width, height; /* displayed frame size in pixels */
+    double window;     /* crop window width used, fraction of the width */
 } om_motion_track;
 
 int om_media_motion_track(const char *path, double start, double end, double fps,
@@ -198,10 +202,10 @@ void om_motion_track_release(om_motion_track *t);
 /* ---- everything for raw_ai_output ------------------------------------------------------ */
 
 typedef struct om_signals {
-    double duration;          /* probed duration of the source */
+    double duration; /* probed duration of the source */
     int has_audio, has_video;
-    om_audio_signals audio;   /* zeroed when !has_audio */
-    om_video_signals video;   /* zeroed when !has_video */
+    om_audio_signals audio; /* zeroed when !has_audio */
+    om_video_signals video; /* zeroed when !has_video */
 } om_signals;
 
 /* Probes `path`, decodes its audio at 16 kHz (handing the PCM to the caller through pcm_out

@@ -52,9 +52,9 @@ static inline int fx_run(const char *const *argv, char **stderr_out)
 }
 
 /* ffmpeg -hide_banner -loglevel error -y <args...> (args NULL-terminated). */
-#define FX_FFMPEG(...)                                                                     \
-    fx_run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",  \
-                                 "-y", __VA_ARGS__, NULL},                                 \
+#define FX_FFMPEG(...)                                                                             \
+    fx_run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", \
+                                 __VA_ARGS__, NULL},                                               \
            NULL)
 
 /* Copies the first `n` bytes of src into dst. */
@@ -90,15 +90,14 @@ static inline double fx_rms_db(const int16_t *s, size_t a, size_t b)
 static inline int fx_ffmpeg_ebur128(const char *path, double *i_out, double *lra_out)
 {
     char *err = NULL;
-    int rc = fx_run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-nostats",
-                                          "-i", path, "-af", "ebur128", "-f", "null", "-",
-                                          NULL},
+    int rc = fx_run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-i",
+                                          path, "-af", "ebur128", "-f", "null", "-", NULL},
                     &err);
     const char *sum = err ? strstr(err, "Summary:") : NULL;
     const char *i = sum ? strstr(sum, "I:") : NULL;
     const char *l = sum ? strstr(sum, "LRA:") : NULL;
-    int ok = rc == 0 && i && l && sscanf(i + 2, "%lf", i_out) == 1 &&
-             sscanf(l + 4, "%lf", lra_out) == 1;
+    int ok =
+        rc == 0 && i && l && sscanf(i + 2, "%lf", i_out) == 1 && sscanf(l + 4, "%lf", lra_out) == 1;
     if (!ok)
         fprintf(stderr, "fixture: no ebur128 summary for %s\n", path);
     free(err);

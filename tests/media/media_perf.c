@@ -76,11 +76,38 @@ static const char *make_source(void)
                                   "makes the first three seconds work. Let us get started.",
                                   NULL}) != 0)
         return NULL;
-    if (run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                                  "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=600",
-                                  "-stream_loop", "-1", "-i", speech, "-map", "0:v", "-map",
-                                  "1:a", "-t", "600", "-c:v", "libx264", "-preset", "veryfast",
-                                  "-c:a", "aac", "-ar", "44100", "-ac", "2", src, NULL}) != 0)
+    if (run((const char *const[]){"ffmpeg",
+                                  "-hide_banner",
+                                  "-nostdin",
+                                  "-loglevel",
+                                  "error",
+                                  "-y",
+                                  "-f",
+                                  "lavfi",
+                                  "-i",
+                                  "testsrc2=s=640x360:r=25:d=600",
+                                  "-stream_loop",
+                                  "-1",
+                                  "-i",
+                                  speech,
+                                  "-map",
+                                  "0:v",
+                                  "-map",
+                                  "1:a",
+                                  "-t",
+                                  "600",
+                                  "-c:v",
+                                  "libx264",
+                                  "-preset",
+                                  "veryfast",
+                                  "-c:a",
+                                  "aac",
+                                  "-ar",
+                                  "44100",
+                                  "-ac",
+                                  "2",
+                                  src,
+                                  NULL}) != 0)
         return NULL;
     return src;
 }
@@ -102,9 +129,8 @@ int main(int argc, char **argv)
         return 1;
     }
     clk probe = since(t);
-    printf("source: %s, %.1f s, %dx%d %s %.2f fps, %s %d Hz %d ch\n", src, in.duration,
-           in.width, in.height, in.video_codec, in.fps, in.audio_codec, in.sample_rate,
-           in.channels);
+    printf("source: %s, %.1f s, %dx%d %s %.2f fps, %s %d Hz %d ch\n", src, in.duration, in.width,
+           in.height, in.video_codec, in.fps, in.audio_codec, in.sample_rate, in.channels);
     row("probe", probe);
 
     om_pcm pcm;
@@ -144,19 +170,19 @@ int main(int argc, char **argv)
     row("crop track, 30 s at 2 samples/s", track);
 
     t = now();
-    run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                              "-i", src, "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-y",
-                              "/dev/null", NULL});
+    run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", src,
+                              "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-y", "/dev/null",
+                              NULL});
     clk ff_dec = since(t);
     row("ffmpeg CLI: decode to 16 kHz mono", ff_dec);
     t = now();
-    run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                              "-i", src, "-vn", "-af", "ebur128", "-f", "null", "-", NULL});
+    run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", src,
+                              "-vn", "-af", "ebur128", "-f", "null", "-", NULL});
     clk ff_r128 = since(t);
     row("ffmpeg CLI: ebur128", ff_r128);
     t = now();
-    run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                              "-i", src, "-an", "-f", "null", "-", NULL});
+    run((const char *const[]){"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", src,
+                              "-an", "-f", "null", "-", NULL});
     clk ff_full = since(t);
     row("ffmpeg CLI: full video decode", ff_full);
 

@@ -16,12 +16,12 @@
 
 typedef struct fx {
     char *dir;
-    char *av;        /* 10 s 1280x720 H.264 + AAC stereo: tone 0-3, 5-7, 8.5-10 */
-    char *speech;    /* espeak-ng wav (22.05 kHz mono) */
+    char *av;     /* 10 s 1280x720 H.264 + AAC stereo: tone 0-3, 5-7, 8.5-10 */
+    char *speech; /* espeak-ng wav (22.05 kHz mono) */
     char *webm, *mp3, *flac;
-    char *noaudio;   /* 2 s 320x240 H.264 only */
-    char *rot;       /* noaudio with rotate=90 metadata */
-    char *late;      /* 4 s video, audio starting at 1.0 s */
+    char *noaudio; /* 2 s 320x240 H.264 only */
+    char *rot;     /* noaudio with rotate=90 metadata */
+    char *late;    /* 4 s video, audio starting at 1.0 s */
     char *empty, *random, *half, *fs_half, *huge, *a64, *srt, *missing;
     double speech_dur;
 } fx;
@@ -68,10 +68,9 @@ static int setup(void **state)
     bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "libx264",
                      "-preset", "veryfast", f->noaudio);
     bad |= FX_FFMPEG("-i", f->noaudio, "-c", "copy", "-metadata:s:v:0", "rotate=90", f->rot);
-    bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=4", "-itsoffset", "1",
-                     "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=3", "-map", "0:v",
-                     "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac",
-                     f->late);
+    bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=4", "-itsoffset", "1", "-f",
+                     "lavfi", "-i", "sine=f=440:sample_rate=48000:d=3", "-map", "0:v", "-map",
+                     "1:a", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", f->late);
     /* bad media */
     bad |= om_write_file_atomic(f->empty, "", 0) != OM_OK;
     {
@@ -87,8 +86,7 @@ static int setup(void **state)
     bad |= FX_FFMPEG("-f", "lavfi", "-i", "color=c=gray:s=9000x9000:r=1:d=1", "-frames:v", "1",
                      "-c:v", "mjpeg", "-q:v", "31", f->huge);
     /* a64multi has an encoder but no decoder: the stream's codec is unknown on input */
-    bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x200:r=5:d=1", "-c:v", "a64multi",
-                     f->a64);
+    bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x200:r=5:d=1", "-c:v", "a64multi", f->a64);
     const char *srt = "1\n00:00:01,000 --> 00:00:02,000\nhello\n";
     bad |= om_write_file_atomic(f->srt, srt, strlen(srt)) != OM_OK;
     free(fs);
@@ -115,9 +113,9 @@ static int teardown(void **state)
     if (!f)
         return 0;
     om_rmtree(f->dir);
-    char **all[] = {&f->dir, &f->av, &f->speech, &f->webm, &f->mp3, &f->flac, &f->noaudio,
-                    &f->rot, &f->late, &f->empty, &f->random, &f->half, &f->fs_half, &f->huge,
-                    &f->a64, &f->srt, &f->missing};
+    char **all[] = {&f->dir,     &f->av,   &f->speech, &f->webm,  &f->mp3,    &f->flac,
+                    &f->noaudio, &f->rot,  &f->late,   &f->empty, &f->random, &f->half,
+                    &f->fs_half, &f->huge, &f->a64,    &f->srt,   &f->missing};
     for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
         free(*all[i]);
     free(f);
@@ -184,8 +182,7 @@ static void expect_bad(const char *path, int code, const char *what, const char 
     int rc = om_media_probe(path, &in);
     if (rc != code || !strstr(om_error_msg(), path) || !strstr(om_error_msg(), what) ||
         (what2 && !strstr(om_error_msg(), what2)))
-        fail_msg("%s: rc=%d msg=\"%s\" (wanted %d, \"%s\")", path, rc, om_error_msg(), code,
-                 what);
+        fail_msg("%s: rc=%d msg=\"%s\" (wanted %d, \"%s\")", path, rc, om_error_msg(), code, what);
     assert_false(in.has_video || in.has_audio);
     om_pcm pcm;
     assert_int_equal(om_audio_decode_16k(path, 0, 0, &pcm), code);
@@ -257,8 +254,8 @@ static void test_decode_span(void **state)
     assert_int_equal(pcm.n, 32000);
     assert_true(fabs(pcm.start - 4.0) < 1e-9);
     assert_true(fabs(om_pcm_end(&pcm) - 6.0) < 1e-9);
-    assert_true(fx_rms_db(pcm.samples, 0, 14400) < -60.0);          /* 4.0 - 4.9: silence */
-    assert_true(fx_rms_db(pcm.samples, 17600, 32000) > -16.0);      /* 5.1 - 6.0: tone */
+    assert_true(fx_rms_db(pcm.samples, 0, 14400) < -60.0);     /* 4.0 - 4.9: silence */
+    assert_true(fx_rms_db(pcm.samples, 17600, 32000) > -16.0); /* 5.1 - 6.0: tone */
     size_t on = 0;
     for (size_t i = 0; i < pcm.n; i++) {
         if (abs(pcm.samples[i]) > 2000) {
@@ -379,11 +376,10 @@ static void test_decode_span_alignment(void **state)
         /* and each encoding lines up with the wav within its codec's timestamp precision
          * (Matroska stores milliseconds; Opus pre-skip) */
         long codec_lag = best_lag(ref.samples + 16000, full.samples + 16000, 48000, 400);
-        fprintf(stderr, "alignment %s: span vs full %ld, full vs wav %ld samples\n", paths[i],
-                lag, codec_lag);
+        fprintf(stderr, "alignment %s: span vs full %ld, full vs wav %ld samples\n", paths[i], lag,
+                codec_lag);
         if (labs(lag) > 17 || labs(codec_lag) > 160)
-            fail_msg("%s: span off by %ld samples, full decode by %ld", paths[i], lag,
-                     codec_lag);
+            fail_msg("%s: span off by %ld samples, full decode by %ld", paths[i], lag, codec_lag);
         om_pcm_release(&span);
         om_pcm_release(&full);
     }

@@ -19,33 +19,33 @@ static const double CUTS[] = {3.32, 6.12, 8.04};
 
 typedef struct fx {
     char *dir;
-    char *tone;      /* 10 s 1280x720 H.264 + AAC: tone 0-3, 5-7, 8.5-10 */
-    char *sine;      /* 20 s mono 48 kHz wav, 1 kHz sine at -20 dBFS peak */
-    char *steps;     /* 24 s stereo AAC: three levels (LRA) */
-    char *cuts_gop;  /* hard cuts, x264 scenecut=0 keyint=50 (cuts inside GOPs) */
-    char *cuts_x264; /* the same, x264 defaults (scenecut I frames) */
-    char *cuts_mjpg; /* the same, intra-only MJPEG in AVI */
-    char *cuts_long; /* 60 s, cuts every 7.5 s, keyint=50: budget-limited refinement */
+    char *tone;       /* 10 s 1280x720 H.264 + AAC: tone 0-3, 5-7, 8.5-10 */
+    char *sine;       /* 20 s mono 48 kHz wav, 1 kHz sine at -20 dBFS peak */
+    char *steps;      /* 24 s stereo AAC: three levels (LRA) */
+    char *cuts_gop;   /* hard cuts, x264 scenecut=0 keyint=50 (cuts inside GOPs) */
+    char *cuts_x264;  /* the same, x264 defaults (scenecut I frames) */
+    char *cuts_mjpg;  /* the same, intra-only MJPEG in AVI */
+    char *cuts_long;  /* 60 s, cuts every 7.5 s, keyint=50: budget-limited refinement */
     char *cuts_shots; /* 36 s 320x180, a shot every 3 s, x264 defaults */
     char *box, *box_rot, *flat;
     char *sp_slow, *sp_mid, *sp_fast;
 } fx;
 
-#define SPEECH_TEXT                                                                        \
-    "Today we are going to talk about how short videos are made, and why the first three " \
-    "seconds matter so much. Every creator knows that attention is the currency of the "   \
+#define SPEECH_TEXT                                                                                \
+    "Today we are going to talk about how short videos are made, and why the first three "         \
+    "seconds matter so much. Every creator knows that attention is the currency of the "           \
     "internet."
 
 static int make_cuts(const char *out, const char *x264params, const char *codec)
 {
     const char *fc = "[0][1][2][3]concat=n=4:v=1:a=0,format=yuv420p";
     if (strcmp(codec, "mjpeg") == 0)
-        return FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=3.3", "-f", "lavfi",
-                         "-i", "smptebars=s=640x360:r=25:d=2.8", "-f", "lavfi", "-i",
+        return FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=3.3", "-f", "lavfi", "-i",
+                         "smptebars=s=640x360:r=25:d=2.8", "-f", "lavfi", "-i",
                          "color=c=red:s=640x360:r=25:d=1.9", "-f", "lavfi", "-i",
                          "testsrc=s=640x360:r=25:d=2.0", "-filter_complex",
-                         "[0][1][2][3]concat=n=4:v=1:a=0,format=yuvj420p", "-c:v", "mjpeg",
-                         "-q:v", "5", out);
+                         "[0][1][2][3]concat=n=4:v=1:a=0,format=yuvj420p", "-c:v", "mjpeg", "-q:v",
+                         "5", out);
     return FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=3.3", "-f", "lavfi", "-i",
                      "smptebars=s=640x360:r=25:d=2.8", "-f", "lavfi", "-i",
                      "color=c=red:s=640x360:r=25:d=1.9", "-f", "lavfi", "-i",
@@ -90,15 +90,15 @@ static int setup(void **state)
     bad |= make_cuts(f->cuts_gop, "scenecut=0:keyint=50", "x264");
     bad |= make_cuts(f->cuts_x264, "log-level=error", "x264");
     bad |= make_cuts(f->cuts_mjpg, "", "mjpeg");
-    bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=7.5", "-f", "lavfi", "-i",
-                     "mandelbrot=s=320x180:r=25", "-f", "lavfi", "-i",
-                     "testsrc=s=320x180:r=25:d=7.5", "-f", "lavfi", "-i",
-                     "rgbtestsrc=s=320x180:r=25:d=7.5", "-filter_complex",
-                     "[0]split[a0][a1];[1]trim=duration=7.5,setpts=PTS-STARTPTS,split[m0][m1];"
-                     "[2]split[c0][c1];[3]split[d0][d1];"
-                     "[a0][m0][c0][d0][a1][m1][c1][d1]concat=n=8:v=1:a=0,format=yuv420p",
-                     "-c:v", "libx264", "-preset", "ultrafast", "-x264-params",
-                     "scenecut=0:keyint=50", f->cuts_long);
+    bad |=
+        FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=7.5", "-f", "lavfi", "-i",
+                  "mandelbrot=s=320x180:r=25", "-f", "lavfi", "-i", "testsrc=s=320x180:r=25:d=7.5",
+                  "-f", "lavfi", "-i", "rgbtestsrc=s=320x180:r=25:d=7.5", "-filter_complex",
+                  "[0]split[a0][a1];[1]trim=duration=7.5,setpts=PTS-STARTPTS,split[m0][m1];"
+                  "[2]split[c0][c1];[3]split[d0][d1];"
+                  "[a0][m0][c0][d0][a1][m1][c1][d1]concat=n=8:v=1:a=0,format=yuv420p",
+                  "-c:v", "libx264", "-preset", "ultrafast", "-x264-params", "scenecut=0:keyint=50",
+                  f->cuts_long);
     bad |= FX_FFMPEG("-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3", "-f", "lavfi", "-i",
                      "smptehdbars=s=320x180:r=30:d=3", "-f", "lavfi", "-i",
                      "mandelbrot=s=320x180:r=30,trim=duration=3", "-f", "lavfi", "-i",
@@ -107,8 +107,8 @@ static int setup(void **state)
                      "[3]split=3[d0][d1][d2];[a0][b0][c0][d0][a1][b1][c1][d1][a2][b2][c2][d2]"
                      "concat=n=12:v=1:a=0,format=yuv420p",
                      "-c:v", "libx264", "-preset", "veryfast", f->cuts_shots);
-    bad |= FX_FFMPEG("-f", "lavfi", "-i", "color=c=gray:s=640x360:r=25:d=5", "-f", "lavfi",
-                     "-i", "color=c=white:s=80x80:r=25:d=5", "-filter_complex",
+    bad |= FX_FFMPEG("-f", "lavfi", "-i", "color=c=gray:s=640x360:r=25:d=5", "-f", "lavfi", "-i",
+                     "color=c=white:s=80x80:r=25:d=5", "-filter_complex",
                      "[0][1]overlay=x='40+100*t':y=140:shortest=1,format=yuv420p", "-c:v",
                      "libx264", "-preset", "veryfast", f->box);
     bad |= FX_FFMPEG("-i", f->box, "-c", "copy", "-metadata:s:v:0", "rotate=90", f->box_rot);
@@ -117,9 +117,9 @@ static int setup(void **state)
     const char *rates[] = {"100", "160", "260"};
     char *outs[] = {f->sp_slow, f->sp_mid, f->sp_fast};
     for (int i = 0; i < 3; i++)
-        bad |= fx_run((const char *const[]){"espeak-ng", "-s", rates[i], "-w", outs[i],
-                                            SPEECH_TEXT, NULL},
-                      NULL);
+        bad |= fx_run(
+            (const char *const[]){"espeak-ng", "-s", rates[i], "-w", outs[i], SPEECH_TEXT, NULL},
+            NULL);
     *state = f;
     if (bad) {
         teardown(state);
@@ -136,10 +136,9 @@ static int teardown(void **state)
     if (!f)
         return 0;
     om_rmtree(f->dir);
-    char **all[] = {&f->dir,       &f->tone,      &f->sine,      &f->steps,
-                    &f->cuts_gop,  &f->cuts_x264, &f->cuts_mjpg, &f->cuts_long,
-                    &f->cuts_shots, &f->box,      &f->box_rot,   &f->flat,
-                    &f->sp_slow,   &f->sp_mid,    &f->sp_fast};
+    char **all[] = {&f->dir,       &f->tone,      &f->sine,      &f->steps,      &f->cuts_gop,
+                    &f->cuts_x264, &f->cuts_mjpg, &f->cuts_long, &f->cuts_shots, &f->box,
+                    &f->box_rot,   &f->flat,      &f->sp_slow,   &f->sp_mid,     &f->sp_fast};
     for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
         free(*all[i]);
     free(f);
@@ -162,8 +161,8 @@ static void test_loudness_sine_vs_ffmpeg(void **state)
     assert_int_equal(fx_ffmpeg_ebur128(f->sine, &ff_i, &ff_lra), 0);
     om_audio_signals s;
     audio_signals_of(f->sine, 16000, &s);
-    fprintf(stderr, "sine: ours I=%.2f LRA=%.2f, ffmpeg I=%.1f LRA=%.1f\n", s.integrated,
-            s.range, ff_i, ff_lra);
+    fprintf(stderr, "sine: ours I=%.2f LRA=%.2f, ffmpeg I=%.1f LRA=%.1f\n", s.integrated, s.range,
+            ff_i, ff_lra);
     assert_true(fabs(s.integrated - ff_i) <= 0.5);
     assert_true(fabs(s.integrated - (-23.01)) <= 0.2); /* 1 kHz, amplitude 0.1, mono */
     assert_true(s.range < 0.5);
@@ -213,15 +212,15 @@ static void test_silences_and_hook(void **state)
     assert_int_equal(s.n_silences, 2);
     assert_true(fabs(s.silences[0].start - 3.0) < 0.1 && fabs(s.silences[0].end - 5.0) < 0.1);
     assert_true(fabs(s.silences[1].start - 7.0) < 0.1 && fabs(s.silences[1].end - 8.5) < 0.1);
-    fprintf(stderr, "silences: [%.3f, %.3f] [%.3f, %.3f]\n", s.silences[0].start,
-            s.silences[0].end, s.silences[1].start, s.silences[1].end);
+    fprintf(stderr, "silences: [%.3f, %.3f] [%.3f, %.3f]\n", s.silences[0].start, s.silences[0].end,
+            s.silences[1].start, s.silences[1].end);
     assert_int_equal(s.n_short_term, 10);
     assert_true(s.short_term[3] < s.short_term[1] - 1.0); /* second 3 sits in the pause */
 
     om_audio_hook h;
     assert_int_equal(om_audio_hook_at(&s, 3.2, 10.0, 3.0, &h), OM_OK);
     assert_true(fabs(h.lead_silence - 1.8) < 0.1); /* 1.8 s of dead air in the opening */
-    assert_true(fabs(h.delta_lu) < 1.0); /* gated: the same tone sounds in both parts */
+    assert_true(fabs(h.delta_lu) < 1.0);           /* gated: the same tone sounds in both parts */
     assert_true(fabs(h.active_fraction - 1.2 / 3.0) < 0.05);
     assert_int_equal(om_audio_hook_at(&s, 0.0, 10.0, 3.0, &h), OM_OK);
     assert_true(h.lead_silence == 0.0);
@@ -267,9 +266,11 @@ static void test_speech_rate(void **state)
     audio_signals_of(f->sp_mid, 16000, &mid);
     audio_signals_of(f->sp_fast, 16000, &fast);
     audio_signals_of(f->tone, 16000, &tone);
-    fprintf(stderr, "syllables/s: slow %.2f mid %.2f fast %.2f tone %.2f; wpm est %.0f; "
-            "activity %.2f\n", slow.syllable_rate, mid.syllable_rate, fast.syllable_rate,
-            tone.syllable_rate, mid.wpm_estimate, mid.speech_activity);
+    fprintf(stderr,
+            "syllables/s: slow %.2f mid %.2f fast %.2f tone %.2f; wpm est %.0f; "
+            "activity %.2f\n",
+            slow.syllable_rate, mid.syllable_rate, fast.syllable_rate, tone.syllable_rate,
+            mid.wpm_estimate, mid.speech_activity);
     assert_true(slow.syllable_rate < mid.syllable_rate);
     assert_true(mid.syllable_rate < fast.syllable_rate);
     /* the text has 32 words (about 49 syllables) */
@@ -291,14 +292,13 @@ static void expect_cuts(const char *name, const om_video_signals *v, const doubl
     size_t len = 0;
     for (size_t i = 0; i < v->n_scenes && len < sizeof(got) - 16; i++)
         len += (size_t)snprintf(got + len, sizeof(got) - len, " %.2f", v->scenes[i]);
-    fprintf(stderr, "%s: cuts%s (keyframes %zu decoded %zu refined %zu of %zu frames)\n", name,
-            got, v->n_keyframes, v->n_decoded, v->n_refined, v->n_packets);
+    fprintf(stderr, "%s: cuts%s (keyframes %zu decoded %zu refined %zu of %zu frames)\n", name, got,
+            v->n_keyframes, v->n_decoded, v->n_refined, v->n_packets);
     if (v->n_scenes != nwant)
         fail_msg("%s: %zu cuts (%s), want %zu", name, v->n_scenes, got, nwant);
     for (size_t i = 0; i < nwant; i++)
         if (fabs(v->scenes[i] - want[i]) > tol)
-            fail_msg("%s: cut %zu at %.3f, want %.2f +- %.2f", name, i, v->scenes[i], want[i],
-                     tol);
+            fail_msg("%s: cut %zu at %.3f, want %.2f +- %.2f", name, i, v->scenes[i], want[i], tol);
 }
 
 static void test_scene_cuts(void **state)
