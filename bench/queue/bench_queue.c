@@ -334,6 +334,13 @@ int main(int argc, char **argv)
             measure(&m[SQ_ENQ10], run_q_enqueue, sq, n, 10);
             measure(&m[SQ_CA10], run_q_claim_ack, sq, n, 10);
         }
+        /* Between rounds (not timed): drop the finished jobs, as reap/purge do in a running
+         * system, so every round starts from the same data size. */
+        size_t purged = 0;
+        if ((do_redis && om_queue_purge(rq, "done", &purged) < 0) ||
+            (do_sqlite && om_queue_purge(sq, "done", &purged) < 0))
+            die("purge");
+        check_reply(rc, redisCommand(rc, "DEL bench:raw:ready bench:raw:processing"));
     }
     if (do_redis) {
         printf("raw Redis list work queue (LPUSH; LMOVE + LREM), same server:\n");

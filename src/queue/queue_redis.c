@@ -31,6 +31,9 @@
  * and job keys are computed inside the scripts: fine on a standalone server (which the
  * redis://host:port/db URL names: Redis Cluster has no databases), not on Redis Cluster.
  *
+ * Numbers go to redis.call as strings formatted with %d: Redis turns a Lua number argument
+ * into text with printf("%.17g"), which costs more than the rest of a call.
+ *
  * Time: the scripts read the server clock (TIME; Redis 7 replicates script effects, so
  * TIME before writes is allowed). Leases, delays, reaping, ready order and the "at" of error
  * entries all use ONE clock for every worker, whatever the skew of the worker machines.
@@ -67,7 +70,7 @@
     "local PFX = 'omniva:{'\n"                                                               \
     "local function K(t, s) return PFX .. t .. '}:' .. s end\n"                              \
     "local function JK(t, id) return PFX .. t .. '}:job:' .. id end\n"                       \
-    "local function N(x) return string.format('%.0f', x) end\n"                              \
+    "local function N(x) return string.format('%d', x) end\n"                                \
     "local function now_us() local t = redis.call('TIME')\n"                                 \
     "  return tonumber(t[1]) * 1000000 + tonumber(t[2]) end\n"                               \
     "local function mid(m) return string.sub(m, 1, string.find(m, ':', 1, true) - 1) end\n"  \
@@ -87,12 +90,12 @@
     "  redis.call('SET', ck, N(rt))\n"                                                       \
     "  return rt end\n"                                                                      \
     "local function to_ready(t, id, p, rt)\n"                                                \
-    "  local m = string.format('%d%016.0f:', 9 - p, rt) .. id\n"                             \
-    "  redis.call('ZADD', K(t, 'ready'), 0, m)\n"                                            \
+    "  local m = string.format('%d%016d:', 9 - p, rt) .. id\n"                                \
+    "  redis.call('ZADD', K(t, 'ready'), '0', m)\n"                                          \
     "  return m end\n"                                                                       \
     "local function promote(t, now)\n"                                                       \
     "  local dk = K(t, 'delayed')\n"                                                         \
-    "  local due = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now), 'LIMIT', 0, 1000)\n"      \
+    "  local due = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now), 'LIMIT', '0', '1000')\n"      \
     "  for _, id in ipairs(due) do\n"                                                        \
     "    local jk = JK(t, id)\n"                                                             \
     "    local v = redis.call('HMGET', jk, 'priority', 'not_before')\n"                      \
@@ -168,8 +171,8 @@ static const char LUA_ENQUEUE[] = LUA_PRELUDE
     "  if have then\n"
     "    out[#out + 1] = have; out[#out + 1] = 0\n"
     "  else\n"
-    "    local f = {'priority', p, 'payload', payload, 'max_attempts', maxa, 'created',"
-    " created > 0 and N(created) or nowN}\n"
+    "    local f = {'priority', ARGV[b + 2], 'payload', payload, 'max_attempts', maxa, 'created',"
+    " created > 0 and ARGV[b + 7] or nowN}\n"
     "    if delay > 0 then\n"
     "      local nb = N(now + delay * 1000)\n"
     "      local z = delayed[t] or {}; delayed[t] = z\n"
@@ -181,9 +184,9 @@ static const char LUA_ENQUEUE[] = LUA_PRELUDE
     "      local rt = now\n"
     "      if rt <= c then rt = c + 1 end\n"
     "      clock[t] = rt\n"
-    "      local m = string.format('%d%016.0f:', 9 - p, rt) .. id\n"
+    "      local m = string.format('%d%016d:', 9 - p, rt) .. id\n"
     "      local z = ready[t] or {}; ready[t] = z\n"
-    "      z[#z + 1] = 0; z[#z + 1] = m\n"
+    "      z[#z + 1] = '0'; z[#z + 1] = m\n"
     "      f[#f + 1] = 'state'; f[#f + 1] = 'ready'; f[#f + 1] = 'not_before'; f[#f + 1] = N(rt)\n"
     "      f[#f + 1] = 'rk'; f[#f + 1] = m\n"
     "    end\n"
@@ -214,12 +217,12 @@ static const char LUA_CLAIM[] = LUA_PRELUDE
     "for i = 1, nt do types[i] = ARGV[4 + i]; promote(types[i], now) end\n"
     "local picks = {}\n"
     "if nt == 1 then\n"
-    "  local r = redis.call('ZPOPMIN', K(types[1], 'ready'), n)\n"
+    "  local r = redis.call('ZPOPMIN', K(types[1], 'ready'), ARGV[1])\n"
     "  for i = 1, #r, 2 do picks[#picks + 1] = {types[1], r[i]} end\n"
     "else\n"
     "  local c = {}\n"
     "  for i = 1, nt do\n"
-    "    for _, m in ipairs(redis.call('ZRANGE', K(types[i], 'ready'), 0, n - 1)) do\n"
+    "    for _, m in ipairs(redis.call('ZRANGE', K(types[i], 'ready'), '0', N(n - 1))) do\n"
     "      c[#c + 1] = {i, m}\n"
     "    end\n"
     "  end\n"
@@ -251,10 +254,11 @@ static const char LUA_CLAIM[] = LUA_PRELUDE
     "  if r[1] then\n"
     "    local tk, att = tok[t], tonumber(r[4] or '0') + 1\n"
     "    tok[t] = tk + 1\n"
-    "    redis.call('HSET', jk, 'state', 'leased', 'attempt', att, 'token', tk, 'worker', worker,"
+    "    local tks = N(tk)\n"
+    "    redis.call('HSET', jk, 'state', 'leased', 'attempt', N(att), 'token', tks, 'worker', worker,"
     " 'lease_until', deadline, 'updated', nowN)\n"
     "    local z = leased[t] or {}; leased[t] = z\n"
-    "    z[#z + 1] = deadline; z[#z + 1] = id .. ':' .. tk\n"
+    "    z[#z + 1] = deadline; z[#z + 1] = id .. ':' .. tks\n"
     "    out[#out + 1] = {id, t, 'leased', r[9], r[1], r[2], r[3], worker, att, r[5], r[6], tk,"
     " r[7], deadline, r[8], nowN}\n"
     "  end\n"
@@ -348,7 +352,7 @@ static const char LUA_REAP[] = LUA_PRELUDE
     "local back, buried, trimmed, more = 0, 0, 0, 0\n"
     "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
     "  local lk = K(t, 'leased')\n"
-    "  local exp = redis.call('ZRANGEBYSCORE', lk, '-inf', '(' .. N(now), 'LIMIT', 0, 1000)\n"
+    "  local exp = redis.call('ZRANGEBYSCORE', lk, '-inf', '(' .. N(now), 'LIMIT', '0', '1000')\n"
     "  for _, m in ipairs(exp) do\n"
     "    local id = mid(m)\n"
     "    local jk = JK(t, id)\n"
@@ -360,14 +364,14 @@ static const char LUA_REAP[] = LUA_PRELUDE
     "      local errs = add_error(v[4], tonumber(v[2] or '0'), now, ej)\n"
     "      local tok = redis.call('INCR', K(t, 'seq'))\n"
     "      if le >= maxe then\n"
-    "        redis.call('HSET', jk, 'state', 'dead', 'lease_expiries', le, 'token', tok,"
+    "        redis.call('HSET', jk, 'state', 'dead', 'lease_expiries', N(le), 'token', N(tok),"
     " 'errors', errs, 'lease_until', '0', 'finished', N(now), 'updated', N(now))\n"
     "        redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
     "        buried = buried + 1\n"
     "      else\n"
     "        local rt = tick(t, now)\n"
     "        local rk = to_ready(t, id, tonumber(v[5]), rt)\n"
-    "        redis.call('HSET', jk, 'state', 'ready', 'lease_expiries', le, 'token', tok,"
+    "        redis.call('HSET', jk, 'state', 'ready', 'lease_expiries', N(le), 'token', N(tok),"
     " 'errors', errs, 'lease_until', '0', 'not_before', N(rt), 'rk', rk, 'updated', N(now))\n"
     "        back = back + 1\n"
     "      end\n"
@@ -376,7 +380,7 @@ static const char LUA_REAP[] = LUA_PRELUDE
     "  if #exp > 0 then redis.call('ZREM', lk, unpack(exp)) end\n"
     "  if #exp == 1000 then more = 1 end\n"
     "  local dk = K(t, 'done')\n"
-    "  local old = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now - keep * 1000), 'LIMIT', 0, 1000)\n"
+    "  local old = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now - keep * 1000), 'LIMIT', '0', '1000')\n"
     "  local extra = redis.call('ZCARD', dk) - #old - maxdone\n"
     "  if extra > 0 and #old < 1000 then\n"
     "    for _, id in ipairs(redis.call('ZRANGE', dk, #old, #old + math.min(extra, 1000 - #old) - 1)) do\n"
@@ -402,7 +406,7 @@ static const char LUA_RETRY[] = LUA_PRELUDE
     "redis.call('ZREM', K(t, 'dead'), id)\n"
     "local rt = tick(t, now)\n"
     "redis.call('HDEL', jk, 'finished')\n"
-    "redis.call('HSET', jk, 'state', 'ready', 'attempt', 0, 'lease_expiries', 0, 'lease_until', '0',"
+    "redis.call('HSET', jk, 'state', 'ready', 'attempt', '0', 'lease_expiries', '0', 'lease_until', '0',"
     " 'not_before', N(rt), 'rk', to_ready(t, id, tonumber(v[2]), rt), 'updated', N(now))\n"
     "return {1}\n";
 
@@ -428,7 +432,7 @@ static const char LUA_LIST[] = LUA_PRELUDE
     "  for _, s in ipairs(states) do\n"
     "    local left = limit - #out\n"
     "    if left <= 0 then return out end\n"
-    "    for _, m in ipairs(redis.call('ZRANGE', K(t, s), 0, left - 1)) do\n"
+    "    for _, m in ipairs(redis.call('ZRANGE', K(t, s), '0', N(left - 1))) do\n"
     "      local id = m\n"
     "      if s == 'ready' then id = string.sub(m, 19) elseif s == 'leased' then id = mid(m) end\n"
     "      out[#out + 1] = reply(t, id, now)\n"
@@ -460,7 +464,7 @@ static const char LUA_PURGE[] = LUA_PRELUDE
     "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
     "  promote(t, now)\n"
     "  local zk = K(t, st)\n"
-    "  local ms = redis.call('ZRANGE', zk, 0, chunk - n - 1)\n"
+    "  local ms = redis.call('ZRANGE', zk, '0', N(chunk - n - 1))\n"
     "  for _, m in ipairs(ms) do\n"
     "    local id = m\n"
     "    if st == 'ready' then id = string.sub(m, 19) elseif st == 'leased' then id = mid(m) end\n"
