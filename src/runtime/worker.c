@@ -1,11 +1,12 @@
 /*
  * worker.c: the worker runtime: supervisor, worker loop and job execution.
  *
- * Process tree of `omniva worker --concurrency N`:
- *   supervisor            forks N worker processes, restarts one that dies, forwards
+ * Process tree of `omniva worker --concurrency N` (process names as `ps` shows them):
+ *   omniva (supervisor)   forks N worker processes, restarts one that dies, forwards
  *   |                     SIGTERM/SIGINT and waits for them (second signal: SIGKILL)
- *   +- worker process     own store + queue; loop: reap, relay outbox, claim one job, run it
- *      +- job process     forked per job, own store + queue connections, runs stage->run in
+ *   +- omniva-worker      own store + queue; loop: reap, relay outbox, claim one job, run it
+ *      +- omniva-keeper   (SQLite only) holds one idle connection, see keeper_start()
+ *      +- omniva-job      forked per job, own store + queue connections, runs stage->run in
  *                         its own process group; reports {code, error, chain, result} on a
  *                         pipe. The worker heartbeats the lease meanwhile and kills the group
  *                         on timeout, on a lost lease (OM_ESTALE), or after the drain grace.
@@ -166,6 +167,65 @@ static int worker_connect(rt_worker *w)
     return OM_OK;
 }
 
+/* ---- the SQLite keeper ------------------------------------------------------------ */
+
+/* With a SQLite store a worker closes its connection around every fork, and so does each job
+ * process when it ends. Whenever the LAST connection to the file closes, SQLite checkpoints
+ * the whole WAL, fsyncs and deletes it, and the next open rebuilds the WAL index: most of the
+ * cost of a short job. The keeper is a small child process, forked before the worker opens
+ * anything, that holds one idle connection for the worker's lifetime. It exits when the
+ * worker closes the pipe (or dies: PDEATHSIG). Returns its pid, 0 when not needed. */
+static pid_t keeper_start(const om_config *cfg, int *fd_out)
+{
+    *fd_out = -1;
+    const char *url = om_config_store_url(cfg);
+    if (!url || strncmp(url, "sqlite://", 9) != 0 || !rt_setting(cfg, "sqlite_keeper", 1))
+        return 0;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return 0;
+    pid_t parent = getpid();
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[1]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        prctl(PR_SET_NAME, "omniva-keeper");
+        if (getppid() != parent)
+            _exit(0);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        om_log_set_sink(NULL, NULL, OM_LOG_INFO);
+        om_store *s = NULL;
+        char *v = NULL;
+        if (om_store_open(&s, url) == OM_OK) /* a read maps the WAL index and keeps it */
+            om_store_query_value(s, "SELECT COUNT(*) FROM schema_migrations", NULL, 0, &v);
+        free(v);
+        char c;
+        while (read(pfd[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        if (s)
+            om_store_free(s);
+        _exit(0);
+    }
+    close(pfd[0]);
+    if (pid < 0) {
+        close(pfd[1]);
+        return 0;
+    }
+    *fd_out = pfd[1];
+    return pid;
+}
+
+static void keeper_stop(pid_t pid, int fd)
+{
+    if (fd >= 0)
+        close(fd);
+    if (pid > 0)
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+}
+
 /* ---- the job process -------------------------------------------------------------- */
 
 static void write_all(int fd, const char *buf, size_t n)
@@ -192,6 +252,7 @@ static void job_process(rt_worker *w, const om_job *job, const om_stage *st, jso
 {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_NAME, "omniva-job");
     if (getppid() != parent)
         _exit(1);
     g_child_cancel = 0;
@@ -736,6 +797,8 @@ static int worker_process(const om_config *cfg, const om_worker_opts *opts, int 
             w.types[i] = om_runtime_at(i)->type;
     w.ntypes = n;
 
+    int keeper_fd = -1;
+    pid_t keeper = keeper_start(cfg, &keeper_fd);
     rt_sink_install();
     om_sbuf tl = OM_SBUF_INIT;
     for (size_t i = 0; i < n; i++)
@@ -747,6 +810,7 @@ static int worker_process(const om_config *cfg, const om_worker_opts *opts, int 
         om_err("worker", "worker %s: %s", w.name, om_error_msg());
     om_info("worker", "worker %s stopped%s", w.name, g_stop ? " (drained)" : "");
     worker_disconnect(&w);
+    keeper_stop(keeper, keeper_fd);
     rt_sink_uninstall();
     sb_release(&tl);
     free(w.types);
@@ -767,6 +831,7 @@ static pid_t spawn_worker(const om_config *cfg, const om_worker_opts *opts, pid_
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_NAME, "omniva-worker");
         if (getppid() != sup)
             _exit(1);
         int rc = worker_process(cfg, opts, 1);

@@ -115,7 +115,7 @@ int omt_wait(pid_t pid, int64_t timeout_ms)
     }
 }
 
-int omt_children(pid_t parent, pid_t *out, int max)
+int omt_children(pid_t parent, const char *name, pid_t *out, int max)
 {
     int n = 0;
     DIR *d = opendir("/proc");
@@ -132,11 +132,13 @@ int omt_children(pid_t parent, pid_t *out, int max)
         size_t len = 0;
         if (om_read_file(path, 4096, &text, &len) == OM_OK) {
             /* pid (comm) state ppid ...: comm may hold spaces, so parse after the last ')' */
-            const char *rp = strrchr(text, ')');
+            const char *lp = strchr(text, '('), *rp = strrchr(text, ')');
             char state = 0;
             long ppid = 0;
+            int name_ok = !name || (lp && rp && (size_t)(rp - lp - 1) == strlen(name) &&
+                                    !strncmp(lp + 1, name, strlen(name)));
             if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent &&
-                state != 'Z')
+                state != 'Z' && name_ok)
                 out[n++] = (pid_t)pid;
         }
         free(text);

@@ -25,8 +25,10 @@ pid_t omt_spawn(const char *home, const char *logfile, const char *const *extra_
 /* Waits up to timeout_ms for pid; returns its exit code, 128+signal when signalled, or -1
  * on timeout (the process is then killed). */
 int omt_wait(pid_t pid, int64_t timeout_ms);
-/* The pids of the direct children of `parent` (reads /proc). Returns how many (<= max). */
-int omt_children(pid_t parent, pid_t *out, int max);
+/* The pids of the live direct children of `parent` whose process name (comm) is `name`
+ * (NULL: any) (reads /proc). Returns how many (<= max). The runtime names its processes:
+ * "omniva" (supervisor, workers), "omniva-job", "omniva-keeper". */
+int omt_children(pid_t parent, const char *name, pid_t *out, int max);
 
 /* First column of the first row of `sql` on the database at url, or NULL (SQL NULL, no row
  * or error; an error is printed). */

@@ -521,7 +521,7 @@ static void test_supervisor_restarts_killed_worker(void **state)
     int n = 0;
     for (int i = 0; i < 100 && n < 2; i++) {
         om_sleep_ms(50);
-        n = omt_children(sup, kids, 8);
+        n = omt_children(sup, "omniva-worker", kids, 8);
     }
     assert_int_equal(n, 2);
     pid_t victim = kids[0];
@@ -531,7 +531,7 @@ static void test_supervisor_restarts_killed_worker(void **state)
     for (int i = 0; i < 100 && !replaced; i++) {
         om_sleep_ms(50);
         pid_t now[8];
-        int m = omt_children(sup, now, 8);
+        int m = omt_children(sup, "omniva-worker", now, 8);
         int has_victim = 0;
         for (int k = 0; k < m; k++)
             has_victim |= now[k] == victim;
@@ -543,7 +543,7 @@ static void test_supervisor_restarts_killed_worker(void **state)
     assert_true(wait_state(home, id, "done", 15000));
     kill(sup, SIGTERM);
     assert_int_equal(omt_wait(sup, 15000), 0);
-    assert_int_equal(omt_children(sup, kids, 8), 0);
+    assert_int_equal(omt_children(sup, NULL, kids, 8), 0);
     char *text = NULL;
     assert_int_equal(om_read_file(log, 0, &text, NULL), 0);
     assert_true(omt_has(text, "killed by signal 9; restarting"));
