@@ -409,12 +409,12 @@ static char *claim_sql(size_t ntypes)
      * per-type branch walks the claim index in order and stops at ?4 rows. */
     om_sbuf sb = OM_SBUF_INIT;
     sb_puts(&sb, "UPDATE jobs SET state = 'leased', attempt = attempt + 1, token = token + 1, "
-                 "lease_until = ?1, worker = ?2, updated_at = ?3 WHERE job_id IN (");
+                 "lease_until = ?1, worker = ?2, updated_at = ?3 WHERE rowid IN (");
     if (ntypes == 1) {
-        sb_puts(&sb, "SELECT job_id FROM jobs WHERE state = 'ready' AND type = ?5 AND "
+        sb_puts(&sb, "SELECT rowid FROM jobs WHERE state = 'ready' AND type = ?5 AND "
                      "not_before <= ?3 ORDER BY priority DESC, not_before, rowid LIMIT ?4");
     } else {
-        sb_puts(&sb, "SELECT job_id FROM (");
+        sb_puts(&sb, "SELECT rid FROM (");
         for (size_t i = 0; i < ntypes; i++) {
             sb_printf(&sb,
                       "%sSELECT * FROM (SELECT job_id, priority, %zu AS pref, not_before, rowid "
