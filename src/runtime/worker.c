@@ -16,8 +16,10 @@
  * any instant leaves a lease that expires and the reaper (every worker runs it) makes the job
  * claimable again. Stage code is idempotent, so a redelivery changes nothing.
  *
- * SQLite handles must not cross fork(), so a worker closes its connections before forking a
- * job process and reopens them right after (cheap for SQLite, a reconnect for PG/Redis).
+ * SQLite handles must not cross fork(), so with a SQLite store a worker closes its
+ * connections before forking a job process and reopens them right after (cheap, with the
+ * keeper holding the file open). PostgreSQL/Redis connections stay open across the fork: the
+ * job process opens its own and never touches (nor closes) the inherited ones.
  */
 #include "base/common.h"
 #include "cognition/stardust.h"
@@ -515,7 +517,13 @@ static void run_job(rt_worker *w, const om_job *job)
         queue_op_retry(w, dl, QOP_FAIL, job, "worker: pipe failed", 0, NULL);
         goto out;
     }
-    worker_disconnect(w); /* no SQLite handle may cross fork() */
+    /* No SQLite handle may cross fork(): close it (the keeper keeps the file warm). PG and
+     * Redis connections may: the job process never touches them and leaves with _exit(). */
+    int reopen = w->store && !strcmp(om_store_dialect(w->store), "sqlite");
+    if (reopen)
+        worker_disconnect(w);
+    else
+        rt_flush(w->store);
     fflush(stderr);
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -533,7 +541,8 @@ static void run_job(rt_worker *w, const om_job *job)
         goto out;
     }
     setpgid(pid, pid);
-    worker_connect(w);
+    if (reopen)
+        worker_connect(w);
 
     om_sbuf outbuf = OM_SBUF_INIT;
     outbuf.cap = OUTCOME_CAP;
