@@ -354,6 +354,15 @@ int main(int argc, char **argv)
         row("enqueue, batch of 50", &m[RD_ENQ50], &m[RAW_ENQ50], 0, 1);
         row("claim+ack, batch of 50", &m[RD_CA50], &m[RAW_CA50], REF_REDIS_BATCH50, 1);
     }
+    if (do_redis) {
+        redisReply *info = redisCommand(rc, "INFO persistence");
+        const char *k = info && info->type == REDIS_REPLY_STRING ? strstr(info->str, "aof_rewrites:") : NULL;
+        if (k)
+            printf("  (AOF rewrites during the run: %ld; a rewrite forks redis-server and slows the "
+                   "writes around it)\n", strtol(k + 13, NULL, 10));
+        if (info)
+            freeReplyObject(info);
+    }
     if (do_sqlite) {
         printf("SQLite queue (own connection, WAL):\n");
         row("enqueue, 1 per call", &m[SQ_ENQ1], NULL, 0, 0);
