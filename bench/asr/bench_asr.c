@@ -140,11 +140,6 @@ static int run_one(const int16_t *pcm, size_t n, const char *ref, const om_asr_s
 
 /* ---- sweep ------------------------------------------------------------------------------------ */
 
-typedef struct axis {
-    const char *name;
-    const char *values[8];
-} axis;
-
 typedef struct item {
     const int16_t *pcm;
     size_t n;
@@ -203,87 +198,97 @@ static int eval_items(item *items, size_t n, const om_asr_sphinx_opts *o)
     return 0;
 }
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Held-out check: the "cards" recordings of pocketsphinx-testdata (other speakers, other
+ * words), never used to choose anything. */
+static size_t load_cards(item **out)
+{
+    static const char *refs[] = {"ten of clubs", "four queen of clubs", "seven of clubs",
+                                 "five five", "eight of spades four of clubs seven of hearts"};
+    item *items = xcalloc(OM_ARRAY_LEN(refs), sizeof(item));
+    size_t n = 0;
+    for (size_t i = 0; i < OM_ARRAY_LEN(refs); i++) {
+        char *path = xasprintf("/usr/share/pocketsphinx/test/data/cards/%03zu.wav", i + 1);
+        size_t ns;
+        int16_t *pcm = util_read_wav16k(path, &ns);
+        free(path);
+        if (pcm)
+            items[n++] = (item){pcm, ns, refs[i], 0, 0, 0};
+    }
+    *out = items;
+    return n;
+}
+
 static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp)
 {
-    /* Coordinate descent from pocketsphinx's defaults: for each parameter in turn, keep the
-     * value with the lowest combined error count (LibriVox + espeak-ng), ties to the earlier
-     * value. Everything else stays at the current best. */
-    axis axes[] = {
-        {"-remove_silence", {"yes", "no", NULL}},
-        {"-remove_noise", {"yes", "no", NULL}},
-        {"-lw", {"6.5", "5.0", "8.0", "9.5", "11.0", NULL}},
-        {"-wip", {"0.65", "0.2", "0.4", "1.0", "2.0", NULL}},
-        {"-beam", {"1e-48", "1e-60", "1e-40", NULL}},
-        {"-wbeam", {"7e-29", "1e-40", "1e-20", NULL}},
-        {"-pbeam", {"1e-48", "1e-60", "1e-40", NULL}},
-        {"-pl_window", {"5", "0", "10", NULL}},
-        {"-maxhmmpf", {"30000", "-1", "10000", NULL}},
-        {"-topn", {"4", "6", "8", "2", NULL}},
-        {"-bestpathlw", {"9.5", "7.0", "11.0", "13.0", NULL}},
-        {"-fwdflatlw", {"8.5", "7.0", "10.0", "12.0", NULL}},
-        {"-silprob", {"0.005", "0.1", "0.0001", NULL}},
-        {"-fillprob", {"1e-8", "1e-4", "1e-12", NULL}},
-        {"-pip", {"1.0", "0.5", "2.0", NULL}},
-        {"-lw", {"6.5", "5.0", "8.0", "9.5", "11.0", NULL}},
-        {"-wip", {"0.65", "0.2", "0.4", "1.0", "2.0", NULL}},
+    /* Candidate configurations, each a set of overrides on pocketsphinx's defaults. With
+     * -bestpath yes (the default) the final hypothesis comes from the lattice search weighted by
+     * -bestpathlw; -lw and -fwdflatlw weigh the two earlier passes, which prune. */
+    static const char *const cands[][16] = {
+        {NULL},
+        {"-lw", "5.0", NULL},
+        {"-bestpathlw", "7.0", NULL},
+        {"-bestpathlw", "8.0", NULL},
+        {"-bestpathlw", "11.0", NULL},
+        {"-bestpathlw", "13.0", NULL},
+        {"-fwdflatlw", "7.0", NULL},
+        {"-fwdflatlw", "10.0", NULL},
+        {"-wip", "0.3", NULL},
+        {"-wip", "1.5", NULL},
+        {"-pip", "0.5", NULL},
+        {"-silprob", "0.1", NULL},
+        {"-topn", "8", NULL},
+        {"-pl_window", "0", NULL},
+        {"-beam", "1e-60", "-pbeam", "1e-60", "-wbeam", "1e-40", NULL},
+        {"-beam", "1e-40", "-pbeam", "1e-40", "-wbeam", "1e-24", NULL},
+        {"-maxhmmpf", "10000", NULL},
+        {"-fwdflat", "no", NULL},
     };
     size_t nitems = nclips + 1;
     item *items = xcalloc(nitems, sizeof(*items));
     for (size_t i = 0; i < nclips; i++)
         items[i] = (item){clips[i].pcm, clips[i].n, clips[i].ref, 0, 0, 0};
     items[nclips] = (item){esp, nesp, k_espeak_text, 0, 0, 0};
+    item *cards;
+    size_t ncards = load_cards(&cards);
 
-    const char *best[64] = {0};
-    size_t nbest = 0;
-    for (size_t a = 0; a < OM_ARRAY_LEN(axes); a++) {
-        size_t best_err = (size_t)-1;
-        const char *best_val = NULL;
-        for (size_t v = 0; axes[a].values[v]; v++) {
-            const char *ov[70];
-            size_t k = 0;
-            for (size_t i = 0; i < nbest; i += 2) {
-                if (strcmp(best[i], axes[a].name) == 0)
-                    continue;
-                ov[k++] = best[i];
-                ov[k++] = best[i + 1];
-            }
-            ov[k++] = axes[a].name;
-            ov[k++] = axes[a].values[v];
-            ov[k] = NULL;
-            om_asr_sphinx_opts o = {.debian_defaults = 1, .overrides = ov};
-            double t0 = now_s();
-            if (eval_items(items, nitems, &o) < 0)
-                return 1;
-            size_t le = 0, lw = 0;
-            for (size_t i = 0; i < nclips; i++) {
-                le += items[i].errors;
-                lw += items[i].words;
-            }
-            size_t err = le + items[nclips].errors;
-            printf("  %-16s %-7s librivox %5.1f%%  espeak %5.1f%%  errors %3zu  (%.0f s)\n",
-                   axes[a].name, axes[a].values[v], 100.0 * (double)le / (double)lw,
-                   100.0 * (double)items[nclips].errors / (double)items[nclips].words, err,
-                   now_s() - t0);
-            fflush(stdout);
-            if (err < best_err) {
-                best_err = err;
-                best_val = axes[a].values[v];
-            }
+    for (size_t c = 0; c < OM_ARRAY_LEN(cands); c++) {
+        om_asr_sphinx_opts o = {.debian_defaults = 1, .overrides = cands[c]};
+        double c0 = cpu_s();
+        if (eval_items(items, nitems, &o) < 0 || eval_items(cards, ncards, &o) < 0)
+            return 1;
+        double cpu = cpu_s() - c0;
+        size_t le = 0, lw = 0, ce = 0, cw = 0;
+        for (size_t i = 0; i < nclips; i++) {
+            le += items[i].errors;
+            lw += items[i].words;
         }
-        size_t i;
-        for (i = 0; i < nbest; i += 2)
-            if (strcmp(best[i], axes[a].name) == 0)
-                break;
-        if (i == nbest)
-            nbest += 2;
-        best[i] = axes[a].name;
-        best[i + 1] = best_val;
-        printf("  => %s %s\n", axes[a].name, best_val);
+        for (size_t i = 0; i < ncards; i++) {
+            ce += cards[i].errors;
+            cw += cards[i].words;
+        }
+        om_sbuf name = OM_SBUF_INIT;
+        sb_puts(&name, "");
+        for (size_t k = 0; cands[c][k]; k++)
+            sb_printf(&name, "%s%s", k ? " " : "", cands[c][k]);
+        printf("  %-40s librivox %5.1f%% (%2zu)  espeak %5.1f%% (%2zu)  sum %3zu | held-out "
+               "cards %5.1f%% | cpu %.0f s\n",
+               c ? sb_str(&name) : "(defaults)", 100.0 * (double)le / (double)lw, le,
+               100.0 * (double)items[nclips].errors / (double)items[nclips].words,
+               items[nclips].errors, le + items[nclips].errors,
+               cw ? 100.0 * (double)ce / (double)cw : 0, cpu);
+        fflush(stdout);
+        sb_release(&name);
     }
-    printf("chosen:");
-    for (size_t i = 0; i < nbest; i += 2)
-        printf(" %s %s", best[i], best[i + 1]);
-    printf("\n");
+    for (size_t i = 0; i < ncards; i++)
+        free((void *)cards[i].pcm);
+    free(cards);
     free(items);
     return 0;
 }

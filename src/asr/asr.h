@@ -185,6 +185,33 @@ int om_asr_external(om_transcript *out, const int16_t *pcm, size_t n,
  * {"words":[..]} shape. Bad input -> OM_EINVAL naming what was wrong. */
 int om_asr_parse_whisper_json(om_transcript *out, const char *json, size_t len);
 
+/* ---- engine choice from configuration (asr.c) -------------------------------------------- */
+
+typedef struct om_config om_config;
+
+typedef struct om_asr_request {
+    const char *brief;            /* project brief (LM adaptation); may be NULL */
+    const char *const *keywords;  /* project keywords; may be NULL */
+    size_t nkeywords;
+    const double *silences;       /* pairs start,end from the media signals; may be NULL */
+    size_t nsilences;
+    volatile int *cancel;
+} om_asr_request;
+
+/* Transcribes with the configured engine. Keys (section [asr]):
+ *   engine       = pocketsphinx (default) | external
+ *   command      = the external command line (see om_asr_external_opts), for engine=external
+ *   timeout_s    = external command deadline (default 3600)
+ *   jobs         = pocketsphinx decoder threads (default: online CPUs)
+ *   max_chunk_s  = pocketsphinx chunk length limit (default 20)
+ *   adapt_weight = weight of the project LM (default 0.5; 0 disables adaptation)
+ *   model_dir    = pocketsphinx model directory (default OM_ASR_SPHINX_MODEL_DIR)
+ * An external engine that cannot be run (OM_EUNAVAIL) falls back to pocketsphinx with a
+ * warning; other external failures are returned. Platform subtitles are the caller's first
+ * choice (om_subtitles_parse_file) when a video has them. `cfg` may be NULL (defaults). */
+int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *pcm, size_t n,
+                      const om_asr_request *req);
+
 /* Writes 16 kHz mono int16 PCM as a WAV file (atomic). */
 int om_asr_write_wav(const char *path, const int16_t *pcm, size_t n);
 

@@ -262,6 +262,15 @@ static void ctx_fail(sphinx_ctx *c, int code, const char *msg)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Releases our reference to `m` when someone else holds one too (its reference count is
+ * the value ngram_model_free returns after a balancing retain). */
+static void drop_ref_if_shared(ngram_model_t *m)
+{
+    ngram_model_retain(m);
+    if (ngram_model_free(m) > 1)
+        ngram_model_free(m);
+}
+
 /* A decoder for one worker. Returns NULL with the message in *msg (caller frees). */
 static ps_decoder_t *decoder_new(sphinx_ctx *c, char **msg)
 {
@@ -307,8 +316,12 @@ static ps_decoder_t *decoder_new(sphinx_ctx *c, char **msg)
             ngram_model_free(models[1]);
             goto fail;
         }
+        /* Whether the set and the search take their own references differs between
+         * sphinxbase versions (Debian's 5prealpha retains both): drop ours only if so. */
+        drop_ref_if_shared(models[0]);
+        drop_ref_if_shared(models[1]);
         int rc = ps_set_lm(ps, "adapted", set);
-        ngram_model_free(set); /* the search holds its own reference */
+        drop_ref_if_shared(set);
         if (rc < 0 || ps_set_search(ps, "adapted") < 0) {
             *msg = xasprintf("setting the adapted language model: %s", ps_last_error());
             goto fail;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "asr/asr.h"
+#include "base/config.h"
 #include "base/fsutil.h"
 #include "base/proc.h"
 
@@ -464,6 +465,21 @@ static void test_external_engine(void **state)
     assert_int_equal(om_asr_external(&t, pcm, 16000, &o), OM_ERROR);
     assert_non_null(strstr(om_error_msg(), "exited with 7"));
     assert_non_null(strstr(om_error_msg(), "model file not found"));
+
+    /* The same through the configuration. */
+    om_config *cfg = om_config_new(dir);
+    om_config_set(cfg, "asr", "engine", "external");
+    assert_int_equal(om_asr_transcribe(&t, cfg, pcm, 16000, NULL), OM_EINVAL); /* no command */
+    char *cmd2 = xasprintf("'%s' -f {wav} -of {out} -ojf", fake);
+    om_config_set(cfg, "asr", "command", cmd2);
+    assert_int_equal(om_asr_transcribe(&t, cfg, pcm, 16000, NULL), OM_OK);
+    assert_int_equal(t.n, 4);
+    om_transcript_release(&t);
+    om_config_set(cfg, "asr", "engine", "kaldi");
+    assert_int_equal(om_asr_transcribe(&t, cfg, pcm, 16000, NULL), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "kaldi"));
+    om_config_free(cfg);
+    free(cmd2);
 
     o.command = "/nonexistent/whisper-cli -f {wav}";
     assert_int_equal(om_asr_external(&t, pcm, 16000, &o), OM_EUNAVAIL);
