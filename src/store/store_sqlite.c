@@ -295,7 +295,7 @@ static int run(om_store *s, const char *sql, const om_val *p, size_t n, om_rows 
     sq *q = impl(s);
     if (forked(q))
         return OM_ERROR;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int owned = 0;
     int rc = stmt_get(q, sql, &st, &owned);
     if (rc < 0)
