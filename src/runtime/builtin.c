@@ -10,6 +10,9 @@
  *                               "crash"       the job process kills itself (SIGKILL)
  *                               "bad_transition"  jump INIT -> DONE, which the runtime
  *                                             refuses (OM_EINVAL: dead letter at once)
+ *                       "orphan": PATH        first start `sleep 300` in its own process
+ *                                             group and write its pid to PATH (a leftover
+ *                                             the worker must clean up when the job dies)
  *                       "fail_while_file": PATH   fail permanently while PATH exists (lets
  *                                             a test make a dead job succeed on retry)
  *                       "record": true        also write a ledger packet via om_job_record
@@ -17,6 +20,7 @@
  *   maintenance.reap  reclaims expired leases now (workers also do it every few seconds).
  */
 #include "base/common.h"
+#include "base/fsutil.h"
 #include "runtime/rt_internal.h"
 
 #include <signal.h>
@@ -32,6 +36,20 @@ static int selftest_run(om_job_ctx *ctx)
         if (ctx->cancel && *ctx->cancel)
             return om_error_set(OM_ETIMEOUT, "selftest: cancelled while sleeping");
         om_sleep_ms(10);
+    }
+    const char *orphan = json_string_value(json_object_get(p, "orphan"));
+    if (orphan) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            setpgid(0, 0); /* like om_proc_run's children: out of the job's process group */
+            execlp("sleep", "sleep", "300", (char *)NULL);
+            _exit(127);
+        }
+        char *text = xasprintf("%ld", (long)pid);
+        int rc = pid > 0 ? om_write_file_atomic(orphan, text, strlen(text)) : OM_EIO;
+        free(text);
+        if (rc)
+            return om_error_wrap(rc, "selftest: orphan");
     }
     const char *fail = json_string_value(json_object_get(p, "fail"));
     if (fail && !strcmp(fail, "permanent")) {

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -57,6 +58,7 @@ typedef struct rt_worker {
     om_store *store;
     om_queue *queue;
     int64_t next_reap, next_relay;
+    pid_t keeper; /* the SQLite keeper process, 0 when none (or already reaped) */
 } rt_worker;
 
 static volatile sig_atomic_t g_stop;     /* drain requested */
@@ -223,9 +225,53 @@ static void keeper_stop(pid_t pid, int fd)
 {
     if (fd >= 0)
         close(fd);
-    if (pid > 0)
+    if (pid > 0) /* ECHILD: it died and reap_orphans already reaped it */
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+}
+
+/* ---- orphans ---------------------------------------------------------------------- */
+
+/* A worker is a child subreaper: processes a job started (om_proc_run children live in their
+ * own process groups, so killing the job's group misses them) are re-parented to the worker
+ * when the job process dies. Between jobs every child but the keeper is such a leftover:
+ * kill it, and reap whatever has exited. */
+static void reap_orphans(rt_worker *w)
+{
+    pid_t self = getpid();
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == w->keeper)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')');
+        char state = 0;
+        long ppid = 0;
+        if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self &&
+            state != 'Z') {
+            om_warn("worker", "killing process %ld left behind by a job", pid);
+            kill((pid_t)pid, SIGKILL);
+        }
+    }
+    if (d)
+        closedir(d);
+    int st;
+    pid_t r;
+    while ((r = waitpid(-1, &st, WNOHANG)) > 0)
+        if (r == w->keeper)
+            w->keeper = 0;
 }
 
 /* ---- the job process -------------------------------------------------------------- */
@@ -698,6 +744,7 @@ static void run_job(rt_worker *w, const om_job *job)
         free(why);
     }
     json_decref(outcome);
+    reap_orphans(w);
 out:
     json_decref(payload);
     rt_g.job = NULL;
@@ -732,6 +779,7 @@ static int worker_loop(rt_worker *w)
                 om_info("eclipse", "expired leases: %zu jobs back to ready, %zu to dead letters",
                         reclaimed, buried);
             w->next_reap = now + w->set.reap_ms;
+            reap_orphans(w);
             if (rc && conn_error(rc)) {
                 worker_disconnect(w);
                 continue;
@@ -806,8 +854,9 @@ static int worker_process(const om_config *cfg, const om_worker_opts *opts, int 
             w.types[i] = om_runtime_at(i)->type;
     w.ntypes = n;
 
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     int keeper_fd = -1;
-    pid_t keeper = keeper_start(cfg, &keeper_fd);
+    w.keeper = keeper_start(cfg, &keeper_fd);
     rt_sink_install();
     om_sbuf tl = OM_SBUF_INIT;
     for (size_t i = 0; i < n; i++)
@@ -819,7 +868,8 @@ static int worker_process(const om_config *cfg, const om_worker_opts *opts, int 
         om_err("worker", "worker %s: %s", w.name, om_error_msg());
     om_info("worker", "worker %s stopped%s", w.name, g_stop ? " (drained)" : "");
     worker_disconnect(&w);
-    keeper_stop(keeper, keeper_fd);
+    keeper_stop(w.keeper, keeper_fd);
+    reap_orphans(&w);
     rt_sink_uninstall();
     sb_release(&tl);
     free(w.types);

@@ -361,6 +361,23 @@ static void test_timeout_and_crash(void **state)
     e = last_error(home, crash);
     assert_true(omt_has(e, "killed by signal 9"));
     free(e);
+    /* what a dying job started in another process group does not outlive it */
+    char *pidfile = xasprintf("%s/orphan.pid", home);
+    char *payload = xasprintf("{\"orphan\": \"%s\", \"fail\": \"crash\"}", pidfile);
+    char *orphaned = enqueue(home, "selftest.write", payload, "--max-attempts", "1", NULL);
+    assert_int_equal(run_once(home, "selftest.write"), 0);
+    assert_state(home, orphaned, "dead");
+    char *text = NULL;
+    assert_int_equal(om_read_file(pidfile, 0, &text, NULL), 0);
+    pid_t sleeper = (pid_t)atol(text);
+    assert_true(sleeper > 0);
+    char *proc = xasprintf("/proc/%ld", (long)sleeper);
+    assert_false(om_file_exists(proc)); /* killed and reaped */
+    free(proc);
+    free(text);
+    free(orphaned);
+    free(payload);
+    free(pidfile);
     free(slow);
     free(crash);
     om_rmtree(home);
