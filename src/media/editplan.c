@@ -327,7 +327,8 @@ static int parse_plan(om_editplan *p, const json_t *j)
 
     json_t *ld = json_object_get(j, "loudness");
     if (ld && !json_is_null(ld)) {
-        static const char *const dkeys[] = {"target_lufs", "true_peak", "lra", NULL};
+        static const char *const dkeys[] = {"target_lufs", "true_peak", "lra", "measured_lufs",
+                                            NULL};
         if (!json_is_object(ld))
             return bad("loudness", "must be an object or null");
         if ((rc = check_keys(ld, "loudness", dkeys)))
@@ -340,6 +341,13 @@ static int parse_plan(om_editplan *p, const json_t *j)
             return rc;
         if ((rc = get_num(ld, "lra", "loudness.lra", 1, 20, 11, &p->lra)))
             return rc;
+        json_t *m = json_object_get(ld, "measured_lufs");
+        if (m && !json_is_null(m)) {
+            if ((rc = get_num(ld, "measured_lufs", "loudness.measured_lufs", -70, 0, 0,
+                              &p->measured_lufs)))
+                return rc;
+            p->has_measured = 1;
+        }
     }
     if ((rc = parse_insert(&p->intro, json_object_get(j, "intro"), "intro")))
         return rc;
@@ -727,9 +735,19 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     const char *alabel = nseg > 1 ? "amain" : "aout";
     if (p->source_has_audio) {
         sb_puts(g, "[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo");
-        if (p->has_loudness)
+        if (p->has_loudness && p->has_measured) {
+            /* linear gain to the target + a lookahead limiter 0.5 dB under the true-peak
+             * ceiling (sample peaks; the margin covers inter-sample overs) */
+            double gain = p->target_lufs - p->measured_lufs;
+            gain = gain > OM_EDITPLAN_MAX_GAIN_DB    ? OM_EDITPLAN_MAX_GAIN_DB
+                   : gain < -OM_EDITPLAN_MAX_GAIN_DB ? -OM_EDITPLAN_MAX_GAIN_DB
+                                                     : gain;
+            sb_printf(g, ",volume=%.2fdB,alimiter=limit=%.4f:level=0:latency=1", gain,
+                      pow(10.0, (p->true_peak - 0.5) / 20.0));
+        } else if (p->has_loudness) {
             sb_printf(g, ",loudnorm=I=%g:TP=%g:LRA=%g,aresample=48000", p->target_lufs,
                       p->true_peak, p->lra);
+        }
         sb_printf(g, "[%s]", alabel);
     } else {
         sb_printf(g, "anullsrc=r=48000:cl=stereo,atrim=duration=%.3f[%s]", dur, alabel);
@@ -827,8 +845,6 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
     }
     argv_add(&a, "-pix_fmt");
     argv_add(&a, "yuv420p");
-    argv_add(&a, "-g");
-    argv_addf(&a, "%d", (int)lround(p->output.fps * 2));
     argv_add(&a, "-c:a");
     argv_add(&a, p->output.acodec);
     argv_add(&a, "-b:a");

@@ -13,20 +13,29 @@
  *               "smoothing":1.0},      // content: moving-average window in seconds
  *    "captions":{"ass":"/abs/clip.ass", "dropped_lines":[...], "stats":{...}} | null,
  *    "logo":{"path":"/abs/logo.png","position":"top_right","scale":0.18,"opacity":0.9}|null,
- *    "loudness":{"target_lufs":-14,"true_peak":-1.5,"lra":11} | null,
+ *    "loudness":{"target_lufs":-14,"true_peak":-1.5,"lra":11,
+ *                "measured_lufs":-23.1} | null,   // measured_lufs optional, see below
  *    "intro":{"path":"/abs/i.mp4","duration":2.0,"has_audio":true} | null,  (same for outro;
- *            duration/has_audio are filled by om_render_resolve_inputs when absent)
+ *            duration/has_audio are filled by om_render_resolve_plan when absent)
  *    "gpu_required": false,
  *    "meta":{...}}                         // free-form provenance, ignored by the compiler
  *
  * Graph shape (labels are fixed, tests look for them):
- *   [0:v] fps, reframe (crop+scale | blurred pad), ass captions, logo overlay, format -> [vmain]
- *   [0:a] aresample/aformat (or anullsrc when the source has no audio)          -> [amain]
- *   intro/outro normalised to WxH/fps/48 kHz stereo, concat=n=K:v=1:a=1          -> [vcat][acat]
- *   loudnorm (single pass, dynamic mode, then aresample back to 48 kHz)          -> [aout]
- * Loudness choice: single-pass loudnorm over the whole output. The analysis only measures
- * the whole source, not the clip, so a linear gain from it would be wrong for quiet or loud
- * parts; loudnorm needs no prior measurement and keeps true peak under the limit.
+ *   [0:v] fps, reframe (crop+scale | blurred pad), ass captions, logo overlay, format
+ *                                                        -> [vmain] ([vout] without inserts)
+ *   [0:a] aresample/aformat + loudness (below), or anullsrc when the source has no audio
+ *                                                        -> [amain] ([aout] without inserts)
+ *   intro/outro normalised to WxH/fps/48 kHz stereo, concat=n=K:v=1:a=1 -> [vout][aout]
+ * Loudness, on the clip's own audio before the concat (intro/outro are pre-mastered brand
+ * assets and stay as they are; one dynamic loudnorm across a loud intro and quiet speech
+ * overshoots):
+ *   - with measured_lufs (the clip's integrated loudness, EBU R128, which the editor stage
+ *     takes from the analysis' per-second short-term loudness over the clip): a linear gain
+ *     target - measured (clamped to +-OM_EDITPLAN_MAX_GAIN_DB) and a lookahead limiter
+ *     (alimiter, delay compensated) 0.5 dB under the true-peak ceiling. Linear: no pumping,
+ *     the dynamics of the speech are kept, and it is cheap (no 192 kHz resampling);
+ *   - without it: single-pass loudnorm (dynamic mode: needs no prior measurement, keeps the
+ *     true peak under the ceiling), resampled back to 48 kHz.
  *
  * Content crop: the track is resampled every 0.1 s over the clip, smoothed (two passes of a
  * centred moving average of `smoothing` seconds), pan speed limited (OM_EDITPLAN_MAX_PAN per
@@ -44,6 +53,7 @@
 #define OM_EDITPLAN_MAX_KEYFRAMES 48
 #define OM_EDITPLAN_MAX_PAN 0.35 /* centre movement, fraction of source width per second */
 #define OM_EDITPLAN_MAX_SECONDS 3600.0
+#define OM_EDITPLAN_MAX_GAIN_DB 40.0 /* loudness gain clamp (measured mode) */
 #define OM_EDITPLAN_FONTSDIR "/usr/share/fonts/truetype/dejavu"
 
 typedef enum om_reframe_mode {
@@ -93,6 +103,8 @@ typedef struct om_editplan {
     } logo;
     int has_loudness;
     double target_lufs, true_peak, lra;
+    int has_measured;     /* measured_lufs given: linear gain + limiter, else loudnorm */
+    double measured_lufs;
     om_edit_insert intro, outro;
     int gpu_required;
 } om_editplan;

@@ -15,13 +15,16 @@
  *           position; falls back to a centre crop, with the reason recorded, when the track
  *           fails or finds nothing; a source already 9:16 or narrower is centre-cropped),
  *           ASS captions (media/captions.h: brand style, confidence gate; the dropped lines
- *           go into the plan), logo, loudness target, intro/outro from the brand (a brand file
+ *           go into the plan), logo, loudness (brand target; the clip's measured loudness
+ *           from the analysis' short-term values when present: linear gain + limiter, else
+ *           single-pass loudnorm), intro/outro from the brand (a brand file
  *           that has gone missing is skipped with a warning, not fatal). The plan's inputs
  *           are probed (om_render_resolve_plan).
  *   RENDER  compile (one ffmpeg command), upsert edit_jobs (UNIQUE clip_id: operations,
  *           ffmpeg_commands = [the command], gpu_required, estimated_duration_seconds = the
  *           output duration the plan promises, status RUNNING), render to
- *           renders/<clip_id>.mp4.partial, verify (duration, 1080x1920, H.264 + AAC,
+ *           renders/<clip_id>.mp4.partial.<pid> (stale partials of earlier attempts are
+ *           removed first), verify (duration, 1080x1920, H.264 + AAC,
  *           SHA-256), rename into place; then in ONE transaction: edit_jobs DONE (operations
  *           gain meta.stardust_id), artifacts (render; subtitle for the .ass), clips.status
  *           RENDERED (a clip already SCHEDULED/PUBLISHED keeps its status), the ledger packet
@@ -41,6 +44,7 @@
 #include "media/signals.h"
 #include "runtime/runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <unistd.h>
@@ -234,7 +238,9 @@ static int prepare_paths(edit *e)
     e->media_dir = abs;
     e->renders = xasprintf("%s/renders", abs);
     e->out_path = xasprintf("%s/%s.mp4", e->renders, e->clip_id);
-    e->partial = xasprintf("%s.partial", e->out_path);
+    /* per process: a render orphaned by a hard kill (ffmpeg runs in its own process group)
+     * must not write into the file a retry is writing */
+    e->partial = xasprintf("%s.partial.%ld", e->out_path, (long)getpid());
     e->ass_path = xasprintf("%s/%s.ass", e->renders, e->clip_id);
     return OM_OK;
 }
@@ -355,6 +361,36 @@ static json_t *content_track(edit *e, double *mean_conf)
     return track;
 }
 
+/* The clip's integrated loudness from the analysis' per-second short-term loudness
+ * (raw_ai_output.signals.loudness.short_term[i]: the 3 s window centred on second i + 0.5),
+ * gated like BS.1770 (absolute -70 LUFS, relative -10 LU). 0 when it cannot be known. */
+static int clip_loudness(const json_t *raw, double start, double end, double *out)
+{
+    json_t *stv = json_object_get(
+        json_object_get(json_object_get(raw, "signals"), "loudness"), "short_term");
+    if (!json_is_array(stv))
+        return 0;
+    double pw[2] = {0, 0};
+    size_t cnt[2] = {0, 0};
+    double gate = -70.0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(stv, i, v) {
+            double c = (double)i + 0.5, l = json_is_number(v) ? json_number_value(v) : -INFINITY;
+            if (c < start || c > end || !(l > gate))
+                continue;
+            pw[pass] += pow(10.0, l / 10.0);
+            cnt[pass]++;
+        }
+        if (cnt[pass] < 2)
+            return 0;
+        gate = 10.0 * log10(pw[0] / (double)cnt[0]) - 10.0;
+    }
+    *out = 10.0 * log10(pw[1] / (double)cnt[1]);
+    return isfinite(*out) && *out > -70.0 && *out < 0;
+}
+
 static const char *brand_path(edit *e, const char *key)
 {
     const char *p = json_string_value(json_object_get(e->brand, key));
@@ -472,11 +508,21 @@ static int refine(edit *e)
     if (json_is_null(lt) && json_object_get(e->brand, "loudness_target")) {
         json_object_set_new(plan, "loudness", json_null());
     } else {
-        double target = json_is_number(lt) ? json_number_value(lt) : -14.0;
-        json_object_set_new(plan, "loudness", json_pack("{s:f, s:f}", "target_lufs", target,
-                                                        "true_peak", -1.5));
-        decide(e, "loudness", "loudnorm", "EBU R128 single pass to %.1f LUFS, true peak -1.5 dBTP",
-               target);
+        double target = json_is_number(lt) ? json_number_value(lt) : -14.0, measured = 0;
+        json_t *ld = json_pack("{s:f, s:f}", "target_lufs", target, "true_peak", -1.5);
+        if (clip_loudness(e->raw, e->start, e->end, &measured)) {
+            json_object_set_new(ld, "measured_lufs", json_real(round(measured * 100) / 100));
+            decide(e, "loudness", "gain",
+                   "clip measures %.1f LUFS (analysis short-term loudness, gated): linear gain "
+                   "to %.1f LUFS with a limiter under -1.5 dBTP",
+                   measured, target);
+        } else {
+            decide(e, "loudness", "loudnorm",
+                   "no loudness measurement for the clip: EBU R128 single pass to %.1f LUFS, "
+                   "true peak -1.5 dBTP",
+                   target);
+        }
+        json_object_set_new(plan, "loudness", ld);
     }
     const char *intro = brand_path(e, "intro"), *outro = brand_path(e, "outro");
     json_object_set_new(plan, "intro", intro ? json_pack("{s:s}", "path", intro) : json_null());
@@ -529,6 +575,24 @@ static void mark_failed(edit *e)
                            "UPDATE edit_jobs SET status = 'FAILED' WHERE clip_id = ?",
                            OM_PARAMS(OM_TEXT(e->clip_id)), NULL);
     (void)rc;
+}
+
+/* Removes partial renders of this clip left by earlier attempts. */
+static void remove_stale_partials(edit *e)
+{
+    DIR *d = opendir(e->renders);
+    if (!d)
+        return;
+    char *prefix = xasprintf("%s.mp4.partial", e->clip_id);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+            char *path = xasprintf("%s/%s", e->renders, de->d_name);
+            unlink(path);
+            free(path);
+        }
+    closedir(d);
+    free(prefix);
 }
 
 /* Everything after a verified render, in one transaction. */
@@ -681,6 +745,7 @@ static int render(edit *e)
         }
     }
 
+    remove_stale_partials(e);
     long tmo = e->ctx->cfg ? om_config_get_long(e->ctx->cfg, "editor", "render_timeout_s", 1500)
                            : 1500;
     progress_state ps = {e, 0};

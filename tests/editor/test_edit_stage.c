@@ -20,6 +20,7 @@
 #include "stages/projects.h"
 #include "store/store.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,6 +70,26 @@ static char *value(const char *sql, const char *arg)
     if (rc)
         fail_msg("%s: %s", sql, om_error_msg());
     return v;
+}
+
+/* Integrated loudness (LUFS) of `path` [ss, ss+t] measured by ffmpeg's ebur128 filter. */
+static double measure_lufs(const char *path, double ss, double t)
+{
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%.3f", ss);
+    snprintf(b, sizeof(b), "%.3f", t);
+    const char *argv[] = {"ffmpeg", "-hide_banner", "-nostats", "-ss", a, "-t", b, "-i", path,
+                          "-map", "0:a", "-af", "ebur128", "-f", "null", "-", NULL};
+    om_proc_opts o = {.argv = argv, .timeout_ms = 60000};
+    om_proc_result r;
+    assert_int_equal(om_proc_run(&o, &r), OM_OK);
+    const char *sum = strstr(r.err, "Summary:");
+    assert_non_null(sum);
+    const char *il = strstr(sum, "I:");
+    assert_non_null(il);
+    double lufs = strtod(il + 2, NULL);
+    om_proc_result_release(&r);
+    return lufs;
 }
 
 static int setup(void **state)
@@ -145,8 +166,15 @@ static int setup(void **state)
     for (size_t i = 0; i < OM_ARRAY_LEN(W); i++)
         json_array_append_new(words, json_pack("{s:s,s:f,s:f,s:f}", "w", W[i].w, "start", W[i].s,
                                                "end", W[i].e, "conf", W[i].c));
-    json_t *raw = json_pack("{s:{s:s}, s:o, s:[], s:{s:f}}", "engine", "name", "external",
-                            "words", words, "sentences", "signals", "duration", 12.0);
+    /* signals as the analyzer writes them: per-second short-term loudness (the source is a
+     * steady tone, so every second measures what the whole file measures) */
+    double src_lufs = measure_lufs(src, 0, 12);
+    json_t *short_term = json_array();
+    for (int i = 0; i < 12; i++)
+        json_array_append_new(short_term, json_real(src_lufs));
+    json_t *raw = json_pack("{s:{s:s}, s:o, s:[], s:{s:f, s:{s:f, s:o}}}", "engine", "name",
+                            "external", "words", words, "sentences", "signals", "duration", 12.0,
+                            "loudness", "integrated", src_lufs, "short_term", short_term);
     char *rawtext = json_dumps(raw, JSON_COMPACT);
     json_decref(raw);
     exec_ok("INSERT INTO analysis (analysis_id, video_id, transcript, raw_ai_output) VALUES "
@@ -283,7 +311,13 @@ static void test_edit_end_to_end(void **state)
     assert_true(strncmp(cmd, "ffmpeg ", 7) == 0);
     assert_non_null(strstr(cmd, "-filter_complex"));
     assert_non_null(strstr(cmd, "ass=filename="));
-    assert_non_null(strstr(cmd, "loudnorm=I=-16"));
+    /* the analysis measured the clip: linear gain to the brand's -16 LUFS, no loudnorm */
+    assert_non_null(strstr(cmd, "volume="));
+    assert_non_null(strstr(cmd, "alimiter="));
+    assert_null(strstr(cmd, "loudnorm"));
+    double out_lufs = measure_lufs(out, 0, 10.6);
+    printf("[ edit ] output loudness %.1f LUFS (brand target -16)\n", out_lufs);
+    assert_true(fabs(out_lufs - (-16.0)) < 1.0);
     assert_non_null(strstr(cmd, "colorchannelmixer"));
     json_t *ops = json_loads(om_rows_getn(r, 0, "operations"), 0, NULL);
     om_editplan *plan = NULL;
@@ -364,11 +398,16 @@ static void test_edit_end_to_end(void **state)
     assert_int_equal(count("SELECT COUNT(*) FROM edit_jobs WHERE clip_id = ?", clip), 1);
     json_decref(res2);
 
-    /* the output went missing: rendered again, recorded again, still one follow-up */
+    /* the output went missing: rendered again, recorded again, still one follow-up; a partial
+     * render left by an earlier (killed) attempt is cleared away */
     unlink(out);
+    char *stale = xasprintf("%s.partial.999999", out);
+    assert_int_equal(om_write_file_atomic(stale, "junk", 4), OM_OK);
     json_t *res3 = NULL;
     assert_int_equal(run_edit(clip, &res3), OM_OK);
     assert_null(json_object_get(res3, "already_rendered"));
+    assert_false(om_file_exists(stale));
+    free(stale);
     assert_true(om_file_exists(out));
     assert_int_equal(count("SELECT COUNT(*) FROM stardust_metadata WHERE entity_id = ?", clip), packets + 1);
     assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE unique_key = ?", key), 1);
@@ -432,10 +471,66 @@ static void test_cancelled_render_writes_nothing_after(void **state)
     assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE unique_key = ?", key), 0);
     free(key);
     char *real = realpath(media, NULL);
-    char *partial = xasprintf("%s/renders/%s.mp4.partial", real, c2);
-    assert_false(om_file_exists(partial));
-    free(partial);
+    /* no partial render of this clip is left behind */
+    char *rd = xasprintf("%s/renders", real);
+    char *prefix = xasprintf("%s.mp4.partial", c2);
+    DIR *d = opendir(rd);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        assert_false(strncmp(de->d_name, prefix, strlen(prefix)) == 0);
+    closedir(d);
+    free(prefix);
+    free(rd);
     free(real);
+}
+
+/* Through the real worker: the job is claimed, run in a forked job process with its own
+ * store connection, acked; the follow-up is in the queue. */
+static void test_through_worker(void **state)
+{
+    (void)state;
+    char c3[OM_UUID_LEN];
+    om_uuid4(c3);
+    exec_ok("INSERT INTO clips (clip_id, video_id, start_time, end_time, status, analysis_id) "
+            "VALUES (?, ?, 5.5, 8.0, 'SELECTED', ?)",
+            OM_PARAMS(OM_TEXT(c3), OM_TEXT(video), OM_TEXT(analysis)));
+    char *url = xasprintf("sqlite://%s/omniva.db", home);
+    om_config_set(cfg, "store", "url", url);
+    om_config_set(cfg, "queue", "url", "sqlite");
+    free(url);
+    char *payload = xasprintf("{\"clip_id\":\"%s\",\"project_id\":\"%s\"}", c3, project);
+    char *ukey = xasprintf("edit:%s", c3);
+    om_job_spec spec = OM_JOB_SPEC_INIT;
+    spec.type = "edit";
+    spec.payload = payload;
+    spec.unique_key = ukey;
+    char id[OM_UUID_LEN];
+    int created = 0;
+    assert_int_equal(om_queue_enqueue(q, &spec, id, &created), OM_OK);
+    assert_int_equal(created, 1);
+    om_runtime_register(&om_stage_edit);
+    const char *types[] = {"edit", NULL};
+    om_worker_opts wo = {.types = types, .concurrency = 1, .once = 1, .home = home};
+    int rc = om_worker_run(cfg, &wo);
+    if (rc)
+        fail_msg("worker: %s", om_error_msg());
+    om_job job;
+    assert_int_equal(om_queue_get(q, id, &job), OM_OK);
+    if (strcmp(job.state, "done") != 0)
+        fail_msg("edit job is %s", job.state);
+    om_job_release(&job);
+    char *status = value("SELECT status FROM clips WHERE clip_id = ?", c3);
+    assert_string_equal(status, "RENDERED");
+    free(status);
+    char *ej = value("SELECT status FROM edit_jobs WHERE clip_id = ?", c3);
+    assert_string_equal(ej, "DONE");
+    free(ej);
+    char *key = xasprintf("schedule:%s", c3);
+    assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE unique_key = ?", key), 1);
+    free(key);
+    free(ukey);
+    free(payload);
 }
 
 int main(void)
@@ -444,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_edit_end_to_end),
         cmocka_unit_test(test_bad_clips),
         cmocka_unit_test(test_cancelled_render_writes_nothing_after),
+        cmocka_unit_test(test_through_worker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

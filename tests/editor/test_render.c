@@ -110,6 +110,26 @@ static double bright(const unsigned char *px, int y0, int y1)
     return (double)n / ((double)(y1 - y0) * 1080);
 }
 
+/* Integrated loudness (LUFS) of `path` [ss, ss+t] measured by ffmpeg's ebur128 filter. */
+static double measure_lufs(const char *path, double ss, double t)
+{
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%.3f", ss);
+    snprintf(b, sizeof(b), "%.3f", t);
+    const char *argv[] = {"ffmpeg", "-hide_banner", "-nostats", "-ss", a, "-t", b, "-i", path,
+                          "-map", "0:a", "-af", "ebur128", "-f", "null", "-", NULL};
+    om_proc_opts o = {.argv = argv, .timeout_ms = 60000};
+    om_proc_result r;
+    assert_int_equal(om_proc_run(&o, &r), OM_OK);
+    const char *sum = strstr(r.err, "Summary:");
+    assert_non_null(sum);
+    const char *il = strstr(sum, "I:");
+    assert_non_null(il);
+    double lufs = strtod(il + 2, NULL);
+    om_proc_result_release(&r);
+    return lufs;
+}
+
 typedef struct progress_log {
     int calls, finished;
     double last, total;
@@ -211,20 +231,9 @@ static void test_full_plan(void **state)
 
     /* the clip's audio normalised to about -14 LUFS (the source tone is near -48); measured
      * on the main part only (after the 1 s intro, before the outro) */
-    const char *ea[] = {"ffmpeg", "-hide_banner", "-nostats", "-ss", "1.0", "-t", "11.0", "-i",
-                        out, "-map", "0:a",
-                        "-af", "ebur128", "-f", "null", "-", NULL};
-    om_proc_opts eo = {.argv = ea, .timeout_ms = 60000};
-    om_proc_result er;
-    assert_int_equal(om_proc_run(&eo, &er), OM_OK);
-    const char *sum = strstr(er.err, "Summary:");
-    assert_non_null(sum);
-    const char *il = strstr(sum, "I:");
-    assert_non_null(il);
-    double lufs = strtod(il + 2, NULL);
-    printf("[ render ] integrated loudness %.1f LUFS (target -14)\n", lufs);
+    double lufs = measure_lufs(out, 1.0, 11.0);
+    printf("[ render ] loudnorm: integrated loudness %.1f LUFS (target -14)\n", lufs);
     assert_true(fabs(lufs - (-14.0)) < 2.0);
-    om_proc_result_release(&er);
 
     om_render_result_release(&res);
     om_captions_free(cap);
@@ -275,6 +284,33 @@ static void test_blur_pad(void **state)
     om_render_result_release(&res);
     json_decref(plan);
     free(out);
+}
+
+/* With the clip's measured loudness the plan uses a linear gain + limiter instead of
+ * loudnorm, and still lands on the target. */
+static void test_loudness_measured_gain(void **state)
+{
+    (void)state;
+    char *src = path_in("src.mp4");
+    double measured = measure_lufs(src, 0.5, 4.0);
+    json_t *plan = base_plan("center");
+    json_object_set_new(plan, "end", json_real(4.5));
+    json_object_set_new(plan, "loudness", json_pack("{s:f, s:f, s:f}", "target_lufs", -16.0,
+                                                    "true_peak", -1.5, "measured_lufs", measured));
+    char *out = path_in("gain.mp4");
+    om_render_result res;
+    if (om_render_file(plan, out, NULL, &res))
+        fail_msg("render: %s", om_error_msg());
+    assert_non_null(strstr(res.command, "volume="));
+    assert_null(strstr(res.command, "loudnorm"));
+    double lufs = measure_lufs(out, 0, 4.0);
+    printf("[ render ] gain: source %.1f LUFS -> %.1f LUFS (target -16)\n", measured, lufs);
+    assert_true(fabs(lufs - (-16.0)) < 1.0);
+    assert_true(fabs(res.check.info.duration - 4.0) <= 0.1);
+    om_render_result_release(&res);
+    json_decref(plan);
+    free(out);
+    free(src);
 }
 
 static volatile int g_cancel;
@@ -398,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_full_plan),
         cmocka_unit_test(test_center_crop_misses_subject),
         cmocka_unit_test(test_blur_pad),
+        cmocka_unit_test(test_loudness_measured_gain),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_errors_are_clear),
     };
