@@ -595,7 +595,7 @@ static void run_job(rt_worker *w, const om_job *job)
     int fd = pfd[0], status = 0, exited = 0;
     int lost = 0, timed_out = 0, stopped = 0, killed = 0;
     int64_t start = om_mono_ms(), next_hb = start + lease / 3, last_hb_ok = start;
-    int64_t deadline = start + timeout, drain_deadline = 0, escalate_at = 0;
+    int64_t deadline = start + timeout, drain_deadline = 0, escalate_at = 0, eof_at = 0;
     while (!exited) {
         if (fd >= 0) {
             struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -607,10 +607,13 @@ static void run_job(rt_worker *w, const om_job *job)
                 else if (k == 0 || (errno != EINTR && errno != EAGAIN)) {
                     close(fd);
                     fd = -1;
+                    eof_at = om_mono_ms();
                 }
             }
         } else {
-            om_sleep_ms(20);
+            /* EOF: the job process is exiting; poll for it briefly, then more slowly */
+            int64_t since = om_mono_ms() - eof_at;
+            om_sleep_ms(since < 20 ? 1 : 20);
         }
         pid_t wr = waitpid(pid, &status, WNOHANG);
         if (wr == pid) {
