@@ -123,7 +123,7 @@ static const cli_cmd root_cmds[] = {
     {"worker", "run workers until SIGTERM/SIGINT (then drain and exit 0)", "[options]",
      "Knobs ([worker] in omniva.conf, or env OMNIVA_WORKER_<KEY>): lease_ms (30000),\n"
      "timeout_ms (600000), reap_ms, relay_ms, idle_ms, drain_grace_ms (30000),\n"
-     "backoff_base_ms, backoff_cap_ms.",
+     "backoff_base_ms, backoff_cap_ms, sqlite_keeper (1).",
      worker_opts, 0, 0, cmd_worker, NULL},
     {"ledger", "the Stardust provenance ledger", "<command> [options]", NULL, NULL, 0, 0, NULL,
      ledger_cmds},
