@@ -5,7 +5,9 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "base/proc.h"
+#include "asr/asr.h"         /* OM_ASR_SPHINX_MODEL_DIR */
 #include "cli/cli.h"
+#include "media/editplan.h" /* OM_EDITPLAN_FONTSDIR */
 #include "store/store_backend.h" /* om_migrations: the schema version this build expects */
 
 #include <errno.h>
@@ -285,26 +287,27 @@ int cmd_doctor(cli_ctx *c, cli_args *a)
     check_program(&d, "yt-dlp", "yt-dlp", "--version");
     check_program(&d, "espeak-ng", "espeak-ng", "--version");
 
-    const char *hmm = om_config_get(cfg, "asr", "hmm", "/usr/share/pocketsphinx/model/en-us/en-us");
+    /* the analyzer's pocketsphinx model: [asr] model_dir holds en-us/ (acoustic model),
+     * en-us.lm.bin and cmudict-en-us.dict (src/asr/asr.h) */
+    const char *model_dir = om_config_get(cfg, "asr", "model_dir", OM_ASR_SPHINX_MODEL_DIR);
+    char *hmm = xasprintf("%s/en-us", model_dir);
     const char *hmm_files[] = {"mdef", "means", "variances", "transition_matrices", "feat.params",
                                NULL};
     check_files(&d, "pocketsphinx model", hmm, hmm_files);
-    const char *dict = om_config_get(cfg, "asr", "dict",
-                                     "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict");
-    const char *lm = om_config_get(cfg, "asr", "lm", "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin");
-    if (!om_file_exists(dict))
-        check(&d, "pocketsphinx dict", 0, "missing %s", dict);
-    else if (!om_file_exists(lm))
-        check(&d, "pocketsphinx lm", 0, "missing %s", lm);
-    else
-        check(&d, "pocketsphinx dict", 1, "%s, %s", dict, lm);
+    free(hmm);
+    const char *lm_files[] = {"en-us.lm.bin", "cmudict-en-us.dict", NULL};
+    check_files(&d, "pocketsphinx lm+dict", model_dir, lm_files);
 
-    const char *font = om_config_get(cfg, "render", "font_file",
-                                     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+    /* captions use DejaVu Sans from the editor's fonts dir (src/media/editplan.h) */
+    char *font = xasprintf("%s/DejaVuSans.ttf", OM_EDITPLAN_FONTSDIR);
     check(&d, "fonts", om_file_exists(font), "%s%s", om_file_exists(font) ? "" : "missing ", font);
+    free(font);
 
     const char *media = om_config_media_dir(cfg);
-    if (om_mkdirs(media, 0755) || dir_writable(media))
+    struct stat mst;
+    if (stat(media, &mst) != 0 || !S_ISDIR(mst.st_mode))
+        check(&d, "media dir", 0, "%s is missing (run 'omniva init')", media);
+    else if (dir_writable(media))
         check(&d, "media dir", 0, "%s", om_error_msg());
     else
         check(&d, "media dir", 1, "%s (writable)", media);
