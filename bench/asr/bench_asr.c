@@ -49,6 +49,21 @@ static const char *k_rtf_text =
     "and none of it takes more than twenty minutes. If you try these habits for a week, let "
     "me know how it goes in the comments, and tell me which one was the hardest for you.";
 
+/* The 1-minute load average, for reading the timings. */
+static const char *load_avg(void)
+{
+    static char buf[32];
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f || !fgets(buf, sizeof(buf), f))
+        snprintf(buf, sizeof(buf), "unknown");
+    if (f)
+        fclose(f);
+    char *sp = strchr(buf, ' ');
+    if (sp)
+        *sp = '\0';
+    return buf;
+}
+
 typedef struct clip {
     char *id, *ref;
     int16_t *pcm;
@@ -64,8 +79,15 @@ static double now_s(void)
 
 typedef struct score {
     size_t errors, ref_words;
-    double wall, audio;
+    double wall, cpu, audio;
 } score;
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void add_wer(score *s, const char *ref, const om_transcript *t, int verbose,
                     const char *id)
@@ -122,9 +144,10 @@ static int run_one(const int16_t *pcm, size_t n, const char *ref, const om_asr_s
 {
     memset(out, 0, sizeof(*out));
     om_transcript t = OM_TRANSCRIPT_INIT;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     int rc = om_asr_sphinx(&t, pcm, n, o);
     out->wall = now_s() - t0;
+    out->cpu = cpu_s() - c0;
     out->audio = (double)n / 16000.0;
     if (rc < 0) {
         fprintf(stderr, "decode %s: %s\n", label, om_error_msg());
@@ -198,13 +221,6 @@ static int eval_items(item *items, size_t n, const om_asr_sphinx_opts *o)
     return 0;
 }
 
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Held-out check: the "cards" recordings of pocketsphinx-testdata (other speakers, other
  * words), never used to choose anything. */
 static size_t load_cards(item **out)
@@ -225,7 +241,8 @@ static size_t load_cards(item **out)
     return n;
 }
 
-static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp)
+static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp, int argc,
+                 char **argv)
 {
     /* Candidate configurations, each a set of overrides on pocketsphinx's defaults. With
      * -bestpath yes (the default) the final hypothesis comes from the lattice search weighted by
@@ -258,8 +275,23 @@ static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp)
     item *cards;
     size_t ncards = load_cards(&cards);
 
-    for (size_t c = 0; c < OM_ARRAY_LEN(cands); c++) {
-        om_asr_sphinx_opts o = {.debian_defaults = 1, .overrides = cands[c]};
+    /* Candidates given on the command line ("-topn 8 -pl_window 0" per argument) replace
+     * the built-in list. */
+    size_t ncands = argc > 0 ? (size_t)argc : OM_ARRAY_LEN(cands);
+    for (size_t c = 0; c < ncands; c++) {
+        const char *ov[16] = {NULL};
+        char *copy = NULL;
+        if (argc > 0) {
+            copy = xstrdup(argv[c]);
+            size_t k = 0;
+            char *save = NULL;
+            for (char *p = strtok_r(copy, " ", &save); p && k < 15; p = strtok_r(NULL, " ", &save))
+                ov[k++] = p;
+        } else {
+            for (size_t k = 0; cands[c][k]; k++)
+                ov[k] = cands[c][k];
+        }
+        om_asr_sphinx_opts o = {.debian_defaults = 1, .overrides = ov};
         double c0 = cpu_s();
         if (eval_items(items, nitems, &o) < 0 || eval_items(cards, ncards, &o) < 0)
             return 1;
@@ -275,16 +307,17 @@ static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp)
         }
         om_sbuf name = OM_SBUF_INIT;
         sb_puts(&name, "");
-        for (size_t k = 0; cands[c][k]; k++)
-            sb_printf(&name, "%s%s", k ? " " : "", cands[c][k]);
+        for (size_t k = 0; ov[k]; k++)
+            sb_printf(&name, "%s%s", k ? " " : "", ov[k]);
         printf("  %-40s librivox %5.1f%% (%2zu)  espeak %5.1f%% (%2zu)  sum %3zu | held-out "
                "cards %5.1f%% | cpu %.0f s\n",
-               c ? sb_str(&name) : "(defaults)", 100.0 * (double)le / (double)lw, le,
+               name.len ? sb_str(&name) : "(defaults)", 100.0 * (double)le / (double)lw, le,
                100.0 * (double)items[nclips].errors / (double)items[nclips].words,
                items[nclips].errors, le + items[nclips].errors,
                cw ? 100.0 * (double)ce / (double)cw : 0, cpu);
         fflush(stdout);
         sb_release(&name);
+        free(copy);
     }
     for (size_t i = 0; i < ncards; i++)
         free((void *)cards[i].pcm);
@@ -293,9 +326,50 @@ static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp)
     return 0;
 }
 
+/* The adaptation weight: LibriVox with the brief, with leave-one-out domain text, and a
+ * vocabulary-heavy espeak-ng sentence with its channel brief (the one tests/asr uses). */
+static const char *k_bread_sentence =
+    "After the autolyse, fold the levain into the sourdough and rest it in the banneton.";
+static const char *k_bread_brief =
+    "Weekly videos about baking sourdough bread at home. We cover feeding the levain, the "
+    "autolyse, bulk fermentation, shaping the dough and proofing it in a banneton, scoring, "
+    "oven spring and an open crumb.";
+static const char *const k_bread_keywords[] = {"sourdough", "levain", "autolyse", "banneton",
+                                               "bulk fermentation"};
+
+static int adapt_sweep(clip *clips, size_t nclips, const char *const *ov)
+{
+    size_t nb;
+    int16_t *bread = util_espeak(k_bread_sentence, "en-us", 130, &nb);
+    if (!bread)
+        return 1;
+    const double weights[] = {0.2, 0.35, 0.5, 0.65, 0.8};
+    for (size_t i = 0; i < OM_ARRAY_LEN(weights); i++) {
+        om_asr_sphinx_opts brief = {.adapt_text = k_austen_brief,
+                                    .keywords = k_austen_keywords,
+                                    .nkeywords = OM_ARRAY_LEN(k_austen_keywords),
+                                    .adapt_weight = weights[i], .overrides = ov};
+        om_asr_sphinx_opts loo = {.adapt_weight = weights[i], .overrides = ov};
+        om_asr_sphinx_opts bo = {.adapt_text = k_bread_brief, .keywords = k_bread_keywords,
+                                 .nkeywords = OM_ARRAY_LEN(k_bread_keywords),
+                                 .adapt_weight = weights[i], .overrides = ov};
+        score sb, sl, sbr;
+        if (run_librivox(clips, nclips, &brief, 0, 0, &sb) < 0 ||
+            run_librivox(clips, nclips, &loo, 2, 0, &sl) < 0 ||
+            run_one(bread, nb, k_bread_sentence, &bo, 0, "bread", &sbr, NULL) < 0)
+            return 1;
+        printf("  weight %.2f: librivox+brief %5.1f%%  librivox+loo %5.1f%%  bread %5.1f%%\n",
+               weights[i], pct(&sb), pct(&sl), pct(&sbr));
+        fflush(stdout);
+    }
+    free(bread);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int do_sweep = argc > 1 && strcmp(argv[1], "--sweep") == 0;
+    int do_adapt = argc > 1 && strcmp(argv[1], "--adapt-sweep") == 0;
     char **ids, **refs;
     size_t nclips = util_librivox(&ids, &refs);
     if (!nclips) {
@@ -322,7 +396,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (do_sweep)
-        return sweep(clips, nclips, esp, nesp);
+        return sweep(clips, nclips, esp, nesp, argc - 2, argv + 2);
+    if (do_adapt)
+        return adapt_sweep(clips, nclips, (const char *const *)(argv + 2));
 
     printf("== WER on pocketsphinx-testdata LibriVox clips (%zu clips)\n", nclips);
     om_asr_sphinx_opts deb = {.debian_defaults = 1};
@@ -372,16 +448,18 @@ int main(int argc, char **argv)
         run_one(rtf, nrtf, k_rtf_text, &oursN, 0, "tuned-N", &r_n, &tn) < 0)
         return 1;
     json_t *eng = json_object_get(tn.engine, "params");
-    printf("  defaults, 1 core:  %5.1f s wall, %4.2fx realtime, WER %.1f%%\n", r_deb.wall,
-           r_deb.audio / r_deb.wall, pct(&r_deb));
-    printf("  tuned, 1 core:     %5.1f s wall, %4.2fx realtime, WER %.1f%%\n", r_1.wall,
-           r_1.audio / r_1.wall, pct(&r_1));
-    printf("  tuned, %lld threads: %5.1f s wall, %4.2fx realtime, WER %.1f%% (%lld chunks)\n",
-           (long long)json_integer_value(json_object_get(eng, "jobs")), r_n.wall,
+    printf("  defaults, 1 thread: %5.1f s wall, %5.1f s cpu, %4.2fx realtime (wall), WER %.1f%%\n",
+           r_deb.wall, r_deb.cpu, r_deb.audio / r_deb.wall, pct(&r_deb));
+    printf("  ours, 1 thread:     %5.1f s wall, %5.1f s cpu, %4.2fx realtime (wall), WER %.1f%%\n",
+           r_1.wall, r_1.cpu, r_1.audio / r_1.wall, pct(&r_1));
+    printf("  ours, %lld threads:    %5.1f s wall, %5.1f s cpu, %4.2fx realtime (wall), WER %.1f%% "
+           "(%lld chunks)\n",
+           (long long)json_integer_value(json_object_get(eng, "jobs")), r_n.wall, r_n.cpu,
            r_n.audio / r_n.wall, pct(&r_n),
            (long long)json_integer_value(json_object_get(eng, "chunks")));
-    printf("  speed ratio tuned-parallel / defaults-1-core: %.2f; parallel / tuned-1-core: %.2f\n",
-           r_deb.wall / r_n.wall, r_1.wall / r_n.wall);
+    printf("  wall-time ratios: ours-parallel vs defaults-1-thread %.2fx faster; parallel vs "
+           "ours-1-thread %.2fx faster (machine load %s)\n",
+           r_deb.wall / r_n.wall, r_1.wall / r_n.wall, load_avg());
     char *params = json_dumps(eng, JSON_COMPACT | JSON_SORT_KEYS);
     printf("  engine.params: %s\n", params);
     free(params);

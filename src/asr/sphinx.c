@@ -120,8 +120,11 @@ size_t om_asr_chunk(const int16_t *pcm, size_t n, double max_s, const double *si
 
     /* quiet[f]: 1 when the frame is below the threshold or inside a caller silence. */
     unsigned char *quiet = xcalloc(nf + 1, 1);
-    for (size_t f = 0; f < nf; f++)
-        quiet[f] = db[f] < thr;
+    /* Without at least 10 dB between the quiet and the loud frames there are no pauses to
+     * find (continuous music or noise): only the caller's silences count then. */
+    if (speech_db - floor_db >= 10.0f)
+        for (size_t f = 0; f < nf; f++)
+            quiet[f] = db[f] < thr;
     for (size_t i = 0; i < nsilences; i++) {
         double s = silences[2 * i], e = silences[2 * i + 1];
         if (!(e > s) || s < 0)

@@ -327,6 +327,7 @@ typedef struct tok {
 typedef struct parser {
     om_transcript t;
     size_t cues, dropped_lines, inline_cues;
+    double prev_end; /* end time of the previous cue */
     tok *toks;
     size_t ntoks, toks_alloc;
 } parser;
@@ -377,10 +378,12 @@ static void add_cue(parser *ps, double start, double end, line *payload, size_t 
     }
     free(ts);
 
-    /* Rolling captions: drop the longest run of leading lines whose words repeat the end of
-     * what was already emitted. */
+    /* Rolling captions: when a cue follows the previous one without a gap, drop the longest
+     * run of its leading lines whose words repeat the end of what was already emitted. (A
+     * line repeated after a gap, like a chorus, is kept.) */
     size_t drop = 0;
-    for (size_t k = kept_line; k >= 1 && !drop; k--) {
+    int contiguous = ps->cues > 1 && start <= ps->prev_end + 0.1;
+    for (size_t k = contiguous ? kept_line : 0; k >= 1 && !drop; k--) {
         size_t nw = 0;
         while (nw < ps->ntoks && ps->toks[nw].line < k)
             nw++;
@@ -429,6 +432,7 @@ static void add_cue(parser *ps, double start, double end, line *payload, size_t 
     for (size_t k = 0; k < ps->ntoks; k++)
         free(ps->toks[k].w);
     ps->ntoks = 0;
+    ps->prev_end = end;
 }
 
 static int cmp_word_start(const void *a, const void *b)

@@ -61,12 +61,22 @@ static void test_espeak_sentence(void **state)
     (void)state;
     if (!have_tools())
         skip();
-    size_t n;
-    int16_t *pcm = util_espeak(k_sentence, "en-us", 130, &n);
-    assert_non_null(pcm);
+    size_t ns;
+    int16_t *speech = util_espeak(k_sentence, "en-us", 130, &ns);
+    assert_non_null(speech);
+    /* 1 s of silence before the speech and 0.5 s after: the word times must show it. */
+    size_t n = ns + 24000;
+    int16_t *pcm = xcalloc(n, sizeof(int16_t));
+    memcpy(pcm + 16000, speech, ns * sizeof(int16_t));
+    free(speech);
     om_transcript t = OM_TRANSCRIPT_INIT;
     assert_int_equal(om_asr_sphinx(&t, pcm, n, NULL), OM_OK);
-    check_words(&t, (double)n / 16000);
+    double dur = (double)n / 16000;
+    check_words(&t, dur);
+    fprintf(stderr, "  first word %.2f s, last word ends %.2f s of %.2f s\n", t.words[0].start,
+            t.words[t.n - 1].end, dur);
+    assert_true(t.words[0].start >= 0.9 && t.words[0].start <= 1.6);
+    assert_true(t.words[t.n - 1].end >= dur - 1.5 && t.words[t.n - 1].end <= dur - 0.4);
     /* Measured 30% with the tuned configuration (Debian defaults: 61%); bound with margin. */
     assert_true(wer_of(k_sentence, &t) <= 0.45);
     json_t *params = json_object_get(t.engine, "params");
@@ -157,6 +167,8 @@ static void test_parallel_matches_single(void **state)
         assert_true(fabs(one.words[i].start - two.words[i].start) < 1e-9);
         assert_true(fabs(one.words[i].conf - two.words[i].conf) < 1e-9);
     }
+    /* Later chunks carry their offset: the last word ends near the end of the speech. */
+    assert_true(two.words[two.n - 1].end >= (double)n / 16000 - 1.5);
     wer_of(text, &two);
     om_transcript_release(&one);
     om_transcript_release(&two);
