@@ -125,15 +125,55 @@ int main(int argc, char **argv)
         fprintf(stderr, "generating the 60 s source...\n");
         const char *e[] = {"espeak-ng", "-s", "165", "-w", speech, TEXT, NULL};
         run_ok(e);
-        const char *f[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-                           "-i", "testsrc2=s=1920x1080:r=30:d=60", "-stream_loop", "-1", "-i",
-                           speech, "-map", "0:v", "-map", "1:a", "-t", "60", "-c:v", "libx264",
-                           "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a",
-                           "aac", "-ar", "48000", "-ac", "2", src, NULL};
+        const char *f[] = {"ffmpeg",
+                           "-hide_banner",
+                           "-loglevel",
+                           "error",
+                           "-y",
+                           "-f",
+                           "lavfi",
+                           "-i",
+                           "testsrc2=s=1920x1080:r=30:d=60",
+                           "-stream_loop",
+                           "-1",
+                           "-i",
+                           speech,
+                           "-map",
+                           "0:v",
+                           "-map",
+                           "1:a",
+                           "-t",
+                           "60",
+                           "-c:v",
+                           "libx264",
+                           "-preset",
+                           "veryfast",
+                           "-crf",
+                           "20",
+                           "-pix_fmt",
+                           "yuv420p",
+                           "-c:a",
+                           "aac",
+                           "-ar",
+                           "48000",
+                           "-ac",
+                           "2",
+                           src,
+                           NULL};
         run_ok(f);
-        const char *l[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-                           "-i", "color=c=0xE03050:s=400x200,format=rgba", "-frames:v", "1",
-                           logo, NULL};
+        const char *l[] = {"ffmpeg",
+                           "-hide_banner",
+                           "-loglevel",
+                           "error",
+                           "-y",
+                           "-f",
+                           "lavfi",
+                           "-i",
+                           "color=c=0xE03050:s=400x200,format=rgba",
+                           "-frames:v",
+                           "1",
+                           logo,
+                           NULL};
         run_ok(l);
     }
     const double start = 15.0, end = 45.0;
@@ -172,8 +212,9 @@ int main(int argc, char **argv)
     /* the clip's loudness, as the analyzer measures it (EBU R128; not timed) */
     double measured = -23.0;
     {
-        const char *m[] = {"ffmpeg", "-hide_banner", "-nostats", "-ss", "15", "-t", "30", "-i",
-                           src, "-map", "0:a", "-af", "ebur128", "-f", "null", "-", NULL};
+        const char *m[] = {"ffmpeg",  "-hide_banner", "-nostats", "-ss",  "15",  "-t",
+                           "30",      "-i",           src,        "-map", "0:a", "-af",
+                           "ebur128", "-f",           "null",     "-",    NULL};
         om_proc_opts o = {.argv = m, .timeout_ms = 600000};
         om_proc_result r;
         if (om_proc_run(&o, &r) == OM_OK && r.err) {
@@ -192,16 +233,15 @@ int main(int argc, char **argv)
     json_t *track = json_array();
     for (double t = start; t <= end + 0.01; t += 0.5)
         json_array_append_new(track, json_pack("[f,f]", t, 0.5 + 0.3 * sin((t - start) / 4.0)));
-    json_t *plan = json_pack("{s:s, s:f, s:f, s:{s:i,s:i,s:i,s:s,s:i,s:s,s:s,s:s},"
-                             " s:{s:s, s:o, s:f}, s:{s:s}, s:{s:s,s:s,s:f,s:f},"
-                             " s:{s:i,s:f,s:f}}",
-                             "source", src, "start", start, "end", end, "output", "width", 1080,
-                             "height", 1920, "fps", 30, "vcodec", "libx264", "crf", 20, "preset",
-                             "veryfast", "acodec", "aac", "abitrate", "160k", "reframe", "mode",
-                             "content", "track", track, "smoothing", 1.5, "captions", "ass", ass,
-                             "logo", "path", logo, "position", "top_right", "scale", 0.18,
-                             "opacity", 0.9, "loudness", "target_lufs", -14, "true_peak", -1.5,
-                             "measured_lufs", measured);
+    json_t *plan = json_pack(
+        "{s:s, s:f, s:f, s:{s:i,s:i,s:i,s:s,s:i,s:s,s:s,s:s},"
+        " s:{s:s, s:o, s:f}, s:{s:s}, s:{s:s,s:s,s:f,s:f},"
+        " s:{s:i,s:f,s:f}}",
+        "source", src, "start", start, "end", end, "output", "width", 1080, "height", 1920, "fps",
+        30, "vcodec", "libx264", "crf", 20, "preset", "veryfast", "acodec", "aac", "abitrate",
+        "160k", "reframe", "mode", "content", "track", track, "smoothing", 1.5, "captions", "ass",
+        ass, "logo", "path", logo, "position", "top_right", "scale", 0.18, "opacity", 0.9,
+        "loudness", "target_lufs", -14, "true_peak", -1.5, "measured_lufs", measured);
 
     /* the identical command for the bare run, writing elsewhere */
     json_t *resolved = json_deep_copy(plan);
@@ -222,25 +262,58 @@ int main(int argc, char **argv)
     char ss[32], tt[32];
     snprintf(ss, sizeof(ss), "%.3f", start);
     snprintf(tt, sizeof(tt), "%.3f", end - start);
-    char *pass1[] = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss", ss,
-                     "-t", tt, "-i", src, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                     "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k", cut, NULL};
-    char *pass2[] = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", cut,
-                     "-vf", cropf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                     "-pix_fmt", "yuv420p", "-c:a", "copy", crop, NULL};
-    char *pass3[] = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", crop,
-                     "-vf", assf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-                     "-pix_fmt", "yuv420p", "-c:a", "copy", subs, NULL};
+    char *pass1[] = {
+        "ffmpeg",  "-hide_banner", "-nostdin", "-loglevel", "error",    "-y",      "-ss",
+        ss,        "-t",           tt,         "-i",        src,        "-c:v",    "libx264",
+        "-preset", "veryfast",     "-crf",     "20",        "-pix_fmt", "yuv420p", "-c:a",
+        "aac",     "-b:a",         "160k",     cut,         NULL};
+    char *pass2[] = {
+        "ffmpeg",   "-hide_banner", "-nostdin", "-loglevel", "error",   "-y",       "-i",   cut,
+        "-vf",      cropf,          "-c:v",     "libx264",   "-preset", "veryfast", "-crf", "20",
+        "-pix_fmt", "yuv420p",      "-c:a",     "copy",      crop,      NULL};
+    char *pass3[] = {"ffmpeg",  "-hide_banner", "-nostdin", "-loglevel", "error",    "-y",
+                     "-i",      crop,           "-vf",      assf,        "-c:v",     "libx264",
+                     "-preset", "veryfast",     "-crf",     "20",        "-pix_fmt", "yuv420p",
+                     "-c:a",    "copy",         subs,       NULL};
     char *graph4 = xasprintf("[1:v]scale=w=trunc(1080*0.18/2)*2:h=-2,format=rgba,"
                              "colorchannelmixer=aa=0.9[logo];[0:v][logo]overlay=x=W-w-54:y=96,"
                              "format=yuv420p[v];[0:a]aresample=48000,aformat=sample_fmts=fltp:"
                              "channel_layouts=stereo,%s[a]",
                              loud);
-    char *pass4[] = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", subs,
-                     "-i", logo, "-filter_complex", graph4,
-                     "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
-                     "-crf", "20", "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2",
-                     "-movflags", "+faststart", naive, NULL};
+    char *pass4[] = {"ffmpeg",
+                     "-hide_banner",
+                     "-nostdin",
+                     "-loglevel",
+                     "error",
+                     "-y",
+                     "-i",
+                     subs,
+                     "-i",
+                     logo,
+                     "-filter_complex",
+                     graph4,
+                     "-map",
+                     "[v]",
+                     "-map",
+                     "[a]",
+                     "-c:v",
+                     "libx264",
+                     "-preset",
+                     "veryfast",
+                     "-crf",
+                     "20",
+                     "-c:a",
+                     "aac",
+                     "-b:a",
+                     "160k",
+                     "-ar",
+                     "48000",
+                     "-ac",
+                     "2",
+                     "-movflags",
+                     "+faststart",
+                     naive,
+                     NULL};
 
     double *t_ours = xcalloc((size_t)reps, sizeof(double));
     double *t_bare = xcalloc((size_t)reps, sizeof(double));
@@ -270,9 +343,10 @@ int main(int argc, char **argv)
             t_naive[i] += d;
         }
         c_naive[i] = child_cpu() - c0;
-        fprintf(stderr, "rep %d: wall ours %.2f s, bare %.2f s, naive %.2f s; cpu ours %.2f s, "
-                "bare %.2f s, naive %.2f s\n", i + 1, t_ours[i], t_bare[i], t_naive[i],
-                c_ours[i], c_bare[i], c_naive[i]);
+        fprintf(stderr,
+                "rep %d: wall ours %.2f s, bare %.2f s, naive %.2f s; cpu ours %.2f s, "
+                "bare %.2f s, naive %.2f s\n",
+                i + 1, t_ours[i], t_bare[i], t_naive[i], c_ours[i], c_bare[i], c_naive[i]);
     }
     double mo = median(t_ours, reps), mb = median(t_bare, reps), mn = median(t_naive, reps);
     double co = median(c_ours, reps), cb = median(c_bare, reps), cn = median(c_naive, reps);
@@ -280,21 +354,24 @@ int main(int argc, char **argv)
     getloadavg(load, 3);
     printf("bench_render: 30 s clip of a 60 s 1920x1080 source -> 1080x1920, full plan "
            "(content crop, captions, logo, loudness), libx264 veryfast crf 20, %d reps, "
-           "medians\n", reps);
+           "medians\n",
+           reps);
     printf("  ours (om_render_file: resolve+compile+render+verify+sha256): %7.2f s  (%s, %lld "
-           "bytes, %.3f s)\n", mo, res.vcodec, (long long)res.check.size,
-           res.check.info.duration);
+           "bytes, %.3f s)\n",
+           mo, res.vcodec, (long long)res.check.size, res.check.info.duration);
     printf("  (a) bare ffmpeg, identical command line:                   %7.2f s\n", mb);
     printf("  (b) naive multi-pass (cut %.1f + crop/scale %.1f + subtitles %.1f + logo/loudness "
-           "%.1f): %7.2f s\n", naive_pass[0], naive_pass[1], naive_pass[2], naive_pass[3], mn);
+           "%.1f): %7.2f s\n",
+           naive_pass[0], naive_pass[1], naive_pass[2], naive_pass[3], mn);
     printf("  wall ratio bare/ours  = %.3f  (goal >= 0.95)  %s\n", mb / mo,
            mb / mo >= 0.95 ? "MET" : "NOT MET");
     printf("  wall ratio naive/ours = %.2fx (goal >= 3.5x)  %s\n", mn / mo,
            mn / mo >= 3.5 ? "MET" : "NOT MET");
     printf("  cpu (user+sys of the ffmpeg/ffprobe children): ours %.1f s, bare %.1f s, naive "
-           "%.1f s -> bare/ours %.3f, naive/ours %.2fx\n", co, cb, cn, cb / co, cn / co);
-    printf("  load average at the end: %.2f %.2f %.2f (%ld cores)\n", load[0], load[1],
-           load[2], sysconf(_SC_NPROCESSORS_ONLN));
+           "%.1f s -> bare/ours %.3f, naive/ours %.2fx\n",
+           co, cb, cn, cb / co, cn / co);
+    printf("  load average at the end: %.2f %.2f %.2f (%ld cores)\n", load[0], load[1], load[2],
+           sysconf(_SC_NPROCESSORS_ONLN));
     printf("  command: %s\n", res.command);
 
     om_render_result_release(&res);

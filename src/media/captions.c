@@ -48,8 +48,7 @@ static int parse_color(const json_t *v, const char *field, uint32_t *out)
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
     size_t n = s ? strlen(s) : 0;
     if (!s || s[0] != '#' || (n != 7 && n != 9) || strspn(s + 1, "0123456789abcdefABCDEF") != n - 1)
-        return om_error_set(OM_EINVAL, "%s: must be a colour \"#RRGGBB\" or \"#RRGGBBAA\"",
-                            field);
+        return om_error_set(OM_EINVAL, "%s: must be a colour \"#RRGGBB\" or \"#RRGGBBAA\"", field);
     char hex[7];
     memcpy(hex, s + 1, 6);
     hex[6] = '\0';
@@ -78,8 +77,7 @@ int om_caption_style_from_brand(om_caption_style *st, const json_t *brand)
     }
     json_t *size = json_object_get(cap, "size");
     if (size && !json_is_null(size)) {
-        if (!json_is_number(size) || json_number_value(size) < 8 ||
-            json_number_value(size) > 300)
+        if (!json_is_number(size) || json_number_value(size) < 8 || json_number_value(size) > 300)
             return om_error_set(OM_EINVAL, "brand.caption.size: must be a number 8-300");
         st->size = (int)lround(json_number_value(size));
         st->outline = st->size / 16 > 2 ? st->size / 16 : 2;
@@ -87,8 +85,8 @@ int om_caption_style_from_brand(om_caption_style *st, const json_t *brand)
     int rc;
     if ((rc = parse_color(json_object_get(cap, "color"), "brand.caption.color", &st->color)))
         return rc;
-    if ((rc = parse_color(json_object_get(cap, "highlight_color"),
-                          "brand.caption.highlight_color", &st->highlight_color)))
+    if ((rc = parse_color(json_object_get(cap, "highlight_color"), "brand.caption.highlight_color",
+                          &st->highlight_color)))
         return rc;
     if ((rc = parse_color(json_object_get(cap, "outline_color"), "brand.caption.outline_color",
                           &st->outline_color)))
@@ -103,8 +101,7 @@ int om_caption_style_from_brand(om_caption_style *st, const json_t *brand)
         else if (strcmp(p, "top") == 0)
             st->position = 't';
         else
-            return om_error_set(OM_EINVAL,
-                                "brand.caption.position: must be bottom, middle or top");
+            return om_error_set(OM_EINVAL, "brand.caption.position: must be bottom, middle or top");
     }
     return OM_OK;
 }
@@ -288,8 +285,8 @@ static int style_rank(const char *style)
     if (!strcasecmp(style, "Book") || !strcasecmp(style, "Regular") ||
         !strcasecmp(style, "Normal") || !strcasecmp(style, "Roman"))
         return 3;
-    if (strcasestr(style, "Bold") || strcasestr(style, "Condensed") ||
-        strcasestr(style, "Light") || strcasestr(style, "Oblique") || strcasestr(style, "Italic"))
+    if (strcasestr(style, "Bold") || strcasestr(style, "Condensed") || strcasestr(style, "Light") ||
+        strcasestr(style, "Oblique") || strcasestr(style, "Italic"))
         return 0;
     return 1;
 }
@@ -304,7 +301,8 @@ static char *find_font_file(FT_Library lib, const char *dir, const char *family)
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n < 5 || (strcasecmp(e->d_name + n - 4, ".ttf") && strcasecmp(e->d_name + n - 4, ".otf")))
+        if (n < 5 ||
+            (strcasecmp(e->d_name + n - 4, ".ttf") && strcasecmp(e->d_name + n - 4, ".otf")))
             continue;
         char *path = xasprintf("%s/%s", dir, e->d_name);
         FT_Face f;
@@ -524,8 +522,7 @@ static void ass_header(om_sbuf *sb, const om_caption_style *st)
               st->play_w, st->play_h, st->font, st->size, alpha(st->color),
               (unsigned)bgr(st->color), alpha(st->highlight_color),
               (unsigned)bgr(st->highlight_color), alpha(st->outline_color),
-              (unsigned)bgr(st->outline_color), st->outline,
-              align, mlr, mlr, mv);
+              (unsigned)bgr(st->outline_color), st->outline, align, mlr, mlr, mv);
 }
 
 typedef struct builder {
@@ -766,8 +763,8 @@ static void emit_events(builder *b, om_captions *c, om_sbuf *ass, double dur)
     free(pgn);
 }
 
-int om_captions_build(om_captions **out, const json_t *words, double clip_start,
-                      double clip_end, const om_caption_style *st)
+int om_captions_build(om_captions **out, const json_t *words, double clip_start, double clip_end,
+                      const om_caption_style *st)
 {
     *out = NULL;
     if (!json_is_array(words))

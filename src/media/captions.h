@@ -67,17 +67,17 @@ typedef struct om_captions {
     char *ass;                /* the whole script */
     om_caption_event *events; /* in time order */
     size_t nevents;
-    size_t nwords;            /* words of the clip used (after filler removal) */
+    size_t nwords; /* words of the clip used (after filler removal) */
     size_t nlines, nlines_dropped;
-    double max_width;         /* allowed line width in px (incl. outline) */
-    double measured_max;      /* widest line actually produced */
-    json_t *dropped_lines;    /* [{"start","end","clip_start","text","mean_conf","low_words",
-                                  "words","reason"}] (owned) */
-    int font_measured;        /* 1: FreeType metrics of the font; 0: fallback estimate */
+    double max_width;      /* allowed line width in px (incl. outline) */
+    double measured_max;   /* widest line actually produced */
+    json_t *dropped_lines; /* [{"start","end","clip_start","text","mean_conf","low_words",
+                               "words","reason"}] (owned) */
+    int font_measured;     /* 1: FreeType metrics of the font; 0: fallback estimate */
 } om_captions;
 
-int om_captions_build(om_captions **out, const json_t *words, double clip_start,
-                      double clip_end, const om_caption_style *st);
+int om_captions_build(om_captions **out, const json_t *words, double clip_start, double clip_end,
+                      const om_caption_style *st);
 void om_captions_free(om_captions *c);
 /* {"events":n,"words":n,"lines":n,"dropped_lines":[...],"font_measured":bool} */
 json_t *om_captions_report(const om_captions *c);

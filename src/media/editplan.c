@@ -21,7 +21,8 @@ static int check_keys(const json_t *obj, const char *where, const char *const *a
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++)
             if (strcmp(*a, key) == 0)
@@ -120,7 +121,7 @@ static const char *const x264_presets[] = {"ultrafast", "superfast", "veryfast",
 
 static int parse_output(om_editplan *p, const json_t *o)
 {
-    static const char *const keys[] = {"width", "height", "fps",    "vcodec",   "crf",
+    static const char *const keys[] = {"width",  "height", "fps",      "vcodec", "crf",
                                        "preset", "acodec", "abitrate", NULL};
     static const char *const vcodecs[] = {"libx264", "h264_nvenc", NULL};
     static const char *const acodecs[] = {"aac", NULL};
@@ -249,10 +250,9 @@ static int parse_insert(om_edit_insert *ins, const json_t *v, const char *name)
 
 static int parse_plan(om_editplan *p, const json_t *j)
 {
-    static const char *const keys[] = {"source",  "start",    "end",    "source_has_audio",
-                                       "output",  "reframe",  "captions", "logo",
-                                       "loudness", "intro",   "outro",  "gpu_required",
-                                       "meta",    NULL};
+    static const char *const keys[] = {
+        "source",   "start", "end",   "source_has_audio", "output", "reframe", "captions", "logo",
+        "loudness", "intro", "outro", "gpu_required",     "meta",   NULL};
     if (!json_is_object(j))
         return om_error_set(OM_EINVAL, "edit plan: must be a JSON object");
     int rc = check_keys(j, "", keys);
@@ -304,8 +304,8 @@ static int parse_plan(om_editplan *p, const json_t *j)
     json_t *logo = json_object_get(j, "logo");
     if (logo && !json_is_null(logo)) {
         static const char *const lkeys[] = {"path", "position", "scale", "opacity", NULL};
-        static const char *const pos[] = {"top_left", "top_right", "bottom_left",
-                                          "bottom_right", "center", NULL};
+        static const char *const pos[] = {"top_left",     "top_right", "bottom_left",
+                                          "bottom_right", "center",    NULL};
         if (!json_is_object(logo))
             return bad("logo", "must be an object {\"path\": ...} or null");
         if ((rc = check_keys(logo, "logo", lkeys)))
@@ -334,8 +334,8 @@ static int parse_plan(om_editplan *p, const json_t *j)
         if ((rc = check_keys(ld, "loudness", dkeys)))
             return rc;
         p->has_loudness = 1;
-        if ((rc = get_num(ld, "target_lufs", "loudness.target_lufs", -70, -5, -14,
-                          &p->target_lufs)))
+        if ((rc =
+                 get_num(ld, "target_lufs", "loudness.target_lufs", -70, -5, -14, &p->target_lufs)))
             return rc;
         if ((rc = get_num(ld, "true_peak", "loudness.true_peak", -9, 0, -1.5, &p->true_peak)))
             return rc;
@@ -378,8 +378,7 @@ int om_editplan_parse_text(om_editplan **out, const char *text)
     json_error_t jerr;
     json_t *j = json_loads(text ? text : "", 0, &jerr);
     if (!j)
-        return om_error_set(OM_EINVAL, "edit plan: not JSON: %s (line %d)", jerr.text,
-                            jerr.line);
+        return om_error_set(OM_EINVAL, "edit plan: not JSON: %s (line %d)", jerr.text, jerr.line);
     int rc = om_editplan_parse(out, j);
     json_decref(j);
     return rc;
@@ -416,7 +415,7 @@ double om_editplan_duration(const om_editplan *p)
 
 static double track_at(const om_editplan *p, double t)
 {
-    double (*tr)[2] = p->reframe.track;
+    double(*tr)[2] = p->reframe.track;
     size_t n = p->reframe.ntrack;
     if (t <= tr[0][0])
         return tr[0][1];
@@ -512,7 +511,7 @@ int om_editplan_crop_keyframes(const om_editplan *p, double (**out)[2], size_t *
         if (nk <= OM_EDITPLAN_MAX_KEYFRAMES)
             break;
     }
-    double (*kf)[2] = xcalloc(nk, sizeof(*kf));
+    double(*kf)[2] = xcalloc(nk, sizeof(*kf));
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (keep[i]) {
@@ -629,11 +628,10 @@ static void argv_addf(argv_b *a, const char *fmt, ...)
 
 static const char *nvenc_preset(const char *x264)
 {
-    static const char *const map[][2] = {{"ultrafast", "p1"}, {"superfast", "p1"},
-                                         {"veryfast", "p2"},  {"faster", "p3"},
-                                         {"fast", "p3"},      {"medium", "p4"},
-                                         {"slow", "p5"},      {"slower", "p6"},
-                                         {"veryslow", "p7"},  {"placebo", "p7"}};
+    static const char *const map[][2] = {
+        {"ultrafast", "p1"}, {"superfast", "p1"}, {"veryfast", "p2"}, {"faster", "p3"},
+        {"fast", "p3"},      {"medium", "p4"},    {"slow", "p5"},     {"slower", "p6"},
+        {"veryslow", "p7"},  {"placebo", "p7"}};
     for (size_t i = 0; i < OM_ARRAY_LEN(map); i++)
         if (strcmp(map[i][0], x264) == 0)
             return map[i][1];
@@ -652,8 +650,7 @@ static int insert_chain(om_sbuf *g, const om_editplan *p, const om_edit_insert *
     if (ins->has_audio == 0) {
         if (ins->duration <= 0)
             return om_error_set(OM_EINVAL,
-                                "edit plan: %s.duration: needed for an input without audio",
-                                tag);
+                                "edit plan: %s.duration: needed for an input without audio", tag);
         sb_printf(g, "anullsrc=r=48000:cl=stereo,atrim=duration=%.3f[%sa];", ins->duration, tag);
     } else {
         sb_printf(g, "[%d:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[%sa];",
@@ -671,15 +668,15 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     sb_printf(g, "[0:v]fps=%g,", p->output.fps);
     const char *cw = NULL;
     char cwbuf[160];
-    snprintf(cwbuf, sizeof(cwbuf), "w='trunc(min(iw,ih*%d/%d)/2)*2':h='trunc(min(ih,iw*%d/%d)/2)*2'",
-             W, H, H, W);
+    snprintf(cwbuf, sizeof(cwbuf),
+             "w='trunc(min(iw,ih*%d/%d)/2)*2':h='trunc(min(ih,iw*%d/%d)/2)*2'", W, H, H, W);
     cw = cwbuf;
     switch (p->reframe.mode) {
     case OM_REFRAME_CENTER:
         sb_printf(g, "crop=%s,scale=%d:%d,setsar=1", cw, W, H);
         break;
     case OM_REFRAME_CONTENT: {
-        double (*kf)[2] = NULL;
+        double(*kf)[2] = NULL;
         size_t nk = 0;
         int rc = om_editplan_crop_keyframes(p, &kf, &nk);
         if (rc)
@@ -713,16 +710,27 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
         free(fd);
     }
     if (p->logo.path) {
-        sb_printf(g, "[vbase];[%d:v]scale=w=trunc(%d*%.4f/2)*2:h=-2,format=rgba,"
-                     "colorchannelmixer=aa=%.3f[logo];[vbase][logo]overlay=",
+        sb_printf(g,
+                  "[vbase];[%d:v]scale=w=trunc(%d*%.4f/2)*2:h=-2,format=rgba,"
+                  "colorchannelmixer=aa=%.3f[logo];[vbase][logo]overlay=",
                   idx_logo, W, p->logo.scale, p->logo.opacity);
         int mx = (int)(W * 0.05), my = (int)(H * 0.05);
         switch (p->logo.position) {
-        case OM_LOGO_TOP_LEFT: sb_printf(g, "x=%d:y=%d", mx, my); break;
-        case OM_LOGO_TOP_RIGHT: sb_printf(g, "x=W-w-%d:y=%d", mx, my); break;
-        case OM_LOGO_BOTTOM_LEFT: sb_printf(g, "x=%d:y=H-h-%d", mx, my); break;
-        case OM_LOGO_BOTTOM_RIGHT: sb_printf(g, "x=W-w-%d:y=H-h-%d", mx, my); break;
-        case OM_LOGO_CENTER: sb_printf(g, "x=(W-w)/2:y=(H-h)/2"); break;
+        case OM_LOGO_TOP_LEFT:
+            sb_printf(g, "x=%d:y=%d", mx, my);
+            break;
+        case OM_LOGO_TOP_RIGHT:
+            sb_printf(g, "x=W-w-%d:y=%d", mx, my);
+            break;
+        case OM_LOGO_BOTTOM_LEFT:
+            sb_printf(g, "x=%d:y=H-h-%d", mx, my);
+            break;
+        case OM_LOGO_BOTTOM_RIGHT:
+            sb_printf(g, "x=W-w-%d:y=H-h-%d", mx, my);
+            break;
+        case OM_LOGO_CENTER:
+            sb_printf(g, "x=(W-w)/2:y=(H-h)/2");
+            break;
         }
         sb_puts(g, ":eof_action=repeat");
     }
@@ -927,9 +935,21 @@ int om_editplan_pick_encoder(const om_editplan *p, char **encoder_out, char **re
         om_warn(SRC, "%s; using libx264", *reason_out);
         return OM_OK;
     }
-    const char *probe_argv[] = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                                "-f", "lavfi", "-i", "color=c=black:s=256x256:r=30:d=0.2",
-                                "-c:v", "h264_nvenc", "-f", "null", "-", NULL};
+    const char *probe_argv[] = {"ffmpeg",
+                                "-hide_banner",
+                                "-nostdin",
+                                "-loglevel",
+                                "error",
+                                "-f",
+                                "lavfi",
+                                "-i",
+                                "color=c=black:s=256x256:r=30:d=0.2",
+                                "-c:v",
+                                "h264_nvenc",
+                                "-f",
+                                "null",
+                                "-",
+                                NULL};
     om_proc_opts po = {.argv = probe_argv, .timeout_ms = 30000};
     rc = om_proc_run(&po, &r);
     if (rc == OM_OK && r.exit_code == 0) {

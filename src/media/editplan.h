@@ -71,9 +71,9 @@ typedef enum om_logo_pos {
 } om_logo_pos;
 
 typedef struct om_edit_insert {
-    char *path;     /* NULL: no intro/outro */
+    char *path;      /* NULL: no intro/outro */
     double duration; /* seconds; < 0 unknown */
-    int has_audio;  /* 1, 0, or -1 unknown (treated as 1 by the compiler) */
+    int has_audio;   /* 1, 0, or -1 unknown (treated as 1 by the compiler) */
 } om_edit_insert;
 
 typedef struct om_editplan {
@@ -103,7 +103,7 @@ typedef struct om_editplan {
     } logo;
     int has_loudness;
     double target_lufs, true_peak, lra;
-    int has_measured;     /* measured_lufs given: linear gain + limiter, else loudnorm */
+    int has_measured; /* measured_lufs given: linear gain + limiter, else loudnorm */
     double measured_lufs;
     om_edit_insert intro, outro;
     int gpu_required;
@@ -123,7 +123,7 @@ double om_editplan_duration(const om_editplan *p);
 int om_editplan_crop_keyframes(const om_editplan *p, double (**out)[2], size_t *n_out);
 
 typedef struct om_editcmd {
-    char **argv;       /* NULL-terminated, argv[0] = "ffmpeg"; all owned */
+    char **argv; /* NULL-terminated, argv[0] = "ffmpeg"; all owned */
     size_t argc;
     char *filtergraph; /* the -filter_complex value (owned copy) */
     char *text;        /* shell-quoted form for edit_jobs.ffmpeg_commands */

@@ -76,8 +76,9 @@ int om_render_probe(const char *path, om_render_info *out)
     out->duration = -1;
     if (!om_file_exists(path))
         return om_error_set(OM_ENOTFOUND, "probe: %s: no such file", path);
-    const char *argv[] = {"ffprobe", "-v", "error", "-print_format", "json", "-show_format",
-                          "-show_streams", "--", path, NULL};
+    const char *argv[] = {
+        "ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+        "--",      path, NULL};
     om_proc_opts o = {.argv = argv, .timeout_ms = 60000, .max_output = 4u << 20};
     om_proc_result r;
     int rc = om_proc_run(&o, &r);
@@ -100,7 +101,8 @@ int om_render_probe(const char *path, om_render_info *out)
     out->duration = jnum(json_object_get(j, "format"), "duration", -1);
     json_t *streams = json_object_get(j, "streams"), *s;
     size_t i;
-    json_array_foreach(streams, i, s) {
+    json_array_foreach(streams, i, s)
+    {
         const char *type = json_string_value(json_object_get(s, "codec_type"));
         const char *codec = json_string_value(json_object_get(s, "codec_name"));
         if (!type)
@@ -177,8 +179,8 @@ int om_render_resolve_plan(json_t *plan)
                             json_string_value(src));
     double end = jnum(plan, "end", -1);
     if (mi.duration > 0 && end > mi.duration + 0.05)
-        return om_error_set(OM_EINVAL, "edit plan: end: %.3f s is beyond the source (%.3f s)",
-                            end, mi.duration);
+        return om_error_set(OM_EINVAL, "edit plan: end: %.3f s is beyond the source (%.3f s)", end,
+                            mi.duration);
     if (!json_is_boolean(json_object_get(plan, "source_has_audio")))
         json_object_set_new(plan, "source_has_audio", json_boolean(mi.has_audio));
     if ((rc = resolve_insert(plan, "intro")) || (rc = resolve_insert(plan, "outro")))
@@ -229,10 +231,10 @@ int om_render_run(const om_editcmd *cmd, double expected_s, const om_render_opts
         int cancelled = opts && opts->cancel && *opts->cancel;
         om_proc_result_release(&r);
         if (cancelled)
-            return om_error_set(OM_ETIMEOUT, "ffmpeg cancelled at %.1f/%.1f s of output",
-                                pg.done, expected_s);
-        return om_error_wrap(OM_ETIMEOUT, "ffmpeg render stopped at %.1f/%.1f s of output",
-                             pg.done, expected_s);
+            return om_error_set(OM_ETIMEOUT, "ffmpeg cancelled at %.1f/%.1f s of output", pg.done,
+                                expected_s);
+        return om_error_wrap(OM_ETIMEOUT, "ffmpeg render stopped at %.1f/%.1f s of output", pg.done,
+                             expected_s);
     }
     if (rc) {
         om_proc_result_release(&r);
@@ -245,8 +247,7 @@ int om_render_run(const om_editcmd *cmd, double expected_s, const om_render_opts
                               r.term_signal ? ", signal " : "",
                               r.term_signal ? strsignal(r.term_signal) : "", t);
         else
-            rc = om_error_set(OM_ERROR, "ffmpeg exited without finishing (no progress=end): %s",
-                              t);
+            rc = om_error_set(OM_ERROR, "ffmpeg exited without finishing (no progress=end): %s", t);
         free(t);
         om_proc_result_release(&r);
         return rc;

@@ -100,8 +100,8 @@ static void decide(edit *e, const char *step, const char *decision, const char *
     va_start(ap, fmt);
     char *why = xvasprintf(fmt, ap);
     va_end(ap);
-    json_array_append_new(e->chain, json_pack("{s:s, s:s, s:s}", "step", step, "decision",
-                                              decision, "reason", why));
+    json_array_append_new(
+        e->chain, json_pack("{s:s, s:s, s:s}", "step", step, "decision", decision, "reason", why));
     free(why);
 }
 
@@ -136,9 +136,8 @@ static int load_clip(edit *e)
     e->source_sha = xstrdup(om_rows_getn(r, 0, "checksum"));
     const char *aid = om_rows_getn(r, 0, "analysis_id");
     if (!aid) {
-        json_t *meta = json_loads(om_rows_getn(r, 0, "metadata") ? om_rows_getn(r, 0, "metadata")
-                                                                  : "null",
-                                  0, NULL);
+        json_t *meta = json_loads(
+            om_rows_getn(r, 0, "metadata") ? om_rows_getn(r, 0, "metadata") : "null", 0, NULL);
         const char *m = json_string_value(json_object_get(meta, "analysis_id"));
         if (m && om_uuid_valid(m))
             snprintf(e->analysis_id, sizeof(e->analysis_id), "%s", m);
@@ -283,7 +282,8 @@ static int cut(edit *e)
     int widened_start = 0, widened_end = 0;
     size_t i;
     json_t *w;
-    json_array_foreach(words, i, w) {
+    json_array_foreach(words, i, w)
+    {
         double ws = jnum(w, "start", NAN), we = jnum(w, "end", NAN);
         if (!isfinite(ws) || !isfinite(we))
             continue;
@@ -296,7 +296,8 @@ static int cut(edit *e)
             widened_end = 1;
         }
     }
-    json_array_foreach(words, i, w) {
+    json_array_foreach(words, i, w)
+    {
         double ws = jnum(w, "start", NAN), we = jnum(w, "end", NAN);
         if (!isfinite(ws) || !isfinite(we))
             continue;
@@ -312,9 +313,8 @@ static int cut(edit *e)
                             e->clip_id, e->clip_start, e->clip_end, end - start, dur);
     e->start = round(start * 1000) / 1000;
     e->end = round(end * 1000) / 1000;
-    decide(e, "cut", "trim",
-           "clip %.3f-%.3f -> %.3f-%.3f s of the source (%s%s%s)", e->clip_start, e->clip_end,
-           e->start, e->end, widened_start ? "start moved to a word start; " : "",
+    decide(e, "cut", "trim", "clip %.3f-%.3f -> %.3f-%.3f s of the source (%s%s%s)", e->clip_start,
+           e->clip_end, e->start, e->end, widened_start ? "start moved to a word start; " : "",
            widened_end ? "end moved to a word end; " : "",
            "padded without entering neighbouring words");
     return OM_OK;
@@ -346,8 +346,8 @@ static json_t *content_track(edit *e, double *mean_conf)
         }
         sum += s->confidence;
         prev = x;
-        json_array_append_new(track, json_pack("[f,f]", round(s->t * 1000) / 1000,
-                                               round(x * 10000) / 10000));
+        json_array_append_new(
+            track, json_pack("[f,f]", round(s->t * 1000) / 1000, round(x * 10000) / 10000));
     }
     *mean_conf = tr.n ? sum / (double)tr.n : 0;
     om_motion_track_release(&tr);
@@ -366,8 +366,8 @@ static json_t *content_track(edit *e, double *mean_conf)
  * gated like BS.1770 (absolute -70 LUFS, relative -10 LU). 0 when it cannot be known. */
 static int clip_loudness(const json_t *raw, double start, double end, double *out)
 {
-    json_t *stv = json_object_get(
-        json_object_get(json_object_get(raw, "signals"), "loudness"), "short_term");
+    json_t *stv =
+        json_object_get(json_object_get(json_object_get(raw, "signals"), "loudness"), "short_term");
     if (!json_is_array(stv))
         return 0;
     double pw[2] = {0, 0};
@@ -376,7 +376,8 @@ static int clip_loudness(const json_t *raw, double start, double end, double *ou
     for (int pass = 0; pass < 2; pass++) {
         size_t i;
         json_t *v;
-        json_array_foreach(stv, i, v) {
+        json_array_foreach(stv, i, v)
+        {
             double c = (double)i + 0.5, l = json_is_number(v) ? json_number_value(v) : -INFINITY;
             if (c < start || c > end || !(l > gate))
                 continue;
@@ -417,8 +418,8 @@ static int refine(edit *e)
     json_object_set_new(plan, "output",
                         json_pack("{s:i, s:i, s:i, s:s, s:I, s:s, s:s, s:s}", "width", 1080,
                                   "height", 1920, "fps", 30, "vcodec", "libx264", "crf",
-                                  (json_int_t)crf, "preset", preset, "acodec", "aac",
-                                  "abitrate", "160k"));
+                                  (json_int_t)crf, "preset", preset, "acodec", "aac", "abitrate",
+                                  "160k"));
     json_object_set_new(plan, "gpu_required",
                         json_boolean(cfg && om_config_get_long(cfg, "editor", "gpu", 0) != 0));
 
@@ -489,7 +490,7 @@ static int refine(edit *e)
     } else {
         json_object_set_new(plan, "captions", json_null());
         decide(e, "captions", "none", "%s",
-               !e->raw                  ? "no analysis for this clip"
+               !e->raw                   ? "no analysis for this clip"
                : cap->nlines_dropped > 0 ? "every caption line was below the ASR confidence gate"
                                          : "no words inside the clip");
         if (cap->nlines_dropped > 0)
@@ -571,9 +572,9 @@ static void mark_failed(edit *e)
 {
     if (e->ctx->cancel && *e->ctx->cancel)
         return; /* the job is being taken away: write nothing */
-    int rc = om_store_exec(e->ctx->store,
-                           "UPDATE edit_jobs SET status = 'FAILED' WHERE clip_id = ?",
-                           OM_PARAMS(OM_TEXT(e->clip_id)), NULL);
+    int rc =
+        om_store_exec(e->ctx->store, "UPDATE edit_jobs SET status = 'FAILED' WHERE clip_id = ?",
+                      OM_PARAMS(OM_TEXT(e->clip_id)), NULL);
     (void)rc;
 }
 
@@ -596,22 +597,21 @@ static void remove_stale_partials(edit *e)
 }
 
 /* Everything after a verified render, in one transaction. */
-static int commit_results(edit *e, const char *plan_sha, const char *command,
-                          const char *encoder, const char *encoder_why,
-                          const om_render_check *chk)
+static int commit_results(edit *e, const char *plan_sha, const char *command, const char *encoder,
+                          const char *encoder_why, const om_render_check *chk)
 {
     om_store *s = e->ctx->store;
     int rc = om_store_begin(s);
     if (rc)
         return om_error_wrap(rc, "starting the edit transaction");
     char packet[OM_UUID_LEN] = "";
-    json_t *evidence = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:f, s:s}", "source_checksum", e->source_sha,
-        "output_checksum", chk->sha256, "plan_sha256", plan_sha, "ffmpeg_command", command,
-        "encoder", encoder, "encoder_reason", encoder_why, "size_bytes", (json_int_t)chk->size,
-        "duration", chk->info.duration, "output", e->out_path);
-    json_t *lineage = json_pack("{s:s, s:s, s:o}", "clip_id", e->clip_id, "video_id",
-                                e->video_id, "evidence", evidence);
+    json_t *evidence =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:f, s:s}", "source_checksum", e->source_sha,
+                  "output_checksum", chk->sha256, "plan_sha256", plan_sha, "ffmpeg_command",
+                  command, "encoder", encoder, "encoder_reason", encoder_why, "size_bytes",
+                  (json_int_t)chk->size, "duration", chk->info.duration, "output", e->out_path);
+    json_t *lineage = json_pack("{s:s, s:s, s:o}", "clip_id", e->clip_id, "video_id", e->video_id,
+                                "evidence", evidence);
     if (e->analysis_id[0])
         json_object_set_new(lineage, "analysis_id", json_string(e->analysis_id));
     rc = om_job_record(e->ctx, "clips", e->clip_id, lineage, e->chain, packet);
@@ -735,8 +735,8 @@ static int render(edit *e)
                            "ffmpeg_commands = excluded.ffmpeg_commands, gpu_required = "
                            "excluded.gpu_required, estimated_duration_seconds = "
                            "excluded.estimated_duration_seconds, status = 'RUNNING'",
-                           OM_PARAMS(OM_TEXT(id), OM_TEXT(e->clip_id), OM_JSON(ops),
-                                     OM_ARRAY(cmds), OM_BOOL(p->gpu_required),
+                           OM_PARAMS(OM_TEXT(id), OM_TEXT(e->clip_id), OM_JSON(ops), OM_ARRAY(cmds),
+                                     OM_BOOL(p->gpu_required),
                                      OM_INT(lround(om_editplan_duration(p)))),
                            NULL);
         if (rc) {
@@ -746,11 +746,13 @@ static int render(edit *e)
     }
 
     remove_stale_partials(e);
-    long tmo = e->ctx->cfg ? om_config_get_long(e->ctx->cfg, "editor", "render_timeout_s", 1500)
-                           : 1500;
+    long tmo =
+        e->ctx->cfg ? om_config_get_long(e->ctx->cfg, "editor", "render_timeout_s", 1500) : 1500;
     progress_state ps = {e, 0};
-    om_render_opts ro = {.timeout_ms = (int64_t)tmo * 1000, .cancel = e->ctx->cancel,
-                         .on_progress = on_progress, .ud = &ps};
+    om_render_opts ro = {.timeout_ms = (int64_t)tmo * 1000,
+                         .cancel = e->ctx->cancel,
+                         .on_progress = on_progress,
+                         .ud = &ps};
     int64_t t0 = om_mono_ms();
     rc = om_render_run(cmd, om_editplan_duration(p), &ro);
     double secs = (om_mono_ms() - t0) / 1000.0;

@@ -21,8 +21,8 @@ static json_t *words_from(const char *text, double t0, double conf)
     char *dup = xstrdup(text), *save = NULL;
     double t = t0;
     for (char *w = strtok_r(dup, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-        json_array_append_new(a, json_pack("{s:s,s:f,s:f,s:f}", "w", w, "start", t, "end",
-                                           t + 0.3, "conf", conf));
+        json_array_append_new(
+            a, json_pack("{s:s,s:f,s:f,s:f}", "w", w, "start", t, "end", t + 0.3, "conf", conf));
         t += 0.35;
     }
     free(dup);
@@ -43,8 +43,11 @@ static int valid_utf8(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        int n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-                                : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        int n = *p < 0x80             ? 1
+                : (*p & 0xE0) == 0xC0 ? 2
+                : (*p & 0xF0) == 0xE0 ? 3
+                : (*p & 0xF8) == 0xF0 ? 4
+                                      : 0;
         if (!n)
             return 0;
         for (int k = 1; k < n; k++)
@@ -137,7 +140,8 @@ static void test_layout_and_timing(void **state)
     size_t i;
     json_t *o;
     size_t wi = 0;
-    json_array_foreach(w, i, o) {
+    json_array_foreach(w, i, o)
+    {
         double s = json_real_value(json_object_get(o, "start")) - 99.0;
         double e = json_real_value(json_object_get(o, "end")) - 99.0;
         for (double t = s + 0.005; t < e - 0.005; t += 0.01) {
@@ -184,25 +188,38 @@ static void test_clip_window_shift(void **state)
 static void test_long_word_and_unicode(void **state)
 {
     (void)state;
-    const char *cjk = "漢字かな交じり文の字幕は空白なしで長く続くことがあるので途中で折り返す必要がある長い文";
-    const char *emoji = "👍🏽👍🏽👍🏽👨‍👩‍👧‍👦👨‍👩‍👧‍👦🇩🇪🇫🇷e\xCC\x81" "e\xCC\x81"
-                        "👍🏽👍🏽👍🏽👍🏽👨‍👩‍👧‍👦👨‍👩‍👧‍👦👨‍👩‍👧‍👦🇩🇪🇫🇷🇩🇪👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽👍🏽";
+    const char *cjk =
+        "漢字かな交じり文の字幕は空白なしで長く続くことがあるので途中で折り返す必要がある長い文";
+    const char *emoji = "👍🏽👍🏽👍🏽👨‍👩‍👧‍👦👨‍👩‍👧‍👦🇩🇪🇫🇷e\xCC"
+                        "\x81"
+                        "e\xCC\x81"
+                        "👍🏽👍🏽👍🏽👍🏽👨‍👩‍👧‍👦👨‍👩‍👧‍👦👨‍👩‍👧‍👦🇩🇪🇫🇷🇩🇪👍🏽👍"
+                        "🏽👍🏽👍🏽👍🏽👍🏽👍🏽";
     json_t *w = json_array();
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "Crème", "start", 0.0, "end", 0.3, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "brûlée", "start", 0.35, "end", 0.7, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "über", "start", 0.75, "end", 1.0, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", cjk, "start", 1.5, "end", 3.0, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", emoji, "start", 4.5, "end", 5.5, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w",
-        "Pneumonoultramicroscopicsilicovolcanoconiosis-and-antidisestablishmentarianism", "start", 7.0, "end", 8.0, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "Crème", "start", 0.0, "end", 0.3, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "brûlée", "start", 0.35, "end", 0.7, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "über", "start", 0.75, "end", 1.0, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", cjk, "start", 1.5, "end", 3.0, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", emoji, "start", 4.5, "end", 5.5, "conf", 0.9));
+    json_array_append_new(
+        w,
+        json_pack("{s:s,s:f,s:f,s:f}", "w",
+                  "Pneumonoultramicroscopicsilicovolcanoconiosis-and-antidisestablishmentarianism",
+                  "start", 7.0, "end", 8.0, "conf", 0.9));
     om_captions *c = build(w, 0.0, 10.0);
     check_events_common(c, 10.0);
     char first[2][1024];
     plain_lines(c->events[0].text, first);
     assert_string_equal(first[0], "Crème brûlée über");
     /* each long word was split over several lines; putting the pieces back gives the word */
-    const char *longs[] = {cjk, emoji,
-                           "Pneumonoultramicroscopicsilicovolcanoconiosis-and-antidisestablishmentarianism"};
+    const char *longs[] = {
+        cjk, emoji,
+        "Pneumonoultramicroscopicsilicovolcanoconiosis-and-antidisestablishmentarianism"};
     for (size_t k = 0; k < 3; k++) {
         om_sbuf joined = OM_SBUF_INIT;
         sb_puts(&joined, "");
@@ -247,15 +264,22 @@ static void test_invalid_utf8_and_fillers(void **state)
 {
     (void)state;
     json_t *w = json_array();
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "<s>", "start", 0.0, "end", 0.1, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "hello(2)", "start", 0.1, "end", 0.4, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "[NOISE]", "start", 0.4, "end", 0.5, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "new\nline\ttab", "start", 0.5, "end", 0.8, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "<s>", "start", 0.0, "end", 0.1, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "hello(2)", "start", 0.1, "end", 0.4, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "[NOISE]", "start", 0.4, "end", 0.5, "conf", 0.9));
+    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "new\nline\ttab", "start", 0.5,
+                                       "end", 0.8, "conf", 0.9));
     json_array_append_new(w, json_pack("{s:s,s:f,s:f}", "w", "noconf", "start", 0.8, "end", 1.0));
     json_array_append_new(w, json_pack("{s:i}", "bogus", 1)); /* malformed: skipped */
     /* jansson refuses invalid UTF-8, so build the raw bytes through json_stringn_nocheck */
     json_t *bad = json_object();
-    json_object_set_new(bad, "w", json_stringn_nocheck("caf\xC3" "x\xE9\xFF", 7));
+    json_object_set_new(bad, "w",
+                        json_stringn_nocheck("caf\xC3"
+                                             "x\xE9\xFF",
+                                             7));
     json_object_set_new(bad, "start", json_real(1.0));
     json_object_set_new(bad, "end", json_real(1.3));
     json_array_append_new(w, bad);
@@ -282,8 +306,10 @@ static void test_escaping(void **state)
     assert_string_equal(e, "\\{\\b1\\}bold\\\xE2\x81\xA0Nnot C:\\x \\\xE2\x81\xA0h\\}");
     free(e);
     json_t *w = json_array();
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "{\\fs200}", "start", 0.0, "end", 0.3, "conf", 0.9));
-    json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", "a\\Nb", "start", 0.4, "end", 0.6, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "{\\fs200}", "start", 0.0, "end", 0.3, "conf", 0.9));
+    json_array_append_new(
+        w, json_pack("{s:s,s:f,s:f,s:f}", "w", "a\\Nb", "start", 0.4, "end", 0.6, "conf", 0.9));
     om_captions *c = build(w, 0.0, 2.0);
     /* the only override blocks in the events are our colour switches */
     for (size_t i = 0; i < c->nevents; i++) {
@@ -315,13 +341,16 @@ static void test_confidence_gate(void **state)
     double c3[] = {0.9, 0.2, 0.6};
     double t = 0;
     for (int i = 0; i < 4; i++, t += 0.3)
-        json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", p1[i], "start", t, "end", t + 0.25, "conf", 0.95));
+        json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", p1[i], "start", t, "end",
+                                           t + 0.25, "conf", 0.95));
     t += 1.5;
     for (int i = 0; i < 4; i++, t += 0.3)
-        json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", p2[i], "start", t, "end", t + 0.25, "conf", c2[i]));
+        json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", p2[i], "start", t, "end",
+                                           t + 0.25, "conf", c2[i]));
     t += 1.5;
     for (int i = 0; i < 3; i++, t += 0.3)
-        json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", p3[i], "start", t, "end", t + 0.25, "conf", c3[i]));
+        json_array_append_new(w, json_pack("{s:s,s:f,s:f,s:f}", "w", p3[i], "start", t, "end",
+                                           t + 0.25, "conf", c3[i]));
     om_captions *c = build(w, 0.0, 10.0);
     assert_int_equal(c->nlines_dropped, 1);
     assert_int_equal(json_array_size(c->dropped_lines), 1);
@@ -366,7 +395,8 @@ static void test_brand_style(void **state)
     om_captions *c = NULL;
     assert_int_equal(om_captions_build(&c, w, 0.0, 2.0, &st), OM_OK);
     /* &HAABBGGRR: #112233 -> &H00332211, outline #FF0000 -> &H000000FF, top = alignment 8 */
-    assert_non_null(strstr(c->ass, "Style: Default,DejaVu Serif,80,&H00332211,&H0080FF00,&H000000FF,"));
+    assert_non_null(
+        strstr(c->ass, "Style: Default,DejaVu Serif,80,&H00332211,&H0080FF00,&H000000FF,"));
     assert_non_null(strstr(c->ass, ",1,5,0,8,86,86,192,1\n"));
     assert_non_null(strstr(c->ass, "{\\1c&H80FF00&}brand{\\1c&H332211&}"));
     assert_true(c->font_measured);
@@ -376,7 +406,8 @@ static void test_brand_style(void **state)
     om_caption_style sans;
     om_caption_style_default(&sans);
     sans.size = 80;
-    assert_true(om_captions_measure(&st, "Hamburgefonstiv") > om_captions_measure(&sans, "Hamburgefonstiv"));
+    assert_true(om_captions_measure(&st, "Hamburgefonstiv") >
+                om_captions_measure(&sans, "Hamburgefonstiv"));
 
     /* #RRGGBBAA: AA is opacity; ASS wants transparency (&H7F for 0x80 opacity) */
     om_caption_style st2;
@@ -443,9 +474,27 @@ static void test_render_inside_safe_area(void **state)
     char ss[32], vf[512];
     snprintf(ss, sizeof(ss), "%.3f", (ev->start + ev->end) / 2);
     snprintf(vf, sizeof(vf), "ass=filename=%s:fontsdir=/usr/share/fonts/truetype/dejavu", ass);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-                          "-i", "color=c=black:s=1080x1920:r=25:d=10", "-ss", ss, "-vf", vf,
-                          "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", raw, NULL};
+    const char *argv[] = {"ffmpeg",
+                          "-hide_banner",
+                          "-loglevel",
+                          "error",
+                          "-y",
+                          "-f",
+                          "lavfi",
+                          "-i",
+                          "color=c=black:s=1080x1920:r=25:d=10",
+                          "-ss",
+                          ss,
+                          "-vf",
+                          vf,
+                          "-frames:v",
+                          "1",
+                          "-pix_fmt",
+                          "rgb24",
+                          "-f",
+                          "rawvideo",
+                          raw,
+                          NULL};
     om_proc_opts o = {.argv = argv, .timeout_ms = 60000};
     om_proc_result r;
     assert_int_equal(om_proc_run(&o, &r), OM_OK);
@@ -480,10 +529,10 @@ static void test_render_inside_safe_area(void **state)
     assert_true(x1 > x0);
     assert_true(x0 >= (int)(1080 * 0.08) - 1);
     assert_true(x1 <= 1080 - (int)(1080 * 0.08));
-    assert_true(y1 < 1920 * 0.85);      /* above the lower UI zone */
-    assert_true(y0 > 1920 / 2);         /* bottom position */
+    assert_true(y1 < 1920 * 0.85); /* above the lower UI zone */
+    assert_true(y0 > 1920 / 2);    /* bottom position */
     assert_int_equal(rows, 2);
-    assert_true(highlight > 50);        /* the current word is in the highlight colour */
+    assert_true(highlight > 50); /* the current word is in the highlight colour */
     /* measured width is conservative and close: rendered extent within [75%, 100%] */
     double wmax = fmax(ev->width[0], ev->width[1]);
     assert_true(x1 - x0 + 1 <= wmax + 1);

@@ -78,8 +78,9 @@ static double measure_lufs(const char *path, double ss, double t)
     char a[32], b[32];
     snprintf(a, sizeof(a), "%.3f", ss);
     snprintf(b, sizeof(b), "%.3f", t);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-nostats", "-ss", a, "-t", b, "-i", path,
-                          "-map", "0:a", "-af", "ebur128", "-f", "null", "-", NULL};
+    const char *argv[] = {"ffmpeg",  "-hide_banner", "-nostats", "-ss",  a,     "-t",
+                          b,         "-i",           path,       "-map", "0:a", "-af",
+                          "ebur128", "-f",           "null",     "-",    NULL};
     om_proc_opts o = {.argv = argv, .timeout_ms = 60000};
     om_proc_result r;
     assert_int_equal(om_proc_run(&o, &r), OM_OK);
@@ -106,18 +107,56 @@ static int setup(void **state)
     om_config_set(cfg, "editor", "crf", "30");
 
     src = xasprintf("%s/source.mp4", home);
-    const char *a1[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "color=c=0x202020:s=1920x1080:r=30:d=12", "-f", "lavfi", "-i",
-                        "color=c=white:s=200x200:r=30:d=12", "-f", "lavfi", "-i",
-                        "sine=f=440:sample_rate=48000:d=12", "-filter_complex",
+    const char *a1[] = {"ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=0x202020:s=1920x1080:r=30:d=12",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=white:s=200x200:r=30:d=12",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "sine=f=440:sample_rate=48000:d=12",
+                        "-filter_complex",
                         "[0:v][1:v]overlay=x='if(lt(t,5),200,1500)':y=440,format=yuv420p[v];"
                         "[2:a]volume=-20dB[a]",
-                        "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-g", "30", "-c:a", "aac", "-shortest", src, NULL};
+                        "-map",
+                        "[v]",
+                        "-map",
+                        "[a]",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "ultrafast",
+                        "-g",
+                        "30",
+                        "-c:a",
+                        "aac",
+                        "-shortest",
+                        src,
+                        NULL};
     ffmpeg_ok(a1);
     char *logo = xasprintf("%s/logo.png", home);
-    const char *a2[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "color=c=red:s=300x150,format=rgba", "-frames:v", "1", logo, NULL};
+    const char *a2[] = {"ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=red:s=300x150,format=rgba",
+                        "-frames:v",
+                        "1",
+                        logo,
+                        NULL};
     ffmpeg_ok(a2);
     if (om_sha256_file(src, src_sha))
         return -1;
@@ -158,11 +197,13 @@ static int setup(void **state)
     /* words: a clear sentence, a pause, a mumbled line, a clear ending; "square" straddles
      * the clip start (1.0) so the cut must move to 0.9 */
     json_t *words = json_array();
-    struct { const char *w; double s, e, c; } W[] = {
-        {"square", 0.9, 1.3, 0.95}, {"on", 1.35, 1.5, 0.95},  {"the", 1.55, 1.7, 0.9},
-        {"left.", 1.75, 2.1, 0.9},  {"uh", 3.5, 3.7, 0.2},    {"hmm", 3.75, 3.9, 0.1},
-        {"mm", 3.95, 4.1, 0.3},     {"Now", 6.0, 6.3, 0.92},  {"it", 6.35, 6.5, 0.9},
-        {"jumps", 6.55, 6.9, 0.9},  {"right.", 6.95, 7.4, 0.9}, {"Bye.", 10.8, 11.3, 0.9}};
+    struct {
+        const char *w;
+        double s, e, c;
+    } W[] = {{"square", 0.9, 1.3, 0.95}, {"on", 1.35, 1.5, 0.95},    {"the", 1.55, 1.7, 0.9},
+             {"left.", 1.75, 2.1, 0.9},  {"uh", 3.5, 3.7, 0.2},      {"hmm", 3.75, 3.9, 0.1},
+             {"mm", 3.95, 4.1, 0.3},     {"Now", 6.0, 6.3, 0.92},    {"it", 6.35, 6.5, 0.9},
+             {"jumps", 6.55, 6.9, 0.9},  {"right.", 6.95, 7.4, 0.9}, {"Bye.", 10.8, 11.3, 0.9}};
     for (size_t i = 0; i < OM_ARRAY_LEN(W); i++)
         json_array_append_new(words, json_pack("{s:s,s:f,s:f,s:f}", "w", W[i].w, "start", W[i].s,
                                                "end", W[i].e, "conf", W[i].c));
@@ -254,8 +295,9 @@ static double bright_at(const char *path, double t, int y0, int y1)
     char *raw = xasprintf("%s/frame.gray", home);
     char ts[32];
     snprintf(ts, sizeof(ts), "%.3f", t);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-ss", ts, "-i",
-                          path, "-frames:v", "1", "-pix_fmt", "gray", "-f", "rawvideo", raw, NULL};
+    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",     "-y", "-ss",
+                          ts,       "-i",           path,        "-frames:v", "1",  "-pix_fmt",
+                          "gray",   "-f",           "rawvideo",  raw,         NULL};
     ffmpeg_ok(argv);
     char *px = NULL;
     size_t len = 0;
@@ -296,9 +338,10 @@ static void test_edit_end_to_end(void **state)
 
     /* edit_jobs: DONE, the plan (valid, with meta.stardust_id) and exactly one command */
     om_rows *r = NULL;
-    assert_int_equal(om_store_query(st, "SELECT operations, ffmpeg_commands, gpu_required, "
-                                        "estimated_duration_seconds, status FROM edit_jobs "
-                                        "WHERE clip_id = ?",
+    assert_int_equal(om_store_query(st,
+                                    "SELECT operations, ffmpeg_commands, gpu_required, "
+                                    "estimated_duration_seconds, status FROM edit_jobs "
+                                    "WHERE clip_id = ?",
                                     OM_PARAMS(OM_TEXT(clip)), &r),
                      OM_OK);
     assert_int_equal(om_rows_count(r), 1);
@@ -328,8 +371,8 @@ static void test_edit_end_to_end(void **state)
     assert_non_null(plan->captions_ass);
     assert_non_null(plan->logo.path);
     om_editplan_free(plan);
-    const char *packet = json_string_value(json_object_get(json_object_get(ops, "meta"),
-                                                           "stardust_id"));
+    const char *packet =
+        json_string_value(json_object_get(json_object_get(ops, "meta"), "stardust_id"));
     assert_non_null(packet);
     /* the mumbled line is not burned in, and the plan says why */
     json_t *dropped = json_object_get(json_object_get(ops, "captions"), "dropped_lines");
@@ -339,7 +382,10 @@ static void test_edit_end_to_end(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(dropped, 0), "reason")),
                         "low ASR confidence");
     char *ass = NULL;
-    assert_int_equal(om_read_file(json_string_value(json_object_get(json_object_get(ops, "captions"), "ass")), 0, &ass, NULL), OM_OK);
+    assert_int_equal(
+        om_read_file(json_string_value(json_object_get(json_object_get(ops, "captions"), "ass")), 0,
+                     &ass, NULL),
+        OM_OK);
     assert_null(strstr(ass, "hmm"));
     assert_non_null(strstr(ass, "jumps"));
     assert_non_null(strstr(ass, "{\\1c&H00FF00&}"));
@@ -350,11 +396,14 @@ static void test_edit_end_to_end(void **state)
            json_array_size(json_object_get(reframe, "track")));
 
     /* artifacts, clip status, ledger, follow-up */
-    assert_int_equal(count("SELECT COUNT(*) FROM artifacts WHERE kind = 'render' AND entity_id = ?", clip), 1);
-    char *achk = value("SELECT checksum FROM artifacts WHERE kind = 'render' AND entity_id = ?", clip);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM artifacts WHERE kind = 'render' AND entity_id = ?", clip), 1);
+    char *achk =
+        value("SELECT checksum FROM artifacts WHERE kind = 'render' AND entity_id = ?", clip);
     assert_string_equal(achk, sha);
     free(achk);
-    assert_int_equal(count("SELECT COUNT(*) FROM artifacts WHERE kind = 'subtitle' AND entity_id = ?", clip), 1);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM artifacts WHERE kind = 'subtitle' AND entity_id = ?", clip), 1);
     char *status = value("SELECT status FROM clips WHERE clip_id = ?", clip);
     assert_string_equal(status, "RENDERED");
     free(status);
@@ -368,11 +417,13 @@ static void test_edit_end_to_end(void **state)
     json_decref(lj);
     free(lineage);
     char *key = xasprintf("schedule:%s", clip);
-    assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE type = 'schedule' AND unique_key = ?", key), 1);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM jobs WHERE type = 'schedule' AND unique_key = ?", key), 1);
     char *payload = value("SELECT payload FROM jobs WHERE unique_key = ?", key);
     json_t *pj = json_loads(payload, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(pj, "clip_id")), clip);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(pj, "parents"), 0)), packet);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(pj, "parents"), 0)),
+                        packet);
     json_decref(pj);
     free(payload);
 
@@ -392,8 +443,10 @@ static void test_edit_end_to_end(void **state)
     assert_int_equal(run_edit(clip, &res2), OM_OK);
     assert_true(json_is_true(json_object_get(res2, "already_rendered")));
     assert_int_equal(stat(out, &st2), 0);
-    assert_true(st1.st_mtim.tv_sec == st2.st_mtim.tv_sec && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
-    assert_int_equal(count("SELECT COUNT(*) FROM stardust_metadata WHERE entity_id = ?", clip), packets);
+    assert_true(st1.st_mtim.tv_sec == st2.st_mtim.tv_sec &&
+                st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+    assert_int_equal(count("SELECT COUNT(*) FROM stardust_metadata WHERE entity_id = ?", clip),
+                     packets);
     assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE unique_key = ?", key), 1);
     assert_int_equal(count("SELECT COUNT(*) FROM edit_jobs WHERE clip_id = ?", clip), 1);
     json_decref(res2);
@@ -409,9 +462,11 @@ static void test_edit_end_to_end(void **state)
     assert_false(om_file_exists(stale));
     free(stale);
     assert_true(om_file_exists(out));
-    assert_int_equal(count("SELECT COUNT(*) FROM stardust_metadata WHERE entity_id = ?", clip), packets + 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM stardust_metadata WHERE entity_id = ?", clip),
+                     packets + 1);
     assert_int_equal(count("SELECT COUNT(*) FROM jobs WHERE unique_key = ?", key), 1);
-    assert_int_equal(count("SELECT COUNT(*) FROM artifacts WHERE kind = 'render' AND entity_id = ?", clip), 1);
+    assert_int_equal(
+        count("SELECT COUNT(*) FROM artifacts WHERE kind = 'render' AND entity_id = ?", clip), 1);
     json_decref(res3);
 
     free(key);

@@ -50,8 +50,8 @@ static int argv_count(const om_editcmd *c, const char *s)
 /* The shell form, run through /bin/sh, must give back exactly our argv. */
 static void check_shell_roundtrip(const om_editcmd *c, const char *name)
 {
-    char *script = xasprintf("set -- %s; for a in \"$@\"; do printf '%%s\\001' \"$a\"; done",
-                             c->text);
+    char *script =
+        xasprintf("set -- %s; for a in \"$@\"; do printf '%%s\\001' \"$a\"; done", c->text);
     const char *argv[] = {"sh", "-c", script, NULL};
     om_proc_opts o = {.argv = argv, .timeout_ms = 10000};
     om_proc_result r;
@@ -122,39 +122,38 @@ static int run_case(const char *path, const char *name)
         if (rc != OM_EINVAL)
             fail_msg("%s: expected OM_EINVAL, got %s", name, om_error_name(rc));
         if (!strstr(om_error_msg(), json_string_value(experr)))
-            fail_msg("%s: error '%s' lacks '%s'", name, om_error_msg(),
-                     json_string_value(experr));
+            fail_msg("%s: error '%s' lacks '%s'", name, om_error_msg(), json_string_value(experr));
     } else {
         if (rc != OM_OK)
             fail_msg("%s: unexpected error: %s", name, om_error_msg());
         check_structure(c, name);
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(cs, "expect_argv_contains"), i, v)
-            if (!argv_has(c, json_string_value(v)))
-                fail_msg("%s: argv lacks '%s':\n%s", name, json_string_value(v), c->text);
-        json_array_foreach(json_object_get(cs, "expect_argv_not_contains"), i, v)
-            if (argv_has(c, json_string_value(v)))
-                fail_msg("%s: argv has '%s':\n%s", name, json_string_value(v), c->text);
+        json_array_foreach(json_object_get(cs, "expect_argv_contains"), i,
+                           v) if (!argv_has(c, json_string_value(v)))
+            fail_msg("%s: argv lacks '%s':\n%s", name, json_string_value(v), c->text);
+        json_array_foreach(json_object_get(cs, "expect_argv_not_contains"), i,
+                           v) if (argv_has(c, json_string_value(v)))
+            fail_msg("%s: argv has '%s':\n%s", name, json_string_value(v), c->text);
         json_t *seq = json_object_get(cs, "expect_argv_sequence");
         if (seq) {
             size_t n = json_array_size(seq), found = 0;
             for (size_t k = 0; k + n <= c->argc && !found; k++) {
                 size_t m = 0;
-                while (m < n && strcmp(c->argv[k + m], json_string_value(json_array_get(seq, m))) == 0)
+                while (m < n &&
+                       strcmp(c->argv[k + m], json_string_value(json_array_get(seq, m))) == 0)
                     m++;
                 found = m == n;
             }
             if (!found)
                 fail_msg("%s: argv lacks the sequence:\n%s", name, c->text);
         }
-        json_array_foreach(json_object_get(cs, "expect_filter_contains"), i, v)
-            if (!strstr(c->filtergraph, json_string_value(v)))
-                fail_msg("%s: filter lacks '%s':\n%s", name, json_string_value(v),
-                         c->filtergraph);
-        json_array_foreach(json_object_get(cs, "expect_filter_not_contains"), i, v)
-            if (strstr(c->filtergraph, json_string_value(v)))
-                fail_msg("%s: filter has '%s':\n%s", name, json_string_value(v), c->filtergraph);
+        json_array_foreach(json_object_get(cs, "expect_filter_contains"), i,
+                           v) if (!strstr(c->filtergraph, json_string_value(v)))
+            fail_msg("%s: filter lacks '%s':\n%s", name, json_string_value(v), c->filtergraph);
+        json_array_foreach(json_object_get(cs, "expect_filter_not_contains"), i,
+                           v) if (strstr(c->filtergraph, json_string_value(v)))
+            fail_msg("%s: filter has '%s':\n%s", name, json_string_value(v), c->filtergraph);
     }
     om_editcmd_free(c);
     om_editplan_free(p);
@@ -197,9 +196,9 @@ static void test_cases(void **state)
 
 static om_editplan *content_plan(double start, double end, json_t *track, double smoothing)
 {
-    json_t *j = json_pack("{s:s, s:f, s:f, s:{s:s, s:o, s:f}}", "source", "/abs/s.mp4", "start",
-                          start, "end", end, "reframe", "mode", "content", "track", track,
-                          "smoothing", smoothing);
+    json_t *j =
+        json_pack("{s:s, s:f, s:f, s:{s:s, s:o, s:f}}", "source", "/abs/s.mp4", "start", start,
+                  "end", end, "reframe", "mode", "content", "track", track, "smoothing", smoothing);
     om_editplan *p = NULL;
     int rc = om_editplan_parse(&p, j);
     if (rc)
@@ -220,8 +219,7 @@ static double eval_track(const char *graph, double t)
     const char *names[] = {"t", NULL};
     double vals[] = {t};
     double out = NAN;
-    int rc = av_expr_parse_and_eval(&out, expr, names, vals, NULL, NULL, NULL, NULL, NULL, 0,
-                                    NULL);
+    int rc = av_expr_parse_and_eval(&out, expr, names, vals, NULL, NULL, NULL, NULL, NULL, 0, NULL);
     if (rc < 0)
         fail_msg("ffmpeg cannot evaluate the track expression: %s", expr);
     free(expr);
@@ -234,7 +232,8 @@ static double kf_at(double (*kf)[2], size_t n, double t)
         return kf[0][1];
     for (size_t i = 0; i + 1 < n; i++)
         if (t <= kf[i + 1][0])
-            return kf[i][1] + (kf[i + 1][1] - kf[i][1]) * (t - kf[i][0]) / (kf[i + 1][0] - kf[i][0]);
+            return kf[i][1] +
+                   (kf[i + 1][1] - kf[i][1]) * (t - kf[i][0]) / (kf[i + 1][0] - kf[i][0]);
     return kf[n - 1][1];
 }
 
@@ -242,15 +241,15 @@ static void test_content_track_step(void **state)
 {
     (void)state;
     /* subject jumps from the left third to the right third at t=20 (source time) */
-    json_t *tr = json_pack("[[f,f],[f,f],[f,f],[f,f]]", 10.0, 0.25, 19.9, 0.25, 20.0, 0.75, 40.0,
-                           0.75);
+    json_t *tr =
+        json_pack("[[f,f],[f,f],[f,f],[f,f]]", 10.0, 0.25, 19.9, 0.25, 20.0, 0.75, 40.0, 0.75);
     om_editplan *p = content_plan(12.0, 32.0, tr, 1.0);
-    double (*kf)[2] = NULL;
+    double(*kf)[2] = NULL;
     size_t n = 0;
     assert_int_equal(om_editplan_crop_keyframes(p, &kf, &n), OM_OK);
     assert_true(n >= 2 && n <= OM_EDITPLAN_MAX_KEYFRAMES);
-    assert_true(fabs(kf[0][0]) < 1e-9);              /* clip time starts at 0 */
-    assert_true(fabs(kf[n - 1][0] - 20.0) < 1e-6);   /* and ends at end-start */
+    assert_true(fabs(kf[0][0]) < 1e-9);            /* clip time starts at 0 */
+    assert_true(fabs(kf[n - 1][0] - 20.0) < 1e-6); /* and ends at end-start */
     for (size_t i = 0; i < n; i++) {
         assert_true(kf[i][1] >= 0 && kf[i][1] <= 1);
         if (i)
@@ -293,7 +292,7 @@ static void test_content_track_noisy_is_bounded(void **state)
         json_array_append_new(tr, json_pack("[f,f]", i * 0.1, x));
     }
     om_editplan *p = content_plan(30.0, 330.0, tr, 2.0);
-    double (*kf)[2] = NULL;
+    double(*kf)[2] = NULL;
     size_t n = 0;
     assert_int_equal(om_editplan_crop_keyframes(p, &kf, &n), OM_OK);
     assert_true(n >= 3 && n <= OM_EDITPLAN_MAX_KEYFRAMES);
@@ -354,9 +353,13 @@ static void test_pick_encoder(void **state)
                          &p, "{\"source\":\"/a.mp4\",\"start\":0,\"end\":3,\"gpu_required\":true}"),
                      OM_OK);
     assert_int_equal(om_editplan_pick_encoder(p, &enc, &why), OM_OK);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
-                          "color=c=black:s=256x256:r=30:d=0.2", "-c:v", "h264_nvenc", "-f",
-                          "null", "-", NULL};
+    const char *argv[] = {"ffmpeg",    "-hide_banner",
+                          "-loglevel", "error",
+                          "-f",        "lavfi",
+                          "-i",        "color=c=black:s=256x256:r=30:d=0.2",
+                          "-c:v",      "h264_nvenc",
+                          "-f",        "null",
+                          "-",         NULL};
     om_proc_opts o = {.argv = argv, .timeout_ms = 30000};
     om_proc_result r;
     assert_int_equal(om_proc_run(&o, &r), OM_OK);

@@ -45,27 +45,85 @@ static int setup(void **state)
      * a quiet 440 Hz tone (about -48 LUFS) */
     char *src = path_in("src.mp4"), *intro = path_in("intro.mp4"), *outro = path_in("outro.mp4"),
          *logo = path_in("logo.png");
-    const char *a1[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "color=c=0x202020:s=1920x1080:r=30:d=12", "-f", "lavfi", "-i",
-                        "color=c=white:s=200x200:r=30:d=12", "-f", "lavfi", "-i",
-                        "sine=f=440:sample_rate=48000:d=12", "-filter_complex",
+    const char *a1[] = {"ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=0x202020:s=1920x1080:r=30:d=12",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=white:s=200x200:r=30:d=12",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "sine=f=440:sample_rate=48000:d=12",
+                        "-filter_complex",
                         "[0:v][1:v]overlay=x='if(lt(t,5),200,1500)':y=440,format=yuv420p[v];"
                         "[2:a]volume=-26dB[a]",
-                        "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
-                        "-g", "30", "-c:a", "aac", "-shortest", src, NULL};
+                        "-map",
+                        "[v]",
+                        "-map",
+                        "[a]",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "ultrafast",
+                        "-g",
+                        "30",
+                        "-c:a",
+                        "aac",
+                        "-shortest",
+                        src,
+                        NULL};
     ffmpeg_ok(a1);
     /* intro: 1 s 1280x720 with audio; outro: 1 s 720x1280 without audio */
-    const char *a2[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "testsrc2=s=1280x720:r=25:d=1", "-f", "lavfi", "-i",
-                        "sine=f=660:sample_rate=44100:d=1", "-c:v", "libx264", "-preset",
-                        "ultrafast", "-c:a", "aac", "-shortest", intro, NULL};
+    const char *a2[] = {"ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "testsrc2=s=1280x720:r=25:d=1",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "sine=f=660:sample_rate=44100:d=1",
+                        "-c:v",
+                        "libx264",
+                        "-preset",
+                        "ultrafast",
+                        "-c:a",
+                        "aac",
+                        "-shortest",
+                        intro,
+                        NULL};
     ffmpeg_ok(a2);
-    const char *a3[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "color=c=blue:s=720x1280:r=30:d=1", "-c:v", "libx264", "-preset",
-                        "ultrafast", outro, NULL};
+    const char *a3[] = {"ffmpeg",    "-hide_banner", "-loglevel",
+                        "error",     "-y",           "-f",
+                        "lavfi",     "-i",           "color=c=blue:s=720x1280:r=30:d=1",
+                        "-c:v",      "libx264",      "-preset",
+                        "ultrafast", outro,          NULL};
     ffmpeg_ok(a3);
-    const char *a4[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        "color=c=red:s=300x150,format=rgba", "-frames:v", "1", logo, NULL};
+    const char *a4[] = {"ffmpeg",
+                        "-hide_banner",
+                        "-loglevel",
+                        "error",
+                        "-y",
+                        "-f",
+                        "lavfi",
+                        "-i",
+                        "color=c=red:s=300x150,format=rgba",
+                        "-frames:v",
+                        "1",
+                        logo,
+                        NULL};
     ffmpeg_ok(a4);
     free(src);
     free(intro);
@@ -88,8 +146,9 @@ static unsigned char *frame_at(const char *path, double t)
     char *raw = path_in("frame.gray");
     char ts[32];
     snprintf(ts, sizeof(ts), "%.3f", t);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-ss", ts, "-i",
-                          path, "-frames:v", "1", "-pix_fmt", "gray", "-f", "rawvideo", raw, NULL};
+    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error",     "-y", "-ss",
+                          ts,       "-i",           path,        "-frames:v", "1",  "-pix_fmt",
+                          "gray",   "-f",           "rawvideo",  raw,         NULL};
     ffmpeg_ok(argv);
     char *px = NULL;
     size_t len = 0;
@@ -116,8 +175,9 @@ static double measure_lufs(const char *path, double ss, double t)
     char a[32], b[32];
     snprintf(a, sizeof(a), "%.3f", ss);
     snprintf(b, sizeof(b), "%.3f", t);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-nostats", "-ss", a, "-t", b, "-i", path,
-                          "-map", "0:a", "-af", "ebur128", "-f", "null", "-", NULL};
+    const char *argv[] = {"ffmpeg",  "-hide_banner", "-nostats", "-ss",  a,     "-t",
+                          b,         "-i",           path,       "-map", "0:a", "-af",
+                          "ebur128", "-f",           "null",     "-",    NULL};
     om_proc_opts o = {.argv = argv, .timeout_ms = 60000};
     om_proc_result r;
     assert_int_equal(om_proc_run(&o, &r), OM_OK);
@@ -150,9 +210,9 @@ static void on_progress(void *ud, double done, double total, int finished)
 static json_t *base_plan(const char *mode)
 {
     char *src = path_in("src.mp4");
-    json_t *p = json_pack("{s:s, s:f, s:f, s:{s:s, s:i}, s:{s:s}}", "source", src, "start", 0.5,
-                          "end", 11.5, "output", "preset", "ultrafast", "crf", 30, "reframe",
-                          "mode", mode);
+    json_t *p =
+        json_pack("{s:s, s:f, s:f, s:{s:s, s:i}, s:{s:s}}", "source", src, "start", 0.5, "end",
+                  11.5, "output", "preset", "ultrafast", "crf", 30, "reframe", "mode", mode);
     free(src);
     return p;
 }
@@ -179,10 +239,11 @@ static void test_full_plan(void **state)
     assert_int_equal(om_write_file_atomic(ass, cap->ass, strlen(cap->ass)), OM_OK);
     json_object_set_new(plan, "captions", json_pack("{s:s}", "ass", ass));
     char *logo = path_in("logo.png"), *intro = path_in("intro.mp4"), *outro = path_in("outro.mp4");
-    json_object_set_new(plan, "logo", json_pack("{s:s,s:s,s:f,s:f}", "path", logo, "position",
-                                                "top_left", "scale", 0.2, "opacity", 1.0));
-    json_object_set_new(plan, "loudness", json_pack("{s:i,s:f}", "target_lufs", -14,
-                                                    "true_peak", -1.5));
+    json_object_set_new(plan, "logo",
+                        json_pack("{s:s,s:s,s:f,s:f}", "path", logo, "position", "top_left",
+                                  "scale", 0.2, "opacity", 1.0));
+    json_object_set_new(plan, "loudness",
+                        json_pack("{s:i,s:f}", "target_lufs", -14, "true_peak", -1.5));
     json_object_set_new(plan, "intro", json_pack("{s:s}", "path", intro));
     json_object_set_new(plan, "outro", json_pack("{s:s}", "path", outro));
 
@@ -295,8 +356,9 @@ static void test_loudness_measured_gain(void **state)
     double measured = measure_lufs(src, 0.5, 4.0);
     json_t *plan = base_plan("center");
     json_object_set_new(plan, "end", json_real(4.5));
-    json_object_set_new(plan, "loudness", json_pack("{s:f, s:f, s:f}", "target_lufs", -16.0,
-                                                    "true_peak", -1.5, "measured_lufs", measured));
+    json_object_set_new(plan, "loudness",
+                        json_pack("{s:f, s:f, s:f}", "target_lufs", -16.0, "true_peak", -1.5,
+                                  "measured_lufs", measured));
     char *out = path_in("gain.mp4");
     om_render_result res;
     if (om_render_file(plan, out, NULL, &res))
@@ -430,12 +492,9 @@ static void test_resolve_fills_inputs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve_fills_inputs),
-        cmocka_unit_test(test_full_plan),
-        cmocka_unit_test(test_center_crop_misses_subject),
-        cmocka_unit_test(test_blur_pad),
-        cmocka_unit_test(test_loudness_measured_gain),
-        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_resolve_fills_inputs),       cmocka_unit_test(test_full_plan),
+        cmocka_unit_test(test_center_crop_misses_subject), cmocka_unit_test(test_blur_pad),
+        cmocka_unit_test(test_loudness_measured_gain),     cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_errors_are_clear),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
