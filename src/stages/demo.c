@@ -83,7 +83,7 @@ const char *om_demo_hook_source(void)
 
 const char *om_demo_hook_phrase(void)
 {
-    return "perfect shot of espresso";
+    return "stop brewing your espresso wrong";
 }
 
 const char *om_demo_brand_json(void)
@@ -199,7 +199,7 @@ static int make_video(const char *dir, const demo_video *v)
         goto out;
     size_t pause_bytes = (size_t)(DEMO_PAUSE_S * DEMO_RATE) * 2;
     char *zeros = xcalloc(1, pause_bytes);
-    sb_append(&pcm, zeros, pause_bytes / 2); /* a short lead-in */
+    sb_append(&pcm, zeros, (pause_bytes / 4) * 2); /* a short lead-in (whole samples) */
     int vtt = v->sidecar && !strcmp(v->sidecar, "vtt");
     if (vtt)
         sb_puts(&subs, "WEBVTT\n\n");
