@@ -5,11 +5,11 @@
 #include "stages/stages.h"
 
 extern const om_stage om_stage_scrape, om_stage_analyze, om_stage_select, om_stage_edit,
-    om_stage_schedule, om_stage_upload, om_stage_rescrape;
+    om_stage_schedule, om_stage_upload, om_stage_rescrape, om_stage_fetch;
 
 void om_stages_register_all(void)
 {
-    static const om_stage *const all[] = {&om_stage_rescrape, &om_stage_scrape,
+    static const om_stage *const all[] = {&om_stage_rescrape, &om_stage_scrape, &om_stage_fetch,
                                           &om_stage_analyze,  &om_stage_select,
                                           &om_stage_edit,     &om_stage_schedule,
                                           &om_stage_upload};

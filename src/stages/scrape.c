@@ -1,22 +1,36 @@
 /*
- * scrape.c: the scraper stage (job type "scrape", payload {project_id, creator_id}, states
- * INIT -> FETCH -> PARSE -> SAVE -> DONE, log source "scraper_worker").
+ * scrape.c: the scraper stages, log source "scraper_worker".
  *
+ * "scrape" (payload {project_id, creator_id}, states INIT -> FETCH -> PARSE -> SAVE -> DONE)
+ * lists a creator and fans out: one "fetch" job per new entry.
  *   INIT   load the creator; set up the source driver context from config.
- *   FETCH  list the creator's recent entries ([scraper] max_posts, default 5) with its driver.
+ *   FETCH  list the creator's recent entries ([scraper] max_posts, default 5) with its driver
+ *          (the listing draws from the platform's rate-limit bucket).
  *   PARSE  drop unusable entries and the ones already stored (posts.platform +
  *          platform_post_id).
- *   SAVE   per entry, independently (an entry that fails is logged and skipped; the job fails
- *          only when every new entry failed): fetch the media into
- *          <media_dir>/sources/.partial/<key>/ (kept between attempts so downloads resume),
- *          probe it, then in ONE store transaction: insert the post; when a video with the
- *          same SHA-256 already exists (the same media from another post or creator) record
- *          the post with a ledger packet pointing at that video and stop there; else move
- *          the file to <media_dir>/sources/<video_id>.<ext> (subtitles to
- *          <media_dir>/subs/<video_id>.<vtt|srt>), insert the video and its artifacts
- *          (source_media, subtitle), write the ledger packet (evidence: checksum, url,
- *          driver, raw-metadata hash) and emit "analyze" {video_id, post_id} with unique key
- *          "analyze:<video_id>".
+ *   SAVE   in ONE store transaction, oldest entry first (so that of two posts with the same
+ *          media the original is fetched first and owns the video), emit "fetch"
+ *          {project_id, creator_id, entry: <the entry as JSON>} with unique key
+ *          "fetch:<platform>:<platform_post_id>" and the scrape's parents. Nothing is
+ *          downloaded here.
+ *
+ * "fetch" (payload {project_id, creator_id, entry}, states INIT -> FETCH -> SAVE -> DONE)
+ * stores one entry; a bad entry is one failed (or dead-lettered) fetch job, never a lost run.
+ *   INIT   load the creator, rebuild the entry; a post already stored (re-delivery after the
+ *          commit) goes straight through to DONE.
+ *   FETCH  fetch the media with the entry's fetcher into <media_dir>/sources/.partial/<key>/
+ *          (kept between attempts so downloads resume; the download draws from the entry's
+ *          rate-limit bucket) and probe it. Unusable media (empty, truncated, not media,
+ *          resolution over the limit, codec without a decoder) is OM_EINVAL naming the entry's
+ *          URL and what is wrong, so the runtime dead-letters the job at once; download errors
+ *          keep their code (transient ones are retried).
+ *   SAVE   in ONE store transaction: insert the post; when a video with the same SHA-256
+ *          already exists (the same media from another post or creator) record the post with
+ *          a ledger packet pointing at that video and stop there; else move the file to
+ *          <media_dir>/sources/<video_id>.<ext> (subtitles to <media_dir>/subs/<video_id>.
+ *          <vtt|srt>), insert the video and its artifacts (source_media, subtitle), write the
+ *          ledger packet (evidence: checksum, url, driver, raw-metadata hash) and emit
+ *          "analyze" {video_id, post_id} with unique key "analyze:<video_id>".
  *
  * videos.file_path is an absolute local path (the media dir is made absolute). posts.posted_at
  * is NULL when the source does not say; posts.raw_metadata is described in sources.h.
@@ -35,16 +49,13 @@
 #define SRC "scraper_worker"
 #define RAW_CAP (1u << 20) /* posts.raw_metadata is trimmed past this */
 
+/* What both stages know about the job: the creator and where media goes. */
 typedef struct scrape {
     om_job_ctx *ctx;
     om_source_ctx sctx;
     char creator_id[OM_UUID_LEN];
     char *platform, *username, *profile_url;
     char *media_dir; /* absolute */
-    /* counters */
-    int listed, known, skipped, new_videos, duplicates, failed;
-    int first_err;
-    char first_msg[512];
 } scrape;
 
 static void scrape_release(scrape *sc)
@@ -112,15 +123,9 @@ static int post_known(scrape *sc, const char *post_id, int *known)
     return rc;
 }
 
-/* The raw metadata to store: the listing's object updated with what the fetch learnt. */
-static char *raw_text(const om_source_entry *e, const om_source_media *m)
+/* JSON text of a raw-metadata object, trimmed to the keys worth keeping past RAW_CAP. */
+static char *raw_dump(json_t *raw)
 {
-    json_t *raw = json_is_object(e->raw) ? json_deep_copy(e->raw) : json_object();
-    json_t *drv = json_incref(json_object_get(raw, "omniva_driver"));
-    if (json_is_object(m->raw))
-        json_object_update(raw, m->raw);
-    if (drv)
-        json_object_set_new(raw, "omniva_driver", drv);
     char *text = json_dumps(raw, JSON_COMPACT);
     if (text && strlen(text) > RAW_CAP) {
         static const char *const keep[] = {"omniva_driver",  "id",           "title",
@@ -139,23 +144,76 @@ static char *raw_text(const om_source_entry *e, const om_source_media *m)
         text = json_dumps(small, JSON_COMPACT);
         json_decref(small);
     }
-    json_decref(raw);
     return text ? text : xstrdup("{}");
 }
 
-static void entry_failed(scrape *sc, const om_source_entry *e, int rc)
+/* The raw metadata to store: the listing's object updated with what the fetch learnt. */
+static char *raw_text(const om_source_entry *e, const om_source_media *m)
 {
-    sc->failed++;
-    if (!sc->first_err) {
-        sc->first_err = rc;
-        snprintf(sc->first_msg, sizeof(sc->first_msg), "%s", om_error_msg());
+    json_t *raw = json_is_object(e->raw) ? json_deep_copy(e->raw) : json_object();
+    json_t *drv = json_incref(json_object_get(raw, "omniva_driver"));
+    if (json_is_object(m->raw))
+        json_object_update(raw, m->raw);
+    if (drv)
+        json_object_set_new(raw, "omniva_driver", drv);
+    char *text = raw_dump(raw);
+    json_decref(raw);
+    return text;
+}
+
+/* The entry as the fetch job's payload carries it (new reference). */
+static json_t *entry_to_json(const om_source_entry *e)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:I}", "platform_post_id", e->platform_post_id,
+                          "url", e->url, "media_url", e->media_url, "fetcher", e->fetcher,
+                          "duration_hint", e->duration_hint, "size_hint", (json_int_t)e->size_hint);
+    const char *opt_keys[] = {"rate_key", "title", "posted_at", "subtitle_path"};
+    const char *opt_vals[] = {e->rate_key, e->title, e->posted_at, e->subtitle_path};
+    for (size_t i = 0; i < OM_ARRAY_LEN(opt_keys); i++)
+        if (opt_vals[i])
+            json_object_set_new(o, opt_keys[i], json_string(opt_vals[i]));
+    if (json_is_object(e->raw)) {
+        char *text = raw_dump(e->raw);
+        json_t *raw = json_loads(text, 0, NULL);
+        free(text);
+        json_object_set_new(o, "raw", raw ? raw : json_object());
     }
-    json_t *f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "creator_id", sc->creator_id, "platform",
-                          sc->platform, "platform_post_id", e->platform_post_id, "url", e->url,
-                          "error_code", om_error_name(rc));
-    om_log_emit(OM_LOG_WARN, SRC, f, "entry %s skipped: %s", e->platform_post_id, om_error_msg());
-    json_decref(f);
-    om_error_clear();
+    return o;
+}
+
+/* Rebuilds an entry from entry_to_json's object. OM_EINVAL naming what is missing. */
+static int entry_from_json(json_t *o, om_source_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (!json_is_object(o))
+        return om_error_set(OM_EINVAL, "fetch payload needs \"entry\" (an object)");
+    static const char *const req[] = {"platform_post_id", "url", "media_url", "fetcher"};
+    const char *v[4];
+    for (size_t i = 0; i < 4; i++) {
+        v[i] = json_string_value(json_object_get(o, req[i]));
+        if (!v[i] || !*v[i])
+            return om_error_set(OM_EINVAL, "fetch payload: entry.%s missing or not a string",
+                                req[i]);
+    }
+    const om_source_driver *drv = om_source_fetcher(v[3]);
+    if (!drv)
+        return om_error_set(OM_EINVAL, "fetch payload: unknown fetcher \"%s\"", v[3]);
+    om_source_entry_set(e, v[0], v[1], v[2], drv->name);
+    const char *s;
+    if ((s = json_string_value(json_object_get(o, "rate_key"))))
+        e->rate_key = xstrdup(s);
+    if ((s = json_string_value(json_object_get(o, "title"))))
+        e->title = xstrdup(s);
+    if ((s = json_string_value(json_object_get(o, "posted_at"))))
+        e->posted_at = xstrdup(s);
+    if ((s = json_string_value(json_object_get(o, "subtitle_path"))))
+        e->subtitle_path = xstrdup(s);
+    e->duration_hint = json_number_value(json_object_get(o, "duration_hint"));
+    e->size_hint = (int64_t)json_integer_value(json_object_get(o, "size_hint"));
+    json_t *raw = json_object_get(o, "raw");
+    if (json_is_object(raw))
+        e->raw = json_deep_copy(raw);
+    return OM_OK;
 }
 
 typedef struct saved {
@@ -356,8 +414,14 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     return rc;
 }
 
-static int save_entry(scrape *sc, const om_source_entry *e)
+/* FETCH and SAVE of the fetch stage for one entry. ctx->result gets "outcome" ("new_video",
+ * "duplicate" or "already_stored") and the ids. */
+static int fetch_entry(scrape *sc, const om_source_entry *e)
 {
+    om_job_ctx *ctx = sc->ctx;
+    int rc = om_job_transition(ctx, "FETCH", "fetching %s with %s", e->url, e->fetcher);
+    if (rc != OM_OK)
+        return rc;
     char keyhex[OM_SHA256_HEX_LEN];
     char *key = xasprintf("%s\n%s", sc->platform, e->platform_post_id);
     om_sha256_hex(key, strlen(key), keyhex);
@@ -365,18 +429,18 @@ static int save_entry(scrape *sc, const om_source_entry *e)
     char *partial = xasprintf("%s/sources/.partial/%.24s", sc->media_dir, keyhex);
     om_source_media m;
     memset(&m, 0, sizeof(m));
-    int rc = om_source_fetch(&sc->sctx, e, partial, "media", &m);
+    rc = om_source_fetch(&sc->sctx, e, partial, "media", &m);
     if (rc != OM_OK) {
         /* keep a partial download for the next attempt unless retrying cannot help */
         if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
             om_rmtree(partial);
         free(partial);
-        return rc;
+        return om_error_wrap(rc, "fetching post %s (%s)", e->platform_post_id, e->url);
     }
     om_media_info info;
     rc = om_media_probe(m.media_path, &info);
     if (rc != OM_OK) {
-        rc = om_error_wrap(OM_EINVAL, "downloaded file is not usable media");
+        rc = om_error_wrap(OM_EINVAL, "%s: unusable media (post %s)", e->url, e->platform_post_id);
         om_source_media_release(&m);
         om_rmtree(partial);
         free(partial);
@@ -387,25 +451,30 @@ static int save_entry(scrape *sc, const om_source_entry *e)
     saved sv = {NULL, NULL, m.media_path, m.subtitle_path};
     int dup = 0, raced = 0;
     char video_id[OM_UUID_LEN] = "";
-    rc = om_store_begin(sc->ctx->store);
+    rc = om_job_transition(ctx, "SAVE", "%s, %lld bytes, sha256 %.12s", info.format,
+                           (long long)m.size_bytes, m.sha256);
+    if (rc == OM_OK)
+        rc = om_store_begin(ctx->store);
     if (rc == OM_OK) {
         rc = save_in_txn(sc, e, &m, &info, raw, posted_at, &sv, &dup, &raced, video_id);
         if (rc == OM_OK && !raced)
-            rc = om_store_commit(sc->ctx->store);
+            rc = om_store_commit(ctx->store);
         else
-            om_store_rollback(sc->ctx->store);
+            om_store_rollback(ctx->store);
     }
     if (rc != OM_OK || raced)
         saved_undo(&sv);
     if (rc == OM_OK) {
+        const char *outcome = raced ? "already_stored" : dup ? "duplicate" : "new_video";
+        json_object_set_new(ctx->result, "outcome", json_string(outcome));
+        json_object_set_new(ctx->result, "checksum", json_string(m.sha256));
         if (raced) {
-            sc->known++;
+            om_info(SRC, "post %s was stored by another worker meanwhile", e->platform_post_id);
         } else if (dup) {
-            sc->duplicates++;
             om_info(SRC, "post %s: same media as an existing video; no second video",
                     e->platform_post_id);
         } else {
-            sc->new_videos++;
+            json_object_set_new(ctx->result, "video_id", json_string(video_id));
             json_t *f = json_pack("{s:s, s:s, s:s}", "video_id", video_id, "creator_id",
                                   sc->creator_id, "checksum", m.sha256);
             om_log_emit(OM_LOG_INFO, SRC, f, "new video %s from %s (%s)", video_id, e->url,
@@ -422,23 +491,64 @@ static int save_entry(scrape *sc, const om_source_entry *e)
     return rc;
 }
 
-static int scrape_run(om_job_ctx *ctx)
+/* INIT of both stages: payload creator, creator row, media dir, driver context. */
+static int scrape_init(scrape *sc, om_job_ctx *ctx, const char *type)
 {
+    memset(sc, 0, sizeof(*sc));
+    sc->ctx = ctx;
     const char *creator_id = json_string_value(json_object_get(ctx->payload, "creator_id"));
     if (!creator_id || !om_uuid_valid(creator_id))
-        return om_error_set(OM_EINVAL, "scrape payload needs \"creator_id\" (a UUID)");
-    scrape sc;
-    memset(&sc, 0, sizeof(sc));
-    sc.ctx = ctx;
-    snprintf(sc.creator_id, sizeof(sc.creator_id), "%s", creator_id);
-    int rc = load_creator(&sc, creator_id);
+        return om_error_set(OM_EINVAL, "%s payload needs \"creator_id\" (a UUID)", type);
+    snprintf(sc->creator_id, sizeof(sc->creator_id), "%s", creator_id);
+    int rc = load_creator(sc, creator_id);
     if (rc == OM_OK)
-        rc = media_dir_abs(&sc);
+        rc = media_dir_abs(sc);
+    if (rc == OM_OK)
+        om_source_ctx_init(&sc->sctx, ctx->cfg, ctx->cancel);
+    return rc;
+}
+
+static int fetch_run(om_job_ctx *ctx)
+{
+    scrape sc;
+    om_source_entry e;
+    memset(&e, 0, sizeof(e));
+    int rc = scrape_init(&sc, ctx, "fetch");
+    if (rc == OM_OK)
+        rc = entry_from_json(json_object_get(ctx->payload, "entry"), &e);
+    int known = 0;
+    if (rc == OM_OK)
+        rc = post_known(&sc, e.platform_post_id, &known);
+    if (rc == OM_OK) {
+        json_object_set_new(ctx->result, "creator_id", json_string(sc.creator_id));
+        json_object_set_new(ctx->result, "platform_post_id", json_string(e.platform_post_id));
+    }
+    if (rc == OM_OK && known) { /* re-delivered after its commit: nothing left to do */
+        json_object_set_new(ctx->result, "outcome", json_string("already_stored"));
+        rc = om_job_transition(ctx, "FETCH", "post %s already stored", e.platform_post_id);
+        if (rc == OM_OK)
+            rc = om_job_transition(ctx, "SAVE", NULL);
+        if (rc == OM_OK)
+            rc = om_job_transition(ctx, "DONE", "already stored");
+    } else if (rc == OM_OK) {
+        rc = fetch_entry(&sc, &e);
+        if (rc == OM_OK)
+            rc = om_job_transition(ctx, "DONE", "%s",
+                                   json_string_value(json_object_get(ctx->result, "outcome")));
+    }
+    om_source_entry_release(&e);
+    scrape_release(&sc);
+    return rc;
+}
+
+static int scrape_run(om_job_ctx *ctx)
+{
+    scrape sc;
+    int rc = scrape_init(&sc, ctx, "scrape");
     if (rc != OM_OK) {
         scrape_release(&sc);
         return rc;
     }
-    om_source_ctx_init(&sc.sctx, ctx->cfg, ctx->cancel);
     long limit = ctx->cfg ? om_config_get_long(ctx->cfg, "scraper", "max_posts", 5) : 5;
     if (limit < 1)
         limit = 1;
@@ -454,12 +564,13 @@ static int scrape_run(om_job_ctx *ctx)
     /* PARSE: keep usable entries not stored yet (and not repeated in this listing) */
     size_t *todo = xcalloc(l.n + 1, sizeof(size_t));
     size_t ntodo = 0;
+    int listed = 0, known_n = 0, skipped = 0;
     for (size_t i = 0; rc == OM_OK && i < l.n; i++) {
         om_source_entry *e = &l.v[i];
-        sc.listed++;
+        listed++;
         if (!e->platform_post_id || !*e->platform_post_id || !e->url || !e->media_url ||
-            strlen(e->platform_post_id) > 2000) {
-            sc.skipped++;
+            !e->fetcher || strlen(e->platform_post_id) > 2000) {
+            skipped++;
             continue;
         }
         int dup_in_batch = 0;
@@ -469,46 +580,50 @@ static int scrape_run(om_job_ctx *ctx)
         if (!dup_in_batch)
             rc = post_known(&sc, e->platform_post_id, &known);
         if (dup_in_batch || known)
-            sc.known++;
+            known_n++;
         else
             todo[ntodo++] = i;
     }
     if (rc == OM_OK)
         rc = om_job_transition(ctx, "SAVE", "%zu new of %d listed (%d already stored)", ntodo,
-                               sc.listed, sc.known);
-    /* oldest first (listings are newest first), so that of two posts with the same media
-     * the original owns the video and the repost is the duplicate */
-    for (size_t k = 0; rc == OM_OK && k < ntodo; k++) {
-        if (ctx->cancel && *ctx->cancel) {
-            rc = om_error_set(OM_ETIMEOUT, "scrape cancelled after %zu of %zu entries", k, ntodo);
-            break;
+                               listed, known_n);
+    /* SAVE: one fetch job per new entry, all in one transaction; oldest first (listings are
+     * newest first), so that of two posts with the same media the original owns the video */
+    if (rc == OM_OK && ntodo > 0) {
+        rc = om_store_begin(ctx->store);
+        for (size_t k = 0; rc == OM_OK && k < ntodo; k++) {
+            om_source_entry *e = &l.v[todo[ntodo - 1 - k]];
+            json_t *p =
+                json_pack("{s:s, s:o}", "creator_id", sc.creator_id, "entry", entry_to_json(e));
+            if (ctx->project_id && *ctx->project_id)
+                json_object_set_new(p, "project_id", json_string(ctx->project_id));
+            char *key = xasprintf("fetch:%s:%s", sc.platform, e->platform_post_id);
+            rc = om_job_emit(ctx, "fetch", p, ctx->parents ? json_deep_copy(ctx->parents) : NULL,
+                             key, OM_PRIORITY_DEFAULT, 0);
+            free(key);
         }
-        om_source_entry *e = &l.v[todo[ntodo - 1 - k]];
-        int erc = save_entry(&sc, e);
-        if (erc != OM_OK)
-            entry_failed(&sc, e, erc);
+        if (rc == OM_OK)
+            rc = om_store_commit(ctx->store);
+        else if (om_store_in_txn(ctx->store))
+            om_store_rollback(ctx->store);
+        if (rc != OM_OK)
+            rc = om_error_wrap(rc, "emitting fetch jobs for %s creator %s", sc.platform,
+                               sc.username);
     }
     free(todo);
     om_source_entries_free(&l);
     json_object_set_new(ctx->result, "creator_id", json_string(sc.creator_id));
-    json_object_set_new(ctx->result, "listed", json_integer(sc.listed));
-    json_object_set_new(ctx->result, "already_stored", json_integer(sc.known));
-    json_object_set_new(ctx->result, "new_videos", json_integer(sc.new_videos));
-    json_object_set_new(ctx->result, "duplicates", json_integer(sc.duplicates));
-    json_object_set_new(ctx->result, "failed", json_integer(sc.failed));
-    if (rc == OM_OK && sc.failed > 0 && sc.new_videos + sc.duplicates == 0) {
-        rc = om_error_set(sc.first_err ? sc.first_err : OM_ERROR,
-                          "all %d new entries of %s creator %s failed; first: %s", sc.failed,
-                          sc.platform, sc.username, sc.first_msg);
-    }
+    json_object_set_new(ctx->result, "listed", json_integer(listed));
+    json_object_set_new(ctx->result, "already_stored", json_integer(known_n));
+    json_object_set_new(ctx->result, "skipped", json_integer(skipped));
+    json_object_set_new(ctx->result, "fetch_jobs", json_integer((json_int_t)ntodo));
     if (rc == OM_OK)
-        rc = om_job_transition(ctx, "DONE", "%d new videos, %d duplicates, %d failed",
-                               sc.new_videos, sc.duplicates, sc.failed);
+        rc = om_job_transition(ctx, "DONE", "%zu fetch jobs emitted", ntodo);
     scrape_release(&sc);
     return rc;
 }
 
-extern const om_stage om_stage_scrape; /* registered by stages/registry.c */
+extern const om_stage om_stage_scrape, om_stage_fetch; /* registered by stages/registry.c */
 
 static const char *const SCRAPE_STATES[] = {"INIT", "FETCH", "PARSE", "SAVE", "DONE", NULL};
 
@@ -517,7 +632,19 @@ const om_stage om_stage_scrape = {
     .source = SRC,
     .states = SCRAPE_STATES,
     .run = scrape_run,
-    .timeout_ms = 90 * 60 * 1000,
+    .timeout_ms = 30 * 60 * 1000, /* listing only: yt-dlp listings and rate-limit waits */
     .lease_ms = 0,
     .entity_type = "creators",
+};
+
+static const char *const FETCH_STATES[] = {"INIT", "FETCH", "SAVE", "DONE", NULL};
+
+const om_stage om_stage_fetch = {
+    .type = "fetch",
+    .source = SRC,
+    .states = FETCH_STATES,
+    .run = fetch_run,
+    .timeout_ms = 90 * 60 * 1000, /* one download ([scraper] fetch_timeout_s, default 1 h) */
+    .lease_ms = 0,
+    .entity_type = "videos",
 };

@@ -1,9 +1,13 @@
-/* test_scrape.c: the scrape stage end to end on a real SQLite store and queue: an RSS feed
- * served by a local HTTP server (new videos, a duplicate under another URL, a broken entry
- * that does not stop the others), re-runs that store nothing twice, the same media from a
- * second creator (one video row), a local folder with sidecars, and a web page through
- * yt-dlp's generic extractor. Checks posts, videos, artifacts, files, analyze jobs and
- * ledger packets. */
+/* test_scrape.c: the scrape and fetch stages end to end on a real SQLite store and queue:
+ * scrape lists a creator and emits one fetch job per new entry; the fetch jobs are then
+ * claimed from the queue and run the way the worker runtime runs them (ack, or fail with the
+ * stage's message, permanently for OM_EINVAL/OM_EPERMANENT). Cases: an RSS feed served by a
+ * local HTTP server (new videos, a duplicate under another URL, a broken entry that retries,
+ * dead-letters and does not stop the others), re-runs that store nothing twice, the same
+ * media from a second creator (one video row), a local folder with sidecars, a web page
+ * through yt-dlp's generic extractor, and a folder of bad media (empty, truncated, random
+ * bytes, 9000x9000) where each bad file is exactly one dead fetch job naming the file and
+ * the problem. Checks posts, videos, artifacts, files, analyze jobs and ledger packets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern const om_stage om_stage_scrape;
+extern const om_stage om_stage_scrape, om_stage_fetch;
 
 static char *home, *media;
 static om_config *cfg;
@@ -67,6 +71,7 @@ static int setup(void **state)
     om_config_set(cfg, "media", "dir", media);
     om_config_set(cfg, "ratelimit", "feed", "6000");
     om_config_set(cfg, "ratelimit", "direct", "6000");
+    om_config_set(cfg, "scraper", "max_posts", "20");
     static const int freqs[4] = {440, 660, 880, 550};
     static const double secs[4] = {2, 1, 1, 2};
     for (int i = 0; i < 4; i++) {
@@ -83,8 +88,10 @@ static int setup(void **state)
         rc = om_store_migrate(st, NULL);
     if (rc == OM_OK)
         rc = om_queue_open(&q, "sqlite", st);
-    if (rc == OM_OK)
+    if (rc == OM_OK) {
+        om_queue_set_backoff(q, 1, 2); /* retries claimable at once */
         rc = om_project_create(st, "Scrape test", NULL, home, project);
+    }
     if (rc != OM_OK) {
         fprintf(stderr, "setup: %s\n", om_error_msg());
         return -1;
@@ -110,32 +117,28 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs the scrape stage in-process for a creator; returns its code, *result_out the summary. */
-static int run_scrape(const char *creator_id, json_t **result_out)
+/* Runs `stage` in-process on `job` with `payload` (borrowed) as the runtime would; returns
+ * its code, *result_out (may be NULL) the summary. */
+static int run_stage(const om_stage *stage, const om_job *job, json_t *payload, json_t **result_out)
 {
-    om_job job;
-    memset(&job, 0, sizeof(job));
-    om_uuid4(job.id);
-    snprintf(job.type, sizeof(job.type), "scrape");
-    job.attempt = 1;
-    json_t *payload = json_pack("{s:s, s:s}", "creator_id", creator_id, "project_id", project);
     volatile int cancel = 0;
+    json_t *parents = json_object_get(payload, "parents");
     om_job_ctx ctx = {
-        .job = &job,
+        .job = job,
         .payload = payload,
         .store = st,
         .queue = q,
         .cfg = cfg,
-        .stage = &om_stage_scrape,
-        .trace_id = job.id,
+        .stage = stage,
+        .trace_id = job->id,
         .project_id = project,
-        .parents = json_array(),
+        .parents = parents ? json_incref(parents) : json_array(),
         .state = "INIT",
         .cancel = &cancel,
         .result = json_object(),
     };
     om_error_clear();
-    int rc = om_stage_scrape.run(&ctx);
+    int rc = stage->run(&ctx);
     assert_false(om_store_in_txn(st));
     if (rc == OM_OK)
         assert_string_equal(ctx.state, "DONE");
@@ -144,8 +147,82 @@ static int run_scrape(const char *creator_id, json_t **result_out)
     else
         json_decref(ctx.result);
     json_decref(ctx.parents);
+    return rc;
+}
+
+/* Runs the scrape stage in-process for a creator; returns its code, *result_out the summary. */
+static int run_scrape(const char *creator_id, json_t **result_out)
+{
+    om_job job;
+    memset(&job, 0, sizeof(job));
+    om_uuid4(job.id);
+    snprintf(job.type, sizeof(job.type), "scrape");
+    job.attempt = 1;
+    json_t *payload = json_pack("{s:s, s:s, s:[s]}", "creator_id", creator_id, "project_id",
+                                project, "parents", "scrape-parent-packet");
+    int rc = run_stage(&om_stage_scrape, &job, payload, result_out);
     json_decref(payload);
     return rc;
+}
+
+typedef struct tally {
+    int ran, new_videos, duplicates, already, failed, dead;
+} tally;
+
+/* Claims and runs fetch jobs until none is left (retries included) the way the worker does:
+ * ack on success, else fail with the stage's message, permanent for OM_EINVAL/EPERMANENT. */
+static tally run_fetch_jobs(void)
+{
+    tally t = {0};
+    static const char *const types[] = {"fetch"};
+    for (int idle = 0; idle < 2000;) {
+        om_job job;
+        size_t n = 0;
+        assert_int_equal(om_queue_claim(q, types, 1, "test-worker", 120000, &job, 1, &n), OM_OK);
+        if (n == 0) {
+            char *v = NULL;
+            assert_int_equal(om_store_query_value(st,
+                                                  "SELECT COUNT(*) FROM jobs WHERE type = "
+                                                  "'fetch' AND state = 'ready'",
+                                                  NULL, 0, &v),
+                             OM_OK);
+            int left = atoi(v);
+            free(v);
+            if (left == 0)
+                break;
+            usleep(5000); /* a retry whose backoff has not passed */
+            idle++;
+            continue;
+        }
+        json_t *payload = json_loads(job.payload, 0, NULL);
+        assert_non_null(payload);
+        json_t *res = NULL;
+        int rc = run_stage(&om_stage_fetch, &job, payload, &res);
+        t.ran++;
+        if (rc == OM_OK) {
+            assert_int_equal(om_queue_ack(q, &job), OM_OK);
+            const char *o = json_string_value(json_object_get(res, "outcome"));
+            assert_non_null(o);
+            if (strcmp(o, "new_video") == 0)
+                t.new_videos++;
+            else if (strcmp(o, "duplicate") == 0)
+                t.duplicates++;
+            else
+                t.already++;
+        } else {
+            char *why = xstrdup(om_error_msg());
+            int dead = 0;
+            assert_int_equal(
+                om_queue_fail(q, &job, why, rc == OM_EINVAL || rc == OM_EPERMANENT, &dead), OM_OK);
+            t.failed++;
+            t.dead += dead;
+            free(why);
+        }
+        json_decref(res);
+        json_decref(payload);
+        om_job_release(&job);
+    }
+    return t;
 }
 
 static int64_t qint(const char *sql, const char *arg)
@@ -228,10 +305,54 @@ static void test_feed_scrape(void **state)
         fprintf(stderr, "scrape: %s\n", om_error_msg());
     assert_int_equal(rc, OM_OK);
     assert_int_equal(rint_of(res, "listed"), 4);
-    assert_int_equal(rint_of(res, "new_videos"), 2);
-    assert_int_equal(rint_of(res, "duplicates"), 1);
-    assert_int_equal(rint_of(res, "failed"), 1); /* the broken one, the others went on */
+    assert_int_equal(rint_of(res, "fetch_jobs"), 4);
     json_decref(res);
+    /* scrape downloads nothing itself: one fetch job per entry, keyed by the post */
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 0);
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch' AND state = 'ready' "
+                          "AND unique_key LIKE 'fetch:feed:%'",
+                          NULL),
+                     4);
+    {
+        om_rows *fr = NULL;
+        assert_int_equal(om_store_query(st,
+                                        "SELECT payload FROM jobs WHERE type = 'fetch' AND "
+                                        "unique_key LIKE 'fetch:feed:%#b'",
+                                        NULL, 0, &fr),
+                         OM_OK);
+        assert_int_equal(om_rows_count(fr), 1);
+        json_t *p = json_loads(om_rows_getn(fr, 0, "payload"), 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(p, "creator_id")), cid);
+        assert_string_equal(json_string_value(json_object_get(p, "project_id")), project);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(p, "parents"), 0)),
+                            "scrape-parent-packet");
+        json_t *e = json_object_get(p, "entry");
+        assert_string_equal(json_string_value(json_object_get(e, "media_url")), b);
+        assert_string_equal(json_string_value(json_object_get(e, "fetcher")), "http");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(e, "raw"), "title")),
+                            "B");
+        json_decref(p);
+        om_rows_free(fr);
+    }
+    tally t = run_fetch_jobs();
+    assert_int_equal(t.new_videos, 2);
+    assert_int_equal(t.duplicates, 1);
+    assert_int_equal(t.failed, 3); /* the broken one: a 404 is retried, then dead-lettered */
+    assert_int_equal(t.dead, 1);   /* ... and the others went on */
+    om_job_list dl = {0};
+    om_queue_filter qf = {"dead", "fetch", 0};
+    assert_int_equal(om_queue_list(q, &qf, &dl), OM_OK);
+    assert_int_equal(dl.n, 1);
+    assert_non_null(strstr(dl.jobs[0].unique_key, "#d"));
+    json_t *errs = json_loads(dl.jobs[0].errors, 0, NULL);
+    assert_int_equal(json_array_size(errs), 3);
+    const char *err0 = json_string_value(json_object_get(json_array_get(errs, 0), "error"));
+    assert_non_null(strstr(err0, "broken.mp4"));
+    assert_non_null(strstr(err0, "404"));
+    json_decref(errs);
+    char dead_id[OM_UUID_LEN];
+    memcpy(dead_id, dl.jobs[0].id, OM_UUID_LEN);
+    om_job_list_free(&dl);
 
     assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 3);
     assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), 2);
@@ -330,25 +451,44 @@ static void test_feed_scrape(void **state)
     free(ls);
     free(partial);
 
-    /* a re-run stores nothing twice; the broken entry is now the only new one -> the job fails */
-    rc = run_scrape(cid, &res);
-    assert_int_equal(rc, OM_ENOTFOUND);
-    assert_non_null(strstr(om_error_msg(), "all 1 new entries"));
-    assert_non_null(strstr(om_error_msg(), "404"));
+    /* a re-run stores nothing twice; the broken entry is the only new one, and its dead
+     * fetch job holds the key: no second job until someone retries the dead letter */
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
     assert_int_equal(rint_of(res, "already_stored"), 3);
+    assert_int_equal(rint_of(res, "fetch_jobs"), 1);
     json_decref(res);
+    assert_int_equal(run_fetch_jobs().ran, 0);
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch'", NULL), 4);
     assert_int_equal(qint("SELECT COUNT(*) FROM posts", NULL), 3);
     assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), 2);
     assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'analyze'", NULL), 2);
 
-    /* the server fixes the file (same bytes as B): the post is stored, no new video */
+    /* the server fixes the file (same bytes as B) and the dead letter is retried: the post
+     * is stored, no new video */
     testsrv_add(srv, "/m/broken.mp4", "video/mp4", data[1], len[1], 0, 0);
-    assert_int_equal(run_scrape(cid, &res), OM_OK);
-    assert_int_equal(rint_of(res, "duplicates"), 1);
-    assert_int_equal(rint_of(res, "new_videos"), 0);
-    json_decref(res);
+    assert_int_equal(om_queue_retry(q, dead_id), OM_OK);
+    t = run_fetch_jobs();
+    assert_int_equal(t.ran, 1);
+    assert_int_equal(t.duplicates, 1);
+    assert_int_equal(t.new_videos, 0);
     assert_int_equal(qint("SELECT COUNT(*) FROM posts", NULL), 4);
     assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), 2);
+    /* a re-delivered fetch job (say its ack was lost) stores nothing twice */
+    {
+        om_job job;
+        assert_int_equal(om_queue_get(q, dead_id, &job), OM_OK);
+        assert_string_equal(job.state, "done");
+        json_t *p = json_loads(job.payload, 0, NULL);
+        json_t *r2 = NULL;
+        assert_int_equal(run_stage(&om_stage_fetch, &job, p, &r2), OM_OK);
+        assert_string_equal(json_string_value(json_object_get(r2, "outcome")), "already_stored");
+        json_decref(r2);
+        json_decref(p);
+        om_job_release(&job);
+    }
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts", NULL), 4);
+    assert_int_equal(
+        qint("SELECT COUNT(*) FROM stardust_metadata WHERE entity_type = 'posts'", NULL), 2);
 
     free(a);
     free(b);
@@ -369,8 +509,11 @@ static void test_same_media_two_urls(void **state)
     int64_t videos = qint("SELECT COUNT(*) FROM videos", NULL);
     json_t *res = NULL;
     assert_int_equal(run_scrape(cid, &res), OM_OK);
-    assert_int_equal(rint_of(res, "duplicates"), 1);
+    assert_int_equal(rint_of(res, "fetch_jobs"), 1);
     json_decref(res);
+    tally t = run_fetch_jobs();
+    assert_int_equal(t.ran, 1);
+    assert_int_equal(t.duplicates, 1);
     assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 1);
     assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE platform = 'direct'", NULL), 1);
     assert_int_equal(qint("SELECT COUNT(*) FROM videos", NULL), videos);
@@ -397,8 +540,9 @@ static void test_local_folder(void **state)
     assert_int_equal(om_creator_add(st, project, uri, cid), OM_OK);
     json_t *res = NULL;
     assert_int_equal(run_scrape(cid, &res), OM_OK);
-    assert_int_equal(rint_of(res, "new_videos"), 1);
+    assert_int_equal(rint_of(res, "fetch_jobs"), 1);
     json_decref(res);
+    assert_int_equal(run_fetch_jobs().new_videos, 1);
     char *vid = NULL;
     assert_int_equal(om_store_query_value(st,
                                           "SELECT v.video_id FROM videos v JOIN posts p ON "
@@ -434,9 +578,10 @@ static void test_local_folder(void **state)
     check_video_files();
     /* nothing new the second time */
     assert_int_equal(run_scrape(cid, &res), OM_OK);
-    assert_int_equal(rint_of(res, "new_videos"), 0);
+    assert_int_equal(rint_of(res, "fetch_jobs"), 0);
     assert_int_equal(rint_of(res, "already_stored"), 1);
     json_decref(res);
+    assert_int_equal(run_fetch_jobs().ran, 0);
     free(spath);
     free(vid);
     free(uri);
@@ -465,8 +610,11 @@ static void test_ytdlp_page(void **state)
     if (rc != OM_OK)
         fprintf(stderr, "scrape: %s\n", om_error_msg());
     assert_int_equal(rc, OM_OK);
-    assert_int_equal(rint_of(res, "new_videos"), 1);
+    assert_int_equal(rint_of(res, "fetch_jobs"), 1);
     json_decref(res);
+    tally t = run_fetch_jobs();
+    assert_int_equal(t.ran, 1);
+    assert_int_equal(t.new_videos, 1);
     assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE checksum = ?", sha[3]), 1);
     assert_int_equal(qint("SELECT COUNT(*) FROM artifacts a JOIN videos v ON v.video_id = "
                           "a.entity_id WHERE a.kind = 'subtitle' AND v.checksum = ?",
@@ -485,6 +633,169 @@ static void test_ytdlp_page(void **state)
     free(u);
 }
 
+/* Runs ffmpeg with `args` (after "ffmpeg -v error -y"); 0 on success. */
+static int ffmpeg(const char *const *args)
+{
+    const char *argv[32] = {"ffmpeg", "-v", "error", "-y"};
+    size_t n = 4;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    om_proc_opts o = {0};
+    o.argv = argv;
+    o.timeout_ms = 120000;
+    om_proc_result r;
+    int rc = om_proc_run(&o, &r);
+    int ok = rc == OM_OK && r.exit_code == 0;
+    if (!ok)
+        fprintf(stderr, "ffmpeg failed: %s\n", r.err ? r.err : om_error_msg());
+    om_proc_result_release(&r);
+    return ok ? 0 : -1;
+}
+
+/* Issue #3: bad media in a folder. Each unusable file ends as exactly ONE dead fetch job
+ * (dead at the first attempt) whose error names the file and what is wrong; the good file
+ * becomes a video with an analyze job; nothing else is lost. */
+static void test_bad_media(void **state)
+{
+    (void)state;
+    char *dir = xasprintf("%s/badmedia", home);
+    assert_int_equal(om_mkdirs(dir, 0755), OM_OK);
+    char *good = xasprintf("%s/good.mp4", dir);
+    assert_int_equal(make_clip(good, 3, 330), 0);
+    char good_sha[OM_SHA256_HEX_LEN];
+    assert_int_equal(om_sha256_file(good, good_sha), OM_OK);
+    char *gdata = NULL;
+    size_t glen = 0;
+    assert_int_equal(om_read_file(good, 0, &gdata, &glen), OM_OK);
+    char *empty = xasprintf("%s/empty.mp4", dir);
+    assert_int_equal(om_write_file_atomic(empty, "", 0), OM_OK);
+    char *trunc = xasprintf("%s/truncated.mp4", dir);
+    assert_int_equal(om_write_file_atomic(trunc, gdata, glen / 2), OM_OK);
+    char *rnd = xasprintf("%s/random.mp4", dir);
+    {
+        size_t n = 256 * 1024;
+        unsigned char *buf = xmalloc(n);
+        uint64_t x = 0x9e3779b97f4a7c15ull;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[i] = (unsigned char)(x >> 24);
+        }
+        assert_int_equal(om_write_file_atomic(rnd, buf, n), OM_OK);
+        free(buf);
+    }
+    /* 9000x9000, over OM_MEDIA_MAX_DIM (8192): one MJPEG frame of a flat colour */
+    char *huge = xasprintf("%s/huge.mkv", dir);
+    const char *hargs[] = {"-f",        "lavfi",    "-i",   "color=c=blue:s=9000x9000:d=0.04",
+                           "-frames:v", "1",        "-c:v", "mjpeg",
+                           "-pix_fmt",  "yuvj420p", huge,   NULL};
+    int have_huge = ffmpeg(hargs) == 0;
+    if (!have_huge)
+        fprintf(stderr, "note: ffmpeg could not make a 9000x9000 file; that case is skipped\n");
+    free(gdata);
+
+    char *uri = xasprintf("file://%s", dir);
+    char cid[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, uri, cid), OM_OK);
+    int64_t fetch_before = qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch'", NULL);
+    int64_t dead_before =
+        qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch' AND state = 'dead'", NULL);
+    int nfiles = 4 + have_huge, nbad = nfiles - 1;
+    json_t *res = NULL;
+    assert_int_equal(run_scrape(cid, &res), OM_OK); /* listing bad files is not an error */
+    assert_int_equal(rint_of(res, "fetch_jobs"), nfiles);
+    json_decref(res);
+    tally t = run_fetch_jobs();
+    assert_int_equal(t.ran, nfiles);   /* every job ran exactly once: */
+    assert_int_equal(t.new_videos, 1); /* the good one */
+    assert_int_equal(t.failed, nbad);  /* each bad one failed once ... */
+    assert_int_equal(t.dead, nbad);    /* ... and went straight to the dead letters */
+
+    /* the good file: a video and its analyze job */
+    char *vid = NULL;
+    assert_int_equal(om_store_query_value(st,
+                                          "SELECT v.video_id FROM videos v JOIN posts p ON "
+                                          "p.post_id = v.post_id WHERE p.creator_id = ?",
+                                          OM_PARAMS(OM_TEXT(cid)), &vid),
+                     OM_OK);
+    assert_int_equal(qint("SELECT COUNT(*) FROM videos WHERE checksum = ?", good_sha), 1);
+    char *akey = xasprintf("analyze:%s", vid);
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'analyze' AND state = 'ready' "
+                          "AND unique_key = ?",
+                          akey),
+                     1);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 1);
+    check_video_files();
+
+    /* each bad file: exactly one dead fetch job, one error, naming the file and the problem */
+    static const struct {
+        const char *name, *problem[3];
+    } bad[] = {
+        {"empty.mp4", {"empty file", NULL, NULL}},
+        {"truncated.mp4", {"truncated", "moov atom not found", NULL}},
+        {"random.mp4", {"not a media file", "corrupt", NULL}},
+        {"huge.mkv", {"9000x9000 exceeds", NULL, NULL}},
+    };
+    om_job_list dl = {0};
+    om_queue_filter qf = {"dead", "fetch", 1000};
+    assert_int_equal(om_queue_list(q, &qf, &dl), OM_OK);
+    assert_int_equal((int64_t)dl.n, dead_before + nbad);
+    for (size_t i = 0; i < OM_ARRAY_LEN(bad); i++) {
+        if (!have_huge && strcmp(bad[i].name, "huge.mkv") == 0)
+            continue;
+        char *prefix = xasprintf("fetch:local:%s@", bad[i].name);
+        int found = 0;
+        for (size_t k = 0; k < dl.n; k++) {
+            om_job *j = &dl.jobs[k];
+            if (!j->unique_key || strncmp(j->unique_key, prefix, strlen(prefix)) != 0)
+                continue;
+            found++;
+            assert_int_equal(j->attempt, 1);
+            json_t *errs = json_loads(j->errors, 0, NULL);
+            assert_int_equal(json_array_size(errs), 1);
+            const char *err = json_string_value(json_object_get(json_array_get(errs, 0), "error"));
+            assert_non_null(err);
+            fprintf(stderr, "dead letter %s: %s\n", bad[i].name, err);
+            char *path = xasprintf("%s/%s", dir, bad[i].name);
+            assert_non_null(strstr(err, path)); /* names the file */
+            assert_non_null(strstr(err, "unusable media"));
+            int named = 0;
+            for (size_t p = 0; p < 3 && bad[i].problem[p]; p++)
+                named |= strstr(err, bad[i].problem[p]) != NULL;
+            assert_true(named); /* and what is wrong with it */
+            free(path);
+            json_decref(errs);
+        }
+        assert_int_equal(found, 1);
+        free(prefix);
+    }
+    om_job_list_free(&dl);
+    /* nothing else lost or pending: every fetch job of this run is done or dead */
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch'", NULL),
+                     fetch_before + nfiles);
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch' AND state NOT IN "
+                          "('done', 'dead')",
+                          NULL),
+                     0);
+    /* a re-scrape emits nothing new: the dead letters hold their keys */
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
+    assert_int_equal(rint_of(res, "already_stored"), 1);
+    json_decref(res);
+    assert_int_equal(run_fetch_jobs().ran, 0);
+    assert_int_equal(qint("SELECT COUNT(*) FROM jobs WHERE type = 'fetch'", NULL),
+                     fetch_before + nfiles);
+
+    free(akey);
+    free(vid);
+    free(uri);
+    free(huge);
+    free(rnd);
+    free(trunc);
+    free(empty);
+    free(good);
+    free(dir);
+}
+
 static void test_bad_payloads(void **state)
 {
     (void)state;
@@ -494,6 +805,30 @@ static void test_bad_payloads(void **state)
     assert_non_null(strstr(om_error_msg(), "does not exist"));
     assert_int_equal(run_scrape("not-a-uuid", NULL), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "creator_id"));
+
+    /* fetch: a payload without an entry, or with a broken one, is OM_EINVAL naming it */
+    char cid[OM_UUID_LEN];
+    char *c = NULL;
+    assert_int_equal(
+        om_store_query_value(st, "SELECT creator_id FROM creators LIMIT 1", NULL, 0, &c), OM_OK);
+    snprintf(cid, sizeof(cid), "%s", c);
+    free(c);
+    om_job job;
+    memset(&job, 0, sizeof(job));
+    om_uuid4(job.id);
+    snprintf(job.type, sizeof(job.type), "fetch");
+    json_t *p = json_pack("{s:s}", "creator_id", cid);
+    assert_int_equal(run_stage(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "\"entry\""));
+    json_object_set_new(p, "entry",
+                        json_pack("{s:s, s:s, s:s, s:s}", "platform_post_id", "x", "url", "u",
+                                  "media_url", "m", "fetcher", "carrier-pigeon"));
+    assert_int_equal(run_stage(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "carrier-pigeon"));
+    json_object_del(json_object_get(p, "entry"), "media_url");
+    assert_int_equal(run_stage(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "media_url"));
+    json_decref(p);
 }
 
 int main(void)
@@ -504,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_same_media_two_urls),
         cmocka_unit_test(test_local_folder),
         cmocka_unit_test(test_ytdlp_page),
+        cmocka_unit_test(test_bad_media),
         cmocka_unit_test(test_bad_payloads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
