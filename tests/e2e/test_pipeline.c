@@ -1,0 +1,295 @@
+/*
+ * test_pipeline.c: the product end to end, through the real binary. `omniva demo DIR`
+ * generates three source videos (one with a planted on-brand hook, two with sidecar
+ * subtitles, one transcribed by pocketsphinx) and runs every stage; then we check what a
+ * user would: at least 3 verified clips (render on disk, checksum as recorded), the hook in
+ * the top 3, captions made of words that were actually spoken, the ledger intact, an
+ * explanation for a clip, and that running the pipeline again on the same workspace
+ * creates no duplicate rows, files or exports.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "base/common.h"
+#include "base/fsutil.h"
+#include "harness/harness.h"
+#include "omtest.h"
+
+#include <ctype.h>
+#include <dirent.h>
+
+static char *home, *url;
+
+static int count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name), s = strlen(suffix);
+        if (e->d_name[0] != '.' && l > s && !strcmp(e->d_name + l - s, suffix))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Lower-case words of a text, separated by single spaces (punctuation dropped). */
+static char *words_of(const char *text)
+{
+    om_sbuf sb = OM_SBUF_INIT;
+    int in = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (isalnum(*p) || *p == '\'') {
+            char c = (char)tolower(*p);
+            sb_append(&sb, &c, 1);
+            in = 1;
+        } else if (in) {
+            sb_puts(&sb, " ");
+            in = 0;
+        }
+    }
+    return sb_detach(&sb);
+}
+
+/* The text of an ASS file's Dialogue events without override tags. */
+static char *ass_text(const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (om_read_file(path, 0, &data, &len))
+        return NULL;
+    om_sbuf sb = OM_SBUF_INIT;
+    char *save = NULL;
+    for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "Dialogue:", 9))
+            continue;
+        /* the text is after the 9th comma */
+        char *t = line;
+        for (int commas = 0; *t && commas < 9; t++)
+            commas += *t == ',';
+        for (int tag = 0; *t; t++) {
+            if (*t == '{')
+                tag = 1;
+            else if (*t == '}')
+                tag = 0;
+            else if (!tag && t[0] == '\\' && (t[1] == 'N' || t[1] == 'n'))
+                t++, sb_puts(&sb, " ");
+            else if (!tag)
+                sb_append(&sb, t, 1);
+        }
+        sb_puts(&sb, " ");
+    }
+    free(data);
+    return sb_detach(&sb);
+}
+
+static int contains_word(const char *words, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = words; (p = strstr(p, w)); p++)
+        if ((p == words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    home = harness_tmpdir("e2e");
+    url = xasprintf("sqlite://%s/omniva.db", home);
+    char *out = NULL, *err = NULL;
+    int rc = omt_run(&out, &err, NULL, "demo", home, NULL);
+    if (rc != 0)
+        fprintf(stderr, "omniva demo failed (%d)\nstdout:\n%s\nstderr (tail):\n%s\n", rc,
+                out ? out : "", err && strlen(err) > 4000 ? err + strlen(err) - 4000 : err);
+    else
+        printf("%s", out);
+    free(out);
+    free(err);
+    return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (home && !getenv("OMNIVA_KEEP"))
+        om_rmtree(home);
+    free(home);
+    free(url);
+    return 0;
+}
+
+static void test_verified_clips(void **state)
+{
+    (void)state;
+    int64_t n = omt_query_int(url, "SELECT count(*) FROM clips WHERE status = 'PUBLISHED'");
+    assert_true(n >= 3);
+    /* every published clip: a render artifact whose file has the recorded SHA-256 */
+    for (int64_t i = 0; i < n; i++) {
+        char *sql = xasprintf("SELECT r.path || '|' || r.checksum FROM clips c JOIN artifacts r "
+                              "ON r.kind = 'render' AND r.entity_id = c.clip_id "
+                              "WHERE c.status = 'PUBLISHED' ORDER BY c.clip_id LIMIT 1 OFFSET %lld",
+                              (long long)i);
+        char *row = omt_query(url, sql);
+        free(sql);
+        assert_non_null(row);
+        char *bar = strchr(row, '|');
+        assert_non_null(bar);
+        *bar = '\0';
+        char sha[OM_SHA256_HEX_LEN];
+        assert_int_equal(om_sha256_file(row, sha), OM_OK);
+        assert_string_equal(sha, bar + 1);
+        free(row);
+    }
+    /* and each was exported with its sidecar */
+    char *exports = xasprintf("%s/exports/demo-coffee", home);
+    assert_int_equal(count_files(exports, ".mp4"), (int)n);
+    assert_int_equal(count_files(exports, ".json"), (int)n);
+    free(exports);
+    assert_int_equal(omt_query_int(url, "SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+}
+
+static void test_hook_in_top3(void **state)
+{
+    (void)state;
+    char *top = omt_query(url, "SELECT group_concat(lower(json_extract(metadata, '$.transcript')),"
+                               " ' || ') FROM (SELECT metadata FROM clips WHERE status IN "
+                               "('SELECTED','RENDERED','SCHEDULED','PUBLISHED') ORDER BY "
+                               "lattice_priority DESC LIMIT 3)");
+    assert_non_null(top);
+    if (!strstr(top, "stop brewing your espresso wrong"))
+        fail_msg("planted hook not in the top 3: %s", top);
+    free(top);
+}
+
+static void test_captions_were_spoken(void **state)
+{
+    (void)state;
+    /* what was spoken in the videos that carry subtitles (the sidecars are the script) */
+    om_sbuf spoken = OM_SBUF_INIT;
+    const char *sides[] = {"espresso-secrets.srt", "morning-routine.vtt"};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = xasprintf("%s/demo-sources/%s", home, sides[i]), *data = NULL;
+        assert_int_equal(om_read_file(p, 0, &data, NULL), OM_OK);
+        char *w = words_of(data);
+        sb_printf(&spoken, " %s ", w);
+        free(w);
+        free(data);
+        free(p);
+    }
+    char *sql = xasprintf("SELECT count(*) FROM edit_jobs e JOIN clips c ON c.clip_id = e.clip_id "
+                          "JOIN videos v ON v.video_id = c.video_id JOIN artifacts a ON "
+                          "a.entity_id = v.video_id AND a.kind = 'subtitle'");
+    int64_t n = omt_query_int(url, sql);
+    free(sql);
+    assert_true(n >= 2);
+    int checked = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sql = xasprintf("SELECT json_extract(e.operations, '$.captions.ass') FROM edit_jobs e "
+                        "JOIN clips c ON c.clip_id = e.clip_id JOIN videos v ON v.video_id = "
+                        "c.video_id JOIN artifacts a ON a.entity_id = v.video_id AND a.kind = "
+                        "'subtitle' ORDER BY e.clip_id LIMIT 1 OFFSET %lld",
+                        (long long)i);
+        char *ass = omt_query(url, sql);
+        free(sql);
+        assert_non_null(ass);
+        char *text = ass_text(ass);
+        assert_non_null(text);
+        char *words = words_of(text);
+        size_t total = 0, known = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+            total++;
+            known += contains_word(sb_str(&spoken), w);
+        }
+        if (total == 0 || known != total)
+            fail_msg("captions of %s: %zu of %zu words were spoken: %.300s", ass, known, total,
+                     text);
+        checked++;
+        free(words);
+        free(text);
+        free(ass);
+    }
+    assert_true(checked >= 2);
+    sb_release(&spoken);
+}
+
+static void test_ledger_and_explain(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, home, "ledger", "verify", NULL), 0);
+    free(out);
+    char *clip = omt_query(url, "SELECT clip_id FROM clips WHERE status = 'PUBLISHED' "
+                                "ORDER BY lattice_priority DESC LIMIT 1");
+    assert_non_null(clip);
+    assert_int_equal(omt_run(&out, NULL, home, "explain", clip, NULL), 0);
+    assert_true(omt_has(out, "hook"));
+    assert_true(omt_has(out, clip));
+    free(out);
+    /* the ledger walks the clip back to its creator's post */
+    assert_int_equal(omt_run(&out, NULL, home, "ledger", "show", clip, "--json", NULL), 0);
+    json_t *packets = json_loads(out, 0, NULL);
+    assert_true(json_is_array(packets) && json_array_size(packets) >= 1);
+    json_decref(packets);
+    free(out);
+    free(clip);
+}
+
+static const char *const tables[] = {"posts",       "videos",    "analysis", "clips",
+                                     "edit_jobs",   "upload_jobs", "schedules", "artifacts",
+                                     "creators",    "projects"};
+
+static void test_rerun_creates_nothing(void **state)
+{
+    (void)state;
+    int64_t before[OM_ARRAY_LEN(tables)];
+    for (size_t i = 0; i < OM_ARRAY_LEN(tables); i++) {
+        char *sql = xasprintf("SELECT count(*) FROM %s", tables[i]);
+        before[i] = omt_query_int(url, sql);
+        free(sql);
+    }
+    char *exports = xasprintf("%s/exports/demo-coffee", home);
+    char *renders = xasprintf("%s/media/renders", home);
+    int ex = count_files(exports, ".mp4"), rd = count_files(renders, ".mp4");
+    int64_t scrapes = omt_query_int(url, "SELECT count(*) FROM jobs WHERE type = 'scrape'");
+    /* a new 10 s re-scrape window, so the creator really is scraped again */
+    om_sleep_ms(10500 - om_now_ms() % 10000);
+    char *out = NULL, *err = NULL;
+    int rc = omt_run(&out, &err, home, "run", "--once", "--now", "--interval", "10", NULL);
+    if (rc)
+        fail_msg("second run failed: %s", err);
+    free(out);
+    free(err);
+    assert_true(omt_query_int(url, "SELECT count(*) FROM jobs WHERE type = 'scrape'") > scrapes);
+    for (size_t i = 0; i < OM_ARRAY_LEN(tables); i++) {
+        char *sql = xasprintf("SELECT count(*) FROM %s", tables[i]);
+        int64_t after = omt_query_int(url, sql);
+        if (after != before[i])
+            fail_msg("%s: %lld rows before, %lld after", tables[i], (long long)before[i],
+                     (long long)after);
+        free(sql);
+    }
+    assert_int_equal(count_files(exports, ".mp4"), ex);
+    assert_int_equal(count_files(renders, ".mp4"), rd);
+    assert_int_equal(omt_query_int(url, "SELECT count(*) FROM jobs WHERE state = 'dead'"), 0);
+    assert_int_equal(omt_run(NULL, NULL, home, "ledger", "verify", NULL), 0);
+    free(exports);
+    free(renders);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verified_clips),
+        cmocka_unit_test(test_hook_in_top3),
+        cmocka_unit_test(test_captions_were_spoken),
+        cmocka_unit_test(test_ledger_and_explain),
+        cmocka_unit_test(test_rerun_creates_nothing),
+    };
+    return cmocka_run_group_tests_name("pipeline end to end", tests, setup, teardown);
+}
