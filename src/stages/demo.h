@@ -13,6 +13,9 @@ const char *om_demo_brand_json(void);
  * sidecars). Existing complete files are kept, so a second call is cheap. */
 int om_demo_make_sources(const char *dir);
 
+/* One long talk (no subtitles) of about `minutes`, DIR/NAME.mp4, for benchmarks. */
+int om_demo_make_talk(const char *dir, const char *name, double minutes);
+
 /* File name (without extension) of the source holding the planted hook (static storage). */
 const char *om_demo_hook_source(void);
 /* A phrase spoken in the planted hook (lowercase, for tests). */
