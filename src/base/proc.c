@@ -62,6 +62,12 @@ int om_proc_run(const om_proc_opts *o, om_proc_result *res)
     memset(res, 0, sizeof(*res));
     if (!om_proc_which(o->argv[0]))
         return om_error_set(OM_ENOTFOUND, "program '%s' not found on PATH", o->argv[0]);
+    /* A child that exits before reading all of stdin must not kill us with SIGPIPE: the
+     * write then fails with EPIPE, which ends the feeding. Only a default disposition is
+     * changed, so a program's own SIGPIPE handler stays in place. */
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
 
     int pin[2], pout[2], perr[2], pexec[2];
     if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC) ||

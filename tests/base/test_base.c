@@ -88,6 +88,16 @@ static void test_proc_capture_and_timeout(void **state)
     assert_int_equal(r.timed_out, 1);
     om_proc_result_release(&r);
 
+    /* a child that ignores its stdin: feeding 8 MiB must end in EPIPE, not kill us */
+    size_t big = 8u << 20;
+    char *data = xcalloc(1, big);
+    const char *quick[] = {"true", NULL};
+    om_proc_opts o4 = {.argv = quick, .stdin_data = data, .stdin_len = big};
+    assert_int_equal(om_proc_run(&o4, &r), OM_OK);
+    assert_int_equal(r.exit_code, 0);
+    om_proc_result_release(&r);
+    free(data);
+
     const char *missing[] = {"no-such-program-omniva", NULL};
     om_proc_opts o3 = {.argv = missing};
     assert_int_equal(om_proc_run(&o3, &r), OM_ENOTFOUND);
