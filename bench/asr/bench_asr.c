@@ -27,7 +27,7 @@ static const char *k_austen_brief =
     "estate to his nephew Henry Dashwood. Henry's son John Dashwood and his wife Fanny "
     "inherit it, while Mrs. Dashwood and her daughters Elinor, Marianne and Margaret are left "
     "with a small fortune. Themes: money, inheritance, family duty, marriage and character.";
-static const char *const k_austen_keywords[] = {"Dashwood", "Norland", "Elinor", "Marianne",
+static const char *const k_austen_keywords[] = {"Dashwood", "Norland",     "Elinor", "Marianne",
                                                 "Fanny",    "inheritance", "fortune"};
 
 static const char *k_espeak_text =
@@ -89,8 +89,7 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void add_wer(score *s, const char *ref, const om_transcript *t, int verbose,
-                    const char *id)
+static void add_wer(score *s, const char *ref, const om_transcript *t, int verbose, const char *id)
 {
     char *hyp = om_transcript_join(t);
     om_wer w;
@@ -161,7 +160,8 @@ static int run_one(const int16_t *pcm, size_t n, const char *ref, const om_asr_s
     return 0;
 }
 
-/* ---- sweep ------------------------------------------------------------------------------------ */
+/* ---- sweep ------------------------------------------------------------------------------------
+ */
 
 typedef struct item {
     const int16_t *pcm;
@@ -241,8 +241,7 @@ static size_t load_cards(item **out)
     return n;
 }
 
-static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp, int argc,
-                 char **argv)
+static int sweep(clip *clips, size_t nclips, const int16_t *esp, size_t nesp, int argc, char **argv)
 {
     /* Candidate configurations, each a set of overrides on pocketsphinx's defaults. With
      * -bestpath yes (the default) the final hypothesis comes from the lattice search weighted by
@@ -348,11 +347,14 @@ static int adapt_sweep(clip *clips, size_t nclips, const char *const *ov)
         om_asr_sphinx_opts brief = {.adapt_text = k_austen_brief,
                                     .keywords = k_austen_keywords,
                                     .nkeywords = OM_ARRAY_LEN(k_austen_keywords),
-                                    .adapt_weight = weights[i], .overrides = ov};
+                                    .adapt_weight = weights[i],
+                                    .overrides = ov};
         om_asr_sphinx_opts loo = {.adapt_weight = weights[i], .overrides = ov};
-        om_asr_sphinx_opts bo = {.adapt_text = k_bread_brief, .keywords = k_bread_keywords,
+        om_asr_sphinx_opts bo = {.adapt_text = k_bread_brief,
+                                 .keywords = k_bread_keywords,
                                  .nkeywords = OM_ARRAY_LEN(k_bread_keywords),
-                                 .adapt_weight = weights[i], .overrides = ov};
+                                 .adapt_weight = weights[i],
+                                 .overrides = ov};
         score sb, sl, sbr;
         if (run_librivox(clips, nclips, &brief, 0, 0, &sb) < 0 ||
             run_librivox(clips, nclips, &loo, 2, 0, &sl) < 0 ||
@@ -403,7 +405,8 @@ int main(int argc, char **argv)
     printf("== WER on pocketsphinx-testdata LibriVox clips (%zu clips)\n", nclips);
     om_asr_sphinx_opts deb = {.debian_defaults = 1};
     om_asr_sphinx_opts ours = {0};
-    om_asr_sphinx_opts brief = {.adapt_text = k_austen_brief, .keywords = k_austen_keywords,
+    om_asr_sphinx_opts brief = {.adapt_text = k_austen_brief,
+                                .keywords = k_austen_keywords,
                                 .nkeywords = OM_ARRAY_LEN(k_austen_keywords)};
     om_asr_sphinx_opts loo = {0};
     score s_deb, s_ours, s_brief, s_loo;

@@ -30,18 +30,18 @@ int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *p
         if (!cmd || !*cmd)
             return om_error_set(OM_EINVAL, "config: asr.engine = external needs asr.command");
         om_asr_external_opts eo = {.command = cmd,
-                                   .timeout_ms = (int64_t)(cfg_double(cfg, "timeout_s", 3600) *
-                                                           1000),
+                                   .timeout_ms =
+                                       (int64_t)(cfg_double(cfg, "timeout_s", 3600) * 1000),
                                    .cancel = r.cancel};
         int rc = om_asr_external(out, pcm, n, &eo);
         if (rc != OM_EUNAVAIL)
             return rc;
         om_warn("asr", "external engine unavailable (%s); using pocketsphinx", om_error_msg());
     } else if (strcmp(engine, "pocketsphinx") != 0) {
-        return om_error_set(OM_EINVAL,
-                            "config: asr.engine '%s' unknown (pocketsphinx or external)", engine);
+        return om_error_set(OM_EINVAL, "config: asr.engine '%s' unknown (pocketsphinx or external)",
+                            engine);
     }
-    double weight = cfg_double(cfg, "adapt_weight", 0.5);
+    double weight = cfg_double(cfg, "adapt_weight", OM_ASR_ADAPT_WEIGHT);
     om_asr_sphinx_opts so = {
         .model_dir = cfg_str(cfg, "model_dir", NULL),
         .jobs = (int)cfg_double(cfg, "jobs", 0),

@@ -27,7 +27,7 @@ typedef struct om_word {
     char *w;      /* as spoken/written: subtitles and whisper keep case and punctuation */
     double start; /* seconds, source time */
     double end;
-    double conf;  /* [0,1]: decoder posterior; 1.0 for human subtitles */
+    double conf; /* [0,1]: decoder posterior; 1.0 for human subtitles */
 } om_word;
 
 typedef struct om_sentence {
@@ -46,7 +46,10 @@ typedef struct om_transcript {
     size_t alloc;   /* internal: capacity of words */
 } om_transcript;
 
-#define OM_TRANSCRIPT_INIT {NULL, 0, NULL, 0, NULL, 0}
+#define OM_TRANSCRIPT_INIT                                                                         \
+    {                                                                                              \
+        NULL, 0, NULL, 0, NULL, 0                                                                  \
+    }
 
 void om_transcript_init(om_transcript *t);
 void om_transcript_release(om_transcript *t);
@@ -64,10 +67,10 @@ void om_transcript_append(om_transcript *dst, om_transcript *src, double offset)
  * >= min_gap between words or where a caller-given silence overlaps the gap between two
  * words. Either way a sentence longer than max_s is split at its widest inner gap. */
 typedef struct om_segment_opts {
-    double min_gap;          /* 0: 0.5 s */
-    double long_gap;         /* 0: 1.5 s */
-    double max_s;            /* 0: 20 s */
-    const double *silences;  /* nsilences pairs start,end (seconds), sorted or not; may be NULL */
+    double min_gap;         /* 0: 0.5 s */
+    double long_gap;        /* 0: 1.5 s */
+    double max_s;           /* 0: 20 s */
+    const double *silences; /* nsilences pairs start,end (seconds), sorted or not; may be NULL */
     size_t nsilences;
 } om_segment_opts;
 void om_transcript_segment(om_transcript *t, const om_segment_opts *opts /* NULL: defaults */);
@@ -116,23 +119,26 @@ int om_subtitles_parse_file(om_transcript *out, const char *path);
 /* ---- pocketsphinx (sphinx.c + lm.c) ------------------------------------------------------ */
 
 #define OM_ASR_SPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
+/* Default weight of the project language model against the general one (bench/asr sweep). */
+#define OM_ASR_ADAPT_WEIGHT 0.3
 
 typedef struct om_asr_sphinx_opts {
-    const char *model_dir;    /* NULL: OM_ASR_SPHINX_MODEL_DIR (en-us/, en-us.lm.bin, cmudict) */
-    int debian_defaults;      /* 1: pocketsphinx's own defaults, whole audio as one utterance
-                               * per chunk, no tuning, no adaptation (the measuring baseline) */
-    int jobs;                 /* decoder threads; 0: number of online CPUs */
-    const char *adapt_text;   /* project brief (+ any domain text) for LM adaptation; NULL none */
+    const char *model_dir;  /* NULL: OM_ASR_SPHINX_MODEL_DIR (en-us/, en-us.lm.bin, cmudict) */
+    int debian_defaults;    /* 1: pocketsphinx's own defaults, whole audio as one utterance
+                             * per chunk, no tuning, no adaptation (the measuring baseline) */
+    int jobs;               /* decoder threads; 0: number of online CPUs */
+    const char *adapt_text; /* project brief (+ any domain text) for LM adaptation; NULL none */
     const char *const *keywords; /* project keywords (phrases); may be NULL */
     size_t nkeywords;
-    double adapt_weight;      /* weight of the adapted LM in the interpolation; 0: default */
-    const double *silences;   /* nsilences pairs start,end in seconds (media signals): used as
-                               * chunk cut points and for sentence segmentation; may be NULL */
+    double adapt_weight;    /* weight of the adapted LM in the interpolation, in (0,1);
+                             * 0: OM_ASR_ADAPT_WEIGHT */
+    const double *silences; /* nsilences pairs start,end in seconds (media signals): used as
+                             * chunk cut points and for sentence segmentation; may be NULL */
     size_t nsilences;
-    double max_chunk_s;       /* 0: 20 s */
+    double max_chunk_s;           /* 0: 20 s */
     const char *const *overrides; /* NULL-terminated "-name","value" pairs applied last
                                    * (parameter sweeps); recorded in engine.params */
-    volatile int *cancel;     /* optional: non-zero stops between chunks (OM_ETIMEOUT) */
+    volatile int *cancel;         /* optional: non-zero stops between chunks (OM_ETIMEOUT) */
 } om_asr_sphinx_opts;
 
 /* Transcribes 16 kHz mono PCM. Words carry posterior confidences; engine.params records the
@@ -150,16 +156,20 @@ size_t om_asr_chunk(const int16_t *pcm, size_t n, double max_s, const double *si
 
 /* ---- language-model adaptation (lm.c) ----------------------------------------------------- */
 
+/* How many words of the general model a project text is assumed not to contain; the
+ * project model's <UNK> holds one such word's probability. */
+#define OM_LM_UNSEEN_WORDS 130000
+
 /* Builds an interpolated Kneser-Ney trigram ARPA model (text) from `text` (sentences split at
- * . ! ? ; : and newlines) plus each keyword phrase as its own sentence. Words are normalised
+ * . ! ? ; : and newlines) plus each keyword phrase as its own sentence, with an <UNK> entry for
+ * unseen words (see OM_LM_UNSEEN_WORDS). Words are normalised
  * like om_wer_words; tokens with digits are dropped. Returns OM_EINVAL when no word is left.
  * *arpa_out is the caller's. */
 int om_lm_build_arpa(const char *text, const char *const *keywords, size_t nkeywords,
                      char **arpa_out);
 /* The distinct words of the text+keywords in the order first seen (NULL-terminated; free with
  * om_wer_words_free). */
-size_t om_lm_vocab(const char *text, const char *const *keywords, size_t nkeywords,
-                   char ***out);
+size_t om_lm_vocab(const char *text, const char *const *keywords, size_t nkeywords, char ***out);
 /* Letter-to-sound fallback for words missing from the dictionary: asks espeak-ng (en-us) for
  * phonemes and maps them to the CMU phone set. *phones_out ("D AE SH W UH D") is the
  * caller's. OM_EUNAVAIL without espeak-ng, OM_EINVAL when nothing maps. */
@@ -173,8 +183,8 @@ typedef struct om_asr_external_opts {
      * is read from {out}.json (whisper.cpp -of), otherwise from its stdout.
      * e.g. "whisper-cli -m /m/ggml-base.en.bin -f {wav} -ojf -of {out} -np" */
     const char *command;
-    const char *tmpdir;   /* NULL: $TMPDIR or /tmp */
-    int64_t timeout_ms;   /* 0: 1 hour */
+    const char *tmpdir; /* NULL: $TMPDIR or /tmp */
+    int64_t timeout_ms; /* 0: 1 hour */
     volatile int *cancel;
 } om_asr_external_opts;
 
@@ -190,10 +200,10 @@ int om_asr_parse_whisper_json(om_transcript *out, const char *json, size_t len);
 typedef struct om_config om_config;
 
 typedef struct om_asr_request {
-    const char *brief;            /* project brief (LM adaptation); may be NULL */
-    const char *const *keywords;  /* project keywords; may be NULL */
+    const char *brief;           /* project brief (LM adaptation); may be NULL */
+    const char *const *keywords; /* project keywords; may be NULL */
     size_t nkeywords;
-    const double *silences;       /* pairs start,end from the media signals; may be NULL */
+    const double *silences; /* pairs start,end from the media signals; may be NULL */
     size_t nsilences;
     volatile int *cancel;
 } om_asr_request;
@@ -204,7 +214,7 @@ typedef struct om_asr_request {
  *   timeout_s    = external command deadline (default 3600)
  *   jobs         = pocketsphinx decoder threads (default: online CPUs)
  *   max_chunk_s  = pocketsphinx chunk length limit (default 20)
- *   adapt_weight = weight of the project LM (default 0.5; 0 disables adaptation)
+ *   adapt_weight = weight of the project LM (default OM_ASR_ADAPT_WEIGHT; 0 disables adaptation)
  *   model_dir    = pocketsphinx model directory (default OM_ASR_SPHINX_MODEL_DIR)
  * An external engine that cannot be run (OM_EUNAVAIL) falls back to pocketsphinx with a
  * warning; other external failures are returned. Platform subtitles are the caller's first

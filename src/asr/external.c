@@ -22,12 +22,12 @@ int om_asr_write_wav(const char *path, const int16_t *pcm, size_t n)
     unsigned char *buf = xmalloc(44 + bytes);
     unsigned char *h = buf;
     uint32_t rate = 16000, byte_rate = 32000, data = (uint32_t)bytes, riff = 36 + data;
-#define LE32(p, v)                                                                         \
-    do {                                                                                   \
-        (p)[0] = (unsigned char)((v)&0xFF);                                                \
-        (p)[1] = (unsigned char)(((v) >> 8) & 0xFF);                                       \
-        (p)[2] = (unsigned char)(((v) >> 16) & 0xFF);                                      \
-        (p)[3] = (unsigned char)(((v) >> 24) & 0xFF);                                      \
+#define LE32(p, v)                                                                                 \
+    do {                                                                                           \
+        (p)[0] = (unsigned char)((v)&0xFF);                                                        \
+        (p)[1] = (unsigned char)(((v) >> 8) & 0xFF);                                               \
+        (p)[2] = (unsigned char)(((v) >> 16) & 0xFF);                                              \
+        (p)[3] = (unsigned char)(((v) >> 24) & 0xFF);                                              \
     } while (0)
     memcpy(h, "RIFF", 4);
     LE32(h + 4, riff);
@@ -152,13 +152,14 @@ int om_asr_parse_whisper_json(om_transcript *out, const char *json, size_t len)
     if (!json_is_array(segs)) {
         json_decref(root);
         return om_error_set(OM_EINVAL, "engine output: no \"transcription\" array (expected "
-                            "whisper.cpp -oj/-ojf JSON)");
+                                       "whisper.cpp -oj/-ojf JSON)");
     }
     size_t i;
     json_t *seg;
     int tokens_used = 0;
     wbuild wb = {OM_SBUF_INIT, 0, 0, 0, 0, 0};
-    json_array_foreach(segs, i, seg) {
+    json_array_foreach(segs, i, seg)
+    {
         double sfrom, sto;
         if (get_offsets(seg, &sfrom, &sto) < 0) {
             rc = om_error_set(OM_EINVAL, "engine output: transcription[%zu] has no offsets", i);
@@ -170,13 +171,15 @@ int om_asr_parse_whisper_json(om_transcript *out, const char *json, size_t len)
             size_t k;
             json_t *tok;
             flush_word(&t, &wb); /* a segment starts a word */
-            json_array_foreach(toks, k, tok) {
+            json_array_foreach(toks, k, tok)
+            {
                 const char *text = json_string_value(json_object_get(tok, "text"));
                 double from, to;
                 if (!text || get_offsets(tok, &from, &to) < 0) {
                     rc = om_error_set(OM_EINVAL,
                                       "engine output: transcription[%zu].tokens[%zu] needs "
-                                      "\"text\" and \"offsets\"", i, k);
+                                      "\"text\" and \"offsets\"",
+                                      i, k);
                     break;
                 }
                 if (special_token(text) || !*text)
@@ -311,8 +314,7 @@ int om_asr_external(om_transcript *out, const int16_t *pcm, size_t n,
     char *dir = xasprintf("%s/omniva-asr-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     int rc = OM_OK;
     if (!mkdtemp(dir)) {
-        rc = om_error_set(OM_EIO, "external transcription: creating %s: %s", dir,
-                          strerror(errno));
+        rc = om_error_set(OM_EIO, "external transcription: creating %s: %s", dir, strerror(errno));
         goto out_argv;
     }
     char *wav = xasprintf("%s/audio.wav", dir), *outp = xasprintf("%s/out", dir);
@@ -372,9 +374,8 @@ int om_asr_external(om_transcript *out, const int16_t *pcm, size_t n,
                     json_t *params = t.engine ? json_object_get(t.engine, "params") : NULL;
                     json_t *p = params ? json_incref(params) : json_object();
                     json_object_set_new(p, "command", json_string(opts->command));
-                    const char *model = t.engine ? json_string_value(json_object_get(
-                                                       t.engine, "model"))
-                                                 : NULL;
+                    const char *model =
+                        t.engine ? json_string_value(json_object_get(t.engine, "model")) : NULL;
                     char *m = xstrdup(model);
                     om_transcript_set_engine(&t, "external", m, p);
                     free(m);

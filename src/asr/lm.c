@@ -23,8 +23,8 @@
 
 typedef struct ngram {
     int32_t w[3];
-    int n;         /* order; 0 marks an empty slot */
-    double count;  /* raw count (highest order) or continuation count (lower orders) */
+    int n;        /* order; 0 marks an empty slot */
+    double count; /* raw count (highest order) or continuation count (lower orders) */
     /* as a history: */
     double hist_total; /* sum of counts of its continuations */
     double hist_types; /* number of distinct continuations */
@@ -148,8 +148,8 @@ static int32_t vocab_id(vocab *v, strmap *sm, const char *w)
  * for each keyword. */
 typedef void (*sentence_fn)(void *ud, char **words, size_t n);
 
-static void for_each_sentence(const char *text, const char *const *kw, size_t nkw,
-                              sentence_fn fn, void *ud)
+static void for_each_sentence(const char *text, const char *const *kw, size_t nkw, sentence_fn fn,
+                              void *ud)
 {
     const char *p = text ? text : "";
     while (*p) {
@@ -289,9 +289,13 @@ int om_lm_build_arpa(const char *text, const char *const *keywords, size_t nkeyw
     }
     double d1 = discount(&b.m1, 1), d2 = discount(&b.m2, 2), d3 = discount(&b.m3, 3);
 
-    /* Unigrams: p1(w) = max(c - D1, 0) / C + D1 * T / C * 1/|V| over words except <s>. */
+    /* Unigrams: p1(w) = max(c - D1, 0) / C + D1 * T / C * 1/|V|, where V is the project's
+     * words (without <s>) plus OM_LM_UNSEEN_WORDS words of the general model the text never
+     * uses. Each of those is scored as <UNK> by the decoder, so <UNK> gets one unseen word's
+     * share: without it an unknown word's score in the interpolation is undefined (and in
+     * practice boosted all of them alike). */
     double c1_total = 0, t1 = 0;
-    size_t vsize = b.v.n - 1; /* without <s> */
+    double vsize = (double)(b.v.n - 1) + OM_LM_UNSEEN_WORDS;
     double *p1 = xcalloc(b.v.n, sizeof(double));
     for (size_t i = 0; i < b.m1.cap; i++) {
         ngram *g = &b.m1.slots[i];
@@ -304,8 +308,9 @@ int om_lm_build_arpa(const char *text, const char *const *keywords, size_t nkeyw
         int32_t w = (int32_t)id;
         ngram *g = map_get(&b.m1, &w, 1, 0);
         double c = g ? g->count : 0;
-        p1[id] = fmax(c - d1, 0) / c1_total + d1 * t1 / c1_total / (double)vsize;
+        p1[id] = fmax(c - d1, 0) / c1_total + d1 * t1 / c1_total / vsize;
     }
+    double p_unk = d1 * t1 / c1_total / vsize;
 
     om_sbuf sb = OM_SBUF_INIT;
     size_t n2 = 0, n3 = 0;
@@ -313,8 +318,9 @@ int om_lm_build_arpa(const char *text, const char *const *keywords, size_t nkeyw
         n2 += b.m2.slots[i].n && b.m2.slots[i].count > 0;
     for (size_t i = 0; i < b.m3.cap; i++)
         n3 += b.m3.slots[i].n != 0;
-    sb_printf(&sb, "\\data\\\nngram 1=%zu\nngram 2=%zu\nngram 3=%zu\n\n\\1-grams:\n", b.v.n, n2,
+    sb_printf(&sb, "\\data\\\nngram 1=%zu\nngram 2=%zu\nngram 3=%zu\n\n\\1-grams:\n", b.v.n + 1, n2,
               n3);
+    sb_printf(&sb, "%.6f <UNK>\n", lg(p_unk));
     for (size_t id = 0; id < b.v.n; id++) {
         int32_t w = (int32_t)id;
         ngram *h = map_get(&b.m1, &w, 1, 0);
@@ -350,8 +356,7 @@ int om_lm_build_arpa(const char *text, const char *const *keywords, size_t nkeyw
         ngram *h1 = map_get(&b.m1, &g->w[1], 1, 0);
         double p2 = fmax(lo->count - d2, 0) / h1->hist_total +
                     d2 * h1->hist_types / h1->hist_total * p1[g->w[2]];
-        double p = fmax(g->count - d3, 0) / h->hist_total +
-                   d3 * h->hist_types / h->hist_total * p2;
+        double p = fmax(g->count - d3, 0) / h->hist_total + d3 * h->hist_types / h->hist_total * p2;
         sb_printf(&sb, "%.6f %s %s %s\n", lg(p), b.v.words[g->w[0]], b.v.words[g->w[1]],
                   b.v.words[g->w[2]]);
     }
@@ -375,8 +380,7 @@ static void collect_sentence(void *ud, char **words, size_t n)
             vocab_id(&vc->v, &vc->sm, words[i]);
 }
 
-size_t om_lm_vocab(const char *text, const char *const *keywords, size_t nkeywords,
-                   char ***out)
+size_t om_lm_vocab(const char *text, const char *const *keywords, size_t nkeywords, char ***out)
 {
     vocab_collect vc = {0};
     for_each_sentence(text, keywords, nkeywords, collect_sentence, &vc);
@@ -396,22 +400,22 @@ size_t om_lm_vocab(const char *text, const char *const *keywords, size_t nkeywor
 static const struct {
     const char *esp, *cmu;
 } k_phones[] = {
-    {"a", "AE"},     {"a#", "AH"},     {"a2", "AH"},     {"aa", "AE"},     {"A:", "AA"},
-    {"A@", "AA R"},  {"A", "AA"},      {"0", "AA"},      {"0#", "AA"},     {"O", "AO"},
-    {"O:", "AO"},    {"O@", "AO R"},   {"o@", "AO R"},   {"V", "AH"},      {"@", "AH"},
-    {"@2", "AH"},    {"@5", "AH"},     {"@L", "AH L"},   {"@n", "AH N"},   {"3", "ER"},
-    {"3:", "ER"},    {"I", "IH"},      {"I2", "IH"},     {"I#", "IH"},     {"i", "IY"},
-    {"i:", "IY"},    {"i@", "IY R"},   {"i@3", "IY R"},  {"E", "EH"},      {"e", "EH"},
-    {"e@", "EH R"},  {"eI", "EY"},     {"aI", "AY"},     {"aI@", "AY ER"}, {"aI3", "AY ER"},
-    {"aU", "AW"},    {"aU@", "AW ER"}, {"OI", "OY"},     {"oU", "OW"},     {"o", "OW"},
-    {"U", "UH"},     {"U@", "UH R"},   {"u:", "UW"},     {"u", "UW"},      {"p", "P"},
-    {"b", "B"},      {"t", "T"},       {"t#", "T"},      {"d", "D"},       {"d#", "D"},
-    {"k", "K"},      {"g", "G"},       {"f", "F"},       {"v", "V"},       {"T", "TH"},
-    {"D", "DH"},     {"s", "S"},       {"z", "Z"},       {"S", "SH"},      {"Z", "ZH"},
-    {"h", "HH"},     {"tS", "CH"},     {"dZ", "JH"},     {"m", "M"},       {"n", "N"},
-    {"N", "NG"},     {"l", "L"},       {"r", "R"},       {"r-", "R"},      {"w", "W"},
-    {"j", "Y"},      {"?", "T"},       {"n-", "AH N"},   {"m-", "AH M"},   {"l-", "AH L"},
-    {"x", "K"},      {"W", "W"},       {"z#", "Z"},
+    {"a", "AE"},    {"a#", "AH"},     {"a2", "AH"},    {"aa", "AE"},     {"A:", "AA"},
+    {"A@", "AA R"}, {"A", "AA"},      {"0", "AA"},     {"0#", "AA"},     {"O", "AO"},
+    {"O:", "AO"},   {"O@", "AO R"},   {"o@", "AO R"},  {"V", "AH"},      {"@", "AH"},
+    {"@2", "AH"},   {"@5", "AH"},     {"@L", "AH L"},  {"@n", "AH N"},   {"3", "ER"},
+    {"3:", "ER"},   {"I", "IH"},      {"I2", "IH"},    {"I#", "IH"},     {"i", "IY"},
+    {"i:", "IY"},   {"i@", "IY R"},   {"i@3", "IY R"}, {"E", "EH"},      {"e", "EH"},
+    {"e@", "EH R"}, {"eI", "EY"},     {"aI", "AY"},    {"aI@", "AY ER"}, {"aI3", "AY ER"},
+    {"aU", "AW"},   {"aU@", "AW ER"}, {"OI", "OY"},    {"oU", "OW"},     {"o", "OW"},
+    {"U", "UH"},    {"U@", "UH R"},   {"u:", "UW"},    {"u", "UW"},      {"p", "P"},
+    {"b", "B"},     {"t", "T"},       {"t#", "T"},     {"d", "D"},       {"d#", "D"},
+    {"k", "K"},     {"g", "G"},       {"f", "F"},      {"v", "V"},       {"T", "TH"},
+    {"D", "DH"},    {"s", "S"},       {"z", "Z"},      {"S", "SH"},      {"Z", "ZH"},
+    {"h", "HH"},    {"tS", "CH"},     {"dZ", "JH"},    {"m", "M"},       {"n", "N"},
+    {"N", "NG"},    {"l", "L"},       {"r", "R"},      {"r-", "R"},      {"w", "W"},
+    {"j", "Y"},     {"?", "T"},       {"n-", "AH N"},  {"m-", "AH M"},   {"l-", "AH L"},
+    {"x", "K"},     {"W", "W"},       {"z#", "Z"},
 };
 
 static const char *map_phone(const char *tok)

@@ -171,10 +171,10 @@ static size_t entity(const char *s, om_sbuf *sb)
     static const struct {
         const char *name;
         unsigned long cp;
-    } named[] = {{"amp", '&'},     {"lt", '<'},      {"gt", '>'},      {"quot", '"'},
-                 {"apos", '\''},   {"nbsp", ' '},    {"lrm", 0},       {"rlm", 0},
+    } named[] = {{"amp", '&'},       {"lt", '<'},       {"gt", '>'},       {"quot", '"'},
+                 {"apos", '\''},     {"nbsp", ' '},     {"lrm", 0},        {"rlm", 0},
                  {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013}, {"rsquo", 0x2019},
-                 {"lsquo", 0x2018}, {"rdquo", 0x201D}, {"ldquo", 0x201C}};
+                 {"lsquo", 0x2018},  {"rdquo", 0x201D}, {"ldquo", 0x201C}};
     const char *semi = strchr(s, ';');
     if (!semi || semi - s > 10 || semi == s + 1)
         return 0;
@@ -275,8 +275,7 @@ static int wordlike(const char *w)
     const unsigned char *u = (const unsigned char *)w;
     for (size_t i = 0; u[i]; i++) {
         unsigned char c = u[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '&')
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '&')
             return 1;
         if (c >= 0xC3 && c != 0xE2 && c != 0xF0) /* letters beyond ASCII; not symbols/emoji */
             return 1;
@@ -320,7 +319,7 @@ static size_t char_len(const char *w)
 
 typedef struct tok {
     char *w;
-    double ts; /* inline start time or -1 */
+    double ts;   /* inline start time or -1 */
     size_t line; /* payload line index */
 } tok;
 
@@ -479,13 +478,15 @@ static int parse(parser *ps, line *ls, size_t n, const char *name, int vtt)
             continue;
         } else {
             size_t at = (numbered || vtt) && b + 1 < e ? b + 1 : b;
-            return om_error_set(OM_EINVAL, "%s: line %zu: expected a cue timing line "
-                                "(start --> end), got '%.40s'", name, ls[at].no, ls[at].s);
+            return om_error_set(OM_EINVAL,
+                                "%s: line %zu: expected a cue timing line "
+                                "(start --> end), got '%.40s'",
+                                name, ls[at].no, ls[at].s);
         }
         double start, end;
         if (parse_timing(ls[tl].s, &start, &end) < 0)
-            return om_error_set(OM_EINVAL, "%s: line %zu: bad cue timing '%.60s'", name,
-                                ls[tl].no, ls[tl].s);
+            return om_error_set(OM_EINVAL, "%s: line %zu: bad cue timing '%.60s'", name, ls[tl].no,
+                                ls[tl].s);
         if (end < start)
             return om_error_set(OM_EINVAL, "%s: line %zu: cue ends before it starts", name,
                                 ls[tl].no);

@@ -39,8 +39,8 @@ void om_transcript_add(om_transcript *t, const char *w, double start, double end
     while (*w == ' ' || *w == '\t' || *w == '\n' || *w == '\r')
         w++;
     size_t len = strlen(w);
-    while (len && (w[len - 1] == ' ' || w[len - 1] == '\t' || w[len - 1] == '\n' ||
-                   w[len - 1] == '\r'))
+    while (len &&
+           (w[len - 1] == ' ' || w[len - 1] == '\t' || w[len - 1] == '\n' || w[len - 1] == '\r'))
         len--;
     if (!len)
         return;
@@ -61,8 +61,7 @@ void om_transcript_add(om_transcript *t, const char *w, double start, double end
     wd->conf = conf;
 }
 
-void om_transcript_set_engine(om_transcript *t, const char *name, const char *model,
-                              json_t *params)
+void om_transcript_set_engine(om_transcript *t, const char *name, const char *model, json_t *params)
 {
     json_decref(t->engine);
     t->engine = json_pack("{s:s, s:s?, s:o}", "name", name, "model", model, "params",
@@ -91,8 +90,8 @@ void om_transcript_append(om_transcript *dst, om_transcript *src, double offset)
 /* ---- sentence segmentation ---------------------------------------------------------------- */
 
 /* Abbreviations whose final dot does not end a sentence. */
-static const char *const k_abbrev[] = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs",
-                                       "prof", "mt", "no", "e.g", "i.e", "etc", "approx"};
+static const char *const k_abbrev[] = {"mr",   "mrs", "ms", "dr",  "st",  "jr",  "sr",    "vs",
+                                       "prof", "mt",  "no", "e.g", "i.e", "etc", "approx"};
 
 static int ends_sentence(const char *w)
 {
@@ -246,9 +245,9 @@ json_t *om_transcript_to_json(const om_transcript *t)
         json_array_append_new(sents, json_pack("{s:o, s:o, s:s}", "start", json_time(s->start),
                                                "end", json_time(s->end), "text", s->text));
     }
-    json_t *engine = t->engine ? json_incref(t->engine)
-                               : json_pack("{s:s, s:n, s:{}}", "name", "unknown", "model",
-                                           "params");
+    json_t *engine = t->engine
+                         ? json_incref(t->engine)
+                         : json_pack("{s:s, s:n, s:{}}", "name", "unknown", "model", "params");
     return json_pack("{s:o, s:o, s:o}", "engine", engine, "words", words, "sentences", sents);
 }
 
@@ -271,7 +270,8 @@ int om_transcript_from_json(om_transcript *out, const json_t *raw)
     om_transcript t = OM_TRANSCRIPT_INIT;
     size_t i;
     json_t *w;
-    json_array_foreach(words, i, w) {
+    json_array_foreach(words, i, w)
+    {
         const char *text = json_string_value(json_object_get(w, "w"));
         double start, end, conf = 1.0;
         if (!text || num_field(w, "start", &start) || num_field(w, "end", &end)) {
@@ -295,14 +295,16 @@ int om_transcript_from_json(om_transcript *out, const json_t *raw)
         t.sentences = xcalloc(json_array_size(sents), sizeof(*t.sentences));
         size_t wi = 0;
         json_t *s;
-        json_array_foreach(sents, i, s) {
+        json_array_foreach(sents, i, s)
+        {
             double start, end;
             const char *text = json_string_value(json_object_get(s, "text"));
             if (!text || num_field(s, "start", &start) || num_field(s, "end", &end)) {
                 om_transcript_release(&t);
                 return om_error_set(OM_EINVAL,
                                     "transcript JSON: sentences[%zu] needs \"start\", \"end\", "
-                                    "\"text\"", i);
+                                    "\"text\"",
+                                    i);
             }
             om_sentence *st = &t.sentences[t.nsent++];
             st->start = start;

@@ -9,8 +9,7 @@
 
 static int is_word_byte(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
 static int is_digit(unsigned char c)
@@ -81,7 +80,8 @@ size_t om_wer_words(const char *text, char ***out)
             step = up;
         }
         int inner_apos = apos && cur.len && is_word_byte((unsigned char)p[step]);
-        int inner_num = (c == '.' || c == ',') && cur.len && is_digit((unsigned char)cur.buf[cur.len - 1]) &&
+        int inner_num = (c == '.' || c == ',') && cur.len &&
+                        is_digit((unsigned char)cur.buf[cur.len - 1]) &&
                         is_digit((unsigned char)p[1]);
         if (c && (is_word_byte(c) || inner_apos || inner_num) && !ap) {
             char lc = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : (char)c;

@@ -70,8 +70,8 @@ static inline int16_t *util_espeak(const char *text, const char *voice, int wpm,
     char speed[16];
     snprintf(speed, sizeof(speed), "%d", wpm);
     const char *a1[] = {"espeak-ng", "-v", voice, "-s", speed, "-w", wav, "--", text, NULL};
-    const char *a2[] = {"sox", wav, "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer",
-                        wav16, NULL};
+    const char *a2[] = {"sox", wav,  "-r", "16000",          "-c",  "1",
+                        "-b",  "16", "-e", "signed-integer", wav16, NULL};
     int16_t *pcm = NULL;
     om_proc_opts o1 = {.argv = a1, .timeout_ms = 60000};
     om_proc_opts o2 = {.argv = a2, .timeout_ms = 60000};

@@ -29,8 +29,8 @@ static double wer_of(const char *ref, const om_transcript *t)
     char *hyp = om_transcript_join(t);
     om_wer w;
     om_wer_compute(ref, hyp, &w);
-    fprintf(stderr, "  hyp: %s\n  WER %.1f%% (%zu sub, %zu del, %zu ins / %zu)\n", hyp,
-            100 * w.wer, w.sub, w.del, w.ins, w.ref_words);
+    fprintf(stderr, "  hyp: %s\n  WER %.1f%% (%zu sub, %zu del, %zu ins / %zu)\n", hyp, 100 * w.wer,
+            w.sub, w.del, w.ins, w.ref_words);
     free(hyp);
     return w.wer;
 }
@@ -133,8 +133,8 @@ static void test_lm_adaptation_helps(void **state)
     int found_levain = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(added, i, e)
-        found_levain |= strcmp(json_string_value(json_object_get(e, "word")), "levain") == 0;
+    json_array_foreach(added, i, e) found_levain |=
+        strcmp(json_string_value(json_object_get(e, "word")), "levain") == 0;
     assert_true(found_levain);
     om_transcript_release(&plain);
     om_transcript_release(&adapted);

@@ -36,8 +36,8 @@ static int check_case(const char *dir, const char *name)
     const char *want_err = json_string_value(json_object_get(exp, "error"));
     if (want_err) {
         if (rc != OM_EINVAL || !strstr(om_error_msg(), want_err)) {
-            fprintf(stderr, "%s: want OM_EINVAL containing '%s', got %d '%s'\n", name, want_err,
-                    rc, om_error_msg());
+            fprintf(stderr, "%s: want OM_EINVAL containing '%s', got %d '%s'\n", name, want_err, rc,
+                    om_error_msg());
             failures++;
         }
         om_transcript_release(&t);
@@ -57,8 +57,7 @@ static int check_case(const char *dir, const char *name)
     json_t *words = json_object_get(exp, "words");
     if (json_array_size(words) != t.n) {
         char *got = om_transcript_join(&t);
-        fprintf(stderr, "%s: %zu words (%s), want %zu\n", name, t.n, got,
-                json_array_size(words));
+        fprintf(stderr, "%s: %zu words (%s), want %zu\n", name, t.n, got, json_array_size(words));
         free(got);
         failures++;
     } else {
@@ -70,8 +69,8 @@ static int check_case(const char *dir, const char *name)
             if (strcmp(ww, t.words[i].w) != 0 || fabs(s - t.words[i].start) > TOL ||
                 fabs(e - t.words[i].end) > TOL || t.words[i].conf != 1.0) {
                 fprintf(stderr, "%s: word %zu is '%s' %.6f-%.6f conf %.3f, want '%s' %.6f-%.6f\n",
-                        name, i, t.words[i].w, t.words[i].start, t.words[i].end,
-                        t.words[i].conf, ww, s, e);
+                        name, i, t.words[i].w, t.words[i].start, t.words[i].end, t.words[i].conf,
+                        ww, s, e);
                 failures++;
             }
         }
@@ -90,9 +89,9 @@ static int check_case(const char *dir, const char *name)
             double en = json_number_value(json_array_get(s, 2));
             if (strcmp(text, t.sentences[i].text) != 0 || fabs(st - t.sentences[i].start) > TOL ||
                 fabs(en - t.sentences[i].end) > TOL) {
-                fprintf(stderr, "%s: sentence %zu is '%s' %.3f-%.3f, want '%s' %.3f-%.3f\n",
-                        name, i, t.sentences[i].text, t.sentences[i].start, t.sentences[i].end,
-                        text, st, en);
+                fprintf(stderr, "%s: sentence %zu is '%s' %.3f-%.3f, want '%s' %.3f-%.3f\n", name,
+                        i, t.sentences[i].text, t.sentences[i].start, t.sentences[i].end, text, st,
+                        en);
                 failures++;
             }
         }
@@ -115,7 +114,8 @@ static void test_cases(void **state)
     int cases = 0, failures = 0;
     while ((de = readdir(d))) {
         size_t len = strlen(de->d_name);
-        if (len < 5 || (strcmp(de->d_name + len - 4, ".vtt") && strcmp(de->d_name + len - 4, ".srt")))
+        if (len < 5 ||
+            (strcmp(de->d_name + len - 4, ".vtt") && strcmp(de->d_name + len - 4, ".srt")))
             continue;
         cases++;
         int f = check_case(dir, de->d_name);

@@ -28,9 +28,10 @@ static void test_wer_normalise(void **state)
     (void)state;
     char **w;
     size_t n = om_wer_words("<s> Hello, WORLD! Don't [noise] the(2) cold-hearted 3.5 "
-                            "\xE2\x80\x9Cquoted\xE2\x80\x9D it\xE2\x80\x99s 'tis </s>", &w);
-    const char *want[] = {"hello", "world", "don't", "the", "cold", "hearted", "3.5",
-                          "quoted", "it's", "tis"};
+                            "\xE2\x80\x9Cquoted\xE2\x80\x9D it\xE2\x80\x99s 'tis </s>",
+                            &w);
+    const char *want[] = {"hello",   "world", "don't",  "the",  "cold",
+                          "hearted", "3.5",   "quoted", "it's", "tis"};
     assert_int_equal(n, OM_ARRAY_LEN(want));
     for (size_t i = 0; i < n; i++)
         assert_string_equal(w[i], want[i]);
@@ -78,10 +79,10 @@ static void test_segment_pauses_and_silences(void **state)
     om_transcript t = OM_TRANSCRIPT_INIT;
     om_transcript_add(&t, "so", 0.0, 0.2, 0.9);
     om_transcript_add(&t, "today", 0.25, 0.6, 0.8);
-    om_transcript_add(&t, "we", 1.3, 1.4, 0.7);       /* 0.7 s pause before */
-    om_transcript_add(&t, "cook", 1.45, 1.8, 1.5);    /* conf clamped to 1 */
-    om_transcript_add(&t, "pasta", 1.85, 2.3, -0.2);  /* clamped to 0 */
-    om_transcript_add(&t, "   ", 2.3, 2.4, 0.5);      /* ignored */
+    om_transcript_add(&t, "we", 1.3, 1.4, 0.7);      /* 0.7 s pause before */
+    om_transcript_add(&t, "cook", 1.45, 1.8, 1.5);   /* conf clamped to 1 */
+    om_transcript_add(&t, "pasta", 1.85, 2.3, -0.2); /* clamped to 0 */
+    om_transcript_add(&t, "   ", 2.3, 2.4, 0.5);     /* ignored */
     assert_int_equal(t.n, 5);
     assert_true(t.words[3].conf == 1.0 && t.words[4].conf == 0.0);
 
@@ -117,8 +118,8 @@ static void test_segment_punctuation(void **state)
 {
     (void)state;
     om_transcript t = OM_TRANSCRIPT_INIT;
-    const char *words[] = {"Mr.", "Dashwood", "arrived.", "Was", "he", "late?", "\"No!\"",
-                           "said", "J.", "Smith"};
+    const char *words[] = {"Mr.",   "Dashwood", "arrived.", "Was", "he",
+                           "late?", "\"No!\"",  "said",     "J.",  "Smith"};
     for (size_t i = 0; i < OM_ARRAY_LEN(words); i++)
         om_transcript_add(&t, words[i], (double)i * 0.3, (double)i * 0.3 + 0.25, 1.0);
     om_transcript_segment(&t, NULL);
@@ -271,24 +272,26 @@ static void test_lm_arpa_normalised(void **state)
     assert_null(arpa_find(&a, 1, "555", NULL, NULL)); /* tokens with digits are dropped */
     assert_non_null(arpa_find(&a, 3, "<s>", "we", "bake"));
 
-    /* Every history's distribution sums to 1 over the vocabulary (without <s>): the
+    /* Every history's distribution sums to 1 over the vocabulary (without <s>, with <UNK>): the
      * interpolated Kneser-Ney probabilities and backoff weights are consistent. */
-    const char *hist[][2] = {{NULL, NULL}, {NULL, "the"}, {NULL, "levain"}, {"<s>", "we"},
-                             {"the", "levain"}, {"we", "feed"}, {NULL, "home"}, {"bake", "it"}};
+    const char *hist[][2] = {{NULL, NULL},      {NULL, "the"},  {NULL, "levain"}, {"<s>", "we"},
+                             {"the", "levain"}, {"we", "feed"}, {NULL, "home"},   {"bake", "it"}};
     for (size_t h = 0; h < OM_ARRAY_LEN(hist); h++) {
         double sum = 0;
         for (size_t i = 0; i < a.n; i++) {
             if (a.e[i].n != 1 || strcmp(a.e[i].words[0], "<s>") == 0)
                 continue;
-            sum += arpa_prob(&a, hist[h][0], hist[h][1], a.e[i].words[0]);
+            /* <UNK> stands for each of the OM_LM_UNSEEN_WORDS words the text lacks. */
+            double k = strcmp(a.e[i].words[0], "<UNK>") == 0 ? OM_LM_UNSEEN_WORDS : 1;
+            sum += k * arpa_prob(&a, hist[h][0], hist[h][1], a.e[i].words[0]);
         }
         if (fabs(sum - 1.0) > 2e-3)
             fprintf(stderr, "history %s %s sums to %f\n", hist[h][0], hist[h][1], sum);
         assert_true(fabs(sum - 1.0) < 2e-3);
     }
-    /* Seen continuations beat unseen ones. */
-    assert_true(arpa_prob(&a, "the", "levain", "makes") >
-                arpa_prob(&a, "the", "levain", "home"));
+    /* Seen continuations beat unseen ones, and a word the text never uses is unlikely. */
+    assert_true(arpa_prob(&a, "the", "levain", "makes") > arpa_prob(&a, "the", "levain", "home"));
+    assert_true(arpa_prob(&a, "the", "levain", "<UNK>") < 1e-4);
     for (size_t i = 0; i < a.n; i++)
         for (int k = 0; k < a.e[i].n; k++)
             free(a.e[i].words[k]);
@@ -351,12 +354,14 @@ static const char *k_whisper_full =
     "  {\"timestamps\": {\"from\": \"00:00:00,000\", \"to\": \"00:00:02,000\"},"
     "   \"offsets\": {\"from\": 0, \"to\": 2000}, \"text\": \" Hello Americans.\","
     "   \"tokens\": ["
-    "    {\"text\": \"[_BEG_]\", \"offsets\": {\"from\": 0, \"to\": 0}, \"id\": 50363, \"p\": 0.98},"
+    "    {\"text\": \"[_BEG_]\", \"offsets\": {\"from\": 0, \"to\": 0}, \"id\": 50363, \"p\": "
+    "0.98},"
     "    {\"text\": \" Hello\", \"offsets\": {\"from\": 0, \"to\": 400}, \"id\": 1, \"p\": 0.9},"
     "    {\"text\": \" Amer\", \"offsets\": {\"from\": 500, \"to\": 900}, \"id\": 2, \"p\": 0.81},"
     "    {\"text\": \"icans\", \"offsets\": {\"from\": 900, \"to\": 1400}, \"id\": 3, \"p\": 1.0},"
     "    {\"text\": \".\", \"offsets\": {\"from\": 1400, \"to\": 1450}, \"id\": 4, \"p\": 0.2},"
-    "    {\"text\": \"[_TT_70]\", \"offsets\": {\"from\": 2000, \"to\": 2000}, \"id\": 50433, \"p\": 0.5}"
+    "    {\"text\": \"[_TT_70]\", \"offsets\": {\"from\": 2000, \"to\": 2000}, \"id\": 50433, "
+    "\"p\": 0.5}"
     "   ]},"
     "  {\"offsets\": {\"from\": 2000, \"to\": 3000}, \"text\": \" Go on\","
     "   \"tokens\": ["
@@ -387,9 +392,9 @@ static void test_whisper_json(void **state)
     assert_int_equal(om_asr_parse_whisper_json(&t, plain, strlen(plain)), OM_OK);
     assert_int_equal(t.n, 2);
     assert_true(fabs(t.words[0].end - 1.4) < 1e-9 && fabs(t.words[1].end - 2.0) < 1e-9);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(t.engine, "params"),
-                                                          "word_times")),
-                        "segments");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(t.engine, "params"), "word_times")),
+        "segments");
     om_transcript_release(&t);
 
     const char *ours = "{\"words\": [{\"w\": \"x\", \"start\": 0.5, \"end\": 0.7, \"conf\": 0.4}]}";
@@ -429,7 +434,8 @@ static void test_external_engine(void **state)
                            "size=$(wc -c < \"$2\")\n"
                            "[ \"$size\" -eq 32044 ] || { echo \"bad size $size\" >&2; exit 3; }\n"
                            "head -c 4 \"$2\" | grep -q RIFF || exit 4\n"
-                           "cp '%s' \"$4.json\"\n", json_path);
+                           "cp '%s' \"$4.json\"\n",
+                           json_path);
     char *fake = write_script(dir, "fake-whisper", body);
     int16_t *pcm = xcalloc(16000, sizeof(int16_t)); /* 1 s */
     for (size_t i = 0; i < 16000; i++)
@@ -441,9 +447,8 @@ static void test_external_engine(void **state)
     assert_int_equal(om_asr_external(&t, pcm, 16000, &o), OM_OK);
     assert_int_equal(t.n, 4);
     assert_string_equal(json_string_value(json_object_get(t.engine, "name")), "external");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(t.engine, "params"),
-                                                          "command")),
-                        cmd);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(t.engine, "params"), "command")), cmd);
     om_transcript_release(&t);
     free(cmd);
 
