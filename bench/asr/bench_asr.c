@@ -342,7 +342,7 @@ static int adapt_sweep(clip *clips, size_t nclips, const char *const *ov)
     int16_t *bread = util_espeak(k_bread_sentence, "en-us", 130, &nb);
     if (!bread)
         return 1;
-    const double weights[] = {0.2, 0.35, 0.5, 0.65, 0.8};
+    const double weights[] = {0.05, 0.1, 0.15, 0.2, 0.3, 0.5};
     for (size_t i = 0; i < OM_ARRAY_LEN(weights); i++) {
         om_asr_sphinx_opts brief = {.adapt_text = k_austen_brief,
                                     .keywords = k_austen_keywords,

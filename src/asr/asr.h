@@ -120,7 +120,7 @@ int om_subtitles_parse_file(om_transcript *out, const char *path);
 
 #define OM_ASR_SPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
 /* Default weight of the project language model against the general one (bench/asr sweep). */
-#define OM_ASR_ADAPT_WEIGHT 0.3
+#define OM_ASR_ADAPT_WEIGHT 0.1
 
 typedef struct om_asr_sphinx_opts {
     const char *model_dir;  /* NULL: OM_ASR_SPHINX_MODEL_DIR (en-us/, en-us.lm.bin, cmudict) */

@@ -239,6 +239,7 @@ typedef struct sphinx_ctx {
     char errmsg[600];
     pthread_mutex_t mu;
     volatile int *cancel;
+    int dither; /* add our deterministic dither (not in the Debian-defaults baseline) */
 } sphinx_ctx;
 
 static void argv_push(sphinx_ctx *c, const char *s)
@@ -362,6 +363,26 @@ static int clean_word(const char *w, char *out, size_t outsz)
     return 1;
 }
 
+/* A copy of the chunk with +-1 LSB triangular dither. Digital silence (exact zeros: padding,
+ * synthesised speech, muted stretches) gives log-energy features far outside what the
+ * acoustic model saw and costs a lot of accuracy (measured in bench/asr). pocketsphinx's own
+ * -dither draws from a process-global generator shared by all decoders; this one is seeded by
+ * the chunk's position, so a chunk decodes the same whichever thread takes it. */
+static int16_t *dithered_copy(const int16_t *pcm, size_t n, size_t seed)
+{
+    int16_t *out = xmalloc(st_mult(n ? n : 1, sizeof(int16_t)));
+    uint32_t x = (uint32_t)(seed * 2654435761u) ^ 0x9E3779B9u;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        int d = (int)(x & 1) - (int)((x >> 1) & 1); /* -1, 0, 0, +1 */
+        int v = pcm[i] + d;
+        out[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+    }
+    return out;
+}
+
 static int decode_chunk(ps_decoder_t *ps, const int16_t *pcm, size_t n, om_transcript *out,
                         char **msg)
 {
@@ -428,7 +449,10 @@ static void *worker(void *arg)
             break;
         }
         size_t b0 = c->bounds[i], b1 = c->bounds[i + 1];
-        if (decode_chunk(ps, c->pcm + b0, b1 - b0, &c->results[i], &msg) < 0) {
+        int16_t *dith = c->dither ? dithered_copy(c->pcm + b0, b1 - b0, b0) : NULL;
+        int drc = decode_chunk(ps, dith ? dith : c->pcm + b0, b1 - b0, &c->results[i], &msg);
+        free(dith);
+        if (drc < 0) {
             char *full = xasprintf("chunk %zu (%.2f-%.2f s): %s", i, (double)b0 / SAMPLE_RATE,
                                    (double)b1 / SAMPLE_RATE, msg);
             ctx_fail(c, OM_ERROR, full);
@@ -655,6 +679,8 @@ int om_asr_sphinx(om_transcript *out, const int16_t *pcm, size_t n, const om_asr
     c.nchunks = n ? om_asr_chunk(pcm, n, max_chunk, o.silences, o.nsilences, &c.bounds) : 0;
     c.results = xcalloc(c.nchunks + 1, sizeof(*c.results));
     c.cancel = o.cancel;
+    c.dither = !o.debian_defaults;
+    json_object_set_new(params, "dither_lsb", json_integer(c.dither ? 1 : 0));
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int jobs = o.jobs > 0 ? o.jobs : (cpus > 0 ? (int)cpus : 1);

@@ -60,7 +60,8 @@ static inline int16_t *util_read_wav16k(const char *path, size_t *n_out)
 }
 
 /* Speech of `text` from espeak-ng (voice e.g. "en-us", words per minute), as 16 kHz mono
- * PCM. NULL when espeak-ng or sox fail. */
+ * PCM, resampled by sox without dither (-D) so that runs are repeatable. NULL when espeak-ng
+ * or sox fail. */
 static inline int16_t *util_espeak(const char *text, const char *voice, int wpm, size_t *n_out)
 {
     char dir[] = "/tmp/omniva-asr-espeak-XXXXXX";
@@ -70,8 +71,9 @@ static inline int16_t *util_espeak(const char *text, const char *voice, int wpm,
     char speed[16];
     snprintf(speed, sizeof(speed), "%d", wpm);
     const char *a1[] = {"espeak-ng", "-v", voice, "-s", speed, "-w", wav, "--", text, NULL};
-    const char *a2[] = {"sox", wav,  "-r", "16000",          "-c",  "1",
-                        "-b",  "16", "-e", "signed-integer", wav16, NULL};
+    const char *a2[] = {"sox", "-D", wav,  "-r", "16000",          "-c",
+                        "1",   "-b", "16", "-e", "signed-integer", wav16,
+                        NULL};
     int16_t *pcm = NULL;
     om_proc_opts o1 = {.argv = a1, .timeout_ms = 60000};
     om_proc_opts o2 = {.argv = a2, .timeout_ms = 60000};
