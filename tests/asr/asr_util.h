@@ -1,7 +1,7 @@
 /*
  * asr_util.h: helpers the asr tests and bench/asr share (header-only): reading 16 kHz WAV
- * files, synthesising speech of a known text with espeak-ng (resampled to 16 kHz mono by
- * sox), and the reference transcripts of Debian's pocketsphinx-testdata LibriVox clips.
+ * files, synthesising speech of a known text with espeak-ng (decoded to 16 kHz mono by the
+ * media module), and the reference transcripts of Debian's pocketsphinx-testdata LibriVox clips.
  * Everything returned is the caller's to free.
  */
 #ifndef OMNIVA_TESTS_ASR_UTIL_H
@@ -14,6 +14,7 @@
 
 #include "base/fsutil.h"
 #include "base/proc.h"
+#include "media/audio.h"
 
 #define UTIL_LIBRIVOX_DIR "/usr/share/pocketsphinx/test/data/librivox"
 
@@ -59,33 +60,34 @@ static inline int16_t *util_read_wav16k(const char *path, size_t *n_out)
     return pcm;
 }
 
-/* Speech of `text` from espeak-ng (voice e.g. "en-us", words per minute), as 16 kHz mono
- * PCM, resampled by sox without dither (-D) so that runs are repeatable. NULL when espeak-ng
- * or sox fail. */
+/* Speech of `text` from espeak-ng (voice e.g. "en-us", words per minute) as 16 kHz mono PCM,
+ * decoded from espeak-ng's 22.05 kHz WAV by the media module's decoder (the analyzer's own
+ * path: libavcodec + libswresample). NULL when espeak-ng or the decode fail. */
 static inline int16_t *util_espeak(const char *text, const char *voice, int wpm, size_t *n_out)
 {
     char dir[] = "/tmp/omniva-asr-espeak-XXXXXX";
     if (!mkdtemp(dir))
         return NULL;
-    char *wav = xasprintf("%s/speech.wav", dir), *wav16 = xasprintf("%s/speech16.wav", dir);
+    char *wav = xasprintf("%s/speech.wav", dir);
     char speed[16];
     snprintf(speed, sizeof(speed), "%d", wpm);
-    const char *a1[] = {"espeak-ng", "-v", voice, "-s", speed, "-w", wav, "--", text, NULL};
-    const char *a2[] = {"sox", "-D", wav,  "-r", "16000",          "-c",
-                        "1",   "-b", "16", "-e", "signed-integer", wav16,
-                        NULL};
+    const char *argv[] = {"espeak-ng", "-v", voice, "-s", speed, "-w", wav, "--", text, NULL};
     int16_t *pcm = NULL;
-    om_proc_opts o1 = {.argv = a1, .timeout_ms = 60000};
-    om_proc_opts o2 = {.argv = a2, .timeout_ms = 60000};
-    om_proc_result r1 = {0}, r2 = {0};
-    if (om_proc_run(&o1, &r1) == OM_OK && r1.exit_code == 0 && om_proc_run(&o2, &r2) == OM_OK &&
-        r2.exit_code == 0)
-        pcm = util_read_wav16k(wav16, n_out);
-    om_proc_result_release(&r1);
-    om_proc_result_release(&r2);
+    om_proc_opts po = {.argv = argv, .timeout_ms = 60000};
+    om_proc_result res = {0};
+    if (om_proc_run(&po, &res) == OM_OK && res.exit_code == 0) {
+        om_pcm p = {0};
+        if (om_audio_decode_16k(wav, 0, 0, &p) == OM_OK && p.n > 0) {
+            pcm = p.samples;
+            *n_out = p.n;
+        } else {
+            fprintf(stderr, "decoding %s: %s\n", wav, om_error_msg());
+            om_pcm_release(&p);
+        }
+    }
+    om_proc_result_release(&res);
     om_rmtree(dir);
     free(wav);
-    free(wav16);
     return pcm;
 }
 
