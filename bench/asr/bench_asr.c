@@ -47,7 +47,8 @@ static const char *k_rtf_text =
     "spending the first hour on email. And a walk in daylight tells your brain that the day "
     "has started, which makes it easier to fall asleep at night. None of this costs money, "
     "and none of it takes more than twenty minutes. If you try these habits for a week, let "
-    "me know how it goes in the comments, and tell me which one was the hardest for you.";
+    "me know how it goes in the comments, and tell me which one was the hardest for you. "
+    "Thanks for watching, and see you in the next video.";
 
 /* The 1-minute load average, for reading the timings. */
 static const char *load_avg(void)

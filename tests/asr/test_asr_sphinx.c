@@ -167,7 +167,7 @@ static void test_parallel_matches_single(void **state)
     assert_int_equal(json_integer_value(json_object_get(params, "jobs")), 2);
     check_words(&two, (double)n / 16000);
     /* Chunks are cut, dithered and decoded the same whichever thread takes them. Only the
-     * posteriors may differ in the 5th digit: pocketsphinx keeps some acoustic-scoring state
+     * posteriors may differ in the 5th digit: pocketsphinx's noise removal keeps some state
      * from one utterance to the next inside a decoder (measured: one word of 20, 1e-5). */
     assert_int_equal(one.n, two.n);
     for (size_t i = 0; i < one.n; i++) {
