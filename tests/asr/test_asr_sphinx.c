@@ -60,7 +60,7 @@ static void test_espeak_sentence(void **state)
     (void)state;
     if (!have_tools())
         skip();
-    size_t ns;
+    size_t ns = 0;
     int16_t *speech = util_espeak(k_sentence, "en-us", 130, &ns);
     assert_non_null(speech);
     /* 1 s of silence before the speech and 0.5 s after: the word times must show it. */
@@ -109,7 +109,7 @@ static void test_lm_adaptation_helps(void **state)
     (void)state;
     if (!have_tools())
         skip();
-    size_t n;
+    size_t n = 0;
     int16_t *pcm = util_espeak(k_bread_sentence, "en-us", 130, &n);
     assert_non_null(pcm);
     om_transcript plain = OM_TRANSCRIPT_INIT, adapted = OM_TRANSCRIPT_INIT;
@@ -154,7 +154,7 @@ static void test_parallel_matches_single(void **state)
         skip();
     const char *text = "First, I drink a glass of water. Second, I write down one task. "
                        "Third, I go for a short walk.";
-    size_t n;
+    size_t n = 0;
     int16_t *pcm = util_espeak(text, "en-us", 150, &n);
     assert_non_null(pcm);
     om_transcript one = OM_TRANSCRIPT_INIT, two = OM_TRANSCRIPT_INIT;
