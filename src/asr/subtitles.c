@@ -139,32 +139,6 @@ static int parse_timing(const char *s, double *start, double *end)
 
 /* ---- payload cleaning ---------------------------------------------------------------------- */
 
-static void put_utf8(om_sbuf *sb, unsigned long cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sb_append(sb, b, n);
-}
-
 /* Decodes the entity at s ('&'...';'); returns its length or 0 when it is not one. */
 static size_t entity(const char *s, om_sbuf *sb)
 {
@@ -204,14 +178,14 @@ static size_t entity(const char *s, om_sbuf *sb)
         if (cp == 0xA0)
             cp = ' ';
         if (cp)
-            put_utf8(sb, cp);
+            sb_put_utf8(sb, cp);
         return len;
     }
     for (size_t i = 0; i < OM_ARRAY_LEN(named); i++) {
         size_t nl = strlen(named[i].name);
         if (nl == len - 2 && strncmp(s + 1, named[i].name, nl) == 0) {
             if (named[i].cp)
-                put_utf8(sb, named[i].cp);
+                sb_put_utf8(sb, named[i].cp);
             return len;
         }
     }

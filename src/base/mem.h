@@ -37,6 +37,8 @@ void sb_reset(om_sbuf *sb);          /* len = 0, keeps memory */
 char *sb_detach(om_sbuf *sb);        /* caller frees; buffer is reset to empty; never NULL */
 void sb_release(om_sbuf *sb);
 const char *sb_str(const om_sbuf *sb); /* borrowed; "" when empty */
+/* Appends code point `cp` (<= 0x10FFFF) encoded as UTF-8. */
+int sb_put_utf8(om_sbuf *sb, unsigned long cp);
 
 #define OM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -152,32 +152,6 @@ static uint32_t u8_next(const unsigned char *s, size_t len, size_t *i)
     return cp;
 }
 
-static void u8_put(om_sbuf *sb, uint32_t cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    sb_append(sb, b, n);
-}
-
 /* Valid UTF-8, no control characters, whitespace runs collapsed to one space, trimmed. */
 static char *sanitize(const char *in)
 {
@@ -198,7 +172,7 @@ static char *sanitize(const char *in)
         if (pending_space)
             sb_puts(&sb, " ");
         pending_space = 0;
-        u8_put(&sb, cp);
+        sb_put_utf8(&sb, cp);
     }
     return sb_detach(&sb);
 }
