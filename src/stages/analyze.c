@@ -6,8 +6,8 @@
  * TRANSCRIBE  decodes the audio in-process to 16 kHz mono (media/audio.c) while computing
  *             the signals (loudness, silences, scenes), then takes the transcript from the
  *             platform's subtitles when the scraper found them, else from the configured
- *             engine: pocketsphinx adapted to the project's brief and keywords (default) or
- *             an external command ([asr] engine = external, command = ...).
+ *             engine (asr.h om_asr_transcribe: pocketsphinx adapted to the project's brief
+ *             and keywords by default, or [asr] engine = external, command = ...).
  * SCORE       engagement relative to the creator's median, then the cognition layer's
  *             evaluation: keywords, virality and relevance scores, candidate windows.
  * CLIP-FIND   one transaction: the ledger packet, the analysis row, one CANDIDATE clip per
@@ -130,31 +130,19 @@ static int transcribe(analyze *a)
     }
     om_job_transition(a->ctx, "TRANSCRIBE", "transcribing %.1f s of audio with %s",
                       (double)a->pcm.n / a->pcm.rate, engine);
-    if (!strcmp(engine, "external")) {
-        const char *cmd = om_config_get(cfg, "asr", "command", NULL);
-        if (!cmd || !*cmd)
-            return om_error_set(OM_EINVAL, "[asr] engine = external needs [asr] command");
-        om_asr_external_opts eo = {.command = cmd, .cancel = a->ctx->cancel};
-        rc = om_asr_external(&a->t, a->pcm.samples, a->pcm.n, &eo);
-    } else if (!strcmp(engine, "pocketsphinx")) {
-        const char **kw;
-        size_t nkw = brand_keywords(a->brand, &kw);
-        const json_t *brief = a->brand ? json_object_get(a->brand, "brief") : NULL;
-        om_asr_sphinx_opts so = {
-            .adapt_text = json_is_string(brief) ? json_string_value(brief) : NULL,
-            .keywords = kw,
-            .nkeywords = nkw,
-            .jobs = (int)om_config_get_long(cfg, "asr", "jobs", 0),
-            .silences = sil,
-            .nsilences = nsil,
-            .cancel = a->ctx->cancel,
-        };
-        rc = om_asr_sphinx(&a->t, a->pcm.samples, a->pcm.n, &so);
-        free(kw);
-    } else {
-        return om_error_set(OM_EINVAL, "unknown [asr] engine '%s' (pocketsphinx, external)",
-                            engine);
-    }
+    const char **kw;
+    size_t nkw = brand_keywords(a->brand, &kw);
+    const json_t *brief = a->brand ? json_object_get(a->brand, "brief") : NULL;
+    om_asr_request req = {
+        .brief = json_is_string(brief) ? json_string_value(brief) : NULL,
+        .keywords = kw,
+        .nkeywords = nkw,
+        .silences = sil,
+        .nsilences = nsil,
+        .cancel = a->ctx->cancel,
+    };
+    rc = om_asr_transcribe(&a->t, cfg, a->pcm.samples, a->pcm.n, &req);
+    free(kw);
     if (rc)
         return om_error_wrap(rc, "transcribing video %s", a->video_id);
 segment:
