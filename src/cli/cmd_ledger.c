@@ -4,7 +4,7 @@
  */
 #include "base/common.h"
 #include "cli/cli.h"
-#include "cognition/stardust.h"
+#include "ledger/stardust.h"
 
 static void print_packet(json_t *p)
 {

@@ -7,7 +7,7 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cli/cli.h"
-#include "cognition/halolux.h"
+#include "stages/halolux.h"
 #include "runtime/runtime.h"
 #include "stages/demo.h"
 #include "stages/projects.h"

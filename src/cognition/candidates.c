@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "base/utf8.h"
 #include "cognition/candidates.h"
 #include "cognition/virality.h"
 

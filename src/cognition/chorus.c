@@ -4,6 +4,7 @@
 
 #include <math.h>
 
+#include "base/utf8.h"
 #include "cognition/pantheon.h"
 #include "cognition/text.h"
 

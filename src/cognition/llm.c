@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 
+#include "base/utf8.h"
 #include "cognition/pantheon.h"
 #include "cognition/text.h"
 
@@ -60,7 +61,7 @@ int om_llm_rate(const char *url, const char *model, const char *api_key, long ti
     else
         endpoint = xasprintf("%.*s%s", (int)(ul && url[ul - 1] == '/' ? ul - 1 : ul), url, suffix);
 
-    char *tr = om_text_truncate_utf8(transcript ? transcript : "", LLM_MAX_TRANSCRIPT, "...");
+    char *tr = om_utf8_truncate(transcript ? transcript : "", LLM_MAX_TRANSCRIPT, "...");
     char *user = xasprintf("Brand brief: %s\n\nClip transcript: %s",
                            brief && *brief ? brief : "(none given)", tr);
     free(tr);
@@ -111,7 +112,7 @@ int om_llm_rate(const char *url, const char *model, const char *api_key, long ti
         goto out;
     }
     if (status != 200) {
-        char *snip = om_text_truncate_utf8(sb_str(&resp), 200, "...");
+        char *snip = om_utf8_truncate(sb_str(&resp), 200, "...");
         rc = om_error_set(status >= 500 || status == 429 ? OM_EUNAVAIL : OM_EINVAL,
                           "LLM: %s answered HTTP %ld: %s", endpoint, status, snip);
         free(snip);
@@ -132,7 +133,7 @@ int om_llm_rate(const char *url, const char *model, const char *api_key, long ti
                    : json_is_string(sc) ? strtod(json_string_value(sc), NULL)
                                         : NAN;
     if (!isfinite(score) || score < 0 || score > 100) {
-        char *snip = om_text_truncate_utf8(content, 120, "...");
+        char *snip = om_utf8_truncate(content, 120, "...");
         rc = om_error_set(OM_EINVAL, "LLM: no usable score in \"%s\"", snip);
         free(snip);
         goto out;
@@ -144,7 +145,7 @@ int om_llm_rate(const char *url, const char *model, const char *api_key, long ti
         score /= 10.0;
     *score_out = score;
     const char *reason = json_string_value(json_object_get(inner, "reason"));
-    char *clean = om_text_utf8_clean(reason ? reason : "no reason given");
+    char *clean = om_utf8_clean(reason ? reason : "no reason given");
     snprintf(reason_out, OM_REASON_MAX, "%s", clean);
     free(clean);
 out:

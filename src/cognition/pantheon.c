@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "base/utf8.h"
 #include "cognition/hooks.h"
 #include "cognition/pantheon.h"
 #include "cognition/relevance.h"

@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "base/utf8.h"
 #include "cognition/relevance.h"
 
 #define REL_K1 1.2

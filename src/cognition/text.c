@@ -1,7 +1,6 @@
 /* text.c: tokenizer, stop words, Snowball stemming and shingle sets (see text.h). */
 #include "base/common.h"
 
-#include <jansson.h>
 #include <libstemmer.h>
 
 #include "cognition/text.h"
@@ -237,110 +236,4 @@ double om_shingles_jaccard(const om_shingles *a, const om_shingles *b)
     }
     size_t uni = a->n + b->n - inter;
     return (double)inter / (double)uni;
-}
-
-size_t om_text_utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-char *om_text_truncate_utf8(const char *s, size_t max_chars, const char *ellipsis)
-{
-    if (!s)
-        s = "";
-    if (om_text_utf8_len(s) <= max_chars)
-        return xstrdup(s);
-    size_t ell = ellipsis ? om_text_utf8_len(ellipsis) : 0;
-    size_t keep = max_chars > ell ? max_chars - ell : 0;
-    /* byte offset of character `keep` */
-    size_t chars = 0, off = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (p[off]) {
-        if ((p[off] & 0xC0) != 0x80) {
-            if (chars == keep)
-                break;
-            chars++;
-        }
-        off++;
-    }
-    size_t cut = off;
-    for (size_t i = off; i > off / 2; i--) {
-        if (p[i - 1] == ' ') {
-            cut = i - 1;
-            break;
-        }
-    }
-    while (cut > 0 && (p[cut - 1] == ' ' || p[cut - 1] == ',' || p[cut - 1] == ';'))
-        cut--;
-    return xasprintf("%.*s%s", (int)cut, s, ellipsis ? ellipsis : "");
-}
-
-/* Length of the valid UTF-8 sequence at p (1-4), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp;
-    if ((p[0] & 0xE0) == 0xC0) {
-        n = 2;
-        cp = p[0] & 0x1F;
-    } else if ((p[0] & 0xF0) == 0xE0) {
-        n = 3;
-        cp = p[0] & 0x0F;
-    } else if ((p[0] & 0xF8) == 0xF0) {
-        n = 4;
-        cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-char *om_text_utf8_clean(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t len = strlen(s);
-    char *out = xmalloc(len + 1);
-    const unsigned char *p = (const unsigned char *)s;
-    size_t w = 0;
-    while (*p) {
-        size_t n = utf8_seq(p);
-        if (n == 0) {
-            out[w++] = '?';
-            p++;
-        } else {
-            memcpy(out + w, p, n);
-            w += n;
-            p += n;
-        }
-    }
-    out[w] = '\0';
-    return out;
-}
-
-json_t *om_json_text(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    char *c = om_text_utf8_clean(s);
-    j = json_string(c);
-    free(c);
-    return j ? j : json_string("");
 }

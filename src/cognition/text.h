@@ -16,8 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 typedef struct om_tokens {
     char **v;
     size_t n;
@@ -61,16 +59,6 @@ double om_shingles_jaccard(const om_shingles *a, const om_shingles *b);
 /* FNV-1a 64-bit hash. */
 uint64_t om_hash64(const void *data, size_t n);
 
-/* Copies at most max_chars UTF-8 characters of s (never splitting a character), cutting at
- * the last space when the text is longer and a space exists in the second half; appends
- * `ellipsis` (may be NULL) when cut, counting it in max_chars. Caller frees. */
-char *om_text_truncate_utf8(const char *s, size_t max_chars, const char *ellipsis);
-/* A copy of s with every invalid UTF-8 sequence replaced by '?' (caller frees). */
-char *om_text_utf8_clean(const char *s);
-/* json_string() that never fails on bad UTF-8 (cleans it); NULL s gives JSON null. */
-json_t *om_json_text(const char *s);
-
-/* Number of UTF-8 characters in s. */
-size_t om_text_utf8_len(const char *s);
+/* UTF-8 counting, cleaning and truncation: base/utf8.h. */
 
 #endif

@@ -387,6 +387,14 @@ int om_tz_load(const char *name, om_tz **out)
     return OM_OK;
 }
 
+int om_tz_validate(const char *name)
+{
+    om_tz *tz = NULL;
+    int rc = om_tz_load(name, &tz);
+    om_tz_free(tz);
+    return rc;
+}
+
 void om_tz_free(om_tz *tz)
 {
     if (!tz)

@@ -4,7 +4,7 @@
  * footer rule that covers times after the last listed transition, so "slim" files work).
  *
  * Why not setenv("TZ") + tzset() + localtime_r(): that mutates process-global state, is not
- * safe while other threads (the dashboard, heartbeats) read the environment, and cannot
+ * safe while other threads (heartbeats, parallel decoders) read the environment, and cannot
  * hold two zones at once. An om_tz is immutable after loading and may be shared by threads.
  *
  * Conversions are DST-safe: om_tz_local maps every UTC instant to exactly one local time;
@@ -22,10 +22,15 @@
 
 typedef struct om_tz om_tz;
 
-/* "UTC", "Europe/Berlin", "America/New_York", ... NULL or "" is UTC. OM_EINVAL for a
- * malformed name ("../x", spaces), OM_ENOTFOUND when no such zone file exists, OM_EINVAL
- * for a file that is not TZif. */
+/* "UTC", "Europe/Berlin", "America/New_York", ... NULL or "" is UTC. Names: 1-128 of
+ * [A-Za-z0-9/_+-], not starting with '/', no ".." (so never outside the zone folder).
+ * The folder is $TZDIR when set, else /usr/share/zoneinfo; "UTC" and "Etc/UTC" need no
+ * file. OM_EINVAL for a malformed name, OM_ENOTFOUND when no such zone file exists,
+ * OM_EINVAL for a file that is not a valid TZif (version 1-4, counts within the file). */
 int om_tz_load(const char *name, om_tz **out);
+/* Whether `name` loads (the same rules and errors as om_tz_load; nothing is kept): what
+ * brand validation calls, so a zone it accepts is one the scheduler can use. */
+int om_tz_validate(const char *name);
 void om_tz_free(om_tz *tz);
 const char *om_tz_name(const om_tz *tz); /* borrowed */
 

@@ -2,7 +2,8 @@
  * queue_redis.c: the Redis queue (URL redis://[:password@]host[:port][/db]), hiredis 0.14
  * synchronous API. Every operation is ONE Lua script call (EVALSHA with the SHA1 computed
  * here; a NOSCRIPT reply, on a fresh or restarted server, loads that script with SCRIPT LOAD
- * and retries), so each operation is atomic on the server.
+ * and retries), so each operation is atomic on the server. The scripts are the files in
+ * src/queue/lua/, compiled in at build time.
  *
  * Keys of a type share the hash tag {TYPE}:
  *   omniva:{T}:ready     ZSET, all scores 0, member "<9-priority><ready time, 16 digits us>:<id>":
@@ -53,6 +54,7 @@
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sys/time.h>
 
 #include "queue/queue_backend.h"
@@ -66,415 +68,12 @@
 
 /* ---- Lua ---- */
 
-#define LUA_PRELUDE                                                                           \
-    "local PFX = 'omniva:{'\n"                                                               \
-    "local function K(t, s) return PFX .. t .. '}:' .. s end\n"                              \
-    "local function JK(t, id) return PFX .. t .. '}:job:' .. id end\n"                       \
-    "local function N(x) return string.format('%d', x) end\n"                                \
-    "local function now_us() local t = redis.call('TIME')\n"                                 \
-    "  return tonumber(t[1]) * 1000000 + tonumber(t[2]) end\n"                               \
-    "local function mid(m) return string.sub(m, 1, string.find(m, ':', 1, true) - 1) end\n"  \
-    "local FIELDS = {'id','type','state','priority','payload','unique_key','errors',"        \
-    "'worker','attempt','max_attempts','lease_expiries','token','not_before','lease_until',"  \
-    "'created','updated'}\n"                                                                 \
-    "local function reply(t, id, now)\n"                                                     \
-    "  local r = redis.call('HMGET', JK(t, id), unpack(FIELDS))\n"                           \
-    "  r[1], r[2] = id, t\n"                                                                 \
-    "  if now and r[3] == 'delayed' and r[13] and tonumber(r[13]) <= now then r[3] = 'ready' end\n" \
-    "  return r end\n"                                                                       \
-    "local function tick(t, now)\n"                                                          \
-    "  local ck = K(t, 'clock')\n"                                                           \
-    "  local c = tonumber(redis.call('GET', ck) or '0')\n"                                   \
-    "  local rt = now\n"                                                                     \
-    "  if rt <= c then rt = c + 1 end\n"                                                     \
-    "  redis.call('SET', ck, N(rt))\n"                                                       \
-    "  return rt end\n"                                                                      \
-    "local function to_ready(t, id, p, rt)\n"                                                \
-    "  local m = string.format('%d%016d:', 9 - p, rt) .. id\n"                                \
-    "  redis.call('ZADD', K(t, 'ready'), '0', m)\n"                                          \
-    "  return m end\n"                                                                       \
-    "local function promote(t, now)\n"                                                       \
-    "  local dk = K(t, 'delayed')\n"                                                         \
-    "  local due = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now), 'LIMIT', '0', '1000')\n"      \
-    "  for _, id in ipairs(due) do\n"                                                        \
-    "    local jk = JK(t, id)\n"                                                             \
-    "    local v = redis.call('HMGET', jk, 'priority', 'not_before')\n"                      \
-    "    if v[1] then\n"                                                                     \
-    "      local m = to_ready(t, id, tonumber(v[1]), tonumber(v[2]))\n"                      \
-    "      redis.call('HSET', jk, 'state', 'ready', 'rk', m)\n"                              \
-    "    end\n"                                                                              \
-    "  end\n"                                                                                \
-    "  if #due > 0 then redis.call('ZREM', dk, unpack(due)) end\n"                           \
-    "end\n"                                                                                  \
-    "local function iso(us)\n"                                                               \
-    "  local s = math.floor(us / 1000000)\n"                                                 \
-    "  local frac = us - s * 1000000\n"                                                      \
-    "  local days = math.floor(s / 86400)\n"                                                 \
-    "  local rem = s - days * 86400\n"                                                       \
-    "  local z = days + 719468\n"                                                            \
-    "  local era = math.floor(z / 146097)\n"                                                 \
-    "  local doe = z - era * 146097\n"                                                       \
-    "  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)"      \
-    " - math.floor(doe / 146096)) / 365)\n"                                                  \
-    "  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))\n"        \
-    "  local mp = math.floor((5 * doy + 2) / 153)\n"                                         \
-    "  local d = doy - math.floor((153 * mp + 2) / 5) + 1\n"                                 \
-    "  local m = mp < 10 and mp + 3 or mp - 9\n"                                             \
-    "  local y = yoe + era * 400\n"                                                          \
-    "  if m <= 2 then y = y + 1 end\n"                                                       \
-    "  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d,"                \
-    " math.floor(rem / 3600), math.floor((rem % 3600) / 60), rem % 60, frac) end\n"         \
-    "local function add_error(errs, attempt, now, ejson)\n"                                  \
-    "  local e = '{\"attempt\":' .. string.format('%d', attempt) .. ',\"at\":\"' .. iso(now)" \
-    " .. '\",\"error\":' .. ejson .. '}'\n"                                                  \
-    "  if not errs or errs == '' or errs == '[]' then return '[' .. e .. ']' end\n"          \
-    "  return string.sub(errs, 1, -2) .. ',' .. e .. ']' end\n"                              \
-    "local function drop(t, id)\n"                                                           \
-    "  local jk = JK(t, id)\n"                                                               \
-    "  local uk = redis.call('HGET', jk, 'unique_key')\n"                                    \
-    "  if uk then\n"                                                                         \
-    "    local uq = K(t, 'unique')\n"                                                        \
-    "    if redis.call('HGET', uq, uk) == id then redis.call('HDEL', uq, uk) end\n"          \
-    "  end\n"                                                                                \
-    "  redis.call('DEL', jk) end\n"                                                          \
-    "local function type_of(id)\n"                                                           \
-    "  for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"                      \
-    "    if redis.call('EXISTS', JK(t, id)) == 1 then return t end\n"                        \
-    "  end\n"                                                                                \
-    "  return nil end\n"                                                                     \
-    "local function stale(t, id)\n"                                                          \
-    "  local v = redis.call('HMGET', JK(t, id), 'state', 'token')\n"                         \
-    "  if not v[1] then return {-1} end\n"                                                   \
-    "  return {0, v[1], v[2]} end\n"
-
-/* ARGV: n, then per job: type id priority delay_ms unique_key('' none) max_attempts payload
- * created_us(0 now) fresh(1: the client made the id up, no need to look for it). Returns
- * id1, created1, id2, created2, ... Per new job: one HSET (+ HGET/HSET of its unique key,
- * + EXISTS for a given id); the ready/delayed ZADDs, the clock and the types set are
- * written once per type. */
-static const char LUA_ENQUEUE[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local nowN = N(now)\n"
-    "local n = tonumber(ARGV[1])\n"
-    "local out, clock, ready, delayed = {}, {}, {}, {}\n"
-    "for i = 0, n - 1 do\n"
-    "  local b = 2 + i * 9\n"
-    "  local t, id, p, delay = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
-    "  local uk, maxa, payload, created = ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], tonumber(ARGV[b + 7])\n"
-    "  local jk = JK(t, id)\n"
-    "  local have = false\n"
-    "  if uk ~= '' then\n"
-    "    local e = redis.call('HGET', K(t, 'unique'), uk)\n"
-    "    if e and redis.call('EXISTS', JK(t, e)) == 1 then have = e end\n"
-    "  end\n"
-    "  if not have and ARGV[b + 8] ~= '1' and redis.call('EXISTS', jk) == 1 then have = id end\n"
-    "  if have then\n"
-    "    out[#out + 1] = have; out[#out + 1] = 0\n"
-    "  else\n"
-    "    local f = {'priority', ARGV[b + 2], 'payload', payload, 'max_attempts', maxa, 'created',"
-    " created > 0 and ARGV[b + 7] or nowN}\n"
-    "    if delay > 0 then\n"
-    "      local nb = N(now + delay * 1000)\n"
-    "      local z = delayed[t] or {}; delayed[t] = z\n"
-    "      z[#z + 1] = nb; z[#z + 1] = id\n"
-    "      f[#f + 1] = 'state'; f[#f + 1] = 'delayed'; f[#f + 1] = 'not_before'; f[#f + 1] = nb\n"
-    "    else\n"
-    "      local c = clock[t]\n"
-    "      if not c then c = tonumber(redis.call('GET', K(t, 'clock')) or '0') end\n"
-    "      local rt = now\n"
-    "      if rt <= c then rt = c + 1 end\n"
-    "      clock[t] = rt\n"
-    "      local m = string.format('%d%016d:', 9 - p, rt) .. id\n"
-    "      local z = ready[t] or {}; ready[t] = z\n"
-    "      z[#z + 1] = '0'; z[#z + 1] = m\n"
-    "      f[#f + 1] = 'state'; f[#f + 1] = 'ready'; f[#f + 1] = 'not_before'; f[#f + 1] = N(rt)\n"
-    "      f[#f + 1] = 'rk'; f[#f + 1] = m\n"
-    "    end\n"
-    "    if uk ~= '' then\n"
-    "      f[#f + 1] = 'unique_key'; f[#f + 1] = uk\n"
-    "      redis.call('HSET', K(t, 'unique'), uk, id)\n"
-    "    end\n"
-    "    redis.call('HSET', jk, unpack(f))\n"
-    "    out[#out + 1] = id; out[#out + 1] = 1\n"
-    "  end\n"
-    "end\n"
-    "local types = {}\n"
-    "for t, z in pairs(ready) do redis.call('ZADD', K(t, 'ready'), unpack(z)); types[t] = 1 end\n"
-    "for t, z in pairs(delayed) do redis.call('ZADD', K(t, 'delayed'), unpack(z)); types[t] = 1 end\n"
-    "for t, c in pairs(clock) do redis.call('SET', K(t, 'clock'), N(c)) end\n"
-    "for t, _ in pairs(types) do redis.call('SADD', 'omniva:types', t) end\n"
-    "return out\n";
-
-/* ARGV: max lease_ms worker ntypes type1 .. typeN. Returns a job reply per claimed job, best
- * first. Per job: HMGET + HSET; the tokens (INCRBY) and the leased ZADD once per type. The
- * leased member is "<id>:<token>": removing it IS the fencing check of ack/fail. The job's
- * `rk` is left stale: it only means something while the job is ready. */
-static const char LUA_CLAIM[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local nowN = N(now)\n"
-    "local n, lease, worker, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])\n"
-    "local types = {}\n"
-    "for i = 1, nt do types[i] = ARGV[4 + i]; promote(types[i], now) end\n"
-    "local picks = {}\n"
-    "if nt == 1 then\n"
-    "  local r = redis.call('ZPOPMIN', K(types[1], 'ready'), ARGV[1])\n"
-    "  for i = 1, #r, 2 do picks[#picks + 1] = {types[1], r[i]} end\n"
-    "else\n"
-    "  local c = {}\n"
-    "  for i = 1, nt do\n"
-    "    for _, m in ipairs(redis.call('ZRANGE', K(types[i], 'ready'), '0', N(n - 1))) do\n"
-    "      c[#c + 1] = {i, m}\n"
-    "    end\n"
-    "  end\n"
-    "  table.sort(c, function(a, b)\n"
-    "    local pa, pb = string.sub(a[2], 1, 1), string.sub(b[2], 1, 1)\n"
-    "    if pa ~= pb then return pa < pb end\n"
-    "    if a[1] ~= b[1] then return a[1] < b[1] end\n"
-    "    return a[2] < b[2] end)\n"
-    "  local rem = {}\n"
-    "  for i = 1, math.min(n, #c) do\n"
-    "    local t = types[c[i][1]]\n"
-    "    local z = rem[t] or {}; rem[t] = z\n"
-    "    z[#z + 1] = c[i][2]\n"
-    "    picks[#picks + 1] = {t, c[i][2]}\n"
-    "  end\n"
-    "  for t, z in pairs(rem) do redis.call('ZREM', K(t, 'ready'), unpack(z)) end\n"
-    "end\n"
-    "if #picks == 0 then return {} end\n"
-    "local count, tok = {}, {}\n"
-    "for _, pk in ipairs(picks) do count[pk[1]] = (count[pk[1]] or 0) + 1 end\n"
-    "for t, c in pairs(count) do tok[t] = redis.call('INCRBY', K(t, 'seq'), c) - c + 1 end\n"
-    "local out, leased = {}, {}\n"
-    "local deadline = N(now + lease * 1000)\n"
-    "for _, pk in ipairs(picks) do\n"
-    "  local t, id = pk[1], string.sub(pk[2], 19)\n"
-    "  local jk = JK(t, id)\n"
-    "  local r = redis.call('HMGET', jk, 'payload', 'unique_key', 'errors', 'attempt',"
-    " 'max_attempts', 'lease_expiries', 'not_before', 'created', 'priority')\n"
-    "  if r[1] then\n"
-    "    local tk, att = tok[t], tonumber(r[4] or '0') + 1\n"
-    "    tok[t] = tk + 1\n"
-    "    local tks = N(tk)\n"
-    "    redis.call('HSET', jk, 'state', 'leased', 'attempt', N(att), 'token', tks, 'worker', worker,"
-    " 'lease_until', deadline, 'updated', nowN)\n"
-    "    local z = leased[t] or {}; leased[t] = z\n"
-    "    z[#z + 1] = deadline; z[#z + 1] = id .. ':' .. tks\n"
-    "    out[#out + 1] = {id, t, 'leased', r[9], r[1], r[2], r[3], worker, att, r[5], r[6], tk,"
-    " r[7], deadline, r[8], nowN}\n"
-    "  end\n"
-    "end\n"
-    "for t, z in pairs(leased) do redis.call('ZADD', K(t, 'leased'), unpack(z)) end\n"
-    "return out\n";
-
-/* ARGV: n, then per job: type id token. Returns per job 1 (acked), 0 (stale: lease lost),
- * -1 (no such job). Per job: ZREM of "<id>:<token>" (the fence) + HSET; the done ZADD once
- * per type. (Done jobs are trimmed by reap.) */
-static const char LUA_ACK[] = LUA_PRELUDE
-    "local nowN = N(now_us())\n"
-    "local n = tonumber(ARGV[1])\n"
-    "local out, add = {}, {}\n"
-    "for i = 0, n - 1 do\n"
-    "  local b = 2 + i * 3\n"
-    "  local t, id, tok = ARGV[b], ARGV[b + 1], ARGV[b + 2]\n"
-    "  if redis.call('ZREM', K(t, 'leased'), id .. ':' .. tok) == 1 then\n"
-    "    redis.call('HSET', JK(t, id), 'state', 'done', 'lease_until', '0', 'finished', nowN,"
-    " 'updated', nowN)\n"
-    "    local z = add[t] or {}; add[t] = z\n"
-    "    z[#z + 1] = nowN; z[#z + 1] = id\n"
-    "    out[#out + 1] = 1\n"
-    "  elseif redis.call('EXISTS', JK(t, id)) == 1 then out[#out + 1] = 0\n"
-    "  else out[#out + 1] = -1 end\n"
-    "end\n"
-    "for t, z in pairs(add) do redis.call('ZADD', K(t, 'done'), unpack(z)) end\n"
-    "return out\n";
-
-/* ARGV: type id token lease_ms. Returns {1} or {0, state, token} or {-1}. */
-static const char LUA_HEARTBEAT[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local t, id, tok, lease = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
-    "local lk, m = K(t, 'leased'), id .. ':' .. tok\n"
-    "if not redis.call('ZSCORE', lk, m) then return stale(t, id) end\n"
-    "local deadline = N(now + lease * 1000)\n"
-    "redis.call('ZADD', lk, deadline, m)\n"
-    "redis.call('HSET', JK(t, id), 'lease_until', deadline, 'updated', N(now))\n"
-    "return {1}\n";
-
-/* ARGV: type id token error_json permanent backoff_ms. Returns {1, dead} or {0, state, token}
- * or {-1}. */
-static const char LUA_FAIL[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local t, id, tok, ej = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-    "local perm, backoff = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-    "if redis.call('ZREM', K(t, 'leased'), id .. ':' .. tok) == 0 then return stale(t, id) end\n"
-    "local jk = JK(t, id)\n"
-    "local v = redis.call('HMGET', jk, 'attempt', 'max_attempts', 'errors')\n"
-    "local attempt = tonumber(v[1] or '0')\n"
-    "local errs = add_error(v[3], attempt, now, ej)\n"
-    "if perm == 1 or attempt >= tonumber(v[2]) then\n"
-    "  redis.call('HSET', jk, 'state', 'dead', 'errors', errs, 'lease_until', '0',"
-    " 'finished', N(now), 'updated', N(now))\n"
-    "  redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
-    "  return {1, 1}\n"
-    "end\n"
-    "local nb = N(now + backoff * 1000)\n"
-    "redis.call('HSET', jk, 'state', 'delayed', 'errors', errs, 'lease_until', '0',"
-    " 'not_before', nb, 'updated', N(now))\n"
-    "redis.call('ZADD', K(t, 'delayed'), nb, id)\n"
-    "return {1, 0}\n";
-
-/* ARGV: type id token error_json. token '0': the job must be ready/delayed; else leased with
- * that token. Returns {1} or {0, state, token} or {-1}. */
-static const char LUA_BURY[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local t, id, tok, ej = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-    "local jk = JK(t, id)\n"
-    "local v = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'errors', 'rk')\n"
-    "if not v[1] then return {-1} end\n"
-    "if tok == '0' then\n"
-    "  if v[1] == 'ready' then redis.call('ZREM', K(t, 'ready'), v[5])\n"
-    "  elseif v[1] == 'delayed' then redis.call('ZREM', K(t, 'delayed'), id)\n"
-    "  else return {0, v[1], v[2]} end\n"
-    "elseif redis.call('ZREM', K(t, 'leased'), id .. ':' .. tok) == 0 then\n"
-    "  return {0, v[1], v[2]}\n"
-    "end\n"
-    "redis.call('HSET', jk, 'state', 'dead', 'errors', add_error(v[4], tonumber(v[3] or '0'), now, ej),"
-    " 'lease_until', '0', 'finished', N(now), 'updated', N(now))\n"
-    "redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
-    "return {1}\n";
-
-/* ARGV: max_expiries keep_done_ms max_done. Expired leases go back to ready (or, at the
- * max_expiries-th expiry, to the dead letters); done jobs older than keep_done_ms or beyond
- * max_done per type are deleted. At most 1000 of each per type and call. Returns
- * {reclaimed, buried, trimmed, more}. */
-static const char LUA_REAP[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local maxe, keep, maxdone = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local back, buried, trimmed, more = 0, 0, 0, 0\n"
-    "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
-    "  local lk = K(t, 'leased')\n"
-    "  local exp = redis.call('ZRANGEBYSCORE', lk, '-inf', '(' .. N(now), 'LIMIT', '0', '1000')\n"
-    "  for _, m in ipairs(exp) do\n"
-    "    local id = mid(m)\n"
-    "    local jk = JK(t, id)\n"
-    "    local v = redis.call('HMGET', jk, 'lease_expiries', 'attempt', 'worker', 'errors', 'priority',"
-    " 'state')\n"
-    "    if v[6] then\n"
-    "      local le = tonumber(v[1] or '0') + 1\n"
-    "      local ej = cjson.encode('lease expired (worker ' .. (v[3] or '?') .. ')')\n"
-    "      local errs = add_error(v[4], tonumber(v[2] or '0'), now, ej)\n"
-    "      local tok = redis.call('INCR', K(t, 'seq'))\n"
-    "      if le >= maxe then\n"
-    "        redis.call('HSET', jk, 'state', 'dead', 'lease_expiries', N(le), 'token', N(tok),"
-    " 'errors', errs, 'lease_until', '0', 'finished', N(now), 'updated', N(now))\n"
-    "        redis.call('ZADD', K(t, 'dead'), N(now), id)\n"
-    "        buried = buried + 1\n"
-    "      else\n"
-    "        local rt = tick(t, now)\n"
-    "        local rk = to_ready(t, id, tonumber(v[5]), rt)\n"
-    "        redis.call('HSET', jk, 'state', 'ready', 'lease_expiries', N(le), 'token', N(tok),"
-    " 'errors', errs, 'lease_until', '0', 'not_before', N(rt), 'rk', rk, 'updated', N(now))\n"
-    "        back = back + 1\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "  if #exp > 0 then redis.call('ZREM', lk, unpack(exp)) end\n"
-    "  if #exp == 1000 then more = 1 end\n"
-    "  local dk = K(t, 'done')\n"
-    "  local old = redis.call('ZRANGEBYSCORE', dk, '-inf', N(now - keep * 1000), 'LIMIT', '0', '1000')\n"
-    "  local extra = redis.call('ZCARD', dk) - #old - maxdone\n"
-    "  if extra > 0 and #old < 1000 then\n"
-    "    for _, id in ipairs(redis.call('ZRANGE', dk, #old, #old + math.min(extra, 1000 - #old) - 1)) do\n"
-    "      old[#old + 1] = id\n"
-    "    end\n"
-    "  end\n"
-    "  for _, id in ipairs(old) do drop(t, id) end\n"
-    "  if #old > 0 then redis.call('ZREM', dk, unpack(old)) end\n"
-    "  if #old == 1000 then more = 1 end\n"
-    "  trimmed = trimmed + #old\n"
-    "end\n"
-    "return {back, buried, trimmed, more}\n";
-
-/* ARGV: id. Returns {1} or {0, state} or {-1}. */
-static const char LUA_RETRY[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local id = ARGV[1]\n"
-    "local t = type_of(id)\n"
-    "if not t then return {-1} end\n"
-    "local jk = JK(t, id)\n"
-    "local v = redis.call('HMGET', jk, 'state', 'priority')\n"
-    "if v[1] ~= 'dead' then return {0, v[1]} end\n"
-    "redis.call('ZREM', K(t, 'dead'), id)\n"
-    "local rt = tick(t, now)\n"
-    "redis.call('HDEL', jk, 'finished')\n"
-    "redis.call('HSET', jk, 'state', 'ready', 'attempt', '0', 'lease_expiries', '0', 'lease_until', '0',"
-    " 'not_before', N(rt), 'rk', to_ready(t, id, tonumber(v[2]), rt), 'updated', N(now))\n"
-    "return {1}\n";
-
-/* ARGV: id. Returns a job reply or false. */
-static const char LUA_GET[] = LUA_PRELUDE
-    "local id = ARGV[1]\n"
-    "local t = type_of(id)\n"
-    "if not t then return false end\n"
-    "return reply(t, id, now_us())\n";
-
-/* ARGV: state('' any) type('' any) limit. Returns job replies. */
-static const char LUA_LIST[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local st, ty, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
-    "local types\n"
-    "if ty ~= '' then types = {ty} else\n"
-    "  types = redis.call('SMEMBERS', 'omniva:types'); table.sort(types) end\n"
-    "local states = {'ready', 'delayed', 'leased', 'dead', 'done'}\n"
-    "if st ~= '' then states = {st} end\n"
-    "local out = {}\n"
-    "for _, t in ipairs(types) do\n"
-    "  promote(t, now)\n"
-    "  for _, s in ipairs(states) do\n"
-    "    local left = limit - #out\n"
-    "    if left <= 0 then return out end\n"
-    "    for _, m in ipairs(redis.call('ZRANGE', K(t, s), '0', N(left - 1))) do\n"
-    "      local id = m\n"
-    "      if s == 'ready' then id = string.sub(m, 19) elseif s == 'leased' then id = mid(m) end\n"
-    "      out[#out + 1] = reply(t, id, now)\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
-/* Returns type, ready, delayed, leased, done, dead per type (sorted by type). */
-static const char LUA_STATS[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local types = redis.call('SMEMBERS', 'omniva:types')\n"
-    "table.sort(types)\n"
-    "local out = {}\n"
-    "for _, t in ipairs(types) do\n"
-    "  promote(t, now)\n"
-    "  out[#out + 1] = t\n"
-    "  for _, s in ipairs({'ready', 'delayed', 'leased', 'done', 'dead'}) do\n"
-    "    out[#out + 1] = redis.call('ZCARD', K(t, s))\n"
-    "  end\n"
-    "end\n"
-    "return out\n";
-
-/* ARGV: state chunk. Deletes up to chunk jobs in that state; returns how many. */
-static const char LUA_PURGE[] = LUA_PRELUDE
-    "local now = now_us()\n"
-    "local st, chunk = ARGV[1], tonumber(ARGV[2])\n"
-    "local n = 0\n"
-    "for _, t in ipairs(redis.call('SMEMBERS', 'omniva:types')) do\n"
-    "  promote(t, now)\n"
-    "  local zk = K(t, st)\n"
-    "  local ms = redis.call('ZRANGE', zk, '0', N(chunk - n - 1))\n"
-    "  for _, m in ipairs(ms) do\n"
-    "    local id = m\n"
-    "    if st == 'ready' then id = string.sub(m, 19) elseif st == 'leased' then id = mid(m) end\n"
-    "    drop(t, id)\n"
-    "  end\n"
-    "  if #ms > 0 then redis.call('ZREM', zk, unpack(ms)) end\n"
-    "  n = n + #ms\n"
-    "  if n >= chunk then break end\n"
-    "end\n"
-    "return n\n";
+/* The scripts are files, src/queue/lua/NAME.lua, embedded at build time as lua_NAME[]
+ * (cmake/Embed.cmake); each runs with lua/prelude.lua in front of it. What each one takes
+ * (ARGV) and returns is written at the top of its file. */
+extern const char lua_prelude[], lua_enqueue[], lua_claim[], lua_ack[], lua_heartbeat[],
+    lua_fail[], lua_bury[], lua_reap[], lua_retry[], lua_get[], lua_list[], lua_stats[],
+    lua_purge[];
 
 enum {
     S_ENQUEUE,
@@ -492,17 +91,27 @@ enum {
     S_COUNT
 };
 
-static const struct {
+static struct {
     const char *name;
-    const char *src;
+    const char *body; /* the file */
+    char *src;        /* prelude + body: what the server runs (script_sources) */
 } scripts[S_COUNT] = {
-    [S_ENQUEUE] = {"enqueue", LUA_ENQUEUE}, [S_CLAIM] = {"claim", LUA_CLAIM},
-    [S_ACK] = {"ack", LUA_ACK},             [S_HEARTBEAT] = {"heartbeat", LUA_HEARTBEAT},
-    [S_FAIL] = {"fail", LUA_FAIL},          [S_BURY] = {"bury", LUA_BURY},
-    [S_REAP] = {"reap", LUA_REAP},          [S_RETRY] = {"retry", LUA_RETRY},
-    [S_GET] = {"get", LUA_GET},             [S_LIST] = {"list", LUA_LIST},
-    [S_STATS] = {"stats", LUA_STATS},       [S_PURGE] = {"purge", LUA_PURGE},
+    [S_ENQUEUE] = {"enqueue", lua_enqueue}, [S_CLAIM] = {"claim", lua_claim},
+    [S_ACK] = {"ack", lua_ack},             [S_HEARTBEAT] = {"heartbeat", lua_heartbeat},
+    [S_FAIL] = {"fail", lua_fail},          [S_BURY] = {"bury", lua_bury},
+    [S_REAP] = {"reap", lua_reap},          [S_RETRY] = {"retry", lua_retry},
+    [S_GET] = {"get", lua_get},             [S_LIST] = {"list", lua_list},
+    [S_STATS] = {"stats", lua_stats},       [S_PURGE] = {"purge", lua_purge},
 };
+
+static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
+
+/* Joins the prelude and each script once per process (kept until exit). */
+static void script_sources(void)
+{
+    for (int i = 0; i < S_COUNT; i++)
+        scripts[i].src = xasprintf("%s\n%s", lua_prelude, scripts[i].body);
+}
 
 /* ---- connection ---- */
 
@@ -578,6 +187,7 @@ static int load_script(rq *r, int i)
  * script the server lacks is loaded on its first NOSCRIPT. */
 static void compute_shas(rq *r)
 {
+    pthread_once(&scripts_once, script_sources);
     for (int i = 0; i < S_COUNT; i++) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;

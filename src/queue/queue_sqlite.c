@@ -23,6 +23,7 @@
  * busy timeout). enqueue_tx is the call meant for inside a transaction.
  */
 #include "base/common.h"
+#include "base/hex.h"
 
 #include <sqlite3.h>
 
@@ -117,17 +118,6 @@ static void sql_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, om_time_iso(buf, om_now_us()), -1, SQLITE_TRANSIENT);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -186,8 +176,8 @@ static char *path_from_store_url(const char *url)
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
-            (lo = hexval(p[i + 2])) >= 0) {
+        if (p[i] == '%' && i + 2 < n && (hi = om_hexval(p[i + 1])) >= 0 &&
+            (lo = om_hexval(p[i + 2])) >= 0) {
             out[j++] = (char)(hi * 16 + lo);
             i += 2;
         } else {

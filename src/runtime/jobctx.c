@@ -4,7 +4,7 @@
  * trace propagated) and ledger packets (parents and trace merged into the lineage).
  */
 #include "base/common.h"
-#include "cognition/stardust.h"
+#include "ledger/stardust.h"
 #include "runtime/rt_internal.h"
 
 #include <stdarg.h>

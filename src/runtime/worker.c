@@ -22,7 +22,7 @@
  * job process opens its own and never touches (nor closes) the inherited ones.
  */
 #include "base/common.h"
-#include "cognition/stardust.h"
+#include "ledger/stardust.h"
 #include "runtime/rt_internal.h"
 #include "runtime/worker.h"
 

@@ -1,6 +1,7 @@
 /* url.c: creator URL classification (platform + normalised username) and a small URL
  * splitter shared by the drivers. Pure string work: no network, no file system. */
 #include "base/common.h"
+#include "base/hex.h"
 #include "sources/sources_int.h"
 
 #include <ctype.h>
@@ -143,24 +144,15 @@ int om_url_parse(const char *s, om_url *u)
     return OM_OK;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 char *om_url_decode(const char *s, size_t n)
 {
     char *d = xmalloc(n + 1);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            d[j++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && om_hexval((unsigned char)s[i + 1]) >= 0 &&
+            om_hexval((unsigned char)s[i + 2]) >= 0) {
+            d[j++] = (char)(om_hexval((unsigned char)s[i + 1]) * 16 +
+                            om_hexval((unsigned char)s[i + 2]));
             i += 2;
         } else {
             d[j++] = s[i];

@@ -2,6 +2,7 @@
  * the dashboard. Brand rules and ownership: projects.h. */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "cognition/tz.h"
 #include "sources/sources.h"
 #include "stages/projects.h"
 
@@ -187,34 +188,6 @@ static char *trimmed(const char *s)
     while (n > 0 && isspace((unsigned char)s[n - 1]))
         n--;
     return xstrndup(s, n);
-}
-
-static int tz_valid(const char *tz)
-{
-    if (strcmp(tz, "UTC") == 0)
-        return 1;
-    size_t n = strlen(tz);
-    if (n == 0 || n > 64 || tz[0] == '/' || strstr(tz, ".."))
-        return 0;
-    for (const char *p = tz; *p; p++)
-        if (!(isalnum((unsigned char)*p) || strchr("_+-/", *p)))
-            return 0;
-    const char *dir = getenv("TZDIR");
-    if (!dir || !*dir)
-        dir = "/usr/share/zoneinfo";
-    char *path = xasprintf("%s/%s", dir, tz);
-    int ok = 0;
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        char magic[4];
-        if (fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "TZif", 4) == 0)
-            ok = 1;
-        if (fd >= 0)
-            close(fd);
-    }
-    free(path);
-    return ok;
 }
 
 static char *resolve_path(const char *home, const char *p)
@@ -442,7 +415,7 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
                  jtype(v));
             return NULL;
         }
-        if (!tz_valid(s)) {
+        if (om_tz_validate(s) != OM_OK) {
             berr(b, "%s: unknown time zone '%s' (use an IANA name such as \"Europe/Paris\")", name,
                  s);
             return NULL;

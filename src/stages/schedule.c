@@ -16,7 +16,7 @@
 
 #include <math.h>
 
-#include "cognition/clipinfo.h"
+#include "stages/clipinfo.h"
 #include "cognition/scheduling.h"
 #include "cognition/virality.h"
 #include "runtime/runtime.h"

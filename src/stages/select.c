@@ -13,7 +13,7 @@
 
 #include <math.h>
 
-#include "cognition/clipinfo.h"
+#include "stages/clipinfo.h"
 #include "cognition/pantheon.h"
 #include "runtime/runtime.h"
 

@@ -15,8 +15,8 @@
 #include <math.h>
 
 #include "base/config.h"
-#include "cognition/clipinfo.h"
-#include "cognition/stardust.h"
+#include "stages/clipinfo.h"
+#include "ledger/stardust.h"
 #include "runtime/runtime.h"
 #include "targets/target.h"
 

@@ -16,6 +16,7 @@
  * in-memory database (tests).
  */
 #include "base/common.h"
+#include "base/hex.h"
 #include "store/store_backend.h"
 
 #include <errno.h>
@@ -423,17 +424,6 @@ static int sq_schema_columns(om_store *s, om_rows **out)
 
 /* ---- open / close ------------------------------------------------------------------- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes [s, s+n) into a new string; NULL on a bad escape. */
 static char *pct_decode(const char *s, size_t n)
 {
@@ -441,8 +431,8 @@ static char *pct_decode(const char *s, size_t n)
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int a = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int b = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int a = i + 1 < n ? om_hexval((unsigned char)s[i + 1]) : -1;
+            int b = i + 2 < n ? om_hexval((unsigned char)s[i + 2]) : -1;
             if (a < 0 || b < 0 || a * 16 + b == 0) { /* bad escape, or a NUL byte */
                 free(o);
                 return NULL;

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <strings.h>
 
+#include "base/utf8.h"
 #include "targets/target.h"
 
 static const om_target *const targets[] = {&om_target_export};
@@ -25,42 +26,9 @@ json_t *om_target_names(void)
     return a;
 }
 
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 char *om_publish_truncate(const char *s, size_t max_chars)
 {
-    if (!s)
-        s = "";
-    if (utf8_len(s) <= max_chars)
-        return xstrdup(s);
-    size_t keep = max_chars > 1 ? max_chars - 1 : 0; /* room for the ellipsis */
-    const unsigned char *p = (const unsigned char *)s;
-    size_t chars = 0, off = 0;
-    while (p[off]) {
-        if ((p[off] & 0xC0) != 0x80) {
-            if (chars == keep)
-                break;
-            chars++;
-        }
-        off++;
-    }
-    size_t cut = off;
-    for (size_t i = off; i > off / 2; i--) {
-        if (p[i - 1] == ' ') {
-            cut = i - 1;
-            break;
-        }
-    }
-    while (cut > 0 && strchr(" ,;:-", p[cut - 1]))
-        cut--;
-    return xasprintf("%.*s\xE2\x80\xA6", (int)cut, s); /* U+2026 … */
+    return om_utf8_truncate(s, max_chars, "\xE2\x80\xA6"); /* U+2026 … */
 }
 
 /* Collapses whitespace runs to one space and trims. Caller frees. */
@@ -98,7 +66,7 @@ size_t om_tags_count_chars(const json_t *tags)
         const char *s = json_string_value(t);
         if (!s)
             continue;
-        n += utf8_len(s) + (strchr(s, ' ') ? 2 : 0) + (i ? 1 : 0);
+        n += om_utf8_len(s) + (strchr(s, ' ') ? 2 : 0) + (i ? 1 : 0);
     }
     return n;
 }
@@ -122,7 +90,7 @@ static void add_tags(json_t *tags, const json_t *from)
         if (!s0)
             continue;
         char *s = squash(s0);
-        if (!*s || utf8_len(s) > 100 || has_tag_ci(tags, s) || strchr(s, '<') ||
+        if (!*s || om_utf8_len(s) > 100 || has_tag_ci(tags, s) || strchr(s, '<') ||
             strchr(s, '>')) {
             free(s);
             continue;

@@ -13,7 +13,7 @@
 
 #include "base/common.h"
 #include "base/fsutil.h"
-#include "cognition/stardust.h"
+#include "ledger/stardust.h"
 #include "harness/harness.h"
 #include "omtest.h"
 #include "store/store.h"

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "base/common.h"
+#include "base/utf8.h"
 #include "cognition/candidates.h"
 #include "cognition/hooks.h"
 #include "cognition/relevance.h"
@@ -74,17 +75,17 @@ static void test_shingles_jaccard(void **state)
 static void test_truncate_utf8(void **state)
 {
     (void)state;
-    char *s = om_text_truncate_utf8("héllo wörld and more words here", 14, "…");
-    assert_true(om_text_utf8_len(s) <= 14);
+    char *s = om_utf8_truncate("héllo wörld and more words here", 14, "…");
+    assert_true(om_utf8_len(s) <= 14);
     assert_string_equal(s, "héllo wörld…");
     free(s);
-    s = om_text_truncate_utf8("ééééééééééééé", 5, NULL);
+    s = om_utf8_truncate("ééééééééééééé", 5, NULL);
     assert_string_equal(s, "ééééé");
     free(s);
-    s = om_text_truncate_utf8("short", 100, "…");
+    s = om_utf8_truncate("short", 100, "…");
     assert_string_equal(s, "short");
     free(s);
-    char *c = om_text_utf8_clean("ok\xff\xfe bad \xc3");
+    char *c = om_utf8_clean("ok\xff\xfe bad \xc3");
     assert_string_equal(c, "ok?? bad ?");
     free(c);
     json_t *j = om_json_text("x\xff");

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "cognition/clipinfo.h"
+#include "stages/clipinfo.h"
 
 json_t *om_json_from_db(const char *text)
 {

@@ -7,8 +7,8 @@
  *
  * Ownership: *out is the caller's (free() for text, json_decref for JSON).
  */
-#ifndef OMNIVA_COGNITION_HALOLUX_H
-#define OMNIVA_COGNITION_HALOLUX_H
+#ifndef OMNIVA_STAGES_HALOLUX_H
+#define OMNIVA_STAGES_HALOLUX_H
 
 #include <jansson.h>
 

@@ -11,7 +11,7 @@
  */
 #include "base/common.h"
 #include "base/fsutil.h"
-#include "cognition/stardust.h"
+#include "ledger/stardust.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -3,11 +3,11 @@
 
 #include <math.h>
 
-#include "cognition/clipinfo.h"
-#include "cognition/halolux.h"
-#include "cognition/stardust.h"
-#include "cognition/text.h"
+#include "base/utf8.h"
 #include "cognition/tz.h"
+#include "ledger/stardust.h"
+#include "stages/clipinfo.h"
+#include "stages/halolux.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -351,7 +351,7 @@ int om_halolux_collect(om_store *s, const char *clip_id, json_t **out)
     if (rc)
         return rc;
     json_t *doc = json_object();
-    char *tr = om_text_truncate_utf8(jstr(ci.metadata, "transcript"), 400, "...");
+    char *tr = om_utf8_truncate(jstr(ci.metadata, "transcript"), 400, "...");
     json_t *clip = json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:s?,s:s?,s:s?,s:s?,s:s?,s:s}",
                              "clip_id", ci.clip_id, "status", ci.status, "video_id", ci.video_id,
                              "post_id", ci.post_id, "start", ci.start, "end", ci.end,

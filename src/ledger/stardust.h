@@ -9,8 +9,8 @@
  *
  * Ownership: json_t arguments are borrowed; *out values are the caller's (json_decref).
  */
-#ifndef OMNIVA_COGNITION_STARDUST_H
-#define OMNIVA_COGNITION_STARDUST_H
+#ifndef OMNIVA_LEDGER_STARDUST_H
+#define OMNIVA_LEDGER_STARDUST_H
 
 #include <jansson.h>
 

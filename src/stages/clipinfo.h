@@ -9,8 +9,8 @@
  *
  * Ownership: everything in om_clip_info is owned by it (om_clip_info_release).
  */
-#ifndef OMNIVA_COGNITION_CLIPINFO_H
-#define OMNIVA_COGNITION_CLIPINFO_H
+#ifndef OMNIVA_STAGES_CLIPINFO_H
+#define OMNIVA_STAGES_CLIPINFO_H
 
 #include <jansson.h>
 #include <stdint.h>
