@@ -115,6 +115,7 @@ int cmd_jobs_stats(cli_ctx *c, cli_args *a);
 int cmd_worker(cli_ctx *c, cli_args *a);
 int cmd_ledger_verify(cli_ctx *c, cli_args *a);
 int cmd_ledger_show(cli_ctx *c, cli_args *a);
+int cmd_ledger_anchor(cli_ctx *c, cli_args *a);
 /* cmd_pipeline.c */
 int cmd_project_create(cli_ctx *c, cli_args *a);
 int cmd_project_show(cli_ctx *c, cli_args *a);

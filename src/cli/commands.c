@@ -59,9 +59,26 @@ static const cli_opt worker_opts[] = {
 
 /* ---- ledger ----------------------------------------------------------------------- */
 
+static const cli_opt ledger_verify_opts[] = {
+    {"anchor", "FILE", "also prove the ledger still extends this signed anchor"},
+    {"key", "PUB", "the public key to trust (default HOME/keys/ledger_ed25519.pub.pem)"},
+    {"json", NULL, "print the verdict as JSON"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt ledger_anchor_opts[] = {
+    {"out", "FILE", "write the anchor to FILE (default: print it)"}, {NULL, NULL, NULL}};
+
 static const cli_cmd ledger_cmds[] = {
-    {"verify", "check the whole hash chain; exit 1 naming the first bad packet", "[options]",
-     NULL, json_opt, 0, 0, cmd_ledger_verify, NULL},
+    {"verify", "check the whole hash chain and its head; exit 1 naming the first bad packet",
+     "[--anchor FILE [--key PUB]] [options]",
+     "With --anchor, also proves the ledger still extends a checkpoint made by 'ledger\n"
+     "anchor': the signature is valid, the anchored packet is there with its hash, and the\n"
+     "chain is intact from there on.",
+     ledger_verify_opts, 0, 0, cmd_ledger_verify, NULL},
+    {"anchor", "export a signed checkpoint of the ledger head (Ed25519)", "[--out FILE]",
+     "The key pair is made on first use: HOME/keys/ledger_ed25519.pem (mode 0600) and\n"
+     "ledger_ed25519.pub.pem. Keep anchors away from the database.",
+     ledger_anchor_opts, 0, 0, cmd_ledger_anchor, NULL},
     {"show", "the packets about one entity (job, clip, video, ...)", "ENTITY_ID [options]",
      NULL, json_opt, 1, 1, cmd_ledger_show, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};

@@ -6,8 +6,10 @@
  * "Canonical" means: the JSON values are parsed and re-serialised with sorted keys and no
  * whitespace, so SQLite's stored text and PostgreSQL's jsonb output (which reorders keys and
  * respaces) hash the same. Timestamps are the store's canonical text on both backends.
- * Appends are serialised by om_store_lock(s, "stardust") inside the caller's transaction, so
- * two writers never pick the same seq (seq is also UNIQUE in the schema).
+ * Appends are serialised by the head row (stardust_head), read FOR UPDATE on PostgreSQL
+ * inside the caller's transaction (SQLite's BEGIN IMMEDIATE is exclusive already), so two
+ * writers never pick the same seq (seq is also UNIQUE in the schema) and the head moves
+ * with the packets: both change in one transaction or neither does.
  */
 #include "base/common.h"
 #include "base/fsutil.h"
@@ -16,7 +18,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 
-#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define GENESIS_HASH OM_STARDUST_GENESIS
 #define VERIFY_PAGE 500 /* keep in step with the LIMIT in om_stardust_verify */
 
 #define PACKET_COLS                                                                        \
@@ -77,6 +79,52 @@ static int compute_hash(int64_t seq, const char *id, const char *entity_type,
     return OM_OK;
 }
 
+/* The head row; for_update locks it until the transaction ends (PostgreSQL; SQLite's
+ * write transaction already excludes every other writer). */
+static int read_head(om_store *s, int for_update, int64_t *packets, char hash[OM_SHA256_HEX_LEN])
+{
+    int pg = strcmp(om_store_dialect(s), "postgres") == 0;
+    om_rows *r = NULL;
+    int rc = om_store_query(s,
+                            for_update && pg
+                                ? "SELECT packets, head_hash FROM stardust_head WHERE id = 1 "
+                                  "FOR UPDATE"
+                                : "SELECT packets, head_hash FROM stardust_head WHERE id = 1",
+                            NULL, 0, &r);
+    if (rc)
+        return rc;
+    if (om_rows_count(r) == 0) {
+        om_rows_free(r);
+        return om_error_set(OM_ENOTFOUND, "the ledger head (stardust_head) has no row: "
+                                          "deleted, or the schema predates it (omniva migrate)");
+    }
+    *packets = om_rows_int(r, 0, "packets", -1);
+    const char *h = om_rows_getn(r, 0, "head_hash");
+    snprintf(hash, OM_SHA256_HEX_LEN, "%s", h ? h : "");
+    om_rows_free(r);
+    return OM_OK;
+}
+
+int om_stardust_head(om_store *s, int64_t *packets_out, char hash_out[OM_SHA256_HEX_LEN])
+{
+    return read_head(s, 0, packets_out, hash_out);
+}
+
+int om_stardust_hash_at(om_store *s, int64_t seq, char hash_out[OM_SHA256_HEX_LEN])
+{
+    char *h = NULL;
+    int rc = om_store_query_value(s, "SELECT packet_hash FROM stardust_metadata WHERE seq = ?",
+                                  OM_PARAMS(OM_INT(seq)), &h);
+    if (rc == OM_ENOTFOUND)
+        return om_error_set(OM_ENOTFOUND, "the ledger has no packet with seq %lld",
+                            (long long)seq);
+    if (rc)
+        return om_error_wrap(rc, "reading ledger packet seq %lld", (long long)seq);
+    snprintf(hash_out, OM_SHA256_HEX_LEN, "%s", h ? h : "");
+    free(h);
+    return OM_OK;
+}
+
 int om_stardust_append(om_store *s, const char *entity_type, const char *entity_id,
                        json_t *lineage, json_t *decision_chain, char id_out[OM_UUID_LEN])
 {
@@ -94,24 +142,12 @@ int om_stardust_append(om_store *s, const char *entity_type, const char *entity_
     for (size_t i = 0; i < OM_UUID_LEN; i++)
         eid[i] = (char)tolower((unsigned char)entity_id[i]);
 
-    int rc = om_store_lock(s, "stardust");
-    if (rc)
-        return om_error_wrap(rc, "locking the ledger");
-
-    om_rows *last = NULL;
-    rc = om_store_query(s,
-                        "SELECT seq, packet_hash FROM stardust_metadata ORDER BY seq DESC LIMIT 1",
-                        NULL, 0, &last);
+    int64_t head = 0;
+    char prev[OM_SHA256_HEX_LEN];
+    int rc = read_head(s, 1, &head, prev);
     if (rc)
         return om_error_wrap(rc, "reading the ledger head");
-    int64_t seq = 1;
-    char prev[OM_SHA256_HEX_LEN] = GENESIS_HASH;
-    if (om_rows_count(last) > 0) {
-        seq = om_rows_int(last, 0, "seq", 0) + 1;
-        const char *h = om_rows_getn(last, 0, "packet_hash");
-        snprintf(prev, sizeof(prev), "%s", h ? h : "");
-    }
-    om_rows_free(last);
+    int64_t seq = head + 1;
 
     json_t *empty = NULL;
     if (!lineage)
@@ -141,6 +177,17 @@ int om_stardust_append(om_store *s, const char *entity_type, const char *entity_
         if (rc)
             om_error_wrap(rc, "appending ledger packet seq %lld", (long long)seq);
     }
+    if (rc == OM_OK) {
+        int64_t changed = 0;
+        rc = om_store_exec(s,
+                           "UPDATE stardust_head SET packets = ?, head_hash = ?, updated_at = ? "
+                           "WHERE id = 1",
+                           OM_PARAMS(OM_INT(seq), OM_TEXT(hash), OM_TEXT(created)), &changed);
+        if (rc == OM_OK && changed != 1)
+            rc = om_error_set(OM_ERROR, "ledger head row vanished during the append");
+        if (rc)
+            om_error_wrap(rc, "moving the ledger head to seq %lld", (long long)seq);
+    }
     free(lin_text);
     free(dc_text);
     if (rc == OM_OK && id_out)
@@ -163,11 +210,62 @@ static void report_bad(om_stardust_report *rep, int64_t seq, const char *id, con
     va_end(ap);
 }
 
+/* The end of a chain that verified (rep->packets packets ending in rep->last_hash) against
+ * the head read before the walk (head0, -1: no row). Appends may land during the walk, so a
+ * table longer than head0 is checked against the head as it is afterwards. */
+static int check_head(om_store *s, om_stardust_report *rep, int64_t head0,
+                      const char *hash0)
+{
+    int64_t n = head0;
+    char h[OM_SHA256_HEX_LEN];
+    snprintf(h, sizeof(h), "%s", hash0);
+    if (n >= 0 && rep->packets > n) {
+        int rc = read_head(s, 0, &n, h);
+        if (rc && rc != OM_ENOTFOUND)
+            return om_error_wrap(rc, "reading the ledger head");
+        if (rc)
+            n = -1;
+        om_error_clear();
+    }
+    rep->head_packets = n;
+    snprintf(rep->head_hash, sizeof(rep->head_hash), "%s", n >= 0 ? h : "");
+    if (n < 0) {
+        report_bad(rep, rep->packets + 1, NULL,
+                   "the ledger head (stardust_head) is missing: its row was deleted");
+    } else if (rep->packets < n) {
+        report_bad(rep, rep->packets + 1, NULL,
+                   "truncated: head says %lld packets ending in %s, table has %lld "
+                   "(the newest packets were removed)",
+                   (long long)n, h, (long long)rep->packets);
+    } else if (rep->packets > n) {
+        report_bad(rep, n + 1, NULL,
+                   "head says %lld packets, table has %lld: packets after the head were "
+                   "added outside the ledger",
+                   (long long)n, (long long)rep->packets);
+    } else if (strcmp(h, rep->last_hash) != 0) {
+        report_bad(rep, n, NULL,
+                   "head hash %.12s... does not match packet %lld's hash %.12s... (the "
+                   "newest packets were replaced)",
+                   h, (long long)n, rep->last_hash);
+    }
+    return OM_OK;
+}
+
 int om_stardust_verify(om_store *s, om_stardust_report *rep)
 {
     memset(rep, 0, sizeof(*rep));
     rep->ok = 1;
     rep->bad_seq = -1;
+    snprintf(rep->last_hash, sizeof(rep->last_hash), "%s", GENESIS_HASH);
+    int64_t head0 = -1;
+    char hash0[OM_SHA256_HEX_LEN] = "";
+    int hrc = read_head(s, 0, &head0, hash0);
+    if (hrc && hrc != OM_ENOTFOUND)
+        return om_error_wrap(hrc, "reading the ledger head");
+    if (hrc) {
+        head0 = -1;
+        om_error_clear();
+    }
     int64_t prev_seq = 0;
     char prev_hash[OM_SHA256_HEX_LEN] = GENESIS_HASH;
     for (;;) {
@@ -221,12 +319,18 @@ int om_stardust_verify(om_store *s, om_stardust_report *rep)
             rep->packets++;
             prev_seq = seq;
             snprintf(prev_hash, sizeof(prev_hash), "%s", stored_hash);
+            snprintf(rep->last_hash, sizeof(rep->last_hash), "%s", stored_hash);
         }
         om_rows_free(rows);
         if (!rep->ok || n < VERIFY_PAGE)
             break;
     }
-    return OM_OK;
+    if (!rep->ok) {
+        rep->head_packets = head0;
+        snprintf(rep->head_hash, sizeof(rep->head_hash), "%s", hash0);
+        return OM_OK;
+    }
+    return check_head(s, rep, head0, hash0);
 }
 
 /* One packet row as a JSON object (lineage/decision_chain parsed). */

@@ -1,6 +1,6 @@
 /*
  * migrations.c: the schema of Omniva as versioned migrations, one entry per version with
- * the SQLite text and the PostgreSQL text (store.c applies them; see TEAM.md "Schema").
+ * the SQLite text and the PostgreSQL text (store.c applies them; README "src/store").
  * Never edit an applied migration: add a new version at the end.
  *
  * Dialects. PostgreSQL gets the native types (UUID, TIMESTAMPTZ, JSONB, TEXT[], BOOL),
@@ -35,6 +35,8 @@
     c " TEXT CONSTRAINT " c "_is_array CHECK (" c " IS NULL OR (CASE WHEN json_valid(" c      \
       ") THEN json_type(" c ") = 'array' ELSE 0 END))"
 #define BOOL(c) c " INTEGER CONSTRAINT " c "_is_bool CHECK (" c " IN (0, 1))"
+
+#define STARDUST_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 #define CLIP_STATUSES "('CANDIDATE', 'SELECTED', 'REJECTED', 'RENDERED', 'SCHEDULED', 'PUBLISHED')"
 
@@ -599,7 +601,75 @@ static const char pg_v1[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 3: the ledger's head ----------------------------------------------------
+ * One row apart from the packets: how many there are and the newest packet_hash, moved by
+ * every append in the same transaction (ledger/stardust.c). Deleting the row or lowering
+ * the count is refused, and the row must name a packet that exists, so removing the newest
+ * packets shows up in `omniva ledger verify` as a truncated tail. Filled from the packets
+ * already there. */
+static const char sqlite_v3[] =
+    "CREATE TABLE stardust_head ("
+    "  id INTEGER NOT NULL PRIMARY KEY CONSTRAINT stardust_head_one_row CHECK (id = 1),"
+    "  packets INTEGER NOT NULL CONSTRAINT stardust_head_count CHECK (packets >= 0),"
+    "  head_hash TEXT NOT NULL,"
+    "  " TS_NOW("updated_at")
+    ") STRICT;\n"
+    "INSERT INTO stardust_head (id, packets, head_hash) "
+    "SELECT 1, coalesce(max(seq), 0), coalesce((SELECT packet_hash FROM stardust_metadata "
+    "ORDER BY seq DESC LIMIT 1), '" STARDUST_GENESIS "') FROM stardust_metadata;\n"
+    "CREATE TRIGGER stardust_head_no_delete BEFORE DELETE ON stardust_head "
+    "BEGIN SELECT RAISE(ABORT, 'stardust_head anchors the ledger: DELETE refused'); END;\n"
+    "CREATE TRIGGER stardust_head_forward_only BEFORE UPDATE ON stardust_head "
+    "WHEN NEW.packets < OLD.packets OR NEW.id <> OLD.id OR (NEW.packets > 0 AND NOT EXISTS "
+    "(SELECT 1 FROM stardust_metadata WHERE seq = NEW.packets AND packet_hash = NEW.head_hash)) "
+    "BEGIN SELECT RAISE(ABORT, 'stardust_head only moves forward, to a packet that exists'); "
+    "END;\n";
+
+static const char pg_v3[] =
+    "CREATE TABLE stardust_head ("
+    "  id INT PRIMARY KEY CONSTRAINT stardust_head_one_row CHECK (id = 1),"
+    "  packets BIGINT NOT NULL CONSTRAINT stardust_head_count CHECK (packets >= 0),"
+    "  head_hash TEXT NOT NULL,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "INSERT INTO stardust_head (id, packets, head_hash) "
+    "SELECT 1, coalesce(max(seq), 0), coalesce((SELECT packet_hash FROM stardust_metadata "
+    "ORDER BY seq DESC LIMIT 1), '" STARDUST_GENESIS "') FROM stardust_metadata;\n"
+    "CREATE FUNCTION om_stardust_head_guard() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+    "BEGIN\n"
+    "  IF TG_OP <> 'UPDATE' THEN\n"
+    "    RAISE EXCEPTION 'stardust_head anchors the ledger: % refused', TG_OP\n"
+    "      USING ERRCODE = 'integrity_constraint_violation';\n"
+    "  END IF;\n"
+    "  IF NEW.packets < OLD.packets OR NEW.id <> OLD.id OR (NEW.packets > 0 AND NOT EXISTS\n"
+    "      (SELECT 1 FROM stardust_metadata WHERE seq = NEW.packets\n"
+    "       AND packet_hash = NEW.head_hash)) THEN\n"
+    "    RAISE EXCEPTION 'stardust_head only moves forward, to a packet that exists'\n"
+    "      USING ERRCODE = 'integrity_constraint_violation';\n"
+    "  END IF;\n"
+    "  RETURN NEW;\n"
+    "END\n"
+    "$fn$;\n"
+    "CREATE TRIGGER stardust_head_forward_only BEFORE UPDATE OR DELETE ON stardust_head "
+    "FOR EACH ROW EXECUTE FUNCTION om_stardust_head_guard();\n"
+    "CREATE TRIGGER stardust_head_no_truncate BEFORE TRUNCATE ON stardust_head "
+    "FOR EACH STATEMENT EXECUTE FUNCTION om_stardust_head_guard();\n"
+    "REVOKE DELETE, TRUNCATE ON stardust_head FROM PUBLIC;\n"
+    /* the cognition role appends packets (migration 1), so it moves the head too */
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT, UPDATE ON stardust_head TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grant on stardust_head to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
+    {3, "ledger head", sqlite_v3, pg_v3},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

@@ -5,6 +5,12 @@
  * a forged packet whose own hash was recomputed, and an appended packet with a wrong link are
  * each reported at the right seq with exit 1; repairing the damage verifies again. The
  * packet hash is recomputed here independently from the formula documented in stardust.h.
+ *
+ * The head and anchors: with the guard dropped through the database's own API (as an
+ * attacker would), deleting the newest packet is reported as a truncated tail; `ledger
+ * anchor` exports a signed checkpoint that `verify --anchor` accepts after more appends and
+ * refuses when a byte of it changed, when another key is trusted, when the tail is cut
+ * below it (even with the head rewritten to match), or when its file is not an anchor.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +25,17 @@
 #include "store/store.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define NPACKETS 12
 
 typedef struct ledger_env {
     char *home;
     char *url;
+    char *sqlite_path; /* the database file on SQLite (NULL on PostgreSQL) */
 } ledger_env;
 
 /* Appends packets with JSON that different databases print differently (key order,
@@ -307,12 +318,300 @@ static void tamper_suite(const ledger_env *e, const char *drop_guard_sql[],
     free(orig4);
 }
 
+/* Appends n packets about fresh entities, one transaction each. */
+static void append_packets(const char *url, int n)
+{
+    om_store *s = NULL;
+    assert_int_equal(om_store_open(&s, url), 0);
+    for (int i = 0; i < n; i++) {
+        char eid[OM_UUID_LEN], id[OM_UUID_LEN];
+        om_uuid4(eid);
+        json_t *lineage = json_pack("{s:i}", "more", i);
+        assert_int_equal(om_store_begin(s), 0);
+        assert_int_equal(om_stardust_append(s, "clips", eid, lineage, NULL, id), 0);
+        assert_int_equal(om_store_commit(s), 0);
+        json_decref(lineage);
+    }
+    om_store_free(s);
+}
+
+/* `procs` processes append `each` packets at once, each through its own connection: the
+ * head row serialises them, so the chain stays one line (verify checks every link). */
+static void append_concurrently(const char *url, int procs, int each)
+{
+    pid_t pids[8];
+    OM_ASSERT(procs <= 8);
+    for (int p = 0; p < procs; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            om_store *s = NULL;
+            if (om_store_open(&s, url))
+                _exit(10);
+            for (int i = 0; i < each; i++) {
+                char eid[OM_UUID_LEN], id[OM_UUID_LEN];
+                om_uuid4(eid);
+                json_t *lineage = json_pack("{s:i, s:i}", "proc", p, "i", i);
+                int rc = om_store_begin(s);
+                if (rc == OM_OK)
+                    rc = om_stardust_append(s, "jobs", eid, lineage, NULL, id);
+                rc = rc == OM_OK ? om_store_commit(s) : rc;
+                json_decref(lineage);
+                if (rc) {
+                    fprintf(stderr, "append (proc %d, #%d): %s\n", p, i, om_error_msg());
+                    _exit(11);
+                }
+            }
+            om_store_free(s);
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < procs; p++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+}
+
+/* Runs SQL the way an attacker with the database file would: SQLite through the sqlite3
+ * API directly (no omniva code, no registered functions), PostgreSQL through libpq. */
+static void attack(const ledger_env *e, const char *sql)
+{
+    if (!e->sqlite_path) {
+        assert_int_equal(omt_exec(e->url, sql), 0);
+        return;
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(e->sqlite_path, &db, SQLITE_OPEN_READWRITE, NULL),
+                     SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "attack: %s: %s\n", sql, msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+static char *hash_at(const ledger_env *e, int seq)
+{
+    char *sql = xasprintf("SELECT packet_hash FROM stardust_metadata WHERE seq = %d", seq);
+    char *h = omt_query(e->url, sql);
+    free(sql);
+    assert_non_null(h);
+    return h;
+}
+
+/* verify (with --anchor FILE, and --key PUB when given) must exit 1 with `what` on stderr
+ * and, when it printed a verdict (the anchor file was readable), in that verdict. */
+static void expect_refused(const ledger_env *e, const char *anchor, const char *key,
+                           const char *what)
+{
+    char *out = NULL, *err = NULL;
+    int rc = anchor ? (key ? omt_run(&out, &err, e->home, "ledger", "verify", "--anchor", anchor,
+                                     "--key", key, NULL)
+                           : omt_run(&out, &err, e->home, "ledger", "verify", "--anchor", anchor,
+                                     NULL))
+                    : omt_run(&out, &err, e->home, "ledger", "verify", NULL);
+    int printed = out && *out;
+    if (rc != 1 || (printed && !omt_has(out, what)) || !omt_has(err, what))
+        fprintf(stderr, "verify%s%s: rc %d, want '%s'\n%s\n%s\n", anchor ? " --anchor " : "",
+                anchor ? anchor : "", rc, what, out, err);
+    assert_int_equal(rc, 1);
+    assert_true(!printed || omt_has(out, what));
+    assert_true(omt_has(err, what));
+    free(out);
+    free(err);
+}
+
+static void expect_anchor_ok(const ledger_env *e, const char *anchor, int packets)
+{
+    char *out = NULL, *err = NULL;
+    int rc = omt_run(&out, &err, e->home, "ledger", "verify", "--anchor", anchor, NULL);
+    char *want = xasprintf("ledger ok: %d packets", packets);
+    if (rc != 0 || !omt_has(out, want) || !omt_has(out, "anchor ok"))
+        fprintf(stderr, "verify --anchor: rc %d\n%s\n%s\n", rc, out, err);
+    assert_int_equal(rc, 0);
+    assert_true(omt_has(out, want));
+    assert_true(omt_has(out, "anchor ok: the ledger extends the anchor"));
+    free(want);
+    free(out);
+    free(err);
+}
+
+/* A copy of the anchor at `path` with the first occurrence of `from` replaced by `to`. */
+static char *altered_anchor(const ledger_env *e, const char *path, const char *tag,
+                            const char *from, const char *to)
+{
+    char *text = NULL;
+    assert_int_equal(om_read_file(path, 0, &text, NULL), 0);
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    char *copy = xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    char *out = xasprintf("%s/%s.json", e->home, tag);
+    assert_int_equal(om_write_file_atomic(out, copy, strlen(copy)), 0);
+    free(copy);
+    free(text);
+    return out;
+}
+
+static void anchor_suite(const ledger_env *e, const char *drop_guard_sql[],
+                         const char *drop_head_guard_sql[])
+{
+    append_concurrently(e->url, 4, 3);
+    expect_ok(e, 12);
+    assert_int_equal(omt_query_int(e->url, "SELECT count(DISTINCT prev_hash) FROM "
+                                           "stardust_metadata"),
+                     12); /* no two packets claim the same predecessor */
+
+    /* the head is a row of its own: the database refuses to delete it or move it back */
+    assert_int_equal(omt_query_int(e->url, "SELECT packets FROM stardust_head"), 12);
+    assert_true(omt_exec(e->url, "DELETE FROM stardust_head") != 0);
+    assert_true(omt_exec(e->url, "UPDATE stardust_head SET packets = 11") != 0);
+
+    /* anchor: a key pair appears in the workspace, the private half mode 0600 */
+    char *anchor = xasprintf("%s/anchor-12.json", e->home);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(omt_run(&out, &err, e->home, "ledger", "anchor", "--out", anchor, NULL), 0);
+    assert_true(omt_has(out, "anchored 12 packets"));
+    assert_true(omt_has(err, "created the ledger key pair"));
+    free(out);
+    free(err);
+    char *keyfile = xasprintf("%s/keys/ledger_ed25519.pem", e->home);
+    struct stat st;
+    assert_int_equal(stat(keyfile, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *h12 = hash_at(e, 12);
+    char *text = NULL;
+    assert_int_equal(om_read_file(anchor, 0, &text, NULL), 0);
+    json_t *aj = json_loads(text, 0, NULL);
+    assert_non_null(aj);
+    assert_int_equal(json_integer_value(json_object_get(aj, "packets")), 12);
+    assert_string_equal(json_string_value(json_object_get(aj, "head_hash")), h12);
+    json_decref(aj);
+    free(text);
+    expect_anchor_ok(e, anchor, 12);
+
+    /* the ledger grows: it still extends the anchor (the same key is used again) */
+    append_packets(e->url, 3);
+    assert_int_equal(omt_run(&out, &err, e->home, "ledger", "anchor", NULL), 0);
+    assert_false(omt_has(err, "created the ledger key pair"));
+    assert_true(omt_has(out, "\"packets\": 15"));
+    free(out);
+    free(err);
+    expect_anchor_ok(e, anchor, 15);
+
+    /* a byte of the anchor changed: the signature no longer verifies */
+    char *h13 = hash_at(e, 13);
+    char *forged = altered_anchor(e, anchor, "forged-hash", h12, h13);
+    expect_refused(e, forged, NULL, "signature does not verify");
+    free(forged);
+    forged = altered_anchor(e, anchor, "forged-count", "\"packets\": 12", "\"packets\": 13");
+    expect_refused(e, forged, NULL, "signature does not verify");
+    free(forged);
+    forged = altered_anchor(e, anchor, "forged-sig", "\"signature\": \"", "\"signature\": \"0");
+    expect_refused(e, forged, NULL, "signature is not 128 lower-case hex digits");
+    free(forged);
+    forged = altered_anchor(e, anchor, "not-json", "{", "[");
+    expect_refused(e, forged, NULL, "is not JSON");
+    free(forged);
+
+    /* another key trusted (a second workspace's): refused, naming the key */
+    char *other = omt_workspace("ledger-otherkey", NULL);
+    assert_int_equal(omt_run(NULL, NULL, other, "ledger", "anchor", NULL), 0);
+    char *other_pub = xasprintf("%s/keys/ledger_ed25519.pub.pem", other);
+    expect_refused(e, anchor, other_pub, "signed by another key");
+    om_rmtree(other);
+    free(other);
+    free(other_pub);
+
+    /* the newest packet deleted, guard dropped first: the head names the truncation */
+    char *h15 = hash_at(e, 15);
+    char *row15 = row_json(e->url, 15);
+    for (int i = 0; drop_guard_sql[i]; i++)
+        attack(e, drop_guard_sql[i]);
+    attack(e, "DELETE FROM stardust_metadata WHERE seq = 15");
+    char *want = xasprintf("truncated: head says 15 packets ending in %s, table has 14", h15);
+    expect_refused(e, NULL, NULL, want);
+    expect_refused(e, NULL, NULL, "at seq 15: truncated");
+    expect_refused(e, anchor, NULL, want); /* the anchor holds, the ledger does not */
+    free(want);
+    reinsert(e->url, row15);
+    expect_ok(e, 15);
+    expect_anchor_ok(e, anchor, 15);
+
+    /* cut below the anchor, head rewritten to match: only the anchor can tell */
+    for (int i = 0; drop_head_guard_sql[i]; i++)
+        attack(e, drop_head_guard_sql[i]);
+    char *h10 = hash_at(e, 10);
+    attack(e, "DELETE FROM stardust_metadata WHERE seq > 10");
+    char *sql = xasprintf("UPDATE stardust_head SET packets = 10, head_hash = '%s'", h10);
+    attack(e, sql);
+    free(sql);
+    expect_ok(e, 10); /* consistent as far as the database can tell */
+    expect_refused(e, anchor, NULL, "no longer contains the anchored head");
+    expect_refused(e, anchor, NULL, "the ledger has no packet 12");
+    /* a head behind the table (rows added past it, not through an append) is named too */
+    attack(e, "UPDATE stardust_head SET packets = 9, head_hash = 'x'");
+    expect_refused(e, NULL, NULL, "table has 10");
+
+    free(h10);
+    free(h12);
+    free(h13);
+    free(h15);
+    free(row15);
+    free(keyfile);
+    free(anchor);
+}
+
+static void test_anchor_sqlite(void **state)
+{
+    (void)state;
+    ledger_env e;
+    e.home = omt_workspace("anchor-sqlite", NULL);
+    e.url = xasprintf("sqlite://%s/omniva.db", e.home);
+    e.sqlite_path = xasprintf("%s/omniva.db", e.home);
+    const char *drop[] = {"DROP TRIGGER stardust_metadata_no_delete", NULL};
+    const char *drop_head[] = {"DROP TRIGGER stardust_head_forward_only", NULL};
+    anchor_suite(&e, drop, drop_head);
+    om_rmtree(e.home);
+    free(e.home);
+    free(e.url);
+    free(e.sqlite_path);
+}
+
+static void test_anchor_postgres(void **state)
+{
+    (void)state;
+    harness_pg pg;
+    if (harness_pg_start(&pg) != 0) {
+        fprintf(stderr, "note: PostgreSQL could not be started; PostgreSQL anchor case "
+                        "skipped\n");
+        skip();
+    }
+    ledger_env e;
+    e.home = omt_workspace("anchor-pg", "--db", pg.url, NULL);
+    e.url = xstrdup(pg.url);
+    e.sqlite_path = NULL;
+    const char *drop[] = {"DROP TRIGGER stardust_metadata_no_delete ON stardust_metadata",
+                          NULL};
+    const char *drop_head[] = {"DROP TRIGGER stardust_head_forward_only ON stardust_head",
+                               NULL};
+    anchor_suite(&e, drop, drop_head);
+    om_rmtree(e.home);
+    free(e.home);
+    free(e.url);
+    harness_pg_stop(&pg);
+}
+
 static void test_ledger_sqlite(void **state)
 {
     (void)state;
     ledger_env e;
     e.home = omt_workspace("ledger-sqlite", NULL);
     e.url = xasprintf("sqlite://%s/omniva.db", e.home);
+    e.sqlite_path = NULL; /* this suite changes the database through om_store */
     const char *drop[] = {"DROP TRIGGER stardust_metadata_no_update",
                           "DROP TRIGGER stardust_metadata_no_delete", NULL};
     tamper_suite(&e, drop, "");
@@ -333,6 +632,7 @@ static void test_ledger_postgres(void **state)
     ledger_env e;
     e.home = omt_workspace("ledger-pg", "--db", pg.url, NULL);
     e.url = xstrdup(pg.url);
+    e.sqlite_path = NULL;
     char *cfg = xasprintf("%s/omniva.conf", e.home);
     char *text = NULL;
     assert_int_equal(om_read_file(cfg, 0, &text, NULL), 0);
@@ -354,6 +654,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_sqlite),
         cmocka_unit_test(test_ledger_postgres),
+        cmocka_unit_test(test_anchor_sqlite),
+        cmocka_unit_test(test_anchor_postgres),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
