@@ -1,8 +1,8 @@
 /*
  * candidates.h: clip candidates from a timed transcript, scored.
  *
- * Inputs are plain arrays (the analyzer's raw_ai_output, see TEAM.md, converts with
- * om_cand_input_from_json): words {w,start,end,conf}, sentences {start,end,text},
+ * Inputs are plain arrays (the analyzer's raw_ai_output, written by stages/analyze.c from
+ * om_transcript_to_json + signals + engagement, converts with om_cand_input_from_json): words {w,start,end,conf}, sentences {start,end,text},
  * silences [[s,e]], per-second short-term loudness, scene-change times, and the post's
  * engagement score.
  *
@@ -103,7 +103,7 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
                        om_candidate **out, size_t *n_out);
 void om_candidates_free(om_candidate *c, size_t n);
 
-/* Plain arrays from raw_ai_output (TEAM.md). Missing parts are empty; malformed entries
+/* Plain arrays from raw_ai_output (stages/analyze.c). Missing parts are empty; malformed entries
  * (start/end not numbers, end < start) are skipped. engagement: raw.engagement.score when
  * present, else computed from value/creator_median (virality.h), else unknown. */
 int om_cand_input_from_json(const json_t *raw_ai_output, om_cand_input *out);

@@ -1,5 +1,5 @@
 /*
- * worker.h: runtime extras beyond runtime.h, for the CLI and dashboard: enumerating the
+ * worker.h: runtime extras beyond runtime.h, for the CLI: enumerating the
  * registered stages. The stage structs are static storage owned by whoever registered them.
  */
 #ifndef OMNIVA_RUNTIME_WORKER_H

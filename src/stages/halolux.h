@@ -3,7 +3,7 @@
  * votes, Chorus and Lattice, the edit plan and the editor's decisions, Oracle/Horizon/Zenith's
  * schedule, the publishing target's result, and the Stardust ledger packets of the clip,
  * its video, post, creator, edit job, schedule and upload jobs) into an answer to "why this
- * clip, why this crop, why this time, where did it go" (`omniva explain CLIP`, dashboard).
+ * clip, why this crop, why this time, where did it go" (`omniva explain CLIP`).
  *
  * Ownership: *out is the caller's (free() for text, json_decref for JSON).
  */

@@ -1,5 +1,5 @@
 /* projects.c: projects (with validated brand settings) and their creators, for the CLI and
- * the dashboard. Brand rules and ownership: projects.h. */
+ * the stages. Brand rules and ownership: projects.h. */
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cognition/tz.h"

@@ -1,6 +1,6 @@
 /*
  * projects.h: the projects + creators domain API used by the CLI (`omniva project ...`,
- * `omniva creator ...`) and the dashboard. Owned by the sources helper.
+ * `omniva creator ...`) and the stages.
  *
  * Brand settings (projects.brand) are JSON. A brand FILE is the same JSON object in a file
  * (UTF-8, at most 1 MiB); every key is optional and missing keys get these defaults:

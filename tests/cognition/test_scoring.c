@@ -527,7 +527,7 @@ static void test_candidates_prefer_hook_and_relevance(void **state)
 static void test_analysis_evaluate_json(void **state)
 {
     (void)state;
-    /* raw_ai_output as the analyzer writes it (TEAM.md) */
+    /* raw_ai_output as the analyzer writes it (stages/analyze.c) */
     json_t *words = json_array(), *sents = json_array();
     double t = 0.3;
     for (int s = 0; s < 12; s++) {
