@@ -68,6 +68,8 @@ int cmd_ledger_verify(cli_ctx *c, cli_args *a)
     }
     om_stardust_report rep;
     om_anchor_report arep;
+    memset(&rep, 0, sizeof(rep));
+    memset(&arep, 0, sizeof(arep));
     char *pub = NULL;
     if (anchor) {
         char *dir = key_dir(&ws);
