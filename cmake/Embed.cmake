@@ -75,11 +75,12 @@ function(omniva_embed target output)
     list(APPEND files ${file})
   endforeach()
   string(JOIN "|" pairs_arg ${pairs})
+  list(LENGTH files nfiles)
   add_custom_command(
     OUTPUT ${output}
     COMMAND ${CMAKE_COMMAND} "-DOUT=${output}" "-DPAIRS=${pairs_arg}" -P ${OMNIVA_EMBED_SCRIPT}
     DEPENDS ${files} ${OMNIVA_EMBED_SCRIPT}
-    COMMENT "Embedding ${files} into ${output}"
+    COMMENT "Embedding ${nfiles} files into ${output}"
     VERBATIM)
   target_sources(${target} PRIVATE ${output})
 endfunction()

@@ -1,7 +1,7 @@
 /*
  * cmd_pipeline.c: the product's commands: `omniva project ...`, `omniva creator ...`,
  * `omniva run`, `omniva clips`, `omniva explain` and `omniva demo`. They are thin: the work
- * is in stages/projects.c (validation), the stages (pipeline), cognition/halolux.c
+ * is in stages/projects.c (validation), the stages (pipeline), stages/halolux.c
  * (explanations) and runtime/worker.c (running it).
  */
 #include "base/common.h"
