@@ -387,6 +387,20 @@ int om_tz_load(const char *name, om_tz **out)
     return OM_OK;
 }
 
+int om_tz_parse(const char *name, const void *buf, size_t len, om_tz **out)
+{
+    *out = NULL;
+    om_tz *tz = xcalloc(1, sizeof(*tz));
+    tz->name = xstrdup(name && *name ? name : "UTC");
+    int rc = parse_tzif(tz, buf, len, tz->name);
+    if (rc) {
+        om_tz_free(tz);
+        return rc;
+    }
+    *out = tz;
+    return OM_OK;
+}
+
 void om_tz_free(om_tz *tz)
 {
     if (!tz)

@@ -26,6 +26,9 @@ typedef struct om_tz om_tz;
  * malformed name ("../x", spaces), OM_ENOTFOUND when no such zone file exists, OM_EINVAL
  * for a file that is not TZif. */
 int om_tz_load(const char *name, om_tz **out);
+/* Parses TZif bytes (what om_tz_load reads from the zone file) as zone `name`; OM_EINVAL
+ * naming `name` for anything that is not a complete TZif file. */
+int om_tz_parse(const char *name, const void *buf, size_t len, om_tz **out);
 void om_tz_free(om_tz *tz);
 const char *om_tz_name(const om_tz *tz); /* borrowed */
 
