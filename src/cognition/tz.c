@@ -124,8 +124,11 @@ static const char *parse_hms(const char *p, int32_t *out)
         if (!isdigit((unsigned char)*p))
             return NULL;
         int32_t x = 0;
-        while (isdigit((unsigned char)*p))
+        while (isdigit((unsigned char)*p)) {
             x = x * 10 + (*p++ - '0');
+            if (x > 9999) /* RFC 8536 allows hours up to 167; refuse before overflowing */
+                return NULL;
+        }
         v[i] = x;
     }
     *out = sign * (v[0] * 3600 + v[1] * 60 + v[2]);

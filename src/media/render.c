@@ -4,6 +4,7 @@
 #include "media/render.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -70,6 +71,13 @@ static double jnum(json_t *o, const char *key, double def)
     return def;
 }
 
+/* A pixel count: 0 unless within 0..INT_MAX. */
+static int jint(json_t *o, const char *key)
+{
+    double d = jnum(o, key, 0);
+    return d >= 0 && d <= INT_MAX ? (int)d : 0;
+}
+
 int om_render_probe(const char *path, om_render_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -121,8 +129,8 @@ int om_render_parse_probe(const char *json, size_t len, const char *path, om_ren
             if (disp && jnum(disp, "attached_pic", 0) == 1)
                 continue;
             out->has_video = 1;
-            out->width = (int)jnum(s, "width", 0);
-            out->height = (int)jnum(s, "height", 0);
+            out->width = jint(s, "width");
+            out->height = jint(s, "height");
             snprintf(out->vcodec, sizeof(out->vcodec), "%s", codec ? codec : "");
             const char *fr = json_string_value(json_object_get(s, "avg_frame_rate"));
             int num = 0, den = 0;

@@ -168,7 +168,8 @@ int om_local_sidecar_apply(om_source_entry *e, const char *text, size_t len, con
     int have = 0;
     if (posted && om_time_parse(posted, &us) == OM_OK)
         have = 1;
-    else if (json_is_number(ts) && json_number_value(ts) > 0)
+    else if (json_is_number(ts) && json_number_value(ts) > 0 &&
+             json_number_value(ts) < 4102444800.0) /* before 2100, as om_source_info_time */
         us = (int64_t)(json_number_value(ts) * 1e6), have = 1;
     om_error_clear();
     if (have) {
