@@ -175,7 +175,7 @@ static size_t entity(const char *s, om_sbuf *sb)
             if (cp > 0x10FFFF)
                 return 0;
         }
-        if (cp == 0xA0)
+        if (cp == 0xA0 || cp == (unsigned char)TS_MARK) /* &#1; is not a timestamp mark */
             cp = ' ';
         if (cp)
             sb_put_utf8(sb, cp);
@@ -232,7 +232,7 @@ static char *clean_payload(const char *s, double **ts, size_t *nts, size_t *ts_a
                 continue;
             }
         }
-        if (*p == '\t') {
+        if (*p == '\t' || *p == TS_MARK) { /* a literal \x01 is not a timestamp mark */
             sb_append(&sb, " ", 1);
             p++;
             continue;
@@ -328,8 +328,8 @@ static void add_cue(parser *ps, double start, double end, line *payload, size_t 
         const char *p = c;
         while (*p) {
             while (*p == ' ' || *p == TS_MARK) {
-                if (*p == TS_MARK)
-                    pending = ts[ts_used++];
+                if (*p == TS_MARK) /* never read past the times clean_payload found */
+                    pending = ts_used < nts ? ts[ts_used++] : -1;
                 p++;
             }
             if (!*p)
@@ -370,7 +370,7 @@ static void add_cue(parser *ps, double start, double end, line *payload, size_t 
             drop = nw, ps->dropped_lines += k;
     }
 
-    tok *tk = ps->toks + drop;
+    tok *tk = ps->toks ? ps->toks + drop : NULL; /* a cue without words has no toks */
     size_t n = ps->ntoks - drop;
     int has_inline = 0;
     for (size_t i = 0; i < n; i++)
@@ -498,7 +498,8 @@ int om_subtitles_parse(om_transcript *out, const char *text, size_t len, const c
         return rc;
     }
     /* Overlapping cues of different speakers can interleave: order words by start. */
-    qsort(ps.t.words, ps.t.n, sizeof(om_word), cmp_word_start);
+    if (ps.t.n) /* cues may hold only markup: no words, words NULL */
+        qsort(ps.t.words, ps.t.n, sizeof(om_word), cmp_word_start);
     om_transcript_set_engine(&ps.t, "subtitles", vtt ? "webvtt" : "srt",
                              json_pack("{s:I, s:I, s:I}", "cues", (json_int_t)ps.cues,
                                        "rolling_lines_dropped", (json_int_t)ps.dropped_lines,

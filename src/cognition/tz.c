@@ -124,8 +124,11 @@ static const char *parse_hms(const char *p, int32_t *out)
         if (!isdigit((unsigned char)*p))
             return NULL;
         int32_t x = 0;
-        while (isdigit((unsigned char)*p))
+        while (isdigit((unsigned char)*p)) {
             x = x * 10 + (*p++ - '0');
+            if (x > 9999) /* RFC 8536 allows hours up to 167; refuse before overflowing */
+                return NULL;
+        }
         v[i] = x;
     }
     *out = sign * (v[0] * 3600 + v[1] * 60 + v[2]);
@@ -393,6 +396,20 @@ int om_tz_validate(const char *name)
     int rc = om_tz_load(name, &tz);
     om_tz_free(tz);
     return rc;
+}
+
+int om_tz_parse(const char *name, const void *buf, size_t len, om_tz **out)
+{
+    *out = NULL;
+    om_tz *tz = xcalloc(1, sizeof(*tz));
+    tz->name = xstrdup(name && *name ? name : "UTC");
+    int rc = parse_tzif(tz, buf, len, tz->name);
+    if (rc) {
+        om_tz_free(tz);
+        return rc;
+    }
+    *out = tz;
+    return OM_OK;
 }
 
 void om_tz_free(om_tz *tz)

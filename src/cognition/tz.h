@@ -31,6 +31,9 @@ int om_tz_load(const char *name, om_tz **out);
 /* Whether `name` loads (the same rules and errors as om_tz_load; nothing is kept): what
  * brand validation calls, so a zone it accepts is one the scheduler can use. */
 int om_tz_validate(const char *name);
+/* Parses TZif bytes (what om_tz_load reads from the zone file) as zone `name`; OM_EINVAL
+ * naming `name` for anything that is not a complete TZif file. */
+int om_tz_parse(const char *name, const void *buf, size_t len, om_tz **out);
 void om_tz_free(om_tz *tz);
 const char *om_tz_name(const om_tz *tz); /* borrowed */
 

@@ -4,6 +4,7 @@
 #include "media/render.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -70,6 +71,13 @@ static double jnum(json_t *o, const char *key, double def)
     return def;
 }
 
+/* A pixel count: 0 unless within 0..INT_MAX. */
+static int jint(json_t *o, const char *key)
+{
+    double d = jnum(o, key, 0);
+    return d >= 0 && d <= INT_MAX ? (int)d : 0;
+}
+
 int om_render_probe(const char *path, om_render_info *out)
 {
     memset(out, 0, sizeof(*out));
@@ -93,9 +101,17 @@ int om_render_probe(const char *path, om_render_info *out)
         om_proc_result_release(&r);
         return rc;
     }
-    json_error_t je;
-    json_t *j = json_loads(r.out ? r.out : "", 0, &je);
+    rc = om_render_parse_probe(r.out ? r.out : "", r.out_len, path, out);
     om_proc_result_release(&r);
+    return rc;
+}
+
+int om_render_parse_probe(const char *json, size_t len, const char *path, om_render_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->duration = -1;
+    json_error_t je;
+    json_t *j = json_loadb(json, len, 0, &je);
     if (!j)
         return om_error_set(OM_EINVAL, "probe %s: ffprobe output is not JSON: %s", path, je.text);
     out->duration = jnum(json_object_get(j, "format"), "duration", -1);
@@ -113,8 +129,8 @@ int om_render_probe(const char *path, om_render_info *out)
             if (disp && jnum(disp, "attached_pic", 0) == 1)
                 continue;
             out->has_video = 1;
-            out->width = (int)jnum(s, "width", 0);
-            out->height = (int)jnum(s, "height", 0);
+            out->width = jint(s, "width");
+            out->height = jint(s, "height");
             snprintf(out->vcodec, sizeof(out->vcodec), "%s", codec ? codec : "");
             const char *fr = json_string_value(json_object_get(s, "avg_frame_rate"));
             int num = 0, den = 0;
@@ -212,6 +228,26 @@ static void on_progress_line(void *ud, const char *line)
         if (p->o && p->o->on_progress)
             p->o->on_progress(p->o->ud, p->done, p->total, fin);
     }
+}
+
+int om_render_parse_progress(const char *text, size_t len, double total_s,
+                             const om_render_opts *opts, double *done_out)
+{
+    prog pg = {opts, total_s, 0, 0};
+    om_sbuf line = OM_SBUF_INIT;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || text[i] == '\n' || text[i] == '\r') {
+            if (line.len)
+                on_progress_line(&pg, line.buf);
+            sb_reset(&line);
+        } else if (line.len < 65536) { /* as om_proc_run delivers lines */
+            sb_append(&line, &text[i], 1);
+        }
+    }
+    sb_release(&line);
+    if (done_out)
+        *done_out = pg.done;
+    return pg.ended;
 }
 
 int om_render_run(const om_editcmd *cmd, double expected_s, const om_render_opts *opts)

@@ -39,6 +39,10 @@ typedef struct om_render_info {
  * OM_EINVAL when it is not media. */
 int om_render_probe(const char *path, om_render_info *out);
 
+/* Parses ffprobe's JSON output for `path` (as om_render_probe does after running it).
+ * OM_EINVAL when it is not JSON or lists no audio or video stream. */
+int om_render_parse_probe(const char *json, size_t len, const char *path, om_render_info *out);
+
 /* Probes the plan's inputs and completes `plan` in place (adds source_has_audio and
  * intro/outro duration/has_audio when absent). OM_EINVAL when end lies beyond the source. */
 int om_render_resolve_plan(json_t *plan);
@@ -56,6 +60,12 @@ typedef struct om_render_opts {
 
 /* Runs the command; OM_OK only when ffmpeg exits 0 and reported progress=end. */
 int om_render_run(const om_editcmd *cmd, double expected_s, const om_render_opts *opts);
+
+/* Feeds ffmpeg `-progress` text (key=value lines, as om_render_run reads them) to the
+ * progress parser, calling opts->on_progress (opts may be NULL); *done_out (may be NULL)
+ * gets the last out_time. Returns 1 when the text ended with progress=end, else 0. */
+int om_render_parse_progress(const char *text, size_t len, double total_s,
+                             const om_render_opts *opts, double *done_out);
 
 typedef struct om_render_check {
     om_render_info info;

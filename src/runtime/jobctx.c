@@ -161,3 +161,46 @@ int om_job_record(om_job_ctx *ctx, const char *entity_type, const char *entity_i
     json_decref(fields);
     return OM_OK;
 }
+
+int om_job_envelope_parse(const char *text, const char *job_id, om_job_envelope *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_error_t jerr;
+    json_t *p = json_loads(text ? text : "", JSON_REJECT_DUPLICATES, &jerr);
+    if (!p)
+        return om_error_set(OM_EINVAL, "malformed payload: %s", jerr.text);
+    const char *bad = NULL;
+    json_t *trace_v = json_object_get(p, "trace_id"), *project_v = json_object_get(p, "project_id");
+    json_t *parents_v = json_object_get(p, "parents"), *v;
+    size_t i;
+    if (!json_is_object(p))
+        bad = "not a JSON object";
+    else if (trace_v && !json_is_string(trace_v))
+        bad = "trace_id is not a string";
+    else if (project_v && !json_is_string(project_v))
+        bad = "project_id is not a string";
+    else if (parents_v && !json_is_array(parents_v))
+        bad = "parents is not an array";
+    json_array_foreach(parents_v, i, v)
+    {
+        if (!bad && !json_is_string(v))
+            bad = "parents holds a non-string";
+    }
+    if (bad) {
+        json_decref(p);
+        return om_error_set(OM_EINVAL, "malformed payload: %s", bad);
+    }
+    const char *trace = json_string_value(trace_v), *project = json_string_value(project_v);
+    out->payload = p;
+    out->trace_id = trace ? trace : job_id ? job_id : "";
+    out->project_id = project ? project : "";
+    out->parents = parents_v ? json_incref(parents_v) : json_array();
+    return OM_OK;
+}
+
+void om_job_envelope_release(om_job_envelope *env)
+{
+    json_decref(env->parents);
+    json_decref(env->payload);
+    memset(env, 0, sizeof(*env));
+}

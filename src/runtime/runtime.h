@@ -45,6 +45,21 @@ typedef struct om_job_ctx {
     json_t *result;         /* stage may add summary fields; goes into the completion packet */
 } om_job_ctx;
 
+/* The job envelope: a job's payload text parsed as the runtime hands it to a stage
+ * (trace_id, project_id and parents from the payload). trace_id defaults to job_id,
+ * project_id to "", parents to an empty array; trace_id/project_id are borrowed from
+ * payload (or job_id), payload and parents are owned (om_job_envelope_release).
+ * OM_EINVAL "malformed payload: ..." for text that is not a JSON object (duplicate keys
+ * refused), or a trace_id/project_id that is not a string, parents not an array of strings. */
+typedef struct om_job_envelope {
+    json_t *payload;
+    const char *trace_id;
+    const char *project_id;
+    json_t *parents;
+} om_job_envelope;
+int om_job_envelope_parse(const char *text, const char *job_id, om_job_envelope *out);
+void om_job_envelope_release(om_job_envelope *env);
+
 struct om_stage {
     const char *type;          /* job type, e.g. "scrape" */
     const char *source;        /* log source, e.g. "scraper_worker" */

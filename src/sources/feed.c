@@ -685,7 +685,8 @@ int om_feed_parse(const char *xml, size_t len, const char *feed_url, const char 
     if (skipped)
         om_debug("scraper_worker", "feed %s: %zu of %zu items have no video", feed_url, skipped,
                  items);
-    qsort(all.v, all.n, sizeof(*all.v), cmp_entries);
+    if (all.n) /* all.v is NULL when no item has a video */
+        qsort(all.v, all.n, sizeof(*all.v), cmp_entries);
     for (size_t i = 0; i < all.n; i++) {
         if (limit && out->n >= limit) {
             om_source_entry_release(&all.v[i]);

@@ -123,16 +123,24 @@ static void apply_sidecar(om_source_entry *e, const char *json_path, json_t *raw
         om_error_clear();
         return;
     }
+    if (om_local_sidecar_apply(e, text, len, json_path, raw) != OM_OK) {
+        json_object_set_new(raw, "sidecar_error", json_string(om_error_msg()));
+        om_warn("scraper_worker", "ignoring sidecar %s", om_error_msg());
+        om_error_clear();
+    }
+    free(text);
+}
+
+int om_local_sidecar_apply(om_source_entry *e, const char *text, size_t len, const char *name,
+                           json_t *raw)
+{
     json_error_t jerr;
     json_t *side = json_loadb(text, len, 0, &jerr);
-    free(text);
     if (!json_is_object(side)) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s: line %d: %s", json_path, jerr.line, jerr.text);
-        json_object_set_new(raw, "sidecar_error", json_string(msg));
-        om_warn("scraper_worker", "ignoring sidecar %s", msg);
         json_decref(side);
-        return;
+        if (!jerr.text[0])
+            snprintf(jerr.text, sizeof(jerr.text), "not a JSON object");
+        return om_error_set(OM_EINVAL, "%s: line %d: %s", name, jerr.line, jerr.text);
     }
     static const struct {
         const char *a, *b, *key;
@@ -160,7 +168,8 @@ static void apply_sidecar(om_source_entry *e, const char *json_path, json_t *raw
     int have = 0;
     if (posted && om_time_parse(posted, &us) == OM_OK)
         have = 1;
-    else if (json_is_number(ts) && json_number_value(ts) > 0)
+    else if (json_is_number(ts) && json_number_value(ts) > 0 &&
+             json_number_value(ts) < 4102444800.0) /* before 2100, as om_source_info_time */
         us = (int64_t)(json_number_value(ts) * 1e6), have = 1;
     om_error_clear();
     if (have) {
@@ -170,6 +179,7 @@ static void apply_sidecar(om_source_entry *e, const char *json_path, json_t *raw
         json_object_set_new(raw, "timestamp", json_integer((json_int_t)(us / 1000000)));
     }
     json_object_set_new(raw, "sidecar", side);
+    return OM_OK;
 }
 
 static char *find_sub_sidecar(const char *base)

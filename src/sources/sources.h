@@ -187,6 +187,23 @@ int om_feed_parse(const char *xml, size_t len, const char *feed_url, const char 
  * digit years) and ISO 8601 into microseconds since the epoch. OM_EINVAL when neither. */
 int om_feed_parse_date(const char *s, int64_t *us_out);
 
+/* ---- yt-dlp JSON (ytdlp.c) ---- */
+
+/* Parses yt-dlp -J / --dump-json output (a playlist with "entries", or one video) into
+ * entries for creator `cr`, at most `limit`, as a listing does but without running yt-dlp
+ * for a channel's tab URLs. OM_EINVAL when the text is not a JSON object. */
+int om_ytdlp_parse(const char *json, size_t len, const om_source_creator *cr, size_t limit,
+                   om_source_entries *out);
+
+/* ---- local sidecars (local.c) ---- */
+
+/* Applies a local .json sidecar's text (title, description, posted_at/timestamp, views/
+ * likes/comments/duration) to entry `e` and its raw metadata object `raw` (kept under
+ * "sidecar"). OM_EINVAL naming `name` and the line when it is not a JSON object; e and raw
+ * are then unchanged. */
+int om_local_sidecar_apply(om_source_entry *e, const char *text, size_t len, const char *name,
+                           json_t *raw);
+
 /* ---- HTTP (http.c, libcurl) ---- */
 
 typedef struct om_http_result {

@@ -26,7 +26,8 @@ int om_url_parse(const char *s, om_url *u);
 void om_url_release(om_url *u);
 /* Decodes %XX escapes (invalid escapes are kept literally). */
 char *om_url_decode(const char *s, size_t n);
-/* "scheme://host[:port]" + path + ["?" query], default ports dropped, fragment dropped. */
+/* "scheme://host[:port]" + path + ["?" query], default ports dropped, fragment dropped.
+ * u must have an authority (u->has_authority: a host was parsed). */
 char *om_url_normalise(const om_url *u, int strip_trailing_slash);
 /* The host of an absolute URL (lowercase) or NULL. */
 char *om_url_host(const char *url);

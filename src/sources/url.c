@@ -518,8 +518,15 @@ int om_source_classify(const char *url_in, om_source_class *out)
     }
     om_url u;
     if (om_url_parse(url, &u) != OM_OK) {
+        /* keep om_url_parse's reason when it has one ("'URL': bad port") */
+        const char *m = om_error_msg();
+        size_t ul = strlen(url);
+        char *why = m[0] == '\'' && !strncmp(m + 1, url, ul) && !strncmp(m + 1 + ul, "': ", 3)
+                        ? xstrdup(m + ul + 4)
+                        : xstrdup("not an absolute URL or folder path");
         om_error_clear();
-        rc = reject(url, "not an absolute URL or folder path");
+        rc = reject(url, why);
+        free(why);
         free(url);
         return rc;
     }

@@ -214,6 +214,21 @@ static int list_url(om_source_ctx *ctx, const om_source_creator *cr, const char 
     return rc;
 }
 
+int om_ytdlp_parse(const char *json, size_t len, const om_source_creator *cr, size_t limit,
+                   om_source_entries *out)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, 0, &jerr);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return om_error_set(OM_EINVAL, "yt-dlp JSON: not a JSON object (line %d: %s)", jerr.line,
+                            jerr.text);
+    }
+    int rc = walk(NULL, cr, doc, limit, 1, out); /* depth 1: tab URLs are not listed */
+    json_decref(doc);
+    return rc;
+}
+
 static int ytdlp_list(om_source_ctx *ctx, const om_source_creator *cr, size_t limit,
                       om_source_entries *out)
 {

@@ -394,6 +394,63 @@ static void test_feed_malformed(void **state)
     assert_non_null(strstr(om_error_msg(), "not an RSS or Atom feed (root element <html>)"));
 }
 
+/* ---- hostile input: every parser answers garbage with OM_EINVAL and a message ---- */
+
+static void test_hostile_inputs(void **state)
+{
+    (void)state;
+    om_source_entries l = {0};
+    /* feeds: nothing, binary, and a feed none of whose items has a video */
+    assert_int_equal(om_feed_parse("", 0, "http://h/f", "feed", 0, &l), OM_EINVAL);
+    assert_true(om_error_msg()[0] != '\0');
+    const char bin[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    assert_int_equal(om_feed_parse(bin, sizeof(bin) - 1, "http://h/f", "feed", 0, &l), OM_EINVAL);
+    assert_true(om_error_msg()[0] != '\0');
+    const char *novideo = "<rss version=\"2.0\"><channel><item><title>text only</title>"
+                          "</item></channel></rss>";
+    assert_int_equal(om_feed_parse(novideo, strlen(novideo), "http://h/f", "feed", 0, &l), OM_OK);
+    assert_int_equal(l.n, 0);
+
+    /* yt-dlp JSON */
+    om_source_creator yt = {NULL, "youtube", "@x", "https://www.youtube.com/@x"};
+    static const char *const bad_json[] = {"", "not json", "[1, 2]", "{\"id\": ", "\"str\""};
+    for (size_t i = 0; i < OM_ARRAY_LEN(bad_json); i++) {
+        assert_int_equal(om_ytdlp_parse(bad_json[i], strlen(bad_json[i]), &yt, 10, &l), OM_EINVAL);
+        assert_non_null(strstr(om_error_msg(), "yt-dlp JSON: not a JSON object"));
+        assert_int_equal(l.n, 0);
+    }
+    const char *junk = "{\"entries\": [1, null, \"x\", {\"id\": \"\"}, {\"id\": 5},"
+                       " {\"id\": \"a\", \"url\": \"ftp://x\"}]}";
+    assert_int_equal(om_ytdlp_parse(junk, strlen(junk), &yt, 10, &l), OM_OK);
+    assert_int_equal(l.n, 0); /* nothing usable, nothing invented */
+    const char *one = "{\"id\": \"dQw4w9WgXcQ\", \"ie_key\": \"Youtube\", \"duration\": 1e999}";
+    assert_int_equal(om_ytdlp_parse(one, strlen(one), &yt, 10, &l), OM_EINVAL); /* 1e999: not JSON */
+    const char *ok = "{\"id\": \"dQw4w9WgXcQ\", \"ie_key\": \"Youtube\", \"timestamp\": 1e300}";
+    assert_int_equal(om_ytdlp_parse(ok, strlen(ok), &yt, 10, &l), OM_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0].url, "https://www.youtube.com/watch?v=dQw4w9WgXcQ");
+    assert_null(l.v[0].posted_at); /* a timestamp past 2100 is unknown, not garbage text */
+    om_source_entries_free(&l);
+
+    /* local sidecars: the error names the file and line; the entry is left alone */
+    om_source_entry *e = om_source_entries_add(&l);
+    e->title = xstrdup("clip");
+    json_t *raw = json_object();
+    const char *side = "{\"title\": \"x\",\n \"views\": }";
+    assert_int_equal(om_local_sidecar_apply(e, side, strlen(side), "clip.json", raw), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "clip.json: line 2"));
+    assert_string_equal(e->title, "clip");
+    assert_int_equal(json_object_size(raw), 0);
+    assert_int_equal(om_local_sidecar_apply(e, "[]", 2, "clip.json", raw), OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "clip.json"));
+    const char *far = "{\"timestamp\": 1e300, \"posted_at\": \"yesterday\", \"views\": \"many\"}";
+    assert_int_equal(om_local_sidecar_apply(e, far, strlen(far), "clip.json", raw), OM_OK);
+    assert_null(e->posted_at);
+    assert_null(json_object_get(raw, "view_count"));
+    json_decref(raw);
+    om_source_entries_free(&l);
+}
+
 /* ---- robustness: mutated feeds and random URLs never crash, leak or half-fill ---- */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -906,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_feed_youtube),
         cmocka_unit_test(test_feed_malformed),
         cmocka_unit_test(test_feed_mutations),
+        cmocka_unit_test(test_hostile_inputs),
         cmocka_unit_test(test_feed_driver_over_http),
         cmocka_unit_test(test_http_size_cap),
         cmocka_unit_test(test_http_resume),

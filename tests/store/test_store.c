@@ -13,6 +13,7 @@
 
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/proc.h"
 #include "harness/harness.h"
 #include "store/store.h"
 #include "store/store_backend.h"
@@ -1168,6 +1169,220 @@ static void test_pg_migrate_without_createrole(void **state)
 
 /* ---- main --------------------------------------------------------------------------- */
 
+/* ---- the SQLite file in standard tools ------------------------------------------------ */
+
+/* The database file behind a sqlite:// URL. */
+static const char *sqlite_path(const char *url)
+{
+    OM_ASSERT(strncmp(url, "sqlite://", 9) == 0);
+    return url + 9;
+}
+
+/* Runs the sqlite3 CLI (a connection without our now()) on `path` with `sql`; returns its
+ * stdout (caller frees); fails the test when it exits non-zero. */
+static char *sqlite_cli(const char *path, const char *sql)
+{
+    if (!om_proc_which("sqlite3"))
+        fail_msg("the sqlite3 program is missing (Debian package sqlite3)");
+    const char *argv[] = {"sqlite3", "-batch", "-bail", path, sql, NULL};
+    om_proc_opts o = {.argv = argv, .timeout_ms = 30000};
+    om_proc_result r;
+    CHECK_OK(om_proc_run(&o, &r));
+    if (r.exit_code != 0)
+        fail_msg("sqlite3 %s '%s': exit %d: %s", path, sql, r.exit_code, r.err ? r.err : "");
+    char *out = xstrdup(r.out ? r.out : "");
+    om_proc_result_release(&r);
+    size_t n = strlen(out);
+    while (n && out[n - 1] == '\n')
+        out[--n] = '\0';
+    return out;
+}
+
+static void assert_cli_equal(const char *path, const char *sql, const char *want)
+{
+    char *got = sqlite_cli(path, sql);
+    if (strcmp(got, want))
+        fail_msg("sqlite3 '%s': got '%s', want '%s'", sql, got, want);
+    free(got);
+}
+
+/* No schema object may call a function the stock sqlite3 does not have. */
+static void assert_schema_plain(const char *path)
+{
+    assert_cli_equal(path,
+                     "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%now()%' "
+                     "OR sql LIKE '%now ()%'",
+                     "0");
+    assert_cli_equal(path, "PRAGMA integrity_check", "ok");
+    assert_cli_equal(path, "PRAGMA foreign_key_check", "");
+}
+
+static void test_sqlite_file_in_cli(void **state)
+{
+    fx *f = *state;
+    om_store *s = f->s;
+    const char *path = sqlite_path(f->url);
+    char video[OM_UUID_LEN], clip[OM_UUID_LEN], up[OM_UUID_LEN];
+    make_video(s, video);
+    make_clip(s, video, 0, 10, OM_REAL(0.9), clip);
+    CHECK_OK(om_store_exec(s, "INSERT INTO upload_jobs (upload_job_id, clip_id, title, "
+                              "scheduled_time, status) VALUES (?, ?, 'soon', ?, 'SCHEDULED')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(up)), OM_TEXT(clip),
+                                     OM_TEXT("2999-01-01T00:00:00.000000Z")),
+                           NULL));
+    om_store_free(s); /* the CLI gets the file to itself, as a backup script would */
+    f->s = NULL;
+
+    assert_schema_plain(path);
+    char *want = xasprintf("%s|soon", up);
+    assert_cli_equal(path, "SELECT upload_job_id, title FROM upcoming_upload_schedule", want);
+    free(want);
+    /* a row inserted with its defaults satisfies the timestamp CHECK (-bail: a violation
+     * fails the command) and is canonical */
+    char log_id[OM_UUID_LEN];
+    om_uuid4(log_id);
+    char *ins = xasprintf("INSERT INTO logs (log_id, source, level, message) "
+                          "VALUES ('%s', 'backup', 'info', 'from the sqlite3 CLI'); "
+                          "SELECT created_at FROM logs WHERE log_id = '%s'",
+                          log_id, log_id);
+    char *at = sqlite_cli(path, ins);
+    if (!is_canonical_ts(at))
+        fail_msg("default created_at '%s' is not canonical", at);
+    free(ins);
+    /* the touch trigger runs in the CLI too */
+    char *upd = sqlite_cli(path, "UPDATE creators SET profile_url = 'https://y'; "
+                                 "SELECT updated_at > created_at FROM creators");
+    assert_string_equal(upd, "1");
+    free(upd);
+    /* and our own connection reads what the CLI wrote */
+    CHECK_OK(om_store_open(&f->s, f->url));
+    char *sql = xasprintf("SELECT created_at FROM logs WHERE log_id = '%s'", log_id);
+    char *again = value(f->s, sql, NULL, 0);
+    assert_string_equal(again, at);
+    free(again);
+    free(sql);
+    free(at);
+}
+
+/* A database made by a binary that only knew migration 1 (its schema_migrations table
+ * created with that binary's bootstrap text) upgrades to the latest version keeping every
+ * row, and ends with the same schema as a fresh one. */
+static void test_sqlite_upgrade_from_v1(void **state)
+{
+    fx *f = *state;
+    om_store *s = f->s;
+    OM_ASSERT(om_migrations[0].version == 1);
+    CHECK_OK(om_store_begin(s));
+    CHECK_OK(s->be->exec_script(s, "CREATE TABLE schema_migrations ("
+                                   " version INTEGER NOT NULL PRIMARY KEY,"
+                                   " name TEXT NOT NULL,"
+                                   " applied_at TEXT NOT NULL DEFAULT (now())) STRICT"));
+    CHECK_OK(s->be->exec_script(s, om_migrations[0].sqlite_sql));
+    CHECK_OK(om_store_exec(s, "INSERT INTO schema_migrations (version, name) "
+                              "VALUES (1, 'initial schema')",
+                           NULL, 0, NULL));
+    CHECK_OK(om_store_commit(s));
+
+    /* rows in every table, most timestamps from the version-1 defaults */
+    char video[OM_UUID_LEN], clip[OM_UUID_LEN], id[OM_UUID_LEN], project[OM_UUID_LEN];
+    make_video(s, video);
+    make_clip(s, video, 0, 10, OM_REAL(0.5), clip);
+    CHECK_OK(om_store_exec(s, "INSERT INTO projects (project_id, name) VALUES (?, 'acme')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(project))), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO project_creators (project_id, creator_id) "
+                              "SELECT ?, creator_id FROM creators",
+                           OM_PARAMS(OM_TEXT(project)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO analysis (analysis_id, video_id) VALUES (?, ?)",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(video)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO edit_jobs (edit_job_id, clip_id, operations) "
+                              "VALUES (?, ?, '{}')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(clip)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO upload_jobs (upload_job_id, clip_id, status, "
+                              "scheduled_time) VALUES (?, ?, 'PENDING', "
+                              "'2999-01-01T00:00:00.000000Z')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(clip)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO schedules (schedule_id, clip_id) VALUES (?, ?)",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(clip)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO stardust_metadata (stardust_id, entity_type, "
+                              "entity_id, lineage, seq, prev_hash, packet_hash) "
+                              "VALUES (?, 'clips', ?, '{}', 1, 'genesis', 'h1')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(clip)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO logs (log_id, source, level, message) "
+                              "VALUES (?, 'test', 'info', 'm')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id))), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO jobs (job_id, type, state, payload) "
+                              "VALUES (?, 'scrape', 'ready', '{}')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id))), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO job_logs (job_log_id, job_id, level, message) "
+                              "VALUES (?, ?, 'info', 'm')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(id)), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO artifacts (artifact_id, kind, path) "
+                              "VALUES (?, 'render', '/m/c.mp4')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id))), NULL));
+    CHECK_OK(om_store_exec(s, "INSERT INTO incidents (incident_id, kind, severity, message) "
+                              "VALUES (?, 'disk', 'warn', 'm')",
+                           OM_PARAMS(OM_TEXT(om_uuid4(id))), NULL));
+    static const char *const tables[] = {
+        "projects", "creators",  "project_creators",  "posts", "videos",   "analysis",
+        "clips",    "edit_jobs", "upload_jobs",       "schedules", "stardust_metadata",
+        "logs",     "jobs",      "job_logs",          "artifacts", "incidents"};
+    char *before[OM_ARRAY_LEN(tables)];
+#define STAMP_COL(t) (!strcmp(t, "posts") ? "url" : !strcmp(t, "project_creators") ? "added_at" \
+                                                                                   : "created_at")
+    for (size_t i = 0; i < OM_ARRAY_LEN(tables); i++) {
+        assert_int_equal(count_rows(s, tables[i]), 1);
+        char *sql = xasprintf("SELECT %s FROM %s", STAMP_COL(tables[i]), tables[i]);
+        before[i] = value(s, sql, NULL, 0);
+        free(sql);
+    }
+
+    int applied = 0, version = 0;
+    CHECK_OK(om_store_migrate(s, &applied));
+    assert_int_equal(applied, (int)om_migrations_count - 1);
+    CHECK_OK(om_store_schema_version(s, &version));
+    assert_int_equal(version, om_migrations[om_migrations_count - 1].version);
+    for (size_t i = 0; i < OM_ARRAY_LEN(tables); i++) {
+        assert_int_equal(count_rows(s, tables[i]), 1);
+        char *sql = xasprintf("SELECT %s FROM %s", STAMP_COL(tables[i]), tables[i]);
+        char *after = value(s, sql, NULL, 0);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(sql);
+        free(before[i]);
+    }
+    char *at = value(s, "SELECT applied_at FROM schema_migrations WHERE version = 1", NULL, 0);
+    assert_true(is_canonical_ts(at));
+    free(at);
+    /* the triggers came back: the ledger still refuses UPDATE */
+    assert_int_not_equal(om_store_exec(s, "UPDATE stardust_metadata SET entity_type = 'x'",
+                                       NULL, 0, NULL),
+                         OM_OK);
+    om_error_clear();
+
+    /* the same schema objects, text for text, as a database migrated from empty */
+    char *dir = harness_tmpdir("store-fresh");
+    char url[500];
+    snprintf(url, sizeof(url), "sqlite://%s/fresh.db", dir);
+    om_store *fresh = NULL;
+    CHECK_OK(om_store_open(&fresh, url));
+    CHECK_OK(om_store_migrate(fresh, NULL));
+    const char *objs = "SELECT group_concat(type || ' ' || name || ': ' || coalesce(sql, ''), "
+                       "char(10)) FROM (SELECT * FROM sqlite_schema ORDER BY type, name)";
+    char *a = value(s, objs, NULL, 0), *b = value(fresh, objs, NULL, 0);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "index upload_jobs_scheduled_time_idx"));
+    assert_non_null(strstr(a, "trigger stardust_metadata_no_delete"));
+    assert_non_null(strstr(a, "view upcoming_upload_schedule"));
+    free(a);
+    free(b);
+    om_store_free(fresh);
+    om_rmtree(dir);
+    free(dir);
+    om_store_free(s);
+    f->s = NULL;
+    assert_schema_plain(sqlite_path(f->url));
+}
+
 #define T(fn, setup) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1196,6 +1411,8 @@ int main(int argc, char **argv)
             T(test_sqlite_busy, setup_migrated),
             T(test_forked_child, setup_migrated),
             T(test_concurrent_migrate, setup_empty),
+            T(test_sqlite_file_in_cli, setup_migrated),
+            T(test_sqlite_upgrade_from_v1, setup_empty),
         };
         failed += cmocka_run_group_tests_name("store/sqlite", sqlite_tests, group_setup_sqlite,
                                               group_teardown);

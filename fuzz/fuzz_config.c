@@ -1,0 +1,62 @@
+/* fuzz_config.c: libFuzzer harness for the settings file: om_config_load (src/base/config.c)
+ * reading <home>/omniva.conf (INI through libinih), then the typed getters the program
+ * uses. The input is written to omniva.conf in a private temp folder. */
+#include "base/common.h"
+#include "base/config.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char g_home[64];
+static char g_path[96];
+
+static void cleanup(void)
+{
+    unlink(g_path);
+    rmdir(g_home);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    om_log_set_quiet(1);
+    snprintf(g_home, sizeof(g_home), "/tmp/omniva-fuzz-config-XXXXXX");
+    if (!mkdtemp(g_home))
+        abort();
+    snprintf(g_path, sizeof(g_path), "%s/omniva.conf", g_home);
+    atexit(cleanup);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(g_path, "wb");
+    if (!f)
+        abort();
+    if (size && fwrite(data, 1, size, f) != size)
+        abort();
+    fclose(f);
+    om_config *c = NULL;
+    int rc = om_config_load(&c, g_home);
+    if (rc != OM_OK) {
+        OM_ASSERT(rc == OM_EINVAL && om_error_msg()[0] && !c);
+        om_error_clear();
+        return 0;
+    }
+    static const char *const keys[][2] = {
+        {"store", "url"},       {"queue", "url"},          {"paths", "media"},
+        {"worker", "lease_s"},  {"scraper", "max_bytes"},  {"asr", "engine"},
+        {"ratelimit", "burst"}, {"scheduler", "timezone"}, {"log", "level"},
+    };
+    for (size_t i = 0; i < OM_ARRAY_LEN(keys); i++) {
+        (void)om_config_get(c, keys[i][0], keys[i][1], NULL);
+        (void)om_config_get_long(c, keys[i][0], keys[i][1], 7);
+        (void)om_config_get_double(c, keys[i][0], keys[i][1], 0.5);
+    }
+    (void)om_config_store_url(c); /* NULL without [store] url */
+    OM_ASSERT(om_config_queue_url(c) && om_config_media_dir(c));
+    om_config_free(c);
+    om_error_clear();
+    return 0;
+}
