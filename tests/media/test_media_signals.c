@@ -10,6 +10,7 @@
 #include "base/common.h"
 
 #include "media/audio.h"
+#include "media/croptrack.h"
 #include "media/probe.h"
 #include "media/signals.h"
 #include "media_fixture.h"
