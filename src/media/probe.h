@@ -1,8 +1,8 @@
 /*
  * probe.h: in-process media probing with libavformat (what a source file holds, and whether
  * the analyzer and the editor can work with it), plus the small libav plumbing the other
- * media files (audio.c, scenes.c, croptrack.c) share: one opener with the same checks and messages, and
- * libav's log routed into ours.
+ * media files (audio.c, scenes.c, croptrack.c) share: one opener with the same checks and
+ * messages, and libav's log routed into ours.
  *
  * Errors (error.h): a missing file is OM_ENOTFOUND; everything wrong with the file itself is
  * OM_EINVAL with a message that starts with the path and says what is wrong:
