@@ -1,69 +1,16 @@
-/* audiosig.c: audio signals from PCM: BS.1770 loudness (integrated, range, short-term,
- * loudness of any span), silences, speech activity, syllable rate and hook figures, all from
- * one pass over the PCM. See audiosig.h. */
+/* audiosig.c: audio signals from PCM: loudness (loudness.c's figures, short-term, the
+ * loudness of any span), silences, speech activity, syllable rate and hook figures. See
+ * audiosig.h. */
 #include "base/common.h"
 
 #include <math.h>
 
 #include "media/audiosig.h"
+#include "media/loudness.h"
 #include "media/signals_int.h"
 
-typedef struct biquad {
-    double b0, b1, b2, a1, a2; /* a0 normalised to 1 */
-    double z1, z2;             /* transposed direct form II state */
-} biquad;
-
-static inline double bq_run(biquad *f, double x)
-{
-    double y = f->b0 * x + f->z1;
-    f->z1 = f->b1 * x - f->a1 * y + f->z2;
-    f->z2 = f->b2 * x - f->a2 * y;
-    return y;
-}
-
-/* Decaying state would end in denormals on digital silence (slow); flush it early. */
-static void bq_flush_tiny(biquad *f)
-{
-    if (fabs(f->z1) < 1e-15 && fabs(f->z2) < 1e-15)
-        f->z1 = f->z2 = 0.0;
-}
-
-/* BS.1770 K-weighting for sample rate fs. The 48 kHz coefficients of the recommendation are
- * the bilinear transform (with pre-warping at f0) of a high shelf (f0 1681.97 Hz, +4.0 dB,
- * Q 0.7072) and a high pass (f0 38.135 Hz, Q 0.5003); the same prototypes transformed at fs
- * give the filter for fs. At 48 kHz this reproduces the published coefficients exactly
- * (stage 1 b = 1.53512486, -2.69169619, 1.19839281; a = -1.69065929, 0.73248077). */
-static void kweight_init(biquad *shelf, biquad *hp, double fs)
-{
-    memset(shelf, 0, sizeof(*shelf));
-    memset(hp, 0, sizeof(*hp));
-    double f0 = 1681.974450955533, gain_db = 3.999843853973347, q = 0.7071752369554196;
-    double k = tan(M_PI * f0 / fs);
-    double vh = pow(10.0, gain_db / 20.0), vb = pow(vh, 0.4996667741545416);
-    double a0 = 1.0 + k / q + k * k;
-    shelf->b0 = (vh + vb * k / q + k * k) / a0;
-    shelf->b1 = 2.0 * (k * k - vh) / a0;
-    shelf->b2 = (vh - vb * k / q + k * k) / a0;
-    shelf->a1 = 2.0 * (k * k - 1.0) / a0;
-    shelf->a2 = (1.0 - k / q + k * k) / a0;
-
-    f0 = 38.13547087602444;
-    q = 0.5003270373238773;
-    k = tan(M_PI * f0 / fs);
-    a0 = 1.0 + k / q + k * k;
-    /* The recommendation's numerator is 1, -2, 1 without dividing by a0 (a passband gain
-     * of a0 at 48 kHz, +0.04 dB); keep that same passband gain at fs. */
-    double k48 = tan(M_PI * f0 / 48000.0);
-    double g = (1.0 + k48 / q + k48 * k48) / a0;
-    hp->b0 = g;
-    hp->b1 = -2.0 * g;
-    hp->b2 = g;
-    hp->a1 = 2.0 * (k * k - 1.0) / a0;
-    hp->a2 = (1.0 - k / q + k * k) / a0;
-}
-
 /* RBJ cookbook second-order high/low pass. */
-static void rbj_init(biquad *f, double fs, double f0, double q, int highpass)
+static void rbj_init(om_biquad *f, double fs, double f0, double q, int highpass)
 {
     memset(f, 0, sizeof(*f));
     double w0 = 2.0 * M_PI * f0 / fs, c = cos(w0), alpha = sin(w0) / (2.0 * q);
@@ -80,101 +27,13 @@ static void rbj_init(biquad *f, double fs, double f0, double q, int highpass)
     f->a2 = (1.0 - alpha) / a0;
 }
 
-static double lufs_of(double mean_square)
-{
-    if (!(mean_square > 0))
-        return OM_LUFS_FLOOR;
-    double l = -0.691 + 10.0 * log10(mean_square);
-    return l < OM_LUFS_FLOOR ? OM_LUFS_FLOOR : l;
-}
-
 static double db_of(double mean_square)
 {
     return mean_square > 1e-12 ? 10.0 * log10(mean_square) : -120.0;
 }
 
-/* BS.1770 gated loudness over 100 ms sub-block powers p[0..n): 400 ms blocks (4 sub-blocks)
- * every 100 ms, absolute gate -70 LUFS, relative gate -10 LU. */
-static double gated_loudness(const double *p, size_t n)
-{
-    if (n < 4) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++)
-            s += p[i];
-        return n ? lufs_of(s / (double)n) : OM_LUFS_FLOOR;
-    }
-    size_t nb = n - 3;
-    double sum = 0;
-    size_t cnt = 0;
-    for (size_t j = 0; j < nb; j++) {
-        double z = (p[j] + p[j + 1] + p[j + 2] + p[j + 3]) / 4.0;
-        if (z > 0 && -0.691 + 10.0 * log10(z) > -70.0) {
-            sum += z;
-            cnt++;
-        }
-    }
-    if (cnt == 0)
-        return OM_LUFS_FLOOR;
-    double rel = -0.691 + 10.0 * log10(sum / (double)cnt) - 10.0;
-    double sum2 = 0;
-    size_t cnt2 = 0;
-    for (size_t j = 0; j < nb; j++) {
-        double z = (p[j] + p[j + 1] + p[j + 2] + p[j + 3]) / 4.0;
-        if (z <= 0)
-            continue;
-        double l = -0.691 + 10.0 * log10(z);
-        if (l > -70.0 && l > rel) {
-            sum2 += z;
-            cnt2++;
-        }
-    }
-    return cnt2 ? lufs_of(sum2 / (double)cnt2) : OM_LUFS_FLOOR;
-}
-
-/* EBU Tech 3342 loudness range from 100 ms sub-block powers. */
-static double loudness_range(const double *p, size_t n)
-{
-    if (n < 30)
-        return 0.0;
-    size_t nw = n - 29;
-    double *st = xmalloc(st_mult(nw, sizeof(double)));
-    double win = 0;
-    for (size_t i = 0; i < 30; i++)
-        win += p[i];
-    size_t cnt = 0;
-    double sum = 0;
-    for (size_t j = 0; j < nw; j++) {
-        if (j > 0)
-            win += p[j + 29] - p[j - 1];
-        double z = win / 30.0;
-        if (z > 0 && -0.691 + 10.0 * log10(z) > -70.0) {
-            st[cnt++] = z;
-            sum += z;
-        }
-    }
-    double lra = 0.0;
-    if (cnt >= 2) {
-        double rel = -0.691 + 10.0 * log10(sum / (double)cnt) - 20.0;
-        size_t m = 0;
-        for (size_t j = 0; j < cnt; j++) {
-            double l = -0.691 + 10.0 * log10(st[j]);
-            if (l > rel)
-                st[m++] = l;
-        }
-        if (m >= 2) {
-            qsort(st, m, sizeof(double), om_sig_cmp_double);
-            double lo = st[(size_t)llround(0.10 * (double)(m - 1))];
-            double hi = st[(size_t)llround(0.95 * (double)(m - 1))];
-            lra = hi - lo;
-        }
-    }
-    free(st);
-    return lra;
-}
-
 /* Per-10 ms sums gathered in one pass over the PCM. */
 typedef struct hop_sums {
-    double *kw;   /* K-weighted sum of squares */
     double *raw;  /* plain sum of squares */
     double *band; /* 300-3400 Hz sum of squares */
     uint32_t *len;
@@ -183,7 +42,6 @@ typedef struct hop_sums {
 
 static void hop_sums_release(hop_sums *h)
 {
-    free(h->kw);
     free(h->raw);
     free(h->band);
     free(h->len);
@@ -195,12 +53,10 @@ static void gather_hops(const om_pcm *pcm, hop_sums *h, double *peak_out)
     const double fs = pcm->rate;
     size_t nh = (size_t)ceil((double)pcm->n * 100.0 / fs - 1e-9);
     h->n = nh;
-    h->kw = xcalloc(nh ? nh : 1, sizeof(double));
     h->raw = xcalloc(nh ? nh : 1, sizeof(double));
     h->band = xcalloc(nh ? nh : 1, sizeof(double));
     h->len = xcalloc(nh ? nh : 1, sizeof(uint32_t));
-    biquad ks, kh, bh, bl;
-    kweight_init(&ks, &kh, fs);
+    om_biquad bh, bl;
     rbj_init(&bh, fs, 300.0, M_SQRT1_2, 1);
     int lowpass = fs / 2.0 > 3600.0;
     rbj_init(&bl, fs, lowpass ? 3400.0 : fs / 2.0 * 0.9, M_SQRT1_2, 0);
@@ -211,7 +67,7 @@ static void gather_hops(const om_pcm *pcm, hop_sums *h, double *peak_out)
         size_t i1 = (size_t)((uint64_t)(hop + 1) * (uint64_t)pcm->rate / 100u);
         if (i1 > pcm->n)
             i1 = pcm->n;
-        double kw = 0, raw = 0, band = 0;
+        double raw = 0, band = 0;
         for (size_t i = i0; i < i1; i++) {
             int v = s[i];
             int a = v < 0 ? -v : v;
@@ -219,21 +75,16 @@ static void gather_hops(const om_pcm *pcm, hop_sums *h, double *peak_out)
                 peak = a;
             double x = v * (1.0 / 32768.0);
             raw += x * x;
-            double y = bq_run(&kh, bq_run(&ks, x));
-            kw += y * y;
-            double b = bq_run(&bh, x);
+            double b = om_bq_run(&bh, x);
             if (lowpass)
-                b = bq_run(&bl, b);
+                b = om_bq_run(&bl, b);
             band += b * b;
         }
-        h->kw[hop] = kw;
         h->raw[hop] = raw;
         h->band[hop] = band;
         h->len[hop] = (uint32_t)(i1 - i0);
-        bq_flush_tiny(&ks);
-        bq_flush_tiny(&kh);
-        bq_flush_tiny(&bh);
-        bq_flush_tiny(&bl);
+        om_bq_flush_tiny(&bh);
+        om_bq_flush_tiny(&bl);
     }
     *peak_out = peak > 0 ? 20.0 * log10(peak / 32768.0) : -120.0;
 }
@@ -377,6 +228,10 @@ int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts, om_au
     if (pcm->n > 0 && !pcm->samples)
         return om_error_set(OM_EINVAL, "signals: PCM has %zu samples but no buffer", pcm->n);
 
+    om_loudness l;
+    int rc = om_loudness_measure(pcm, &l);
+    if (rc < 0)
+        return rc;
     out->start = pcm->start;
     out->rate = pcm->rate;
     out->duration = (double)pcm->n / pcm->rate;
@@ -386,24 +241,11 @@ int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts, om_au
     hop_sums h;
     gather_hops(pcm, &h, &out->peak_dbfs);
 
-    /* 100 ms sub-blocks; the dual-mono factor for multichannel sources. */
-    const double gch = pcm->src_channels >= 2 ? 2.0 : 1.0;
-    size_t nb = (h.n + 9) / 10;
-    out->n_blocks = nb;
-    out->block_power = xcalloc(nb ? nb : 1, sizeof(double));
-    size_t nfull = 0;
-    for (size_t b = 0; b < nb; b++) {
-        double s = 0, len = 0;
-        for (size_t k = 10 * b; k < 10 * b + 10 && k < h.n; k++) {
-            s += h.kw[k];
-            len += h.len[k];
-        }
-        out->block_power[b] = len > 0 ? gch * s / len : 0;
-        if (len >= 0.099 * pcm->rate)
-            nfull = b + 1;
-    }
-    out->integrated = gated_loudness(out->block_power, nfull);
-    out->range = loudness_range(out->block_power, nfull);
+    out->integrated = l.integrated;
+    out->range = l.range;
+    out->block_power = l.block_power; /* ours now */
+    out->n_blocks = l.n_blocks;
+    const size_t nb = l.n_blocks;
 
     size_t nsec = om_sig_seconds(out->duration);
     out->n_short_term = nsec;
@@ -418,7 +260,7 @@ int om_audio_signals_compute(const om_pcm *pcm, const om_audio_opts *opts, om_au
         long cnt = 0;
         for (long k = a; k < b; k++, cnt++)
             s += out->block_power[k];
-        out->short_term[i] = lufs_of(cnt ? s / (double)cnt : 0);
+        out->short_term[i] = om_lufs(cnt ? s / (double)cnt : 0);
     }
 
     find_silences(&h, pcm, o.silence_db, o.silence_min, out);
@@ -461,9 +303,9 @@ double om_audio_loudness_between(const om_audio_signals *s, double t0, double t1
         size_t k = (size_t)a;
         if (k >= s->n_blocks)
             k = s->n_blocks - 1;
-        return lufs_of(s->block_power[k]);
+        return om_lufs(s->block_power[k]);
     }
-    return gated_loudness(s->block_power + i0, i1 - i0);
+    return om_loudness_gated(s->block_power + i0, i1 - i0);
 }
 
 /* Seconds of [a, b] covered by silences. */

@@ -5,14 +5,9 @@
  * All times are media times in seconds (audio.h: 0 = the container start, as ffmpeg -ss).
  *
  * Audio, from mono PCM (audio.h; any rate, 16 kHz in the pipeline):
- *   - loudness per ITU-R BS.1770-4 / EBU R128: K-weighting (the two biquads of BS.1770,
- *     re-derived for the PCM rate by the bilinear transform of their analog prototypes),
- *     400 ms blocks every 100 ms, absolute gate -70 LUFS, relative gate -10 LU; loudness range
- *     per EBU Tech 3342 (3 s windows every 100 ms, relative gate -20 LU, 95th - 10th
- *     percentile). A source with 2 or more channels is measured as dual mono (the downmix
- *     counted twice, +3.01 dB): exact for centre-panned / identical channels, up to 3 dB low
- *     for fully uncorrelated stereo. A 16 kHz PCM ignores content above 8 kHz.
- *     Levels below -70 LUFS are reported as OM_LUFS_FLOOR.
+ *   - loudness per ITU-R BS.1770-4 / EBU R128 (loudness.h: integrated, range, 100 ms
+ *     sub-block powers, dual mono for multichannel sources); short-term per second and the
+ *     loudness of any span from those sub-blocks. Levels below -70 LUFS are OM_LUFS_FLOOR.
  *   - silences: 50 ms RMS windows every 10 ms below `silence_db` dBFS (20*log10(rms/32768),
  *     so a full-scale sine is -3 dBFS), merged, kept when at least `silence_min` long.
  *   - speech activity: fraction of 20 ms frames whose 300-3400 Hz band level is above an
@@ -21,7 +16,6 @@
  *     envelope per second of speaking time (duration minus the silences above);
  *     wpm_estimate = syllable_rate * 60 / 1.5 (English averages ~1.5 syllables a word).
  *   - hook: loudness of the first `hook_s` seconds against the rest, leading silence.
- *
  *
  * Ownership: an om_audio_signals is the caller's and is released with
  * om_audio_signals_release (safe on a zeroed struct and after a failed call).
@@ -34,8 +28,7 @@
 #include <stddef.h>
 
 #include "media/audio.h"
-
-#define OM_LUFS_FLOOR (-70.0)
+#include "media/loudness.h"
 
 typedef struct om_interval {
     double start, end; /* media seconds, start < end (layout: two doubles, like double[2]) */

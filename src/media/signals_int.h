@@ -1,6 +1,7 @@
 /*
- * signals_int.h: what the signal analyses of the media module share (audiosig.c, scenes.c,
- * croptrack.c); defined in signals.c. Internal to src/media: nothing outside includes it.
+ * signals_int.h: what the signal analyses of the media module share (loudness.c,
+ * audiosig.c, scenes.c, croptrack.c); defined in signals.c unless inline. Internal to
+ * src/media: nothing outside includes it.
  *
  * Ownership: om_luma_grid is a plain value (no pointers); om_sig_open_video_decoder hands a
  * decoder the caller frees with avcodec_free_context. Errors: as each function says.
@@ -8,6 +9,7 @@
 #ifndef OMNIVA_MEDIA_SIGNALS_INT_H
 #define OMNIVA_MEDIA_SIGNALS_INT_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include <libavcodec/avcodec.h>
@@ -24,6 +26,28 @@ int om_sig_cmp_double(const void *a, const void *b);
 double om_sig_percentile(const double *v, size_t n, double p);
 /* Median of v[0..n); sorts v in place. 0 for n == 0. */
 double om_sig_median(double *v, size_t n);
+
+/* ---- second-order IIR sections (loudness.c, audiosig.c) ----------------------------- */
+
+typedef struct om_biquad {
+    double b0, b1, b2, a1, a2; /* a0 normalised to 1 */
+    double z1, z2;             /* transposed direct form II state */
+} om_biquad;
+
+static inline double om_bq_run(om_biquad *f, double x)
+{
+    double y = f->b0 * x + f->z1;
+    f->z1 = f->b1 * x - f->a1 * y + f->z2;
+    f->z2 = f->b2 * x - f->a2 * y;
+    return y;
+}
+
+/* Decaying state would end in denormals on digital silence (slow); flush it early. */
+static inline void om_bq_flush_tiny(om_biquad *f)
+{
+    if (fabs(f->z1) < 1e-15 && fabs(f->z2) < 1e-15)
+        f->z1 = f->z2 = 0.0;
+}
 
 /* ---- the 64x36 luma grid both video analyses read ------------------------------------ */
 
