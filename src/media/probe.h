@@ -1,8 +1,8 @@
 /*
  * probe.h: in-process media probing with libavformat (what a source file holds, and whether
  * the analyzer and the editor can work with it), plus the small libav plumbing the other
- * media files (audio.c, signals.c) share: one opener with the same checks and messages, and
- * libav's log routed into ours.
+ * media files (audio.c, scenes.c, croptrack.c) share: one opener with the same checks and
+ * messages, and libav's log routed into ours.
  *
  * Errors (error.h): a missing file is OM_ENOTFOUND; everything wrong with the file itself is
  * OM_EINVAL with a message that starts with the path and says what is wrong:
@@ -61,7 +61,7 @@ typedef struct om_media_info {
 /* Probes `path`: fills *out (zeroed first). 0, OM_ENOTFOUND or OM_EINVAL (see above). */
 int om_media_probe(const char *path, om_media_info *out);
 
-/* --- shared with audio.c / signals.c (media-internal, but stable) --------------------- */
+/* --- shared with audio.c / scenes.c / croptrack.c (media-internal, but stable) -------- */
 
 struct AVFormatContext;
 

@@ -11,7 +11,7 @@
  *   CUT     exact start/end: widened so no word is cut in half, the end padded 0.15 s (never
  *           into the next word), clamped to the source.
  *   REFINE  reframe track (brand.reframe, default content: om_media_motion_track from
- *           media/signals.h at 2 samples/s; samples below 0.2 confidence hold the previous
+ *           media/croptrack.h at 2 samples/s; samples below 0.2 confidence hold the previous
  *           position; falls back to a centre crop, with the reason recorded, when the track
  *           fails or finds nothing; a source already 9:16 or narrower is centre-cropped),
  *           ASS captions (media/captions.h: brand style, confidence gate; the dropped lines
@@ -39,9 +39,9 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "media/captions.h"
+#include "media/croptrack.h"
 #include "media/editplan.h"
 #include "media/render.h"
-#include "media/signals.h"
 #include "runtime/runtime.h"
 
 #include <dirent.h>

@@ -15,6 +15,7 @@
 #include "base/fsutil.h"
 #include "base/proc.h"
 #include "media/audio.h"
+#include "media/croptrack.h"
 #include "media/probe.h"
 #include "media/signals.h"
 

@@ -10,8 +10,9 @@
 #include "base/common.h"
 
 #include "media/audio.h"
+#include "media/croptrack.h"
 #include "media/probe.h"
-#include "media/signals.h"
+#include "media/scenes.h"
 #include "media_fixture.h"
 
 typedef struct fx {

@@ -10,6 +10,8 @@
 #include "base/common.h"
 
 #include "media/audio.h"
+#include "media/croptrack.h"
+#include "media/loudness.h"
 #include "media/probe.h"
 #include "media/signals.h"
 #include "media_fixture.h"
@@ -173,6 +175,40 @@ static void test_loudness_sine_vs_ffmpeg(void **state)
     assert_int_equal(s.n_silences, 0);
     assert_true(fabs(om_audio_loudness_between(&s, 5.0, 9.0) - s.integrated) < 0.2);
     om_audio_signals_release(&s);
+}
+
+/* loudness.c on its own: blocks, the dual-mono factor, the gate, bad input */
+static void test_loudness_measure(void **state)
+{
+    fx *f = *state;
+    om_pcm pcm;
+    assert_int_equal(om_audio_decode(f->sine, 0, 0, 48000, &pcm), OM_OK);
+    om_loudness l;
+    assert_int_equal(om_loudness_measure(&pcm, &l), OM_OK);
+    assert_int_equal(l.n_blocks, 200); /* 20 s of 100 ms sub-blocks */
+    assert_int_equal(l.n_full, 200);
+    assert_true(fabs(l.integrated - (-23.01)) < 0.02); /* at 48 kHz: the published filter */
+    assert_true(l.range < 0.1);
+    /* the same samples from a stereo source count twice: +3.01 dB */
+    pcm.src_channels = 2;
+    om_loudness l2;
+    assert_int_equal(om_loudness_measure(&pcm, &l2), OM_OK);
+    assert_true(fabs(l2.integrated - l.integrated - 3.01) < 0.01);
+    om_loudness_release(&l2);
+    /* 10 s of silence then 10 s of tone: the gate drops the silent 400 ms blocks (the plain
+     * mean would be 3 dB lower); of the 100 blocks left, 97 hold only tone and 3 straddle
+     * the onset with 1/4, 2/4, 3/4 of its power: 10*log10(98.5 / 100) = -0.066 dB */
+    memset(pcm.samples, 0, pcm.n / 2 * sizeof(int16_t));
+    assert_int_equal(om_loudness_measure(&pcm, &l2), OM_OK);
+    assert_true(fabs(l2.integrated - (l.integrated + 3.01 + 10.0 * log10(0.985))) < 0.01);
+    assert_true(om_loudness_gated(l2.block_power, 50) == OM_LUFS_FLOOR); /* all silent */
+    om_loudness_release(&l2);
+    om_loudness_release(&l);
+    pcm.rate = 4000;
+    assert_int_equal(om_loudness_measure(&pcm, &l), OM_EINVAL);
+    assert_null(l.block_power);
+    om_loudness_release(&l);
+    om_pcm_release(&pcm);
 }
 
 static void test_loudness_steps_vs_ffmpeg(void **state)
@@ -499,6 +535,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loudness_sine_vs_ffmpeg),
+        cmocka_unit_test(test_loudness_measure),
         cmocka_unit_test(test_loudness_steps_vs_ffmpeg),
         cmocka_unit_test(test_silences_and_hook),
         cmocka_unit_test(test_speech_rate),

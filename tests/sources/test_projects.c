@@ -80,7 +80,7 @@ static json_t *expect_ok(const char *json)
     json_t *b = NULL;
     int rc = om_brand_normalize(json, tmp, &b);
     if (rc != OM_OK)
-        fprintf(stderr, "brand %s: %s\n", json, om_error_msg());
+        fprintf(stderr, "brand %s: %s\n", json ? json : "(null)", om_error_msg());
     assert_int_equal(rc, OM_OK);
     return b;
 }
