@@ -96,12 +96,12 @@ static struct {
     const char *body; /* the file */
     char *src;        /* prelude + body: what the server runs (script_sources) */
 } scripts[S_COUNT] = {
-    [S_ENQUEUE] = {"enqueue", lua_enqueue}, [S_CLAIM] = {"claim", lua_claim},
-    [S_ACK] = {"ack", lua_ack},             [S_HEARTBEAT] = {"heartbeat", lua_heartbeat},
-    [S_FAIL] = {"fail", lua_fail},          [S_BURY] = {"bury", lua_bury},
-    [S_REAP] = {"reap", lua_reap},          [S_RETRY] = {"retry", lua_retry},
-    [S_GET] = {"get", lua_get},             [S_LIST] = {"list", lua_list},
-    [S_STATS] = {"stats", lua_stats},       [S_PURGE] = {"purge", lua_purge},
+    [S_ENQUEUE] = {"enqueue", lua_enqueue, NULL}, [S_CLAIM] = {"claim", lua_claim, NULL},
+    [S_ACK] = {"ack", lua_ack, NULL},             [S_HEARTBEAT] = {"heartbeat", lua_heartbeat, NULL},
+    [S_FAIL] = {"fail", lua_fail, NULL},          [S_BURY] = {"bury", lua_bury, NULL},
+    [S_REAP] = {"reap", lua_reap, NULL},          [S_RETRY] = {"retry", lua_retry, NULL},
+    [S_GET] = {"get", lua_get, NULL},             [S_LIST] = {"list", lua_list, NULL},
+    [S_STATS] = {"stats", lua_stats, NULL},       [S_PURGE] = {"purge", lua_purge, NULL},
 };
 
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;

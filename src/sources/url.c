@@ -110,6 +110,12 @@ int om_url_parse(const char *s, om_url *u)
         size_t hl = strlen(u->host);
         if (hl > 0 && u->host[hl - 1] == '.')
             u->host[hl - 1] = '\0';
+        /* a name with an empty label ("a..b", ".a", "a..") names no host */
+        if (!strchr(u->host, ':') && (u->host[0] == '.' || strstr(u->host, "..") ||
+                                      (hl > 1 && u->host[hl - 2] == '.' && !u->host[hl - 1]))) {
+            om_url_release(u);
+            return om_error_set(OM_EINVAL, "'%s': empty label in the host name", s);
+        }
         if (hend < aend && *hend == ':') {
             const char *pp = hend + 1;
             long port = 0;

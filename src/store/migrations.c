@@ -938,7 +938,7 @@ static const char sqlite_v3[] =
     "  id INTEGER NOT NULL PRIMARY KEY CONSTRAINT stardust_head_one_row CHECK (id = 1),"
     "  packets INTEGER NOT NULL CONSTRAINT stardust_head_count CHECK (packets >= 0),"
     "  head_hash TEXT NOT NULL,"
-    "  " TS_NOW("updated_at")
+    "  " TS_NOW_V2("updated_at")
     ") STRICT;\n"
     "INSERT INTO stardust_head (id, packets, head_hash) "
     "SELECT 1, coalesce(max(seq), 0), coalesce((SELECT packet_hash FROM stardust_metadata "
