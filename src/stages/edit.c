@@ -413,15 +413,15 @@ static int refine(edit *e)
     json_object_set_new(plan, "source", json_string(e->source));
     json_object_set_new(plan, "start", json_real(e->start));
     json_object_set_new(plan, "end", json_real(e->end));
-    const char *preset = cfg ? om_config_get(cfg, "editor", "preset", "veryfast") : "veryfast";
-    long crf = cfg ? om_config_get_long(cfg, "editor", "crf", 20) : 20;
+    const char *preset = om_config_str(cfg, "editor.preset");
+    long crf = om_config_long(cfg, "editor.crf");
     json_object_set_new(plan, "output",
                         json_pack("{s:i, s:i, s:i, s:s, s:I, s:s, s:s, s:s}", "width", 1080,
                                   "height", 1920, "fps", 30, "vcodec", "libx264", "crf",
                                   (json_int_t)crf, "preset", preset, "acodec", "aac", "abitrate",
                                   "160k"));
     json_object_set_new(plan, "gpu_required",
-                        json_boolean(cfg && om_config_get_long(cfg, "editor", "gpu", 0) != 0));
+                        json_boolean(om_config_bool(cfg, "editor.gpu")));
 
     /* reframe */
     const char *mode = json_string_value(json_object_get(e->brand, "reframe"));
@@ -746,8 +746,7 @@ static int render(edit *e)
     }
 
     remove_stale_partials(e);
-    long tmo =
-        e->ctx->cfg ? om_config_get_long(e->ctx->cfg, "editor", "render_timeout_s", 1500) : 1500;
+    long tmo = om_config_long(e->ctx->cfg, "editor.render_timeout_s");
     progress_state ps = {e, 0};
     om_render_opts ro = {.timeout_ms = (int64_t)tmo * 1000,
                          .cancel = e->ctx->cancel,
