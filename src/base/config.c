@@ -253,7 +253,6 @@ typedef struct load_state {
     FILE *f;
     const char *path;
     int line;
-    int *seen_line; /* per row: the line that set it, 0 */
     om_sbuf err;
     int nerr;
 } load_state;
@@ -294,15 +293,12 @@ static int on_ini(void *ud, const char *section, const char *name, const char *v
         load_error(ls, ls->line, "%s: %s", key, sb_str(&sb));
         sb_release(&sb);
     } else {
-        size_t i = (size_t)(s - om_settings);
         char detail[64];
         const char *base = strrchr(ls->path, '/');
         snprintf(detail, sizeof(detail), "%s:%d", base ? base + 1 : ls->path, ls->line);
-        if (ls->seen_line[i])
-            load_error(ls, ls->line, "%s: set twice (first on line %d)", key, ls->seen_line[i]);
-        else if (om_config_put(ls->cfg, key, value, OM_ORIGIN_FILE, detail))
+        /* a key set again (an appended [section]) takes the later line, as redis does */
+        if (om_config_put(ls->cfg, key, value, OM_ORIGIN_FILE, detail))
             load_error(ls, ls->line, "%s", om_error_msg());
-        ls->seen_line[i] = ls->line;
     }
     free(key);
     return 1; /* keep going: report every problem */
@@ -316,10 +312,8 @@ int om_config_load_file(om_config **out, const char *home, const char *path)
     if (!ls.f)
         return om_error_set(OM_ENOTFOUND, "cannot open %s: %s", path, strerror(errno));
     ls.cfg = om_config_new(home);
-    ls.seen_line = xcalloc(om_settings_count, sizeof(int));
     int bad_line = ini_parse_stream(counting_reader, &ls, on_ini, &ls);
     fclose(ls.f);
-    free(ls.seen_line);
     if (bad_line > 0)
         load_error(&ls, bad_line, "syntax error (expected [section] or key = value)");
     else if (bad_line < 0)

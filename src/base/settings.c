@@ -31,7 +31,7 @@ const om_setting om_settings[] = {
 
     /* worker runtime (src/runtime) */
     LONG("worker.lease_ms", 30000, 300, DAY_MS, "default job lease (stages without their own)"),
-    LONG("worker.timeout_ms", 600000, 1000, 7 * DAY_MS,
+    LONG("worker.timeout_ms", 600000, 100, 7 * DAY_MS,
          "default job timeout (stages without their own)"),
     LONG("worker.reap_ms", 0, 0, DAY_MS,
          "how often a worker reaps expired leases (0: lease_ms, at most 5000)"),

@@ -175,9 +175,6 @@ static void test_load_refuses_with_key_and_line(void **state)
     expect_refused("[asr]\nengine = kaldi\n",
                    (const char *[]){"asr.engine: 'kaldi' is not one of pocketsphinx, external",
                                     NULL});
-    expect_refused("[editor]\ncrf = 20\ncrf = 21\n",
-                   (const char *[]){"omniva.conf:3: editor.crf: set twice (first on line 2)",
-                                    NULL});
     expect_refused("[store\nurl = x\n", (const char *[]){"omniva.conf:1: syntax error", NULL});
     /* every problem of a file, one per line */
     expect_refused("[editor]\ncrf = 99\n[schedule]\nhorizon_days = 0\n[pantheon]\nweight_hok = 1\n",
@@ -200,6 +197,12 @@ static void test_origin_precedence(void **state)
     assert_int_equal(om_config_origin_of(c, "editor.crf"), OM_ORIGIN_FILE);
     assert_string_equal(om_config_origin_detail(c, "editor.crf"), "omniva.conf:2");
     assert_int_equal(om_config_origin_of(c, "editor.width"), OM_ORIGIN_DEFAULT);
+    om_config_free(c);
+    /* a key set again (an appended section) takes the later line */
+    write_conf("[editor]\ncrf = 21\npreset = slow\n[store]\nurl = sqlite:a.db\n[editor]\ncrf = 19\n");
+    assert_int_equal(om_config_load(&c, home), OM_OK);
+    assert_int_equal(om_config_long(c, "editor.crf"), 19);
+    assert_string_equal(om_config_origin_detail(c, "editor.crf"), "omniva.conf:7");
     om_config_free(c);
 
     setenv("OMNIVA_EDITOR_CRF", "22", 1);
