@@ -44,16 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         om_error_clear();
         return 0;
     }
-    static const char *const keys[][2] = {
-        {"store", "url"},       {"queue", "url"},          {"paths", "media"},
-        {"worker", "lease_s"},  {"scraper", "max_bytes"},  {"asr", "engine"},
-        {"ratelimit", "burst"}, {"scheduler", "timezone"}, {"log", "level"},
-    };
-    for (size_t i = 0; i < OM_ARRAY_LEN(keys); i++) {
-        (void)om_config_get(c, keys[i][0], keys[i][1], NULL);
-        (void)om_config_get_long(c, keys[i][0], keys[i][1], 7);
-        (void)om_config_get_double(c, keys[i][0], keys[i][1], 0.5);
-    }
+    /* every value the loader accepted reads back through its typed getter */
+    (void)om_config_str(c, "asr.engine");
+    (void)om_config_long(c, "scraper.max_bytes");
+    (void)om_config_double(c, "ratelimit.burst");
+    (void)om_config_bool(c, "asr.prefer_subtitles");
+    (void)om_config_str(c, "log.level");
+    (void)om_config_text(c, "worker.lease_ms");
     (void)om_config_store_url(c); /* NULL without [store] url */
     OM_ASSERT(om_config_queue_url(c) && om_config_media_dir(c));
     om_config_free(c);

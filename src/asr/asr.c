@@ -8,30 +8,20 @@
 #include "asr/asr.h"
 #include "base/config.h"
 
-static const char *cfg_str(const om_config *cfg, const char *key, const char *def)
-{
-    return cfg ? om_config_get(cfg, "asr", key, def) : def;
-}
-
-static double cfg_double(const om_config *cfg, const char *key, double def)
-{
-    return cfg ? om_config_get_double(cfg, "asr", key, def) : def;
-}
-
 int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *pcm, size_t n,
                       const om_asr_request *req)
 {
     om_asr_request r = {0};
     if (req)
         r = *req;
-    const char *engine = cfg_str(cfg, "engine", "pocketsphinx");
+    const char *engine = om_config_str(cfg, "asr.engine");
     if (strcmp(engine, "external") == 0) {
-        const char *cmd = cfg_str(cfg, "command", NULL);
+        const char *cmd = om_config_str(cfg, "asr.command");
         if (!cmd || !*cmd)
             return om_error_set(OM_EINVAL, "config: asr.engine = external needs asr.command");
         om_asr_external_opts eo = {.command = cmd,
                                    .timeout_ms =
-                                       (int64_t)(cfg_double(cfg, "timeout_s", 3600) * 1000),
+                                       (int64_t)(om_config_double(cfg, "asr.timeout_s") * 1000),
                                    .cancel = r.cancel};
         int rc = om_asr_external(out, pcm, n, &eo);
         if (rc != OM_EUNAVAIL)
@@ -41,11 +31,11 @@ int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *p
         return om_error_set(OM_EINVAL, "config: asr.engine '%s' unknown (pocketsphinx or external)",
                             engine);
     }
-    double weight = cfg_double(cfg, "adapt_weight", OM_ASR_ADAPT_WEIGHT);
+    double weight = om_config_double(cfg, "asr.adapt_weight");
     om_asr_sphinx_opts so = {
-        .model_dir = cfg_str(cfg, "model_dir", NULL),
-        .jobs = (int)cfg_double(cfg, "jobs", 0),
-        .max_chunk_s = cfg_double(cfg, "max_chunk_s", 0),
+        .model_dir = om_config_str(cfg, "asr.model_dir"),
+        .jobs = (int)om_config_long(cfg, "asr.jobs"),
+        .max_chunk_s = om_config_double(cfg, "asr.max_chunk_s"),
         .adapt_text = weight > 0 ? r.brief : NULL,
         .keywords = weight > 0 ? r.keywords : NULL,
         .nkeywords = weight > 0 ? r.nkeywords : 0,

@@ -226,3 +226,49 @@ int om_rmtree(const char *path)
         return om_error_set(OM_EIO, "remove %s: %s", path, strerror(errno));
     return OM_OK;
 }
+
+/* home without trailing slashes ("/" stays "/"): its length */
+static size_t home_len(const char *home)
+{
+    size_t n = strlen(home);
+    while (n > 1 && home[n - 1] == '/')
+        n--;
+    return n;
+}
+
+char *om_path_to_home_rel(const char *home, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (!home || !*home || path[0] != '/')
+        return xstrdup(path);
+    size_t n = home_len(home);
+    if (n == 1 && home[0] == '/')
+        return xstrdup(path[1] ? path + 1 : ".");
+    if (strncmp(path, home, n) != 0)
+        return xstrdup(path);
+    const char *rest = path + n;
+    if (*rest == '\0')
+        return xstrdup(".");
+    if (*rest != '/')
+        return xstrdup(path); /* "/ws2/x" is not under "/ws" */
+    while (*rest == '/')
+        rest++;
+    return xstrdup(*rest ? rest : ".");
+}
+
+char *om_path_from_home(const char *home, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (!home || !*home || path[0] == '/')
+        return xstrdup(path);
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    size_t n = home_len(home);
+    if (!*path || strcmp(path, ".") == 0)
+        return xstrndup(home, n);
+    if (n == 1 && home[0] == '/')
+        return xasprintf("/%s", path);
+    return xasprintf("%.*s/%s", (int)n, home, path);
+}

@@ -21,4 +21,14 @@ int om_sha256_file(const char *path, char out[OM_SHA256_HEX_LEN]);
 void om_sha256_hex(const void *data, size_t len, char out[OM_SHA256_HEX_LEN]);
 int om_rmtree(const char *path);
 
+/* Paths stored inside a workspace (omniva.conf, database rows) are relative to its home, so
+ * a copied or moved workspace keeps working. Both return a new string (caller frees), NULL
+ * only for a NULL path; a NULL or empty home leaves the path unchanged.
+ *   om_path_to_home_rel("/ws", "/ws/media/a.mp4") -> "media/a.mp4"; "/ws" -> "."; a path
+ *   outside home (or already relative) comes back unchanged.
+ *   om_path_from_home("/ws", "media/a.mp4") -> "/ws/media/a.mp4"; "." -> "/ws"; an absolute
+ *   path comes back unchanged. */
+char *om_path_to_home_rel(const char *home, const char *path);
+char *om_path_from_home(const char *home, const char *path);
+
 #endif

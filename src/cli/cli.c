@@ -15,6 +15,7 @@ static const cli_opt global_opts[] = {
     {"queue", "URL", "job queue: sqlite or redis://host:port/db ($OMNIVA_QUEUE)"},
     {"log-level", "LEVEL", "debug, info, warn or error (default: [log] level, else info)"},
     {"quiet", NULL, "no log lines on stderr"},
+    {"set", "KEY=VALUE", "override a setting, e.g. --set editor.crf=23 (repeatable)"},
     {"help", NULL, "show this help"},
     {NULL, NULL, NULL}};
 
@@ -118,6 +119,7 @@ static void set_global(cli_ctx *c, int idx, const char *val)
     case 2: c->queue = val; break;
     case 3: c->log_level = val; break;
     case 4: c->quiet = 1; break;
+    case 5: if (c->nset < CLI_MAX_SETS) c->set[c->nset++] = val; break;
     default: break;
     }
 }
@@ -292,6 +294,20 @@ static char *redact_url(const char *url)
     return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
 }
 
+int cli_apply_flags(cli_ctx *c, om_config *cfg)
+{
+    int rc = OM_OK;
+    if (c->db && !rc)
+        rc = om_config_put(cfg, "store.url", c->db, OM_ORIGIN_FLAG, "--db");
+    if (c->queue && !rc)
+        rc = om_config_put(cfg, "queue.url", c->queue, OM_ORIGIN_FLAG, "--queue");
+    if (c->log_level && !rc)
+        rc = om_config_put(cfg, "log.level", c->log_level, OM_ORIGIN_FLAG, "--log-level");
+    for (int i = 0; i < c->nset && !rc; i++)
+        rc = om_config_set_arg(cfg, c->set[i], "--set");
+    return rc ? om_error_wrap(rc, "command line") : OM_OK;
+}
+
 int cli_load_config(cli_ctx *c, om_config **out, int allow_missing)
 {
     *out = NULL;
@@ -301,18 +317,17 @@ int cli_load_config(cli_ctx *c, om_config **out, int allow_missing)
     const char *env_db = getenv("OMNIVA_DB");
     if (rc == OM_ENOTFOUND && (allow_missing || c->db || (env_db && *env_db))) {
         cfg = om_config_new(home);
-        rc = OM_OK;
+        rc = om_config_apply_env(cfg);
     }
     free(home);
-    if (rc)
+    if (rc == OM_OK)
+        rc = cli_apply_flags(c, cfg);
+    if (rc) {
+        om_config_free(cfg);
         return cli_error("%s", om_error_msg());
-    if (c->db)
-        om_config_set(cfg, "store", "url_override", c->db);
-    if (c->queue)
-        om_config_set(cfg, "queue", "url_override", c->queue);
-    const char *env_level = getenv("OMNIVA_LOG_LEVEL");
-    if (!c->log_level && !(env_level && *env_level)) {
-        int l = om_log_level_parse(om_config_get(cfg, "log", "level", "info"));
+    }
+    if (!c->log_level) {
+        int l = om_log_level_parse(om_config_str(cfg, "log.level"));
         if (l >= 0)
             om_log_level_min = l;
     }

@@ -24,6 +24,7 @@
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 #define CLI_MAX_OPTS 24
+#define CLI_MAX_SETS 32
 
 typedef struct cli_opt {
     const char *name;  /* long name without "--"; NULL ends a table */
@@ -37,6 +38,8 @@ typedef struct cli_ctx {
     const char *queue;     /* --queue */
     const char *log_level; /* --log-level */
     int quiet;
+    const char *set[CLI_MAX_SETS]; /* --set section.key=value, in order */
+    int nset;
     const char *path;      /* "omniva jobs enqueue": for messages */
 } cli_ctx;
 
@@ -96,6 +99,8 @@ enum {
     CLI_WS_NO_CONFIG = 8   /* a missing omniva.conf is fine (empty config at home) */
 };
 
+/* Lays --db, --queue, --log-level and --set over cfg (origin "flag"). OM_EINVAL names the key. */
+int cli_apply_flags(cli_ctx *c, om_config *cfg);
 /* Loads the config for c (home, overrides, log level). Prints the error; returns exit code. */
 int cli_load_config(cli_ctx *c, om_config **out, int allow_missing);
 /* Opens what flags ask for. Prints the error and returns CLI_FAIL on failure. */
@@ -127,5 +132,9 @@ int cmd_run(cli_ctx *c, cli_args *a);
 int cmd_clips(cli_ctx *c, cli_args *a);
 int cmd_explain(cli_ctx *c, cli_args *a);
 int cmd_demo(cli_ctx *c, cli_args *a);
+/* cmd_config.c: `omniva config show|check` (the subcommand table lives there) */
+int cmd_config_show(cli_ctx *c, cli_args *a);
+int cmd_config_check(cli_ctx *c, cli_args *a);
+extern const cli_cmd cli_config_cmds[];
 
 #endif

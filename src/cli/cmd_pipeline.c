@@ -220,7 +220,7 @@ int cmd_run(cli_ctx *c, cli_args *a)
     if ((rc = cli_open(c, &ws, CLI_WS_QUEUE)))
         return rc;
     if (!interval)
-        interval = om_config_get_long(ws.cfg, "scraper", "interval_s", 900);
+        interval = om_config_long(ws.cfg, "scraper.interval_s");
     rc = run_pipeline(&ws, cli_flag(a, "once"), cli_flag(a, "now"), (int)conc, interval);
     cli_close(&ws);
     return rc;
@@ -381,7 +381,7 @@ int cmd_demo(cli_ctx *c, cli_args *a)
     }
     printf("== 3/4 pipeline: scrape -> analyze -> select -> edit -> schedule -> export\n");
     fflush(stdout);
-    long interval = om_config_get_long(ws.cfg, "scraper", "interval_s", 900);
+    long interval = om_config_long(ws.cfg, "scraper.interval_s");
     rc = run_pipeline(&ws, 1, 1, 2, interval);
     cli_close(&ws);
     memset(&ws, 0, sizeof(ws));

@@ -74,19 +74,16 @@ int cmd_init(cli_ctx *c, cli_args *a)
     } else if (rc == OM_ENOTFOUND) {
         cfg = om_config_new(abs);
         const char *env_db = getenv("OMNIVA_DB"), *env_q = getenv("OMNIVA_QUEUE");
-        char *db = c->db               ? xstrdup(c->db)
-                   : env_db && *env_db ? xstrdup(env_db)
-                                       : xasprintf("sqlite://%s/omniva.db", abs);
+        const char *db = c->db ? c->db : env_db && *env_db ? env_db : "sqlite:omniva.db";
         const char *q = c->queue ? c->queue : env_q && *env_q ? env_q : "sqlite";
-        char *media = xasprintf("%s/media", abs);
-        om_config_set(cfg, "store", "url", db);
-        om_config_set(cfg, "queue", "url", q);
-        om_config_set(cfg, "media", "dir", media);
+        if (om_config_set(cfg, "store", "url", db) || om_config_set(cfg, "queue", "url", q)) {
+            rc = cli_error_om("cannot initialise workspace");
+            goto done;
+        }
+        om_config_set(cfg, "media", "dir", "media"); /* relative: the workspace can move */
         om_config_set(cfg, "log", "level", "info");
         om_config_set(cfg, "worker", "lease_ms", "30000");
         om_config_set(cfg, "worker", "drain_grace_ms", "30000");
-        free(db);
-        free(media);
         if (om_config_save(cfg)) {
             rc = cli_error_om("cannot write %s/omniva.conf", abs);
             goto done;
@@ -95,8 +92,10 @@ int cmd_init(cli_ctx *c, cli_args *a)
         rc = cli_error_om("cannot read the existing configuration");
         goto done;
     }
-    if (c->db)
-        om_config_set(cfg, "store", "url_override", c->db);
+    if (cli_apply_flags(c, cfg)) {
+        rc = cli_error_om("cannot initialise workspace");
+        goto done;
+    }
 
     const char *media = om_config_media_dir(cfg);
     if (om_mkdirs(media, 0755) || dir_writable(media)) {
@@ -237,12 +236,12 @@ int cmd_doctor(cli_ctx *c, cli_args *a)
     } else {
         check(&d, "config", 0, "%s", om_error_msg());
         cfg = om_config_new(home);
+        if (om_config_apply_env(cfg))
+            check(&d, "environment", 0, "%s", om_error_msg());
     }
     free(home);
-    if (c->db)
-        om_config_set(cfg, "store", "url_override", c->db);
-    if (c->queue)
-        om_config_set(cfg, "queue", "url_override", c->queue);
+    if (cli_apply_flags(c, cfg))
+        check(&d, "flags", 0, "%s", om_error_msg());
 
     const char *url = om_config_store_url(cfg);
     om_store *s = NULL;
@@ -289,7 +288,7 @@ int cmd_doctor(cli_ctx *c, cli_args *a)
 
     /* the analyzer's pocketsphinx model: [asr] model_dir holds en-us/ (acoustic model),
      * en-us.lm.bin and cmudict-en-us.dict (src/asr/asr.h) */
-    const char *model_dir = om_config_get(cfg, "asr", "model_dir", OM_ASR_SPHINX_MODEL_DIR);
+    const char *model_dir = om_config_str(cfg, "asr.model_dir");
     char *hmm = xasprintf("%s/en-us", model_dir);
     const char *hmm_files[] = {"mdef", "means", "variances", "transition_matrices", "feat.params",
                                NULL};

@@ -118,7 +118,7 @@ static const cli_opt run_opts[] = {
     {"once", NULL, "do what is due now, wait until the pipeline is idle, exit"},
     {"now", NULL, "schedule clips for now instead of the best future slot (tests, demos)"},
     {"concurrency", "N", "worker processes (default 2)"},
-    {"interval", "SECONDS", "re-scrape interval (default [scraper] interval_s, 900)"},
+    {"interval", "SECONDS", "re-scrape interval (default: setting scraper.interval_s)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt clips_opts[] = {
@@ -135,12 +135,12 @@ static const cli_cmd root_cmds[] = {
     {"migrate", "apply pending database migrations", "", NULL, NULL, 0, 0, cmd_migrate, NULL},
     {"doctor", "check the installation and the workspace", "[options]", NULL, doctor_opts, 0, 0,
      cmd_doctor, NULL},
+    {"config", "show and check the settings (omniva.conf)", "<command> [options]", NULL, NULL,
+     0, 0, NULL, cli_config_cmds},
     {"jobs", "inspect and manage the job queue", "<command> [options]", NULL, NULL, 0, 0, NULL,
      jobs_cmds},
     {"worker", "run workers until SIGTERM/SIGINT (then drain and exit 0)", "[options]",
-     "Knobs ([worker] in omniva.conf, or env OMNIVA_WORKER_<KEY>): lease_ms (30000),\n"
-     "timeout_ms (600000), reap_ms, relay_ms, idle_ms, drain_grace_ms (30000),\n"
-     "backoff_base_ms, backoff_cap_ms, sqlite_keeper (1).",
+     "Knobs: the [worker] settings ('omniva config show'), env OMNIVA_WORKER_<KEY>.",
      worker_opts, 0, 0, cmd_worker, NULL},
     {"ledger", "the Stardust provenance ledger", "<command> [options]", NULL, NULL, 0, 0, NULL,
      ledger_cmds},

@@ -20,8 +20,7 @@ typedef void (*agent_fn)(om_pantheon *p, const om_pantheon_clip *c, const char *
                          om_vote *v);
 
 struct agent {
-    const char *name;
-    double default_weight;
+    const char *name; /* its weight is the setting pantheon.weight_<name> */
     agent_fn fn;
 };
 
@@ -326,14 +325,14 @@ static void agent_llm(om_pantheon *p, const om_pantheon_clip *c, const char *tex
 }
 
 static const agent agents[] = {
-    {"hook", 1.0, agent_hook},
-    {"energy", 0.6, agent_energy},
-    {"relevance", 1.2, agent_relevance},
-    {"virality", 1.0, agent_virality},
-    {"novelty", 0.8, agent_novelty},
-    {"brand_safety", 0.6, agent_brand_safety},
-    {"length", 0.5, agent_length},
-    {"llm", 1.0, agent_llm},
+    {"hook", agent_hook},
+    {"energy", agent_energy},
+    {"relevance", agent_relevance},
+    {"virality", agent_virality},
+    {"novelty", agent_novelty},
+    {"brand_safety", agent_brand_safety},
+    {"length", agent_length},
+    {"llm", agent_llm},
 };
 
 /* ---- committee ---- */
@@ -346,18 +345,20 @@ om_pantheon *om_pantheon_new(const json_t *brand, const om_config *cfg)
     p->rel = brand ? om_relevance_from_brand(p->st, brand) : om_relevance_new(p->st, NULL, NULL, 0);
     for (size_t i = 0; i < OM_ARRAY_LEN(agents); i++) {
         char key[64];
-        snprintf(key, sizeof(key), "weight_%s", agents[i].name);
-        double w = om_config_get_double(cfg, "pantheon", key, agents[i].default_weight);
+        snprintf(key, sizeof(key), "pantheon.weight_%s", agents[i].name);
+        double w = om_config_double(cfg, key);
         p->weights[i] = w < 0 ? 0 : w;
     }
-    p->dup_jaccard = om_config_get_double(cfg, "pantheon", "duplicate_jaccard", 0.8);
+    p->dup_jaccard = om_config_double(cfg, "pantheon.duplicate_jaccard");
     p->min_s = jnum(json_object_get(brand, "clip_min_s"), 15);
     p->max_s = jnum(json_object_get(brand, "clip_max_s"), 60);
     if (p->max_s < p->min_s)
         p->max_s = p->min_s;
     double span = p->max_s - p->min_s;
-    p->pref_min = om_config_get_double(cfg, "pantheon", "preferred_min_s", p->min_s + 0.15 * span);
-    p->pref_max = om_config_get_double(cfg, "pantheon", "preferred_max_s", p->min_s + 0.55 * span);
+    double pmin = om_config_double(cfg, "pantheon.preferred_min_s"); /* 0: from the brand */
+    double pmax = om_config_double(cfg, "pantheon.preferred_max_s");
+    p->pref_min = pmin > 0 ? pmin : p->min_s + 0.15 * span;
+    p->pref_max = pmax > 0 ? pmax : p->min_s + 0.55 * span;
     if (p->pref_min < p->min_s)
         p->pref_min = p->min_s;
     if (p->pref_max > p->max_s)
@@ -365,11 +366,11 @@ om_pantheon *om_pantheon_new(const json_t *brand, const om_config *cfg)
     if (p->pref_max < p->pref_min)
         p->pref_max = p->pref_min;
 
-    const char *url = om_config_get(cfg, "pantheon", "llm_url", NULL);
+    const char *url = om_config_str(cfg, "pantheon.llm_url");
     p->llm_url = url && *url ? xstrdup(url) : NULL;
-    p->llm_model = xstrdup(om_config_get(cfg, "pantheon", "llm_model", "gpt-4o-mini"));
-    p->llm_timeout_ms = om_config_get_long(cfg, "pantheon", "llm_timeout_ms", 20000);
-    const char *keyenv = om_config_get(cfg, "pantheon", "llm_api_key_env", "OMNIVA_LLM_API_KEY");
+    p->llm_model = xstrdup(om_config_str(cfg, "pantheon.llm_model"));
+    p->llm_timeout_ms = om_config_long(cfg, "pantheon.llm_timeout_ms");
+    const char *keyenv = om_config_str(cfg, "pantheon.llm_api_key_env");
     const char *key = keyenv ? getenv(keyenv) : NULL;
     p->llm_key = key && *key ? xstrdup(key) : NULL;
 

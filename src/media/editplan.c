@@ -1,6 +1,7 @@
 /* editplan.c: parses/validates the declarative edit plan and compiles it into one ffmpeg
  * command (single filtergraph, single encode). See editplan.h for the plan format. */
 #include "base/common.h"
+#include "base/config.h"
 #include "media/editplan.h"
 
 #include <ctype.h>
@@ -133,25 +134,27 @@ static int parse_output(om_editplan *p, const json_t *o)
     int rc = check_keys(o, "output", keys);
     double w = 0, h = 0, crf = 0;
     if (!rc)
-        rc = get_num(o, "width", "output.width", 16, 4096, 1080, &w);
+        rc = get_num(o, "width", "output.width", 16, 4096, (double)om_config_long(NULL, "editor.width"), &w);
     if (!rc)
-        rc = get_num(o, "height", "output.height", 16, 4096, 1920, &h);
+        rc = get_num(o, "height", "output.height", 16, 4096, (double)om_config_long(NULL, "editor.height"), &h);
     if (!rc && (w != floor(w) || h != floor(h) || ((int)w % 2) || ((int)h % 2)))
         rc = bad("output.width/height", "must be even integers");
     if (!rc)
-        rc = get_num(o, "fps", "output.fps", 1, 120, 30, &p->output.fps);
+        rc = get_num(o, "fps", "output.fps", 1, 120, om_config_double(NULL, "editor.fps"), &p->output.fps);
     if (!rc)
         rc = get_str(o, "vcodec", "output.vcodec", vcodecs, "libx264", &p->output.vcodec);
     if (!rc)
-        rc = get_num(o, "crf", "output.crf", 0, 51, 20, &crf);
+        rc = get_num(o, "crf", "output.crf", 0, 51, (double)om_config_long(NULL, "editor.crf"), &crf);
     if (!rc && crf != floor(crf))
         rc = bad("output.crf", "must be an integer 0-51");
     if (!rc)
-        rc = get_str(o, "preset", "output.preset", x264_presets, "veryfast", &p->output.preset);
+        rc = get_str(o, "preset", "output.preset", x264_presets, om_config_str(NULL, "editor.preset"),
+                     &p->output.preset);
     if (!rc)
         rc = get_str(o, "acodec", "output.acodec", acodecs, "aac", &p->output.acodec);
     if (!rc)
-        rc = get_str(o, "abitrate", "output.abitrate", NULL, "160k", &p->output.abitrate);
+        rc = get_str(o, "abitrate", "output.abitrate", NULL, om_config_str(NULL, "editor.abitrate"),
+                     &p->output.abitrate);
     if (!rc) {
         const char *b = p->output.abitrate;
         size_t n = strspn(b, "0123456789");
@@ -313,15 +316,18 @@ static int parse_plan(om_editplan *p, const json_t *j)
         if ((rc = valid_path("logo.path", json_object_get(logo, "path"), &p->logo.path)))
             return rc;
         char *ps = NULL;
-        if ((rc = get_str(logo, "position", "logo.position", pos, "top_right", &ps)))
+        if ((rc = get_str(logo, "position", "logo.position", pos,
+                          om_config_str(NULL, "editor.logo_position"), &ps)))
             return rc;
         for (int i = 0; pos[i]; i++)
             if (strcmp(pos[i], ps) == 0)
                 p->logo.position = (om_logo_pos)i;
         free(ps);
-        if ((rc = get_num(logo, "scale", "logo.scale", 0.01, 1.0, 0.18, &p->logo.scale)))
+        if ((rc = get_num(logo, "scale", "logo.scale", 0.01, 1.0,
+                          om_config_double(NULL, "editor.logo_scale"), &p->logo.scale)))
             return rc;
-        if ((rc = get_num(logo, "opacity", "logo.opacity", 0.0, 1.0, 0.9, &p->logo.opacity)))
+        if ((rc = get_num(logo, "opacity", "logo.opacity", 0.0, 1.0,
+                          om_config_double(NULL, "editor.logo_opacity"), &p->logo.opacity)))
             return rc;
     }
 
@@ -334,12 +340,13 @@ static int parse_plan(om_editplan *p, const json_t *j)
         if ((rc = check_keys(ld, "loudness", dkeys)))
             return rc;
         p->has_loudness = 1;
-        if ((rc =
-                 get_num(ld, "target_lufs", "loudness.target_lufs", -70, -5, -14, &p->target_lufs)))
+        if ((rc = get_num(ld, "target_lufs", "loudness.target_lufs", -70, -5,
+                          om_config_double(NULL, "editor.loudness_target"), &p->target_lufs)))
             return rc;
-        if ((rc = get_num(ld, "true_peak", "loudness.true_peak", -9, 0, -1.5, &p->true_peak)))
+        if ((rc = get_num(ld, "true_peak", "loudness.true_peak", -9, 0,
+                          om_config_double(NULL, "editor.true_peak"), &p->true_peak)))
             return rc;
-        if ((rc = get_num(ld, "lra", "loudness.lra", 1, 20, 11, &p->lra)))
+        if ((rc = get_num(ld, "lra", "loudness.lra", 1, 20, om_config_double(NULL, "editor.lra"), &p->lra)))
             return rc;
         json_t *m = json_object_get(ld, "measured_lufs");
         if (m && !json_is_null(m)) {

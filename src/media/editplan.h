@@ -19,6 +19,10 @@
  *            duration/has_audio are filled by om_render_resolve_plan when absent)
  *    "gpu_required": false,
  *    "meta":{...}}                         // free-form provenance, ignored by the compiler
+ * An optional output/logo/loudness field left out takes the default of its editor.* setting
+ * (src/base/settings.c: editor.width, editor.logo_scale, editor.loudness_target, ...): the one
+ * place those numbers are stated. The edit stage writes every field from the workspace's
+ * settings.
  *
  * Graph shape (labels are fixed, tests look for them):
  *   [0:v] fps, reframe (crop+scale | blurred pad), ass captions, logo overlay, format

@@ -160,18 +160,9 @@ void rt_entity_fields(json_t *payload, json_t *fields)
     }
 }
 
-int64_t rt_setting(const om_config *cfg, const char *key, int64_t def)
+int64_t rt_setting(const om_config *cfg, const char *key)
 {
-    char env[96];
-    size_t n = (size_t)snprintf(env, sizeof(env), "OMNIVA_WORKER_%s", key);
-    for (size_t i = 0; i < n && i < sizeof(env); i++)
-        env[i] = (char)toupper((unsigned char)env[i]);
-    const char *v = getenv(env);
-    if (v && *v) {
-        char *end;
-        long long x = strtoll(v, &end, 10);
-        if (!*end && x >= 0)
-            return x;
-    }
-    return cfg ? om_config_get_long(cfg, "worker", key, (long)def) : def;
+    char name[64];
+    snprintf(name, sizeof(name), "worker.%s", key);
+    return om_config_long(cfg, name);
 }

@@ -42,10 +42,7 @@ void rt_event(int level, const char *source, const char *state, json_t *fields,
 /* Payload keys that name entities ("video_id", "clip_id", ...) copied into `fields`. */
 void rt_entity_fields(json_t *payload, json_t *fields);
 
-/* Worker knobs: env OMNIVA_WORKER_<KEY> (upper case), else [worker] <key>, else def. */
-int64_t rt_setting(const om_config *cfg, const char *key, int64_t def);
-
-#define RT_DEFAULT_LEASE_MS 30000
-#define RT_DEFAULT_TIMEOUT_MS 600000
+/* Worker knob "worker.<key>" (a long in src/base/settings.c; env OMNIVA_WORKER_<KEY>). */
+int64_t rt_setting(const om_config *cfg, const char *key);
 
 #endif

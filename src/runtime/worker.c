@@ -101,17 +101,17 @@ static void sleep_interruptible(int64_t ms)
 
 static void load_settings(rt_settings *s, const om_config *cfg, const om_worker_opts *opts)
 {
-    s->lease_ms = rt_setting(cfg, "lease_ms", RT_DEFAULT_LEASE_MS);
+    s->lease_ms = rt_setting(cfg, "lease_ms");
     if (s->lease_ms < 300)
         s->lease_ms = 300;
-    s->timeout_ms = rt_setting(cfg, "timeout_ms", RT_DEFAULT_TIMEOUT_MS);
-    s->reap_ms = rt_setting(cfg, "reap_ms", s->lease_ms < 5000 ? s->lease_ms : 5000);
-    s->relay_ms = rt_setting(cfg, "relay_ms", 1000);
+    s->timeout_ms = rt_setting(cfg, "timeout_ms");
+    s->reap_ms = rt_setting(cfg, "reap_ms") ? rt_setting(cfg, "reap_ms") : s->lease_ms < 5000 ? s->lease_ms : 5000;
+    s->relay_ms = rt_setting(cfg, "relay_ms");
     s->idle_ms = opts && opts->idle_sleep_ms > 0 ? opts->idle_sleep_ms
-                                                 : rt_setting(cfg, "idle_ms", 200);
-    s->drain_grace_ms = rt_setting(cfg, "drain_grace_ms", 30000);
-    s->backoff_base_ms = rt_setting(cfg, "backoff_base_ms", 0);
-    s->backoff_cap_ms = rt_setting(cfg, "backoff_cap_ms", 0);
+                                                 : rt_setting(cfg, "idle_ms");
+    s->drain_grace_ms = rt_setting(cfg, "drain_grace_ms");
+    s->backoff_base_ms = rt_setting(cfg, "backoff_base_ms");
+    s->backoff_cap_ms = rt_setting(cfg, "backoff_cap_ms");
 }
 
 static int conn_error(int rc)
@@ -183,7 +183,7 @@ static pid_t keeper_start(const om_config *cfg, int *fd_out)
 {
     *fd_out = -1;
     const char *url = om_config_store_url(cfg);
-    if (!url || strncmp(url, "sqlite://", 9) != 0 || !rt_setting(cfg, "sqlite_keeper", 1))
+    if (!url || strncmp(url, "sqlite://", 9) != 0 || !om_config_bool(cfg, "worker.sqlite_keeper"))
         return 0;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)

@@ -3,6 +3,7 @@
  * no directory is given. */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/settings.h"
 #include "sources/sources_int.h"
 
 #include <errno.h>
@@ -12,25 +13,16 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-static const struct {
-    const char *platform;
-    double per_minute;
-} DEFAULT_RATES[] = {{"youtube", 60}, {"tiktok", 20},  {"instagram", 10},
-                     {"feed", 120},   {"direct", 120}, {"local", 0}};
-
 double om_ratelimit_rate(const om_config *cfg, const char *key)
 {
     char platform[64];
     size_t n = strcspn(key, "@");
     snprintf(platform, sizeof(platform), "%.*s", (int)(n < 63 ? n : 63), key);
-    double def = 60;
-    for (size_t i = 0; i < OM_ARRAY_LEN(DEFAULT_RATES); i++)
-        if (strcmp(platform, DEFAULT_RATES[i].platform) == 0)
-            def = DEFAULT_RATES[i].per_minute;
-    if (!cfg)
-        return def;
-    double v = om_config_get_double(cfg, "ratelimit", platform, def);
-    return v < 0 ? 0 : v;
+    char name[80];
+    snprintf(name, sizeof(name), "ratelimit.%s", platform);
+    const om_setting *row = strcmp(platform, "burst") ? om_setting_find(name) : NULL;
+    int known = row && row->type == OM_SETTING_DOUBLE; /* a platform with its own key */
+    return om_config_double(cfg, known ? name : "ratelimit.default");
 }
 
 typedef struct bucket {
@@ -184,7 +176,7 @@ int om_source_throttle(om_source_ctx *ctx, const char *key)
     double rate = om_ratelimit_rate(ctx->cfg, key);
     if (rate <= 0)
         return OM_OK;
-    double burst = ctx->cfg ? om_config_get_double(ctx->cfg, "ratelimit", "burst", 3) : 3;
+    double burst = om_config_double(ctx->cfg, "ratelimit.burst");
     int64_t waited = 0;
     int rc = om_ratelimit_take(ctx->ratelimit_dir, key, rate, burst, 15 * 60 * 1000, ctx->cancel,
                                &waited);

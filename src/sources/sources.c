@@ -10,27 +10,22 @@ void om_source_ctx_init(om_source_ctx *ctx, const om_config *cfg, volatile int *
     memset(ctx, 0, sizeof(*ctx));
     ctx->cfg = cfg;
     ctx->cancel = cancel;
-#define GETL(key, def) (cfg ? om_config_get_long(cfg, "scraper", key, def) : (def))
-    ctx->ytdlp = cfg ? om_config_get(cfg, "scraper", "ytdlp", "yt-dlp") : "yt-dlp";
-    ctx->max_height = (int)GETL("max_height", 1080);
-    ctx->max_bytes = (int64_t)GETL("max_bytes", 2L * 1024 * 1024 * 1024);
-    ctx->feed_max_bytes = (int64_t)GETL("feed_max_bytes", 16L * 1024 * 1024);
-    ctx->connect_timeout_ms = (int64_t)GETL("connect_timeout_s", 30) * 1000;
-    ctx->http_timeout_ms = (int64_t)GETL("http_timeout_s", 3600) * 1000;
-    ctx->feed_timeout_ms = (int64_t)GETL("feed_timeout_s", 60) * 1000;
-    ctx->list_timeout_ms = (int64_t)GETL("list_timeout_s", 180) * 1000;
-    ctx->fetch_timeout_ms = (int64_t)GETL("fetch_timeout_s", 3600) * 1000;
-    ctx->max_redirects = (int)GETL("max_redirects", 5);
+#define GETL(key) om_config_long(cfg, "scraper." key)
+    ctx->ytdlp = om_config_str(cfg, "scraper.ytdlp");
+    ctx->max_height = (int)GETL("max_height");
+    ctx->max_bytes = (int64_t)GETL("max_bytes");
+    ctx->feed_max_bytes = (int64_t)GETL("feed_max_bytes");
+    ctx->connect_timeout_ms = (int64_t)GETL("connect_timeout_s") * 1000;
+    ctx->http_timeout_ms = (int64_t)GETL("http_timeout_s") * 1000;
+    ctx->feed_timeout_ms = (int64_t)GETL("feed_timeout_s") * 1000;
+    ctx->list_timeout_ms = (int64_t)GETL("list_timeout_s") * 1000;
+    ctx->fetch_timeout_ms = (int64_t)GETL("fetch_timeout_s") * 1000;
+    ctx->max_redirects = (int)GETL("max_redirects");
 #undef GETL
     if (cfg) {
-        const char *dir = om_config_get(cfg, "ratelimit", "dir", NULL);
-        ctx->owned_dir = dir ? xstrdup(dir) : xasprintf("%s/run/ratelimit", om_config_home(cfg));
+        ctx->owned_dir = xstrdup(om_config_str(cfg, "ratelimit.dir"));
         ctx->ratelimit_dir = ctx->owned_dir;
     }
-    if (ctx->max_height <= 0)
-        ctx->max_height = 1080;
-    if (ctx->max_bytes <= 0)
-        ctx->max_bytes = 2LL * 1024 * 1024 * 1024;
 }
 
 void om_source_ctx_release(om_source_ctx *ctx)

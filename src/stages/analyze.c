@@ -114,9 +114,9 @@ static int transcribe(analyze *a)
                             path);
     const double *sil = (const double *)a->sig.audio.silences;
     size_t nsil = a->sig.audio.n_silences;
-    const char *engine = om_config_get(cfg, "asr", "engine", "pocketsphinx");
+    const char *engine = om_config_str(cfg, "asr.engine");
 
-    if (a->subtitle && om_config_get_long(cfg, "asr", "prefer_subtitles", 1)) {
+    if (a->subtitle && om_config_bool(cfg, "asr.prefer_subtitles")) {
         rc = om_subtitles_parse_file(&a->t, a->subtitle);
         if (rc == OM_OK && a->t.n > 0) {
             om_job_transition(a->ctx, "TRANSCRIBE", "using the platform's subtitles %s",

@@ -413,15 +413,17 @@ static int refine(edit *e)
     json_object_set_new(plan, "source", json_string(e->source));
     json_object_set_new(plan, "start", json_real(e->start));
     json_object_set_new(plan, "end", json_real(e->end));
-    const char *preset = cfg ? om_config_get(cfg, "editor", "preset", "veryfast") : "veryfast";
-    long crf = cfg ? om_config_get_long(cfg, "editor", "crf", 20) : 20;
+    const char *preset = om_config_str(cfg, "editor.preset");
+    long crf = om_config_long(cfg, "editor.crf");
     json_object_set_new(plan, "output",
-                        json_pack("{s:i, s:i, s:i, s:s, s:I, s:s, s:s, s:s}", "width", 1080,
-                                  "height", 1920, "fps", 30, "vcodec", "libx264", "crf",
+                        json_pack("{s:I, s:I, s:f, s:s, s:I, s:s, s:s, s:s}", "width",
+                                  (json_int_t)om_config_long(cfg, "editor.width"), "height",
+                                  (json_int_t)om_config_long(cfg, "editor.height"), "fps",
+                                  om_config_double(cfg, "editor.fps"), "vcodec", "libx264", "crf",
                                   (json_int_t)crf, "preset", preset, "acodec", "aac", "abitrate",
-                                  "160k"));
+                                  om_config_str(cfg, "editor.abitrate")));
     json_object_set_new(plan, "gpu_required",
-                        json_boolean(cfg && om_config_get_long(cfg, "editor", "gpu", 0) != 0));
+                        json_boolean(om_config_bool(cfg, "editor.gpu")));
 
     /* reframe */
     const char *mode = json_string_value(json_object_get(e->brand, "reframe"));
@@ -503,25 +505,30 @@ static int refine(edit *e)
     const char *logo = brand_path(e, "logo");
     json_object_set_new(plan, "logo",
                         logo ? json_pack("{s:s, s:s, s:f, s:f}", "path", logo, "position",
-                                         "top_right", "scale", 0.18, "opacity", 0.9)
+                                         om_config_str(cfg, "editor.logo_position"), "scale",
+                                         om_config_double(cfg, "editor.logo_scale"), "opacity",
+                                         om_config_double(cfg, "editor.logo_opacity"))
                              : json_null());
     json_t *lt = json_object_get(e->brand, "loudness_target");
     if (json_is_null(lt) && json_object_get(e->brand, "loudness_target")) {
         json_object_set_new(plan, "loudness", json_null());
     } else {
-        double target = json_is_number(lt) ? json_number_value(lt) : -14.0, measured = 0;
-        json_t *ld = json_pack("{s:f, s:f}", "target_lufs", target, "true_peak", -1.5);
+        double target = json_is_number(lt) ? json_number_value(lt)
+                                           : om_config_double(cfg, "editor.loudness_target");
+        double measured = 0, peak = om_config_double(cfg, "editor.true_peak");
+        json_t *ld = json_pack("{s:f, s:f, s:f}", "target_lufs", target, "true_peak", peak, "lra",
+                               om_config_double(cfg, "editor.lra"));
         if (clip_loudness(e->raw, e->start, e->end, &measured)) {
             json_object_set_new(ld, "measured_lufs", json_real(round(measured * 100) / 100));
             decide(e, "loudness", "gain",
                    "clip measures %.1f LUFS (analysis short-term loudness, gated): linear gain "
-                   "to %.1f LUFS with a limiter under -1.5 dBTP",
-                   measured, target);
+                   "to %.1f LUFS with a limiter under %.1f dBTP",
+                   measured, target, peak);
         } else {
             decide(e, "loudness", "loudnorm",
                    "no loudness measurement for the clip: EBU R128 single pass to %.1f LUFS, "
-                   "true peak -1.5 dBTP",
-                   target);
+                   "true peak %.1f dBTP",
+                   target, peak);
         }
         json_object_set_new(plan, "loudness", ld);
     }
@@ -746,8 +753,7 @@ static int render(edit *e)
     }
 
     remove_stale_partials(e);
-    long tmo =
-        e->ctx->cfg ? om_config_get_long(e->ctx->cfg, "editor", "render_timeout_s", 1500) : 1500;
+    long tmo = om_config_long(e->ctx->cfg, "editor.render_timeout_s");
     progress_state ps = {e, 0};
     om_render_opts ro = {.timeout_ms = (int64_t)tmo * 1000,
                          .cancel = e->ctx->cancel,

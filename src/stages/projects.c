@@ -2,6 +2,7 @@
  * the stages. Brand rules and ownership: projects.h. */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/suggest.h"
 #include "cognition/tz.h"
 #include "sources/sources.h"
 #include "stages/projects.h"
@@ -137,47 +138,13 @@ static const char *jtype(const json_t *v)
     }
 }
 
-static size_t levenshtein(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost =
-                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t m = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < m)
-                m = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < m)
-                m = d[i - 1][j - 1] + cost;
-            d[i][j] = m;
-        }
-    return d[la][lb];
-}
-
 static const char *closest_key(const field *fields, const char *key)
 {
-    const char *best = NULL;
-    size_t best_d = 99;
-    for (const field *f = fields; f->key; f++) {
-        size_t d = levenshtein(key, f->key);
-        if (strstr(f->key, key) && strlen(key) >= 3)
-            d = d < 2 ? d : 2;
-        if (d < best_d) {
-            best_d = d;
-            best = f->key;
-        }
-    }
-    size_t limit = strlen(key) / 3;
-    if (limit < 2)
-        limit = 2;
-    return best_d <= limit ? best : NULL;
+    om_suggest s;
+    om_suggest_init(&s, key);
+    for (const field *f = fields; f->key; f++)
+        om_suggest_offer(&s, f->key);
+    return om_suggest_best(&s);
 }
 
 static char *trimmed(const char *s)

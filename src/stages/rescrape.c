@@ -20,7 +20,7 @@ static int rescrape_run(om_job_ctx *ctx)
     const json_t *iv = json_object_get(ctx->payload, "interval_s");
     int64_t interval = json_is_integer(iv) ? json_integer_value(iv) : 0;
     if (interval <= 0)
-        interval = om_config_get_long(ctx->cfg, "scraper", "interval_s", 900);
+        interval = om_config_long(ctx->cfg, "scraper.interval_s");
     if (interval < 10)
         return om_error_set(OM_EINVAL, "rescrape: interval_s must be at least 10 (got %lld)",
                             (long long)interval);

@@ -32,7 +32,7 @@ static int force_now(const om_config *cfg)
     const char *e = getenv("OMNIVA_SCHEDULE_NOW");
     if (e && *e)
         return strcmp(e, "0") != 0;
-    return om_config_get_long(cfg, "schedule", "now", 0) != 0;
+    return om_config_bool(cfg, "schedule.now");
 }
 
 /* Scraped posts of the project's creators (or the clip's creator without a project). */
@@ -196,10 +196,10 @@ static int schedule_run(om_job_ctx *ctx)
     om_horizon_rules rules;
     om_horizon_rules_from_brand(&rules, ci.brand);
     om_zenith_opts zo = {now_s,
-                         (int)om_config_get_long(ctx->cfg, "schedule", "horizon_days", 3),
-                         (int)om_config_get_long(ctx->cfg, "schedule", "step_minutes", 15),
+                         (int)om_config_long(ctx->cfg, "schedule.horizon_days"),
+                         (int)om_config_long(ctx->cfg, "schedule.step_minutes"),
                          force_now(ctx->cfg),
-                         om_config_get_double(ctx->cfg, "schedule", "recency_per_day", -1)};
+                         om_config_double(ctx->cfg, "schedule.recency_per_day")};
     om_zenith_result zr = {0};
     int64_t *existing = NULL;
     size_t nexisting = 0;

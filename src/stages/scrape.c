@@ -549,7 +549,7 @@ static int scrape_run(om_job_ctx *ctx)
         scrape_release(&sc);
         return rc;
     }
-    long limit = ctx->cfg ? om_config_get_long(ctx->cfg, "scraper", "max_posts", 5) : 5;
+    long limit = om_config_long(ctx->cfg, "scraper.max_posts");
     if (limit < 1)
         limit = 1;
 

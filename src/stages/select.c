@@ -193,7 +193,7 @@ static int select_run(om_job_ctx *ctx)
     const json_t *cpv = json_object_get(first->brand, "clips_per_video");
     if (json_is_integer(cpv) && json_integer_value(cpv) >= 0)
         per_video = (size_t)json_integer_value(cpv);
-    double min_conf = om_config_get_double(ctx->cfg, "pantheon", "min_confidence", 0.3);
+    double min_conf = om_config_double(ctx->cfg, "pantheon.min_confidence");
     om_rank_item *items = xcalloc(n, sizeof(*items));
     if (!rc) {
         double share = -1;

@@ -112,18 +112,18 @@ static void test_config_and_files(void **state)
     om_config *c = om_config_new(tmpl);
     om_config_set(c, "store", "url", "sqlite:///x.db");
     om_config_set(c, "queue", "url", "sqlite");
-    om_config_set(c, "store", "busy", "5000");
+    om_config_set(c, "editor", "crf", "23");
     assert_int_equal(om_config_save(c), OM_OK);
     om_config_free(c);
     assert_int_equal(om_config_load(&c, tmpl), OM_OK);
     assert_string_equal(om_config_store_url(c), "sqlite:///x.db");
-    assert_int_equal(om_config_get_long(c, "store", "busy", 0), 5000);
+    assert_int_equal(om_config_long(c, "editor.crf"), 23);
     om_config_free(c);
 
     char *p = xasprintf("%s/omniva.conf", tmpl);
     assert_int_equal(om_write_file_atomic(p, "[store\nurl=1\n", 13), OM_OK);
     assert_int_equal(om_config_load(&c, tmpl), OM_EINVAL);
-    assert_non_null(strstr(om_error_msg(), "line 1"));
+    assert_non_null(strstr(om_error_msg(), "omniva.conf:1: syntax error"));
     char hexd[OM_SHA256_HEX_LEN];
     om_sha256_hex("abc", 3, hexd);
     assert_string_equal(hexd, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

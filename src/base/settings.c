@@ -1,0 +1,243 @@
+/* settings.c: the table of every omniva.conf setting and the checks of its values (see
+ * settings.h). One row per key; the sections follow the pipeline. */
+#include "base/common.h"
+#include "base/settings.h"
+#include "base/suggest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <strings.h>
+
+#define STR(n, d, doc) {n, OM_SETTING_STRING, d, 0, 0, NULL, NULL, doc}
+#define PATH(n, d, doc) {n, OM_SETTING_PATH, d, 0, 0, NULL, NULL, doc}
+#define LONG(n, d, lo, hi, doc) {n, OM_SETTING_LONG, #d, lo, hi, NULL, NULL, doc}
+#define DBL(n, d, lo, hi, doc) {n, OM_SETTING_DOUBLE, #d, lo, hi, NULL, NULL, doc}
+#define BOOL(n, d, doc) {n, OM_SETTING_BOOL, d, 0, 0, NULL, NULL, doc}
+#define ENUM(n, d, choices, doc) {n, OM_SETTING_ENUM, d, 0, 0, choices, NULL, doc}
+
+#define MiB (1024.0 * 1024)
+#define DAY_MS 86400000.0
+
+const om_setting om_settings[] = {
+    /* where things live */
+    {"store.url", OM_SETTING_STRING, "", 0, 0, NULL, "OMNIVA_DB",
+     "database: sqlite:omniva.db (relative to the workspace), sqlite:///abs.db or postgres://..."},
+    {"queue.url", OM_SETTING_STRING, "sqlite", 0, 0, NULL, "OMNIVA_QUEUE",
+     "job queue: sqlite (in the store's SQLite file) or redis://host:port/db"},
+    PATH("media.dir", "media", "downloads and renders (relative to the workspace)"),
+    {"log.level", OM_SETTING_ENUM, "info", 0, 0, "debug|info|warn|error", "OMNIVA_LOG_LEVEL",
+     "lowest log level written to stderr"},
+
+    /* worker runtime (src/runtime) */
+    LONG("worker.lease_ms", 30000, 300, DAY_MS, "default job lease (stages without their own)"),
+    LONG("worker.timeout_ms", 600000, 100, 7 * DAY_MS,
+         "default job timeout (stages without their own)"),
+    LONG("worker.reap_ms", 0, 0, DAY_MS,
+         "how often a worker reaps expired leases (0: lease_ms, at most 5000)"),
+    LONG("worker.relay_ms", 1000, 10, DAY_MS, "how often an idle worker relays the outbox"),
+    LONG("worker.idle_ms", 200, 1, 60000, "poll interval when nothing is claimable"),
+    LONG("worker.drain_grace_ms", 30000, 0, DAY_MS,
+         "how long in-flight jobs may run after SIGTERM"),
+    LONG("worker.backoff_base_ms", 0, 0, DAY_MS, "retry backoff base (0: the queue's default)"),
+    LONG("worker.backoff_cap_ms", 0, 0, 7 * DAY_MS, "retry backoff cap (0: the queue's default)"),
+    BOOL("worker.sqlite_keeper", "true",
+         "keep one idle SQLite connection open per worker (saves a WAL rebuild per job)"),
+
+    /* scraper (src/sources, src/stages/scrape.c, rescrape.c) */
+    STR("scraper.ytdlp", "yt-dlp", "the yt-dlp program (name on PATH or a path)"),
+    LONG("scraper.max_height", 1080, 144, 4320, "highest video resolution downloaded"),
+    LONG("scraper.max_bytes", 2147483648, 1 * MiB, 1024 * 1024 * MiB,
+         "largest media file downloaded (bytes)"),
+    LONG("scraper.feed_max_bytes", 16777216, 64 * 1024, 1024 * MiB,
+         "largest RSS/Atom feed read (bytes)"),
+    LONG("scraper.connect_timeout_s", 30, 1, 600, "connect timeout of HTTP requests"),
+    LONG("scraper.http_timeout_s", 3600, 1, 86400, "whole-transfer timeout of HTTP downloads"),
+    LONG("scraper.feed_timeout_s", 60, 1, 3600, "timeout of a feed request"),
+    LONG("scraper.list_timeout_s", 180, 1, 86400, "timeout of listing a creator's posts"),
+    LONG("scraper.fetch_timeout_s", 3600, 1, 86400, "timeout of downloading one post"),
+    LONG("scraper.max_redirects", 5, 0, 20, "HTTP redirects followed"),
+    LONG("scraper.max_posts", 5, 1, 10000, "newest posts fetched per creator scrape"),
+    LONG("scraper.backfill", 50, 0, 100000,
+         "posts the first scrape of a creator takes from its backlog"),
+    LONG("scraper.interval_s", 900, 10, 30 * 86400.0, "how often creators are scraped again"),
+
+    /* rate limits per platform (requests per minute; 0 = unlimited) */
+    DBL("ratelimit.youtube", 60, 0, 100000, "YouTube requests per minute"),
+    DBL("ratelimit.tiktok", 20, 0, 100000, "TikTok requests per minute"),
+    DBL("ratelimit.instagram", 10, 0, 100000, "Instagram requests per minute"),
+    DBL("ratelimit.feed", 120, 0, 100000, "feed requests per minute, per host"),
+    DBL("ratelimit.direct", 120, 0, 100000, "direct-URL downloads per minute, per host"),
+    DBL("ratelimit.local", 0, 0, 100000, "local-folder reads per minute"),
+    DBL("ratelimit.default", 60, 0, 100000, "requests per minute of a platform without a key"),
+    DBL("ratelimit.burst", 3, 1, 1000, "requests allowed at once before the rate applies"),
+    PATH("ratelimit.dir", "run/ratelimit",
+         "token-bucket state shared by the workers of one machine (relative to the workspace)"),
+
+    /* analysis (src/asr, src/stages/analyze.c) */
+    ENUM("asr.engine", "pocketsphinx", "pocketsphinx|external", "speech recognition engine"),
+    STR("asr.command", "",
+        "external engine command line ({wav} is the audio), for asr.engine = external"),
+    DBL("asr.timeout_s", 3600, 1, 86400, "external engine deadline"),
+    LONG("asr.jobs", 0, 0, 256, "pocketsphinx decoder threads (0: online CPUs)"),
+    DBL("asr.max_chunk_s", 0, 0, 600, "pocketsphinx chunk length limit (0: the engine's 20 s)"),
+    DBL("asr.adapt_weight", 0.1, 0, 1,
+        "weight of the project's language model (brief, keywords); 0 disables it"),
+    PATH("asr.model_dir", "/usr/share/pocketsphinx/model/en-us",
+         "pocketsphinx model directory (en-us/, en-us.lm.bin, cmudict-en-us.dict)"),
+    BOOL("asr.prefer_subtitles", "true", "use a post's platform subtitles instead of ASR"),
+
+    /* clip selection (src/cognition/pantheon.c, src/stages/select.c) */
+    DBL("pantheon.weight_hook", 1.0, 0, 100, "weight of the hook agent's vote"),
+    DBL("pantheon.weight_energy", 0.6, 0, 100, "weight of the energy agent's vote"),
+    DBL("pantheon.weight_relevance", 1.2, 0, 100, "weight of the relevance agent's vote"),
+    DBL("pantheon.weight_virality", 1.0, 0, 100, "weight of the virality agent's vote"),
+    DBL("pantheon.weight_novelty", 0.8, 0, 100, "weight of the novelty agent's vote"),
+    DBL("pantheon.weight_brand_safety", 0.6, 0, 100, "weight of the brand-safety agent's vote"),
+    DBL("pantheon.weight_length", 0.5, 0, 100, "weight of the length agent's vote"),
+    DBL("pantheon.weight_llm", 1.0, 0, 100, "weight of the LLM agent's vote"),
+    DBL("pantheon.duplicate_jaccard", 0.8, 0, 1,
+        "word overlap above which two candidates are the same clip"),
+    DBL("pantheon.preferred_min_s", 0, 0, 3600,
+        "shortest preferred clip (0: 15% into the brand's clip_min_s..clip_max_s)"),
+    DBL("pantheon.preferred_max_s", 0, 0, 3600,
+        "longest preferred clip (0: 55% into the brand's clip_min_s..clip_max_s)"),
+    DBL("pantheon.min_confidence", 0.3, 0, 1, "committee confidence a clip needs to be kept"),
+    STR("pantheon.llm_url", "", "OpenAI-compatible chat endpoint of the LLM agent (empty: off)"),
+    STR("pantheon.llm_model", "gpt-4o-mini", "model the LLM agent asks"),
+    LONG("pantheon.llm_timeout_ms", 20000, 100, 600000, "LLM request timeout"),
+    STR("pantheon.llm_api_key_env", "OMNIVA_LLM_API_KEY",
+        "environment variable holding the LLM API key"),
+
+    /* editor (src/stages/edit.c builds the edit plan from these) */
+    LONG("editor.width", 1080, 16, 4096, "output width (even)"),
+    LONG("editor.height", 1920, 16, 4096, "output height (even)"),
+    DBL("editor.fps", 30, 1, 120, "output frame rate"),
+    LONG("editor.crf", 20, 0, 51, "x264 quality (lower is better and bigger)"),
+    ENUM("editor.preset", "veryfast",
+         "ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow|placebo",
+         "x264 speed preset"),
+    STR("editor.abitrate", "160k", "AAC bitrate (160k, 2M or 128000)"),
+    BOOL("editor.gpu", "false", "require the NVENC encoder instead of falling back to x264"),
+    LONG("editor.render_timeout_s", 1500, 10, 86400, "deadline of one render"),
+    DBL("editor.logo_scale", 0.18, 0.01, 1, "logo width as a fraction of the output width"),
+    DBL("editor.logo_opacity", 0.9, 0, 1, "logo opacity"),
+    ENUM("editor.logo_position", "top_right", "top_left|top_right|bottom_left|bottom_right|center",
+         "logo corner"),
+    DBL("editor.loudness_target", -14, -70, -5,
+        "integrated loudness target in LUFS (a brand's loudness_target wins)"),
+    DBL("editor.true_peak", -1.5, -9, 0, "true-peak ceiling in dBTP"),
+    DBL("editor.lra", 11, 1, 20, "loudness range target (LU) of the loudnorm filter"),
+
+    /* scheduling (src/stages/schedule.c) */
+    BOOL("schedule.now", "false", "publish at once instead of at the predicted best time (tests)"),
+    LONG("schedule.horizon_days", 3, 1, 60, "how far ahead a post may be scheduled"),
+    LONG("schedule.step_minutes", 15, 1, 1440, "granularity of candidate posting times"),
+    DBL("schedule.recency_per_day", 0.03, 0, 1, "score discount per day of waiting"),
+};
+
+const size_t om_settings_count = OM_ARRAY_LEN(om_settings);
+
+const om_setting *om_setting_find(const char *name)
+{
+    for (size_t i = 0; i < om_settings_count; i++)
+        if (strcmp(om_settings[i].name, name) == 0)
+            return &om_settings[i];
+    return NULL;
+}
+
+const char *om_setting_suggest(const char *name)
+{
+    om_suggest s;
+    om_suggest_init(&s, name);
+    for (size_t i = 0; i < om_settings_count; i++)
+        om_suggest_offer(&s, om_settings[i].name);
+    return om_suggest_best(&s);
+}
+
+const char *om_setting_type_name(om_setting_type t)
+{
+    switch (t) {
+    case OM_SETTING_STRING: return "string";
+    case OM_SETTING_PATH: return "path";
+    case OM_SETTING_LONG: return "int";
+    case OM_SETTING_DOUBLE: return "number";
+    case OM_SETTING_BOOL: return "bool";
+    case OM_SETTING_ENUM: return "enum";
+    }
+    return "?";
+}
+
+static int in_choices(const char *choices, const char *text)
+{
+    size_t n = strlen(text);
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (len == n && strncmp(p, text, n) == 0)
+            return 1;
+        p += len;
+        if (*p == '|')
+            p++;
+    }
+    return 0;
+}
+
+int om_setting_check(const om_setting *s, const char *text)
+{
+    switch (s->type) {
+    case OM_SETTING_STRING:
+    case OM_SETTING_PATH:
+        for (const char *p = text; *p; p++)
+            if ((unsigned char)*p < 0x20)
+                return om_error_set(OM_EINVAL, "control character in the value");
+        return OM_OK;
+    case OM_SETTING_BOOL:
+        if (om_setting_bool_value(text) < 0)
+            return om_error_set(OM_EINVAL, "'%s' is not true or false", text);
+        return OM_OK;
+    case OM_SETTING_ENUM: {
+        if (in_choices(s->choices, text))
+            return OM_OK;
+        om_sbuf sb = OM_SBUF_INIT;
+        for (const char *p = s->choices; *p; p++)
+            sb_append(&sb, *p == '|' ? ", " : p, *p == '|' ? 2 : 1);
+        int rc = om_error_set(OM_EINVAL, "'%s' is not one of %s", text, sb_str(&sb));
+        sb_release(&sb);
+        return rc;
+    }
+    case OM_SETTING_LONG: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (!*text || *end || errno || isspace((unsigned char)*text))
+            return om_error_set(OM_EINVAL, "'%s' is not an integer", text);
+        if ((double)v < s->min || (double)v > s->max)
+            return om_error_set(OM_EINVAL, "%lld is out of range %.0f..%.0f", v, s->min, s->max);
+        return OM_OK;
+    }
+    case OM_SETTING_DOUBLE: {
+        char *end;
+        errno = 0;
+        double v = strtod(text, &end);
+        if (!*text || *end || errno || !isfinite(v) || isspace((unsigned char)*text))
+            return om_error_set(OM_EINVAL, "'%s' is not a number", text);
+        if (v < s->min || v > s->max)
+            return om_error_set(OM_EINVAL, "%g is out of range %g..%g", v, s->min, s->max);
+        return OM_OK;
+    }
+    }
+    return om_error_set(OM_EINVAL, "unknown setting type");
+}
+
+int om_setting_bool_value(const char *text)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no",
+                                                                                  "off", "0"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(text, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(text, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
