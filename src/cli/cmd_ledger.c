@@ -15,7 +15,7 @@ static void print_packet(json_t *p)
            json_string_value(json_object_get(p, "entity_id")));
     const char *keys[] = {"lineage", "decision_chain"};
     for (size_t k = 0; k < OM_ARRAY_LEN(keys); k++) {
-        char *s = json_dumps(json_object_get(p, keys[k]), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_dumps(json_object_get(p, keys[k]), JSON_COMPACT | JSON_ENCODE_ANY | OM_JSON_REAL);
         printf("  %-15s %s\n", keys[k], s ? s : "null");
         free(s);
     }
@@ -26,19 +26,12 @@ static void print_packet(json_t *p)
 
 int cmd_ledger_verify(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
     om_stardust_report rep;
-    if (om_stardust_verify(ws.store, &rep)) {
-        rc = cli_error_om("cannot verify the ledger");
-        cli_close(&ws);
-        return rc;
-    }
+    if (om_stardust_verify(c->ws.store, &rep))
+        return cli_error_om("cannot verify the ledger");
     json_t *bad = NULL;
     if (!rep.ok && rep.bad_id[0] && om_uuid_valid(rep.bad_id))
-        om_stardust_get(ws.store, rep.bad_id, &bad);
+        om_stardust_get(c->ws.store, rep.bad_id, &bad);
     if (cli_flag(a, "json")) {
         json_t *o = json_pack("{s:b, s:I}", "ok", rep.ok, "packets", (json_int_t)rep.packets);
         if (!rep.ok) {
@@ -61,21 +54,22 @@ int cmd_ledger_verify(cli_ctx *c, cli_args *a)
         cli_error("ledger verification failed at seq %lld (packet %s): %s",
                   (long long)rep.bad_seq, rep.bad_id, rep.reason);
     json_decref(bad);
-    cli_close(&ws);
     return rep.ok ? CLI_OK : CLI_FAIL;
+}
+
+int check_entity_id(cli_ctx *c, cli_args *a)
+{
+    if (!om_uuid_valid(a->pos[0]))
+        return cli_usage_error(c, "'%s' is not an entity id (a UUID)", a->pos[0]);
+    return CLI_OK;
 }
 
 int cmd_ledger_show(cli_ctx *c, cli_args *a)
 {
     const char *id = a->pos[0];
-    if (!om_uuid_valid(id))
-        return cli_usage_error(c, "'%s' is not an entity id (a UUID)", id);
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     json_t *arr = NULL;
-    if (om_stardust_for_entity(ws.store, id, &arr)) {
+    if (om_stardust_for_entity(c->ws.store, id, &arr)) {
         rc = cli_error_om("cannot read the ledger");
     } else if (cli_flag(a, "json")) {
         cli_print_json(arr);
@@ -87,6 +81,5 @@ int cmd_ledger_show(cli_ctx *c, cli_args *a)
         json_array_foreach(arr, i, p) print_packet(p);
     }
     json_decref(arr);
-    cli_close(&ws);
     return rc;
 }

@@ -367,7 +367,7 @@ int om_queue_retry(om_queue *q, const char *job_id)
     if (!om_uuid_valid(job_id))
         return om_error_set(OM_EINVAL, "retry: '%s' is not a job id", job_id ? job_id : "");
     int rc = q->be->retry(q, job_id);
-    return rc < 0 ? om_error_wrap(rc, "retry job %s", job_id) : OM_OK;
+    return rc < 0 ? rc : OM_OK; /* the backends' messages name the job and the reason */
 }
 
 static int state_valid(const char *state)

@@ -722,6 +722,8 @@ static int sq_retry(om_queue *q, const char *job_id)
     if (rc == OM_ESTALE) /* it exists but is not dead */
         return om_error_set(OM_EINVAL, "job %s is not dead: only dead jobs can be retried",
                             job_id);
+    if (rc == OM_ENOTFOUND)
+        return om_error_set(OM_ENOTFOUND, "job %s not found", job_id);
     return rc;
 }
 
