@@ -287,8 +287,19 @@ int cmd_jobs_retry(cli_ctx *c, cli_args *a)
     int rc = om_queue_retry(c->ws.queue, id);
     if (rc == OM_ENOTFOUND)
         return cli_error("job %s not found", id);
-    if (rc) /* the queue's message names the job and why ("job X is ready, not dead") */
-        return cli_error("%s", om_error_msg());
+    if (rc) {
+        om_job j;
+        memset(&j, 0, sizeof(j));
+        char *why = xstrdup(om_error_msg());
+        if (om_queue_get(c->ws.queue, id, &j) == OM_OK && strcmp(j.state, "dead"))
+            rc = cli_error("cannot retry job %s: it is %s; only dead jobs can be retried", id,
+                           j.state);
+        else
+            rc = cli_error("cannot retry job %s: %s", id, why);
+        om_job_release(&j);
+        free(why);
+        return rc;
+    }
     printf("job %s is ready again\n", id);
     return CLI_OK;
 }

@@ -561,7 +561,8 @@ static void test_exit_code_rule(void **state)
     char *id = xstrndup(out, strcspn(out, "\n"));
     free(out);
     assert_int_equal(omt_run(&out, &err, home, "jobs", "retry", id, NULL), 1);
-    assert_true(omt_has(err, "is not dead"));
+    assert_true(omt_has(err, "cannot retry job"));
+    assert_true(omt_has(err, "it is ready; only dead jobs can be retried"));
     assert_int_equal(count_of(err, "omniva: error:"), 1);
     free(out);
     free(err);
