@@ -1,8 +1,13 @@
-/* log.c: JSON-lines logger with a thread-local context and one optional sink. */
+/* log.c: JSON-lines logger with a thread-local context, an optional log file and one
+ * optional sink. */
 #include "base/common.h"
+#include "base/fsutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <strings.h>
+#include <unistd.h>
 
 int om_log_level_min = OM_LOG_INFO;
 
@@ -12,6 +17,8 @@ static om_log_sink_fn sink_fn;
 static void *sink_ud;
 static int sink_level = OM_LOG_INFO;
 static int log_quiet;
+static int log_fd = -1;
+static char *log_path;
 
 static const char *level_names[] = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 
@@ -54,6 +61,57 @@ void om_log_set_quiet(int quiet)
     log_quiet = quiet;
 }
 
+int om_log_set_file(const char *path)
+{
+    if (log_fd >= 0)
+        close(log_fd);
+    log_fd = -1;
+    free(log_path);
+    log_path = NULL;
+    if (!path)
+        return OM_OK;
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (om_mkdirs(dir, 0755)) {
+            free(dir);
+            return om_error_wrap(OM_EIO, "log file %s", path);
+        }
+    }
+    free(dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return om_error_set(OM_EIO, "cannot open log file %s: %s", path, strerror(errno));
+    log_fd = fd;
+    log_path = xstrdup(path);
+    return OM_OK;
+}
+
+const char *om_log_file(void)
+{
+    return log_path;
+}
+
+/* One write per line (O_APPEND), retried on a short write. */
+static void file_line(const char *line)
+{
+    size_t n = strlen(line);
+    char *buf = xmalloc(n + 2);
+    memcpy(buf, line, n);
+    buf[n] = '\n';
+    size_t off = 0;
+    while (off < n + 1) {
+        ssize_t w = write(log_fd, buf + off, n + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(buf);
+}
+
 void om_log_emit(int level, const char *source, json_t *fields, const char *fmt, ...)
 {
     char ts[OM_TIME_LEN];
@@ -79,10 +137,13 @@ void om_log_emit(int level, const char *source, json_t *fields, const char *fmt,
         json_object_update(ev, fields);
     free(msg);
 
-    if (!log_quiet && level >= om_log_level_min) {
-        char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if ((!log_quiet || log_fd >= 0) && level >= om_log_level_min) {
+        char *line = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER | OM_JSON_REAL);
         if (line) {
-            fprintf(stderr, "%s\n", line);
+            if (!log_quiet)
+                fprintf(stderr, "%s\n", line);
+            if (log_fd >= 0)
+                file_line(line);
             free(line);
         }
     }

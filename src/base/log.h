@@ -1,17 +1,26 @@
 /*
- * log.h: structured logging. Every line on stderr is one JSON object:
+ * log.h: structured logging. Every line (on stderr and in the log file) is one JSON object:
  *   {"ts":"...","level":"INFO","source":"scraper_worker","message":"...",
  *    "job_id":..,"project_id":..,"trace_id":..,"state":.., ...extra fields}
  * om_log() checks the level before formatting anything (redis serverLog).
  *
+ * Where lines go: stderr unless quiet (om_log_set_quiet), and the log file when one is set
+ * (om_log_set_file: the CLI's HOME/logs/omniva.jsonl). The file descriptor is opened with
+ * O_APPEND and inherited by forked children (workers, job processes), which append to the
+ * same file; each line is one write(2), so lines from several processes do not interleave.
  * A sink (the worker runtime installs one that inserts into the `logs` table) sees every
- * emitted event at or above its own level after stderr. The context (job/project/trace/
+ * emitted event at or above its own level after those. The context (job/project/trace/
  * state) is thread-local and copied into each event.
  */
 #ifndef OMNIVA_BASE_LOG_H
 #define OMNIVA_BASE_LOG_H
 
 #include <jansson.h>
+
+/* The flag every json_dumps/json_dumpf that prints to users or stores adds: reals with 15
+ * significant digits (0.491, not jansson's default 0.49099999999999999). Here because log.h
+ * is in every file through common.h; the log lines use it too. */
+#define OM_JSON_REAL JSON_REAL_PRECISION(15)
 
 enum om_log_level { OM_LOG_DEBUG = 0, OM_LOG_INFO, OM_LOG_WARN, OM_LOG_ERROR, OM_LOG_FATAL };
 
@@ -46,6 +55,11 @@ void om_log_ctx_clear(void);
 typedef void (*om_log_sink_fn)(void *ud, int level, json_t *event);
 void om_log_set_sink(om_log_sink_fn fn, void *ud, int min_level);
 void om_log_set_quiet(int quiet); /* 1: no stderr output (sink still runs); for the CLI's --quiet */
+/* Appends every emitted line at or above om_log_level_min to `path` (created 0644, parent
+ * directories too). NULL closes the file. OM_EIO with the reason when it cannot be opened
+ * (logging then goes on without the file). */
+int om_log_set_file(const char *path);
+const char *om_log_file(void); /* the current log file's path, or NULL; borrowed */
 
 const char *om_log_level_name(int level);
 int om_log_level_parse(const char *s); /* -1 when unknown */

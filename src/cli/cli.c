@@ -5,19 +5,27 @@
  */
 #include "base/common.h"
 #include "cli/cli.h"
+#include "runtime/worker.h" /* the registered job types, for help texts */
 
 #include <errno.h>
 #include <stdarg.h>
+#include <strings.h>
+#include <unistd.h>
 
 static const cli_opt global_opts[] = {
     {"home", "DIR", "workspace directory (default: $OMNIVA_HOME, else the current directory)"},
     {"db", "URL", "database URL: sqlite:///abs/omniva.db or postgres://... ($OMNIVA_DB)"},
     {"queue", "URL", "job queue: sqlite or redis://host:port/db ($OMNIVA_QUEUE)"},
     {"log-level", "LEVEL", "debug, info, warn or error (default: [log] level, else info)"},
-    {"quiet", NULL, "no log lines on stderr"},
+    {"log-format", "FORMAT", "json (log lines on stderr) or none (only in HOME/logs/omniva.jsonl);"
+                             "\n                           default: json unless stderr is a "
+                             "terminal"},
+    {"quiet", NULL, "no log lines on stderr, no progress view: results and summaries only"},
     {"set", "KEY=VALUE", "override a setting, e.g. --set editor.crf=23 (repeatable)"},
+    {"version", NULL, "print the version and exit"},
     {"help", NULL, "show this help"},
     {NULL, NULL, NULL}};
+enum { G_HOME, G_DB, G_QUEUE, G_LOG_LEVEL, G_LOG_FORMAT, G_QUIET, G_SET, G_VERSION };
 
 /* ---- errors ----------------------------------------------------------------------- */
 
@@ -59,7 +67,7 @@ int cli_usage_error(cli_ctx *c, const char *fmt, ...)
 
 void cli_print_json(json_t *v)
 {
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | OM_JSON_REAL);
     if (s) {
         fputs(s, stdout);
         fputc('\n', stdout);
@@ -69,6 +77,17 @@ void cli_print_json(json_t *v)
 
 /* ---- help ------------------------------------------------------------------------- */
 
+/* Prints text with "{types}" replaced by the registered job types. */
+static void put_text(FILE *f, const char *text)
+{
+    const char *mark;
+    while ((mark = strstr(text, "{types}"))) {
+        fprintf(f, "%.*s%s", (int)(mark - text), text, cli_job_types());
+        text = mark + strlen("{types}");
+    }
+    fputs(text, f);
+}
+
 static void print_opts(FILE *f, const char *title, const cli_opt *opts)
 {
     if (!opts || !opts[0].name)
@@ -77,8 +96,31 @@ static void print_opts(FILE *f, const char *title, const cli_opt *opts)
     for (const cli_opt *o = opts; o->name; o++) {
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-24s %s\n", left, o->help);
+        fprintf(f, "  %-24s ", left);
+        put_text(f, o->help);
+        fputc('\n', f);
     }
+}
+
+const char *cli_job_types(void)
+{
+    static char *list;
+    if (!list) {
+        om_sbuf sb = OM_SBUF_INIT;
+        for (size_t i = 0; i < om_runtime_count(); i++)
+            sb_printf(&sb, "%s%s", i ? ", " : "", om_runtime_at(i)->type);
+        list = xstrdup(sb_str(&sb));
+        sb_release(&sb);
+    }
+    return list;
+}
+
+int cli_one_of(const char *s, const char *const *values)
+{
+    for (const char *const *v = values; s && *v; v++)
+        if (!strcasecmp(*v, s))
+            return 1;
+    return 0;
 }
 
 static void print_help(FILE *f, const cli_cmd *cmd, const char *path)
@@ -89,8 +131,11 @@ static void print_help(FILE *f, const cli_cmd *cmd, const char *path)
         fprintf(f, "usage: %s%s%s\n", path, cmd->usage ? " " : "", cmd->usage ? cmd->usage : "");
     if (cmd->summary)
         fprintf(f, "\n%s\n", cmd->summary);
-    if (cmd->description)
-        fprintf(f, "\n%s\n", cmd->description);
+    if (cmd->description) {
+        fputc('\n', f);
+        put_text(f, cmd->description);
+        fputc('\n', f);
+    }
     if (cmd->subs) {
         fprintf(f, "\ncommands:\n");
         for (const cli_cmd *s = cmd->subs; s->name; s++)
@@ -111,15 +156,19 @@ static int find_opt(const cli_opt *opts, const char *name, size_t len)
     return -1;
 }
 
+static int want_version;
+
 static void set_global(cli_ctx *c, int idx, const char *val)
 {
     switch (idx) {
-    case 0: c->home = val; break;
-    case 1: c->db = val; break;
-    case 2: c->queue = val; break;
-    case 3: c->log_level = val; break;
-    case 4: c->quiet = 1; break;
-    case 5: if (c->nset < CLI_MAX_SETS) c->set[c->nset++] = val; break;
+    case G_HOME: c->home = val; break;
+    case G_DB: c->db = val; break;
+    case G_QUEUE: c->queue = val; break;
+    case G_LOG_LEVEL: c->log_level = val; break;
+    case G_LOG_FORMAT: c->log_format = val; break;
+    case G_QUIET: c->quiet = 1; break;
+    case G_SET: if (c->nset < CLI_MAX_SETS) c->set[c->nset++] = val; break;
+    case G_VERSION: want_version = 1; break;
     default: break;
     }
 }
@@ -180,8 +229,29 @@ static int apply_globals(cli_ctx *c)
                                    c->log_level);
         om_log_level_min = l;
     }
-    om_log_set_quiet(c->quiet);
+    if (c->log_format && strcmp(c->log_format, "json") && strcmp(c->log_format, "none"))
+        return cli_usage_error(c, "unknown log format '%s' (json, none)", c->log_format);
+    /* JSON lines on stderr are for scripts and CI: the default when stderr is not a
+     * terminal; on a terminal they go only to the log file (HOME/logs/omniva.jsonl). */
+    int json = c->log_format ? !strcmp(c->log_format, "json") : !isatty(STDERR_FILENO);
+    om_log_set_quiet(c->quiet || !json);
     return CLI_OK;
+}
+
+/* Runs cmd with what its setup flags ask for opened in c->ws, closed after. */
+static int run_command(cli_ctx *c, const cli_cmd *cmd, cli_args *a)
+{
+    int rc = cmd->check ? cmd->check(c, a) : CLI_OK;
+    if (rc)
+        return rc;
+    memset(&c->ws, 0, sizeof(c->ws));
+    if (cmd->flags & CLI_NEEDS_WORKSPACE) {
+        if ((rc = cli_open(c, &c->ws, cmd->flags)))
+            return rc;
+    }
+    rc = cmd->run(c, a);
+    cli_close(&c->ws);
+    return rc;
 }
 
 int cli_dispatch(cli_ctx *c, const cli_cmd *cmd, int argc, char **argv, const char *path)
@@ -197,6 +267,10 @@ int cli_dispatch(cli_ctx *c, const cli_cmd *cmd, int argc, char **argv, const ch
             }
             if (rc)
                 return rc;
+            if (want_version) {
+                printf("omniva %s\n", OMNIVA_VERSION);
+                return CLI_OK;
+            }
         }
         if (i < argc && !strcmp(argv[i], "--"))
             i++;
@@ -243,10 +317,15 @@ int cli_dispatch(cli_ctx *c, const cli_cmd *cmd, int argc, char **argv, const ch
     if (rc == CLI_OK && cmd->max_args >= 0 && a.npos > cmd->max_args)
         rc = cli_usage_error(c, "unexpected argument '%s' for '%s'", a.pos[cmd->max_args],
                              path);
+    if (rc == CLI_OK && want_version) {
+        printf("omniva %s\n", OMNIVA_VERSION);
+        free(a.pos);
+        return CLI_OK;
+    }
     if (rc == CLI_OK)
         rc = apply_globals(c);
     if (rc == CLI_OK)
-        rc = cmd->run(c, &a);
+        rc = run_command(c, cmd, &a);
     free(a.pos);
     return rc;
 }
@@ -335,29 +414,61 @@ int cli_load_config(cli_ctx *c, om_config **out, int allow_missing)
     return CLI_OK;
 }
 
+/* HOME/logs/omniva.jsonl gets every log line of this process and its children (workers,
+ * job processes). Commands that only read leave the workspace as it is. */
+static void open_log_file(const om_config *cfg, int flags)
+{
+    if (flags & CLI_READ_ONLY)
+        return;
+    char *path = xasprintf("%s/logs/omniva.jsonl", om_config_home(cfg));
+    if (!om_log_file() || strcmp(om_log_file(), path))
+        om_log_set_file(path); /* a read-only workspace: logging goes on without the file */
+    free(path);
+}
+
+/* The SQLite file a sqlite:// URL names, or NULL. Caller frees. */
+static char *sqlite_path(const char *url)
+{
+    if (strncmp(url, "sqlite://", 9) != 0)
+        return NULL;
+    const char *p = url + 9;
+    return xstrndup(p, strcspn(p, "?"));
+}
+
 int cli_open(cli_ctx *c, cli_ws *ws, int flags)
 {
     memset(ws, 0, sizeof(*ws));
-    int rc = cli_load_config(c, &ws->cfg, flags & CLI_WS_NO_CONFIG);
+    int rc = cli_load_config(c, &ws->cfg, 0);
     if (rc)
         return rc;
-    if (!(flags & (CLI_WS_STORE | CLI_WS_QUEUE)))
+    open_log_file(ws->cfg, flags);
+    if ((flags & CLI_NEEDS_STORE) != CLI_NEEDS_STORE)
         return CLI_OK;
     const char *url = om_config_store_url(ws->cfg);
     if (!url || !*url) {
+        rc = cli_error("no database configured: set [store] url in %s/omniva.conf or pass "
+                       "--db URL",
+                       om_config_home(ws->cfg));
         cli_close(ws);
-        return cli_error("no database configured: set [store] url in %s/omniva.conf or pass "
-                         "--db URL",
-                         om_config_home(ws->cfg));
+        return rc;
     }
     char *shown = redact_url(url);
-    if (om_store_open(&ws->store, url)) {
+    rc = om_store_open_ex(&ws->store, url, flags & CLI_READ_ONLY ? OM_STORE_NO_CREATE : 0);
+    if (rc == OM_ENOTFOUND) {
+        char *file = sqlite_path(url);
+        cli_error("no database at %s; run 'omniva init'", file ? file : shown);
+        free(file);
+        free(shown);
+        cli_close(ws);
+        return CLI_FAIL;
+    }
+    if (rc) {
         cli_error_om("cannot open database %s", shown);
         free(shown);
         cli_close(ws);
         return CLI_FAIL;
     }
-    if (!(flags & CLI_WS_NO_SCHEMA)) {
+    if (!(flags & CLI_NO_SCHEMA)) {
         int version = 0;
         if (om_store_schema_version(ws->store, &version)) {
             cli_error_om("cannot read database %s", shown);
@@ -374,7 +485,7 @@ int cli_open(cli_ctx *c, cli_ws *ws, int flags)
         }
     }
     free(shown);
-    if (flags & CLI_WS_QUEUE) {
+    if ((flags & CLI_NEEDS_QUEUE) == CLI_NEEDS_QUEUE) {
         const char *qurl = om_config_queue_url(ws->cfg);
         if (om_queue_open(&ws->queue, qurl, ws->store)) {
             char *qs = redact_url(qurl);

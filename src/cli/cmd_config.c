@@ -135,7 +135,7 @@ const cli_cmd cli_config_cmds[] = {
      "Precedence: flag (--db, --queue, --log-level, --set KEY=VALUE) > environment\n"
      "(OMNIVA_<SECTION>_<KEY>, OMNIVA_DB, OMNIVA_QUEUE, OMNIVA_LOG_LEVEL) > omniva.conf >\n"
      "default.",
-     show_opts, 0, 0, cmd_config_show, NULL},
+     show_opts, 0, 0, cmd_config_show, NULL, 0, NULL},
     {"check", "validate an omniva.conf (default: the workspace's); exit 1 listing the errors",
-     "[FILE]", NULL, NULL, 0, 1, cmd_config_check, NULL},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+     "[FILE]", NULL, NULL, 0, 1, cmd_config_check, NULL, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};

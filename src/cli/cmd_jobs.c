@@ -52,56 +52,78 @@ static json_t *job_json(const om_job *j)
     return o;
 }
 
-int cmd_jobs_enqueue(cli_ctx *c, cli_args *a)
+/* The payload as compact JSON text; NULL when absent. Prints the usage error. */
+static int enqueue_payload(cli_ctx *c, cli_args *a, char **out)
+{
+    *out = NULL;
+    const char *payload_text = cli_get(a, "payload");
+    if (!payload_text)
+        return CLI_OK;
+    json_error_t jerr;
+    json_t *p = json_loads(payload_text, JSON_DECODE_ANY, &jerr);
+    if (!p)
+        return cli_usage_error(c, "--payload is not valid JSON: %s (line %d, column %d)",
+                               jerr.text, jerr.line, jerr.column);
+    if (!json_is_object(p)) {
+        json_decref(p);
+        return cli_usage_error(c, "--payload must be a JSON object, like '{\"key\": 1}'");
+    }
+    *out = json_dumps(p, JSON_COMPACT | OM_JSON_REAL);
+    json_decref(p);
+    return CLI_OK;
+}
+
+static int enqueue_delay(cli_ctx *c, cli_args *a, int64_t *delay_ms)
+{
+    *delay_ms = 0;
+    const char *delay = cli_get(a, "delay");
+    if (!delay)
+        return CLI_OK;
+    char *end;
+    errno = 0;
+    double secs = strtod(delay, &end);
+    if (!*delay || *end || errno || !isfinite(secs) || secs < 0 || secs > 366.0 * 86400)
+        return cli_usage_error(c, "--delay must be a number of seconds from 0 to 31622400 "
+                                  "(got '%s')", delay);
+    *delay_ms = (int64_t)llround(secs * 1000.0);
+    return CLI_OK;
+}
+
+int check_jobs_enqueue(cli_ctx *c, cli_args *a)
 {
     const char *type = a->pos[0];
     if (om_queue_type_valid(type))
         return cli_usage_error(c, "invalid job type '%s': %s", type, om_error_msg());
-    const char *payload_text = cli_get(a, "payload");
     char *payload = NULL;
-    if (payload_text) {
-        json_error_t jerr;
-        json_t *p = json_loads(payload_text, JSON_DECODE_ANY, &jerr);
-        if (!p)
-            return cli_usage_error(c, "--payload is not valid JSON: %s (line %d, column %d)",
-                                   jerr.text, jerr.line, jerr.column);
-        if (!json_is_object(p)) {
-            json_decref(p);
-            return cli_usage_error(c, "--payload must be a JSON object, like '{\"key\": 1}'");
-        }
-        payload = json_dumps(p, JSON_COMPACT);
-        json_decref(p);
-    }
-    long priority = OM_PRIORITY_DEFAULT, max_attempts = OM_MAX_ATTEMPTS_DEFAULT;
-    int rc = cli_get_int(a, "priority", 0, 9, &priority);
+    int rc = enqueue_payload(c, a, &payload);
+    free(payload);
+    long n;
+    int64_t d;
     if (rc == CLI_OK)
-        rc = cli_get_int(a, "max-attempts", 1, 100, &max_attempts);
-    int64_t delay_ms = 0;
-    const char *delay = cli_get(a, "delay");
-    if (rc == CLI_OK && delay) {
-        char *end;
-        errno = 0;
-        double secs = strtod(delay, &end);
-        if (!*delay || *end || errno || !isfinite(secs) || secs < 0 || secs > 366.0 * 86400)
-            rc = cli_usage_error(c, "--delay must be a number of seconds from 0 to 31622400 "
-                                    "(got '%s')", delay);
-        else
-            delay_ms = (int64_t)llround(secs * 1000.0);
-    }
-    if (rc) {
-        free(payload);
-        return rc;
-    }
-    if (!om_runtime_find(type))
-        fprintf(stderr, "omniva: note: this build has no stage for job type '%s'; a worker "
-                        "serving it will send it to the dead letters\n", type);
+        rc = cli_get_int(a, "priority", 0, 9, &n);
+    if (rc == CLI_OK)
+        rc = cli_get_int(a, "max-attempts", 1, 100, &n);
+    if (rc == CLI_OK)
+        rc = enqueue_delay(c, a, &d);
+    return rc;
+}
 
-    cli_ws ws;
-    rc = cli_open(c, &ws, CLI_WS_QUEUE);
-    if (rc) {
-        free(payload);
-        return rc;
-    }
+int cmd_jobs_enqueue(cli_ctx *c, cli_args *a)
+{
+    const char *type = a->pos[0];
+    char *payload = NULL;
+    long priority = OM_PRIORITY_DEFAULT, max_attempts = OM_MAX_ATTEMPTS_DEFAULT;
+    int64_t delay_ms = 0;
+    /* checked by check_jobs_enqueue: these cannot fail here */
+    enqueue_payload(c, a, &payload);
+    cli_get_int(a, "priority", 0, 9, &priority);
+    cli_get_int(a, "max-attempts", 1, 100, &max_attempts);
+    enqueue_delay(c, a, &delay_ms);
+    if (!om_runtime_find(type))
+        fprintf(stderr, "omniva: note: this build has no stage for job type '%s' (it runs %s); "
+                        "a worker serving it will send it to the dead letters\n", type,
+                cli_job_types());
+
     om_job_spec spec = OM_JOB_SPEC_INIT;
     spec.type = type;
     spec.payload = payload;
@@ -110,8 +132,8 @@ int cmd_jobs_enqueue(cli_ctx *c, cli_args *a)
     spec.unique_key = cli_get(a, "unique");
     spec.max_attempts = (int)max_attempts;
     char id[OM_UUID_LEN];
-    int created = 0;
-    if (om_queue_enqueue(ws.queue, &spec, id, &created)) {
+    int created = 0, rc = CLI_OK;
+    if (om_queue_enqueue(c->ws.queue, &spec, id, &created)) {
         rc = cli_error_om("cannot enqueue '%s' job", type);
     } else if (cli_flag(a, "json")) {
         json_t *o = json_pack("{s:s, s:s, s:b}", "job_id", id, "type", type, "created", created);
@@ -124,11 +146,10 @@ int cmd_jobs_enqueue(cli_ctx *c, cli_args *a)
                     spec.unique_key, id);
     }
     free(payload);
-    cli_close(&ws);
     return rc;
 }
 
-int cmd_jobs_list(cli_ctx *c, cli_args *a)
+int check_jobs_list(cli_ctx *c, cli_args *a)
 {
     const char *state = cli_get(a, "state"), *type = cli_get(a, "type");
     if (state && !state_valid(state))
@@ -137,15 +158,18 @@ int cmd_jobs_list(cli_ctx *c, cli_args *a)
     if (type && om_queue_type_valid(type))
         return cli_usage_error(c, "invalid job type '%s': %s", type, om_error_msg());
     long limit = 100;
-    int rc = cli_get_int(a, "limit", 1, 1000000, &limit);
-    if (rc)
-        return rc;
-    cli_ws ws;
-    if ((rc = cli_open(c, &ws, CLI_WS_QUEUE)))
-        return rc;
+    return cli_get_int(a, "limit", 1, 1000000, &limit);
+}
+
+int cmd_jobs_list(cli_ctx *c, cli_args *a)
+{
+    const char *state = cli_get(a, "state"), *type = cli_get(a, "type");
+    long limit = 100;
+    cli_get_int(a, "limit", 1, 1000000, &limit);
+    int rc = CLI_OK;
     om_queue_filter f = {state, type, (size_t)limit};
     om_job_list l = {NULL, 0};
-    if (om_queue_list(ws.queue, &f, &l)) {
+    if (om_queue_list(c->ws.queue, &f, &l)) {
         rc = cli_error_om("cannot list jobs");
     } else if (cli_flag(a, "json")) {
         json_t *arr = json_array();
@@ -166,7 +190,6 @@ int cmd_jobs_list(cli_ctx *c, cli_args *a)
             printf("(no jobs)\n");
     }
     om_job_list_free(&l);
-    cli_close(&ws);
     return rc;
 }
 
@@ -192,24 +215,25 @@ static json_t *job_events(om_store *s, const char *id)
     return arr;
 }
 
+int check_job_id(cli_ctx *c, cli_args *a)
+{
+    if (!om_uuid_valid(a->pos[0]))
+        return cli_usage_error(c, "'%s' is not a job id (a UUID)", a->pos[0]);
+    return CLI_OK;
+}
+
 int cmd_jobs_show(cli_ctx *c, cli_args *a)
 {
     const char *id = a->pos[0];
-    if (!om_uuid_valid(id))
-        return cli_usage_error(c, "'%s' is not a job id (a UUID)", id);
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
-    if (rc)
-        return rc;
     om_job j;
     memset(&j, 0, sizeof(j));
-    if (om_queue_get(ws.queue, id, &j)) {
-        rc = cli_error_om("cannot show job %s", id);
-        cli_close(&ws);
-        return rc;
-    }
+    int rc = om_queue_get(c->ws.queue, id, &j);
+    if (rc == OM_ENOTFOUND)
+        return cli_error("job %s not found", id);
+    if (rc)
+        return cli_error_om("cannot show job %s", id);
     json_t *o = job_json(&j);
-    json_object_set_new(o, "events", job_events(ws.store, j.id));
+    json_object_set_new(o, "events", job_events(c->ws.store, j.id));
     if (cli_flag(a, "json")) {
         cli_print_json(o);
     } else {
@@ -226,7 +250,7 @@ int cmd_jobs_show(cli_ctx *c, cli_args *a)
             else
                 printf("  %-15s -\n", keys[k]);
         }
-        char *p = json_dumps(json_object_get(o, "payload"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *p = json_dumps(json_object_get(o, "payload"), JSON_COMPACT | JSON_ENCODE_ANY | OM_JSON_REAL);
         printf("  %-15s %s\n", "payload", p ? p : "");
         free(p);
         json_t *errs = json_object_get(o, "errors");
@@ -254,28 +278,33 @@ int cmd_jobs_show(cli_ctx *c, cli_args *a)
     }
     json_decref(o);
     om_job_release(&j);
-    cli_close(&ws);
     return CLI_OK;
 }
 
 int cmd_jobs_retry(cli_ctx *c, cli_args *a)
 {
     const char *id = a->pos[0];
-    if (!om_uuid_valid(id))
-        return cli_usage_error(c, "'%s' is not a job id (a UUID)", id);
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
-    if (rc)
+    int rc = om_queue_retry(c->ws.queue, id);
+    if (rc == OM_ENOTFOUND)
+        return cli_error("job %s not found", id);
+    if (rc) {
+        om_job j;
+        memset(&j, 0, sizeof(j));
+        char *why = xstrdup(om_error_msg());
+        if (om_queue_get(c->ws.queue, id, &j) == OM_OK && strcmp(j.state, "dead"))
+            rc = cli_error("cannot retry job %s: it is %s; only dead jobs can be retried", id,
+                           j.state);
+        else
+            rc = cli_error("cannot retry job %s: %s", id, why);
+        om_job_release(&j);
+        free(why);
         return rc;
-    if (om_queue_retry(ws.queue, id))
-        rc = cli_error_om("cannot retry job %s", id);
-    else
-        printf("job %s is ready again\n", id);
-    cli_close(&ws);
-    return rc;
+    }
+    printf("job %s is ready again\n", id);
+    return CLI_OK;
 }
 
-int cmd_jobs_purge(cli_ctx *c, cli_args *a)
+int check_jobs_purge(cli_ctx *c, cli_args *a)
 {
     const char *state = cli_get(a, "state");
     if (!state)
@@ -283,12 +312,15 @@ int cmd_jobs_purge(cli_ctx *c, cli_args *a)
     if (strcmp(state, "dead") && strcmp(state, "done"))
         return cli_usage_error(c, "--state must be dead or done (got '%s'); live jobs are never "
                                   "purged", state);
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
-    if (rc)
-        return rc;
+    return CLI_OK;
+}
+
+int cmd_jobs_purge(cli_ctx *c, cli_args *a)
+{
+    const char *state = cli_get(a, "state");
+    int rc = CLI_OK;
     size_t n = 0;
-    if (om_queue_purge(ws.queue, state, &n)) {
+    if (om_queue_purge(c->ws.queue, state, &n)) {
         rc = cli_error_om("cannot purge %s jobs", state);
     } else if (cli_flag(a, "json")) {
         json_t *o = json_pack("{s:s, s:I}", "state", state, "purged", (json_int_t)n);
@@ -297,19 +329,15 @@ int cmd_jobs_purge(cli_ctx *c, cli_args *a)
     } else {
         printf("purged %zu %s jobs\n", n, state);
     }
-    cli_close(&ws);
     return rc;
 }
 
 int cmd_jobs_stats(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_QUEUE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     om_queue_stat *st = NULL;
     size_t n = 0;
-    if (om_queue_stats(ws.queue, &st, &n)) {
+    if (om_queue_stats(c->ws.queue, &st, &n)) {
         rc = cli_error_om("cannot read queue stats");
     } else if (cli_flag(a, "json")) {
         json_t *arr = json_array();
@@ -330,6 +358,5 @@ int cmd_jobs_stats(cli_ctx *c, cli_args *a)
                    (long long)st[i].dead);
     }
     free(st);
-    cli_close(&ws);
     return rc;
 }

@@ -27,7 +27,7 @@ static void print_packet(json_t *p)
            json_string_value(json_object_get(p, "entity_id")));
     const char *keys[] = {"lineage", "decision_chain"};
     for (size_t k = 0; k < OM_ARRAY_LEN(keys); k++) {
-        char *s = json_dumps(json_object_get(p, keys[k]), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_dumps(json_object_get(p, keys[k]), JSON_COMPACT | JSON_ENCODE_ANY | OM_JSON_REAL);
         printf("  %-15s %s\n", keys[k], s ? s : "null");
         free(s);
     }
@@ -60,28 +60,24 @@ int cmd_ledger_verify(cli_ctx *c, cli_args *a)
     json_t *anchor = NULL;
     if (anchor_path && read_anchor(anchor_path, &anchor))
         return CLI_FAIL;
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc) {
-        json_decref(anchor);
-        return rc;
-    }
+    cli_ws *ws = &c->ws;
+    int rc = CLI_OK;
     om_stardust_report rep;
     om_anchor_report arep;
     memset(&rep, 0, sizeof(rep));
     memset(&arep, 0, sizeof(arep));
     char *pub = NULL;
     if (anchor) {
-        char *dir = key_dir(&ws);
+        char *dir = key_dir(ws);
         pub = cli_get(a, "key") ? xstrdup(cli_get(a, "key"))
                                 : xasprintf("%s/%s", dir, OM_ANCHOR_PUB_FILE);
         free(dir);
-        if (om_anchor_verify(ws.store, anchor, pub, &arep)) {
+        if (om_anchor_verify(ws->store, anchor, pub, &arep)) {
             rc = cli_error_om("cannot check the anchor");
             goto out;
         }
         rep = arep.ledger;
-    } else if (om_stardust_verify(ws.store, &rep)) {
+    } else if (om_stardust_verify(ws->store, &rep)) {
         rc = cli_error_om("cannot verify the ledger");
         goto out;
     }
@@ -90,7 +86,7 @@ int cmd_ledger_verify(cli_ctx *c, cli_args *a)
     int ok = anchor ? arep.ok : rep.ok;
     json_t *bad = NULL;
     if (ledger_read && !rep.ok && rep.bad_id[0] && om_uuid_valid(rep.bad_id))
-        om_stardust_get(ws.store, rep.bad_id, &bad);
+        om_stardust_get(ws->store, rep.bad_id, &bad);
     if (cli_flag(a, "json")) {
         json_t *o = json_pack("{s:b}", "ok", ok);
         if (ledger_read) {
@@ -151,22 +147,19 @@ int cmd_ledger_verify(cli_ctx *c, cli_args *a)
 out:
     free(pub);
     json_decref(anchor);
-    cli_close(&ws);
     return rc;
 }
 
 int cmd_ledger_anchor(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
-    char *dir = key_dir(&ws);
+    cli_ws *ws = &c->ws;
+    int rc = CLI_OK;
+    char *dir = key_dir(ws);
     int created = 0;
     json_t *anchor = NULL;
     if (om_anchor_key_ensure(dir, &created)) {
         rc = cli_error_om("cannot set up the ledger key in %s", dir);
-    } else if (om_anchor_create(ws.store, dir, &anchor)) {
+    } else if (om_anchor_create(ws->store, dir, &anchor)) {
         rc = cli_error_om("cannot anchor the ledger");
     } else {
         if (created)
@@ -191,21 +184,22 @@ int cmd_ledger_anchor(cli_ctx *c, cli_args *a)
     }
     json_decref(anchor);
     free(dir);
-    cli_close(&ws);
     return rc;
+}
+
+int check_entity_id(cli_ctx *c, cli_args *a)
+{
+    if (!om_uuid_valid(a->pos[0]))
+        return cli_usage_error(c, "'%s' is not an entity id (a UUID)", a->pos[0]);
+    return CLI_OK;
 }
 
 int cmd_ledger_show(cli_ctx *c, cli_args *a)
 {
     const char *id = a->pos[0];
-    if (!om_uuid_valid(id))
-        return cli_usage_error(c, "'%s' is not an entity id (a UUID)", id);
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     json_t *arr = NULL;
-    if (om_stardust_for_entity(ws.store, id, &arr)) {
+    if (om_stardust_for_entity(c->ws.store, id, &arr)) {
         rc = cli_error_om("cannot read the ledger");
     } else if (cli_flag(a, "json")) {
         cli_print_json(arr);
@@ -217,6 +211,5 @@ int cmd_ledger_show(cli_ctx *c, cli_args *a)
         json_array_foreach(arr, i, p) print_packet(p);
     }
     json_decref(arr);
-    cli_close(&ws);
     return rc;
 }

@@ -14,65 +14,147 @@
 #include "stages/stages.h"
 
 #include <math.h>
+#include <strings.h>
 
 /* ---- projects ------------------------------------------------------------------------ */
+
+/* Reads --brand FILE (NULL when absent). Prints the error. */
+static int read_brand(cli_args *a, char **out)
+{
+    *out = NULL;
+    const char *file = cli_get(a, "brand");
+    if (file && om_brand_read_file(file, out))
+        return cli_error_om("--brand %s", file);
+    return CLI_OK;
+}
+
+int check_project_update(cli_ctx *c, cli_args *a)
+{
+    if (!cli_get(a, "brand"))
+        return cli_usage_error(c, "'%s' needs --brand FILE (the settings to change)", c->path);
+    return CLI_OK;
+}
+
+static void print_project(cli_ctx *c, const char *id)
+{
+    json_t *p = NULL;
+    if (om_project_get(c->ws.store, id, &p) == OM_OK)
+        cli_print_json(p);
+    json_decref(p);
+}
 
 int cmd_project_create(cli_ctx *c, cli_args *a)
 {
     char *brand = NULL;
-    const char *file = cli_get(a, "brand");
-    if (file && om_brand_read_file(file, &brand))
-        return cli_error_om("--brand %s", file);
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc) {
-        free(brand);
+    int rc = read_brand(a, &brand);
+    if (rc)
         return rc;
-    }
     char id[OM_UUID_LEN];
-    if (om_project_create(ws.store, a->pos[0], brand, om_config_home(ws.cfg), id)) {
+    if (om_project_create(c->ws.store, a->pos[0], brand, om_config_home(c->ws.cfg), id))
         rc = cli_error_om("cannot create project '%s'", a->pos[0]);
-    } else if (cli_flag(a, "json")) {
-        json_t *p = NULL;
-        if (om_project_get(ws.store, id, &p) == OM_OK)
-            cli_print_json(p);
-        json_decref(p);
-    } else {
+    else if (cli_flag(a, "json"))
+        print_project(c, id);
+    else
         printf("project %s created (%s)\n", a->pos[0], id);
-    }
     free(brand);
-    cli_close(&ws);
     return rc;
+}
+
+int cmd_project_update(cli_ctx *c, cli_args *a)
+{
+    char *brand = NULL;
+    int rc = read_brand(a, &brand);
+    if (rc)
+        return rc;
+    char id[OM_UUID_LEN];
+    int orc = om_project_resolve(c->ws.store, a->pos[0], id);
+    if (orc == OM_ENOTFOUND)
+        rc = cli_error("project '%s' not found", a->pos[0]);
+    else if (orc)
+        rc = cli_error_om("project '%s'", a->pos[0]);
+    else if (om_project_update_brand(c->ws.store, id, brand, om_config_home(c->ws.cfg)))
+        rc = cli_error_om("cannot update project '%s'", a->pos[0]);
+    else if (cli_flag(a, "json"))
+        print_project(c, id);
+    else
+        printf("project %s updated (%s)\n", a->pos[0], id);
+    free(brand);
+    return rc;
+}
+
+/* Clips of the videos of the creators the project follows. */
+static const char *project_clips_sql =
+    "SELECT COUNT(*) FROM clips cl JOIN videos v ON v.video_id = cl.video_id "
+    "JOIN posts po ON po.post_id = v.post_id "
+    "JOIN project_creators pc ON pc.creator_id = po.creator_id WHERE pc.project_id = ?";
+
+int cmd_project_delete(cli_ctx *c, cli_args *a)
+{
+    om_store *s = c->ws.store;
+    char id[OM_UUID_LEN];
+    int rc = om_project_resolve(s, a->pos[0], id);
+    if (rc == OM_ENOTFOUND)
+        return cli_error("project '%s' not found", a->pos[0]);
+    if (rc)
+        return cli_error_om("project '%s'", a->pos[0]);
+    char *v = NULL;
+    long long clips = 0, links = 0;
+    if (om_store_query_value(s, project_clips_sql, OM_PARAMS(OM_TEXT(id)), &v) == OM_OK)
+        clips = strtoll(v, NULL, 10);
+    free(v);
+    v = NULL;
+    if (om_store_query_value(s, "SELECT COUNT(*) FROM project_creators WHERE project_id = ?",
+                             OM_PARAMS(OM_TEXT(id)), &v) == OM_OK)
+        links = strtoll(v, NULL, 10);
+    free(v);
+    if (clips > 0 && !cli_flag(a, "force"))
+        return cli_error("project '%s' has %lld clips; pass --force to delete it anyway (the "
+                         "clips, their files and the ledger stay)", a->pos[0], clips);
+    rc = om_store_begin(s);
+    if (rc == OM_OK)
+        rc = om_store_exec(s, "DELETE FROM project_creators WHERE project_id = ?",
+                           OM_PARAMS(OM_TEXT(id)), NULL);
+    if (rc == OM_OK)
+        rc = om_store_exec(s, "DELETE FROM projects WHERE project_id = ?",
+                           OM_PARAMS(OM_TEXT(id)), NULL);
+    if (rc == OM_OK)
+        rc = om_store_commit(s);
+    if (rc) {
+        om_store_rollback(s);
+        return cli_error_om("cannot delete project '%s'", a->pos[0]);
+    }
+    printf("project %s deleted (%s): removed the project and its %lld creator links", a->pos[0],
+           id, links);
+    if (clips)
+        printf("; its %lld clips, their videos, files and ledger packets stay", clips);
+    printf("\n");
+    return CLI_OK;
 }
 
 int cmd_project_show(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     json_t *p = NULL;
-    if (om_project_get(ws.store, a->pos[0], &p)) {
+    int orc = om_project_get(c->ws.store, a->pos[0], &p);
+    if (orc == OM_ENOTFOUND) {
+        rc = cli_error("project '%s' not found", a->pos[0]);
+    } else if (orc) {
         rc = cli_error_om("project '%s'", a->pos[0]);
     } else {
         json_t *creators = NULL;
-        if (om_creator_list(ws.store, a->pos[0], &creators) == OM_OK)
+        if (om_creator_list(c->ws.store, a->pos[0], &creators) == OM_OK)
             json_object_set_new(p, "creators", creators);
         cli_print_json(p);
     }
     json_decref(p);
-    cli_close(&ws);
     return rc;
 }
 
 int cmd_project_list(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     json_t *list = NULL;
-    if (om_project_list(ws.store, &list)) {
+    if (om_project_list(c->ws.store, &list)) {
         rc = cli_error_om("listing projects");
     } else if (cli_flag(a, "json")) {
         cli_print_json(list);
@@ -88,7 +170,6 @@ int cmd_project_list(cli_ctx *c, cli_args *a)
             printf("no projects (create one with 'omniva project create NAME')\n");
     }
     json_decref(list);
-    cli_close(&ws);
     return rc;
 }
 
@@ -96,17 +177,14 @@ int cmd_project_list(cli_ctx *c, cli_args *a)
 
 int cmd_creator_add(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     char id[OM_UUID_LEN];
     int created = 0, linked = 0;
-    if (om_creator_add_ex(ws.store, a->pos[0], a->pos[1], id, &created, &linked)) {
+    if (om_creator_add_ex(c->ws.store, a->pos[0], a->pos[1], id, &created, &linked)) {
         rc = cli_error_om("cannot add creator %s", a->pos[1]);
     } else if (cli_flag(a, "json")) {
         json_t *cr = NULL;
-        if (om_creator_get(ws.store, id, &cr) == OM_OK) {
+        if (om_creator_get(c->ws.store, id, &cr) == OM_OK) {
             json_object_set_new(cr, "created", json_boolean(created));
             json_object_set_new(cr, "linked", json_boolean(linked));
             cli_print_json(cr);
@@ -116,18 +194,17 @@ int cmd_creator_add(cli_ctx *c, cli_args *a)
         printf("creator %s %s%s\n", id, created ? "added" : "already known",
                linked ? ", linked to the project" : "");
     }
-    cli_close(&ws);
     return rc;
 }
 
 int cmd_creator_list(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
+    int rc = CLI_OK;
     json_t *list = NULL;
-    if (om_creator_list(ws.store, a->pos[0], &list)) {
+    int orc = om_creator_list(c->ws.store, a->pos[0], &list);
+    if (orc == OM_ENOTFOUND) {
+        rc = cli_error("project '%s' not found", a->pos[0]);
+    } else if (orc) {
         rc = cli_error_om("listing creators of '%s'", a->pos[0]);
     } else if (cli_flag(a, "json")) {
         cli_print_json(list);
@@ -142,93 +219,30 @@ int cmd_creator_list(cli_ctx *c, cli_args *a)
                    json_string_value(json_object_get(cr, "username")),
                    json_string_value(json_object_get(cr, "profile_url")));
         }
+        if (json_array_size(list) == 0)
+            printf("no creators (add one with 'omniva creator add %s URL')\n", a->pos[0]);
     }
     json_decref(list);
-    cli_close(&ws);
     return rc;
 }
 
 int cmd_creator_remove(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
+    int rc = om_creator_remove(c->ws.store, a->pos[0], a->pos[1]);
+    if (rc == OM_ENOTFOUND) /* names the project or the creator that is missing */
+        return cli_error("%s", om_error_msg());
     if (rc)
-        return rc;
-    if (om_creator_remove(ws.store, a->pos[0], a->pos[1]))
-        rc = cli_error_om("cannot remove creator %s from '%s'", a->pos[1], a->pos[0]);
-    else
-        printf("creator %s removed from %s\n", a->pos[1], a->pos[0]);
-    cli_close(&ws);
-    return rc;
+        return cli_error_om("cannot remove creator %s from '%s'", a->pos[1], a->pos[0]);
+    printf("creator %s removed from %s\n", a->pos[1], a->pos[0]);
+    return CLI_OK;
 }
 
-/* ---- run ----------------------------------------------------------------------------- */
+/* ---- clips, videos and explanations ------------------------------------------------ */
 
-/* Enqueues this bucket's rescrape and runs every stage until drained (or idle with once). */
-static int run_pipeline(cli_ws *ws, int once, int now, int concurrency, long interval)
-{
-    if (now)
-        om_config_set(ws->cfg, "schedule", "now", "1");
-    int64_t bucket = om_rescrape_bucket(om_now_us(), interval);
-    char *key = xasprintf("rescrape:%lld", (long long)bucket);
-    char *payload = xasprintf("{\"interval_s\": %ld%s}", interval, once ? ", \"once\": true" : "");
-    om_job_spec spec = OM_JOB_SPEC_INIT;
-    spec.type = "rescrape";
-    spec.payload = payload;
-    spec.unique_key = key;
-    spec.priority = 9;
-    char id[OM_UUID_LEN];
-    int created = 0;
-    int rc = om_queue_enqueue(ws->queue, &spec, id, &created);
-    free(key);
-    free(payload);
-    if (rc)
-        return cli_error_om("cannot enqueue the re-scrape");
-    if (!created)
-        om_info("run", "creators already scraped in this %ld s window (job %s)", interval, id);
-    /* Workers open their own connections after fork. */
-    om_queue_free(ws->queue);
-    om_store_free(ws->store);
-    ws->queue = NULL;
-    ws->store = NULL;
-    om_worker_opts opts = {
-        .types = NULL,
-        .concurrency = concurrency,
-        .once = once,
-        .home = om_config_home(ws->cfg),
-    };
-    return om_worker_run(ws->cfg, &opts) == OM_OK ? CLI_OK : cli_error_om("pipeline failed");
-}
+static const char *const clip_statuses[] = {"CANDIDATE", "SELECTED",  "REJECTED",
+                                            "RENDERED",  "SCHEDULED", "PUBLISHED", NULL};
 
-static int run_opts(cli_ctx *c, cli_args *a, long *conc, long *interval)
-{
-    *conc = 2;
-    *interval = 0;
-    int rc = cli_get_int(a, "concurrency", 1, 64, conc);
-    if (rc == CLI_OK)
-        rc = cli_get_int(a, "interval", 10, 7 * 86400, interval);
-    return rc;
-}
-
-int cmd_run(cli_ctx *c, cli_args *a)
-{
-    long conc, interval;
-    int rc = run_opts(c, a, &conc, &interval);
-    if (rc)
-        return rc;
-    cli_ws ws;
-    if ((rc = cli_open(c, &ws, CLI_WS_QUEUE)))
-        return rc;
-    if (!interval)
-        interval = om_config_long(ws.cfg, "scraper.interval_s");
-    rc = run_pipeline(&ws, cli_flag(a, "once"), cli_flag(a, "now"), (int)conc, interval);
-    cli_close(&ws);
-    return rc;
-}
-
-/* ---- clips and explanations ---------------------------------------------------------- */
-
-static const char *clips_sql =
+const char *cli_clips_sql =
     "SELECT c.clip_id, c.status, c.start_time, c.end_time, c.confidence, c.lattice_priority, "
     "c.metadata, v.file_path, a.virality_score, a.relevance_score, "
     "(SELECT path FROM artifacts r WHERE r.kind = 'render' AND r.entity_id = c.clip_id "
@@ -253,7 +267,7 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p ? p : "-";
 }
 
-static void print_clips(om_rows *r)
+void cli_print_clips(om_rows *r)
 {
     size_t n = om_rows_count(r);
     for (size_t i = 0; i < n; i++) {
@@ -299,43 +313,230 @@ static json_t *clips_json(om_rows *r)
     return arr;
 }
 
-int cmd_clips(cli_ctx *c, cli_args *a)
+/* One row per video: what it is, its clips, the latest analysis' raw output. */
+static const char *videos_sql =
+    "SELECT v.video_id, v.file_path, v.duration_seconds, v.created_at, po.url, "
+    "cr.username AS creator, "
+    "(SELECT COUNT(*) FROM clips c WHERE c.video_id = v.video_id) AS candidates, "
+    "(SELECT COUNT(*) FROM clips c WHERE c.video_id = v.video_id AND "
+    " c.status IN ('RENDERED', 'SCHEDULED', 'PUBLISHED')) AS clips, "
+    "(SELECT COUNT(*) FROM clips c WHERE c.video_id = v.video_id AND "
+    " c.status = 'PUBLISHED') AS published, "
+    "(SELECT COUNT(*) FROM analysis a WHERE a.video_id = v.video_id) AS analyses, "
+    "(SELECT a.raw_ai_output FROM analysis a WHERE a.video_id = v.video_id "
+    " ORDER BY a.created_at DESC, a.analysis_id DESC LIMIT 1) AS raw_ai_output "
+    "FROM videos v JOIN posts po ON po.post_id = v.post_id "
+    "JOIN creators cr ON cr.creator_id = po.creator_id "
+    "WHERE (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM project_creators pc "
+    " WHERE pc.creator_id = po.creator_id AND pc.project_id = ?)) "
+    "ORDER BY v.created_at, v.video_id";
+
+/* video_id -> last error of its dead analyze job, from the queue (best effort: a queue that
+ * cannot be opened leaves the reasons to the analysis rows). New reference. */
+static json_t *dead_analyses(cli_ctx *c)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
+    json_t *out = json_object();
+    om_queue *q = c->ws.queue;
+    int own = 0;
+    if (!q) {
+        if (om_queue_open(&q, om_config_queue_url(c->ws.cfg), c->ws.store))
+            return out;
+        own = 1;
+    }
+    om_queue_filter f = {"dead", "analyze", 1000};
+    om_job_list l = {NULL, 0};
+    if (om_queue_list(q, &f, &l) == OM_OK) {
+        for (size_t i = 0; i < l.n; i++) {
+            json_t *p = json_loads(l.jobs[i].payload ? l.jobs[i].payload : "{}", 0, NULL);
+            json_t *errs = json_loads(l.jobs[i].errors ? l.jobs[i].errors : "[]", 0, NULL);
+            const char *vid = json_string_value(json_object_get(p, "video_id"));
+            json_t *last = json_array_get(errs, json_array_size(errs) - 1);
+            const char *e = json_string_value(json_object_get(last, "error"));
+            if (vid)
+                json_object_set_new(out, vid, json_string(e ? e : "analysis failed"));
+            json_decref(p);
+            json_decref(errs);
+        }
+    }
+    om_job_list_free(&l);
+    if (own)
+        om_queue_free(q);
+    return out;
+}
+
+/* The videos as JSON objects: video_id, file, creator, status, candidates, clips,
+ * published, no_clip_reason, no_clip_code. */
+static int videos_collect(cli_ctx *c, const char *project_id, json_t **out)
+{
+    *out = NULL;
+    om_rows *r = NULL;
+    int rc = om_store_query(c->ws.store, videos_sql,
+                            OM_PARAMS(OM_TEXT(project_id), OM_TEXT(project_id)), &r);
     if (rc)
         return rc;
+    json_t *dead = om_rows_count(r) ? dead_analyses(c) : json_object();
+    json_t *arr = json_array();
+    for (size_t i = 0; i < om_rows_count(r); i++) {
+        const char *vid = om_rows_getn(r, i, "video_id");
+        int64_t cands = om_rows_int(r, i, "candidates", 0), clips = om_rows_int(r, i, "clips", 0);
+        int64_t published = om_rows_int(r, i, "published", 0);
+        int64_t analyses = om_rows_int(r, i, "analyses", 0);
+        const char *raw_text = om_rows_getn(r, i, "raw_ai_output");
+        json_t *raw = raw_text ? json_loads(raw_text, 0, NULL) : NULL;
+        const char *reason = json_string_value(json_object_get(raw, "no_clip_reason"));
+        const char *code = json_string_value(json_object_get(raw, "no_clip_code"));
+        const char *failed = json_string_value(json_object_get(dead, vid));
+        const char *status;
+        char *why = NULL;
+        if (published)
+            status = "published";
+        else if (clips)
+            status = "clipped";
+        else if (analyses)
+            status = "no clip";
+        else if (failed)
+            status = "failed";
+        else
+            status = "pending";
+        if (!clips) {
+            if (reason)
+                why = xstrdup(reason);
+            else if (!analyses && failed)
+                why = xasprintf("analysis failed: %s", failed);
+            else if (!analyses)
+                why = xstrdup("not analysed yet");
+            else if (cands == 0)
+                why = xstrdup("the analysis found no clip candidate");
+            else
+                why = xasprintf("%lld candidates, none rendered yet (rejected or in progress)",
+                                (long long)cands);
+        }
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "video_id", vid, "file",
+                              om_rows_getn(r, i, "file_path"), "creator",
+                              om_rows_getn(r, i, "creator"), "status", status, "candidates",
+                              (json_int_t)cands, "clips", (json_int_t)clips, "published",
+                              (json_int_t)published);
+        json_object_set_new(o, "no_clip_reason", why ? json_string(why) : json_null());
+        json_object_set_new(o, "no_clip_code", code && !clips ? json_string(code) : json_null());
+        json_array_append_new(arr, o);
+        free(why);
+        json_decref(raw);
+    }
+    json_decref(dead);
+    om_rows_free(r);
+    *out = arr;
+    return OM_OK;
+}
+
+static void print_video(size_t i, json_t *v)
+{
+    printf("%2zu. %s  %-9s %s (%s)  clips %lld", i + 1,
+           json_string_value(json_object_get(v, "video_id")),
+           json_string_value(json_object_get(v, "status")),
+           base_name(json_string_value(json_object_get(v, "file"))),
+           json_string_value(json_object_get(v, "creator")),
+           (long long)json_integer_value(json_object_get(v, "clips")));
+    const char *why = json_string_value(json_object_get(v, "no_clip_reason"));
+    const char *code = json_string_value(json_object_get(v, "no_clip_code"));
+    if (why)
+        printf("\n    no clip: %s%s%s%s", why, code ? " [" : "", code ? code : "", code ? "]" : "");
+    printf("\n");
+}
+
+int cmd_videos(cli_ctx *c, cli_args *a)
+{
+    const char *project = cli_get(a, "project");
+    char pid[OM_UUID_LEN];
+    if (project) {
+        int rc = om_project_resolve(c->ws.store, project, pid);
+        if (rc == OM_ENOTFOUND)
+            return cli_error("project '%s' not found", project);
+        if (rc)
+            return cli_error_om("project '%s'", project);
+    }
+    json_t *arr = NULL;
+    if (videos_collect(c, project ? pid : NULL, &arr))
+        return cli_error_om("listing videos");
+    if (cli_flag(a, "json")) {
+        cli_print_json(arr);
+    } else {
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v) print_video(i, v);
+        if (json_array_size(arr) == 0)
+            printf("no videos yet (follow a creator with 'omniva creator add', then "
+                   "'omniva run')\n");
+    }
+    json_decref(arr);
+    return CLI_OK;
+}
+
+int check_clips(cli_ctx *c, cli_args *a)
+{
     const char *status = cli_get(a, "status");
+    if (status && !cli_one_of(status, clip_statuses))
+        return cli_usage_error(c, "unknown clip status '%s' (candidate, selected, rejected, "
+                                  "rendered, scheduled, published)", status);
+    return CLI_OK;
+}
+
+int cmd_clips(cli_ctx *c, cli_args *a)
+{
+    const char *given = cli_get(a, "status");
+    const char *status = NULL;
+    for (const char *const *k = clip_statuses; given && *k; k++)
+        if (!strcasecmp(*k, given))
+            status = *k; /* the store's spelling (upper case) */
     om_rows *r = NULL;
-    if (om_store_query(ws.store, clips_sql, OM_PARAMS(OM_TEXT(status), OM_TEXT(status)), &r)) {
+    int rc = CLI_OK;
+    if (om_store_query(c->ws.store, cli_clips_sql, OM_PARAMS(OM_TEXT(status), OM_TEXT(status)),
+                       &r)) {
         rc = cli_error_om("listing clips");
     } else if (cli_flag(a, "json")) {
         json_t *j = clips_json(r);
         cli_print_json(j);
         json_decref(j);
+    } else if (om_rows_count(r) > 0) {
+        cli_print_clips(r);
+    } else if (status) {
+        printf("no %s clips\n", given);
     } else {
-        print_clips(r);
-        if (om_rows_count(r) == 0)
-            printf("no clips yet\n");
+        /* say why: the videos and what became of them */
+        json_t *vids = NULL;
+        if (videos_collect(c, NULL, &vids) != OM_OK || json_array_size(vids) == 0) {
+            printf("no clips yet (no videos yet: follow a creator with 'omniva creator add', "
+                   "then 'omniva run')\n");
+        } else {
+            printf("no clips yet; %zu videos:\n", json_array_size(vids));
+            size_t i;
+            json_t *v;
+            json_array_foreach(vids, i, v) print_video(i, v);
+        }
+        json_decref(vids);
     }
     om_rows_free(r);
-    cli_close(&ws);
     return rc;
+}
+
+int check_clip_id(cli_ctx *c, cli_args *a)
+{
+    if (!om_uuid_valid(a->pos[0]))
+        return cli_usage_error(c, "'%s' is not a clip id (a UUID; see 'omniva clips')",
+                               a->pos[0]);
+    return CLI_OK;
 }
 
 int cmd_explain(cli_ctx *c, cli_args *a)
 {
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE);
-    if (rc)
-        return rc;
     char *out = NULL;
-    if (om_halolux_explain(ws.store, a->pos[0], cli_flag(a, "json"), &out))
+    int rc = om_halolux_explain(c->ws.store, a->pos[0], cli_flag(a, "json"), &out);
+    if (rc == OM_ENOTFOUND)
+        rc = cli_error("clip %s not found", a->pos[0]);
+    else if (rc)
         rc = cli_error_om("cannot explain clip %s", a->pos[0]);
     else
         fputs(out, stdout);
     free(out);
-    cli_close(&ws);
     return rc;
 }
 
@@ -367,7 +568,7 @@ int cmd_demo(cli_ctx *c, cli_args *a)
         rc = cli_error_om("cannot make the demo sources");
         goto out;
     }
-    if ((rc = cli_open(c, &ws, CLI_WS_QUEUE)))
+    if ((rc = cli_open(c, &ws, CLI_NEEDS_QUEUE)))
         goto out;
     char pid[OM_UUID_LEN], cid[OM_UUID_LEN];
     if (om_project_resolve(ws.store, "demo-coffee", pid) == OM_ENOTFOUND &&
@@ -382,24 +583,22 @@ int cmd_demo(cli_ctx *c, cli_args *a)
     printf("== 3/4 pipeline: scrape -> analyze -> select -> edit -> schedule -> export\n");
     fflush(stdout);
     long interval = om_config_long(ws.cfg, "scraper.interval_s");
-    rc = run_pipeline(&ws, 1, 1, 2, interval);
+    rc = cli_run_pipeline(c, &ws, 1, 1, 2, interval);
     cli_close(&ws);
-    memset(&ws, 0, sizeof(ws));
     if (rc)
         goto out;
-    if ((rc = cli_open(c, &ws, CLI_WS_STORE)))
+    if ((rc = cli_open(c, &ws, CLI_NEEDS_STORE | CLI_READ_ONLY)))
         goto out;
     printf("== 4/4 clips (best first; 'omniva --home %s explain CLIP_ID' says why)\n", dir);
     om_rows *r = NULL;
-    if (om_store_query(ws.store, clips_sql, OM_PARAMS(OM_NULL, OM_NULL), &r)) {
+    if (om_store_query(ws.store, cli_clips_sql, OM_PARAMS(OM_NULL, OM_NULL), &r)) {
         rc = cli_error_om("listing clips");
         goto out;
     }
-    print_clips(r);
+    cli_print_clips(r);
     om_rows_free(r);
 out:
-    if (ws.store || ws.cfg)
-        cli_close(&ws);
+    cli_close(&ws);
     free(sources);
     free(url);
     free(dir);

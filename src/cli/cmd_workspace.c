@@ -97,6 +97,9 @@ int cmd_init(cli_ctx *c, cli_args *a)
         goto done;
     }
 
+    char *logf = xasprintf("%s/logs/omniva.jsonl", abs);
+    om_log_set_file(logf); /* the workspace's log from its first line (migrations) */
+    free(logf);
     const char *media = om_config_media_dir(cfg);
     if (om_mkdirs(media, 0755) || dir_writable(media)) {
         rc = cli_error_om("cannot create media directory %s", media);
@@ -136,19 +139,12 @@ done:
 int cmd_migrate(cli_ctx *c, cli_args *a)
 {
     (void)a;
-    cli_ws ws;
-    int rc = cli_open(c, &ws, CLI_WS_STORE | CLI_WS_NO_SCHEMA);
-    if (rc)
-        return rc;
     int applied = 0, version = 0;
-    if (om_store_migrate(ws.store, &applied) || om_store_schema_version(ws.store, &version)) {
-        rc = cli_error_om("migrating %s", om_store_url(ws.store));
-    } else {
-        printf("%d migrations applied (schema version %d)\n", applied, version);
-        rc = CLI_OK;
-    }
-    cli_close(&ws);
-    return rc;
+    if (om_store_migrate(c->ws.store, &applied) ||
+        om_store_schema_version(c->ws.store, &version))
+        return cli_error_om("migrating %s", om_store_url(c->ws.store));
+    printf("%d migrations applied (schema version %d)\n", applied, version);
+    return CLI_OK;
 }
 
 /* ---- doctor ----------------------------------------------------------------------- */

@@ -1,9 +1,16 @@
 /*
  * commands.c: the `omniva` command tree, one line per command. To add a command, write its
  * handler in src/cli/cmd_<family>.c, declare it in cli.h and add a line here (see cli.h).
+ * Each line ends with the setup flags (what the dispatcher opens before the handler runs)
+ * and the argument check that runs before anything is opened.
  */
 #include "base/common.h"
 #include "cli/cli.h"
+
+#define WS CLI_NEEDS_WORKSPACE
+#define STORE CLI_NEEDS_STORE
+#define QUEUE CLI_NEEDS_QUEUE
+#define RO CLI_READ_ONLY
 
 static const cli_opt json_opt[] = {{"json", NULL, "print JSON"}, {NULL, NULL, NULL}};
 
@@ -25,7 +32,7 @@ static const cli_opt enqueue_opts[] = {
 
 static const cli_opt list_opts[] = {
     {"state", "STATE", "ready, delayed, leased, done, dead or outbox"},
-    {"type", "TYPE", "only jobs of this type"},
+    {"type", "TYPE", "only jobs of this type: {types}"},
     {"limit", "N", "at most N jobs (default 100)"},
     {"json", NULL, "print a JSON array"},
     {NULL, NULL, NULL}};
@@ -36,23 +43,24 @@ static const cli_opt purge_opts[] = {{"state", "STATE", "the state to purge: dea
 
 static const cli_cmd jobs_cmds[] = {
     {"enqueue", "queue a job", "TYPE [options]",
-     "TYPE is a job type such as scrape, analyze, edit or selftest.write.", enqueue_opts, 1, 1,
-     cmd_jobs_enqueue, NULL},
-    {"list", "list jobs", "[options]", NULL, list_opts, 0, 0, cmd_jobs_list, NULL},
+     "TYPE is a job type; this build runs: {types}.", enqueue_opts, 1, 1, cmd_jobs_enqueue,
+     NULL, QUEUE, check_jobs_enqueue},
+    {"list", "list jobs", "[options]", NULL, list_opts, 0, 0, cmd_jobs_list, NULL, QUEUE | RO,
+     check_jobs_list},
     {"show", "show one job: payload, attempts, error history, events", "ID [options]", NULL,
-     json_opt, 1, 1, cmd_jobs_show, NULL},
+     json_opt, 1, 1, cmd_jobs_show, NULL, QUEUE | RO, check_job_id},
     {"retry", "bring a dead job back to ready (attempts reset)", "ID", NULL, NULL, 1, 1,
-     cmd_jobs_retry, NULL},
+     cmd_jobs_retry, NULL, QUEUE, check_job_id},
     {"purge", "delete jobs in a final state", "--state dead|done", NULL, purge_opts, 0, 0,
-     cmd_jobs_purge, NULL},
+     cmd_jobs_purge, NULL, QUEUE, check_jobs_purge},
     {"stats", "job counts per type and state", "[options]", NULL, json_opt, 0, 0,
-     cmd_jobs_stats, NULL},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+     cmd_jobs_stats, NULL, QUEUE | RO, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 /* ---- worker ----------------------------------------------------------------------- */
 
 static const cli_opt worker_opts[] = {
-    {"types", "T1,T2", "job types to serve (default: every registered type)"},
+    {"types", "T1,T2", "job types to serve (default: all of {types})"},
     {"concurrency", "N", "worker processes (default 1); a supervisor restarts crashed ones"},
     {"once", NULL, "exit when no job is claimable"},
     {NULL, NULL, NULL}};
@@ -74,14 +82,14 @@ static const cli_cmd ledger_cmds[] = {
      "With --anchor, also proves the ledger still extends a checkpoint made by 'ledger\n"
      "anchor': the signature is valid, the anchored packet is there with its hash, and the\n"
      "chain is intact from there on.",
-     ledger_verify_opts, 0, 0, cmd_ledger_verify, NULL},
+     ledger_verify_opts, 0, 0, cmd_ledger_verify, NULL, STORE | RO, NULL},
     {"anchor", "export a signed checkpoint of the ledger head (Ed25519)", "[--out FILE]",
      "The key pair is made on first use: HOME/keys/ledger_ed25519.pem (mode 0600) and\n"
      "ledger_ed25519.pub.pem. Keep anchors away from the database.",
-     ledger_anchor_opts, 0, 0, cmd_ledger_anchor, NULL},
+     ledger_anchor_opts, 0, 0, cmd_ledger_anchor, NULL, STORE, NULL},
     {"show", "the packets about one entity (job, clip, video, ...)", "ENTITY_ID [options]",
-     NULL, json_opt, 1, 1, cmd_ledger_show, NULL},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+     NULL, json_opt, 1, 1, cmd_ledger_show, NULL, STORE | RO, check_entity_id},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 /* ---- projects, creators, the pipeline (cmd_pipeline.c) ---------------------------- */
 
@@ -90,15 +98,35 @@ static const cli_opt project_create_opts[] = {
     {"json", NULL, "print the created project as JSON"},
     {NULL, NULL, NULL}};
 
+static const cli_opt project_update_opts[] = {
+    {"brand", "FILE", "brand settings to change, a JSON object merged over the current ones"},
+    {"json", NULL, "print the updated project as JSON"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt project_delete_opts[] = {
+    {"force", NULL, "delete even when the project has clips"},
+    {NULL, NULL, NULL}};
+
 static const cli_cmd project_cmds[] = {
     {"create", "create a project", "NAME [--brand FILE]",
      "Unknown keys, bad colours, a missing logo and out-of-range numbers are refused with\n"
      "the key named; missing keys get their defaults.",
-     project_create_opts, 1, 1, cmd_project_create, NULL},
+     project_create_opts, 1, 1, cmd_project_create, NULL, STORE, NULL},
     {"show", "a project with its brand settings and creators (JSON)", "PROJECT", NULL, NULL, 1,
-     1, cmd_project_show, NULL},
-    {"list", "list projects", "[options]", NULL, json_opt, 0, 0, cmd_project_list, NULL},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+     1, cmd_project_show, NULL, STORE | RO, NULL},
+    {"list", "list projects", "[options]", NULL, json_opt, 0, 0, cmd_project_list, NULL,
+     STORE | RO, NULL},
+    {"update", "change a project's brand settings", "PROJECT --brand FILE",
+     "The keys in FILE replace the project's (objects such as caption merge key by key);\n"
+     "the result is validated like 'project create' and refused naming the key.",
+     project_update_opts, 1, 1, cmd_project_update, NULL, STORE, check_project_update},
+    {"delete", "delete a project and its creator links", "PROJECT [--force]",
+     "Removes the project and its links to creators (it stops following them). Refused\n"
+     "when the project has clips unless --force. Creators, videos, clips, rendered and\n"
+     "exported files and the ledger stay: the ledger is append-only and a creator may be\n"
+     "followed by another project.",
+     project_delete_opts, 1, 1, cmd_project_delete, NULL, STORE, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 static const cli_cmd creator_cmds[] = {
     {"add", "follow a creator: TikTok, Instagram, YouTube, RSS/Atom feed, media URL, file://",
@@ -107,12 +135,13 @@ static const cli_cmd creator_cmds[] = {
      "youtube.com/@handle|/channel/ID|/c/NAME|/user/NAME[/shorts], a YouTube channel feed,\n"
      "any other http(s) feed (RSS 2.0 or Atom), a direct media URL (.mp4, .webm, ...), or\n"
      "file:///abs/folder.",
-     json_opt, 2, 2, cmd_creator_add, NULL},
+     json_opt, 2, 2, cmd_creator_add, NULL, STORE, NULL},
     {"list", "a project's creators", "PROJECT [options]", NULL, json_opt, 1, 1,
-     cmd_creator_list, NULL},
-    {"remove", "stop following a creator in a project", "PROJECT CREATOR", NULL, NULL, 2, 2,
-     cmd_creator_remove, NULL},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+     cmd_creator_list, NULL, STORE | RO, NULL},
+    {"remove", "stop following a creator in a project", "PROJECT CREATOR",
+     "CREATOR is the creator's id (see 'creator list') or the URL it was added with.", NULL, 2,
+     2, cmd_creator_remove, NULL, STORE, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 static const cli_opt run_opts[] = {
     {"once", NULL, "do what is due now, wait until the pipeline is idle, exit"},
@@ -122,48 +151,60 @@ static const cli_opt run_opts[] = {
     {NULL, NULL, NULL}};
 
 static const cli_opt clips_opts[] = {
-    {"status", "STATUS", "CANDIDATE, SELECTED, REJECTED, RENDERED, SCHEDULED, PUBLISHED"},
+    {"status", "STATUS", "candidate, selected, rejected, rendered, scheduled or published"},
     {"json", NULL, "print a JSON array"},
     {NULL, NULL, NULL}};
+
+static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project's videos"},
+                                      {"json", NULL, "print a JSON array"},
+                                      {NULL, NULL, NULL}};
 
 /* ---- the root --------------------------------------------------------------------- */
 
 static const cli_cmd root_cmds[] = {
     {"init", "create (or re-open) a workspace: omniva.conf, database, media/", "[DIR]",
      "Idempotent: running it again keeps the data and applies pending migrations.", NULL, 0, 1,
-     cmd_init, NULL},
-    {"migrate", "apply pending database migrations", "", NULL, NULL, 0, 0, cmd_migrate, NULL},
-    {"doctor", "check the installation and the workspace", "[options]", NULL, doctor_opts, 0, 0,
-     cmd_doctor, NULL},
+     cmd_init, NULL, 0, NULL},
+    {"migrate", "apply pending database migrations", "", NULL, NULL, 0, 0, cmd_migrate, NULL,
+     STORE | CLI_NO_SCHEMA, NULL},
+    {"doctor", "check the installation and the workspace; say how to fix what is missing",
+     "[options]", NULL, doctor_opts, 0, 0, cmd_doctor, NULL, 0, NULL},
     {"config", "show and check the settings (omniva.conf)", "<command> [options]", NULL, NULL,
-     0, 0, NULL, cli_config_cmds},
+     0, 0, NULL, cli_config_cmds, 0, NULL},
     {"jobs", "inspect and manage the job queue", "<command> [options]", NULL, NULL, 0, 0, NULL,
-     jobs_cmds},
+     jobs_cmds, 0, NULL},
     {"worker", "run workers until SIGTERM/SIGINT (then drain and exit 0)", "[options]",
+     "Job types: {types}.\n"
      "Knobs: the [worker] settings ('omniva config show'), env OMNIVA_WORKER_<KEY>.",
-     worker_opts, 0, 0, cmd_worker, NULL},
+     worker_opts, 0, 0, cmd_worker, NULL, QUEUE, check_worker},
     {"ledger", "the Stardust provenance ledger", "<command> [options]", NULL, NULL, 0, 0, NULL,
-     ledger_cmds},
-    {"project", "create and inspect projects (brand settings)", "<command> [options]", NULL,
-     NULL, 0, 0, NULL, project_cmds},
+     ledger_cmds, 0, NULL},
+    {"project", "create, change, delete and inspect projects (brand settings)",
+     "<command> [options]", NULL, NULL, 0, 0, NULL, project_cmds, 0, NULL},
     {"creator", "follow creators (feeds, channels, folders)", "<command> [options]", NULL, NULL,
-     0, 0, NULL, creator_cmds},
+     0, 0, NULL, creator_cmds, 0, NULL},
     {"run", "run the whole pipeline: re-scrape, analyze, select, edit, schedule, publish",
      "[options]",
      "Every stage's workers plus the periodic re-scrape in one process tree, until Ctrl-C\n"
-     "(drains). With --once: what is due now, until the pipeline is idle.",
-     run_opts, 0, 0, cmd_run, NULL},
+     "(drains). With --once: what is due now, until the pipeline is idle (jobs waiting for a\n"
+     "retry and leases that can still expire are waited for).\n"
+     "On a terminal it shows a live progress view and a summary; the JSON log lines go to\n"
+     "HOME/logs/omniva.jsonl (and to stderr with --log-format json, the default when stderr\n"
+     "is not a terminal). --quiet prints only the summary.",
+     run_opts, 0, 0, cmd_run, NULL, QUEUE, check_run},
+    {"videos", "list videos with their status, clip count and why none was made", "[options]",
+     NULL, videos_opts, 0, 0, cmd_videos, NULL, STORE | RO, NULL},
     {"clips", "list clips, best first, with where they are", "[options]", NULL, clips_opts, 0,
-     0, cmd_clips, NULL},
+     0, cmd_clips, NULL, STORE | RO, check_clips},
     {"explain", "why this clip, this edit, this time (HaloLux)", "CLIP_ID [options]", NULL,
-     json_opt, 1, 1, cmd_explain, NULL},
+     json_opt, 1, 1, cmd_explain, NULL, STORE | RO, check_clip_id},
     {"demo", "make a demo workspace and run the pipeline on generated sources", "[DIR]",
      "Creates DIR (default ./demo-workspace) with a coffee-brand project and a local creator\n"
      "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
      "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
-     NULL, 0, 1, cmd_demo, NULL},
-    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
+     NULL, 0, 1, cmd_demo, NULL, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",
                           "[global options] <command> [options]", NULL, NULL, 0, 0, NULL,
-                          root_cmds};
+                          root_cmds, 0, NULL};

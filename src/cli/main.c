@@ -5,19 +5,11 @@
 #include "runtime/runtime.h"
 #include "stages/stages.h"
 
-#ifndef OMNIVA_VERSION
-#define OMNIVA_VERSION "0.1.0"
-#endif
-
 int main(int argc, char **argv)
 {
     om_runtime_register_builtin();
     om_stages_register_all();
 
-    if (argc == 2 && !strcmp(argv[1], "--version")) {
-        printf("omniva %s\n", OMNIVA_VERSION);
-        return CLI_OK;
-    }
     cli_ctx c;
     memset(&c, 0, sizeof(c));
     /* `omniva help A B` is `omniva A B --help` */

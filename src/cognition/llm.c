@@ -70,7 +70,7 @@ int om_llm_rate(const char *url, const char *model, const char *api_key, long ti
                             "content", system_prompt, "role", "user", "content",
                             om_json_text(user), "temperature", 0.0);
     free(user);
-    char *body = json_dumps(req, JSON_COMPACT);
+    char *body = json_dumps(req, JSON_COMPACT | OM_JSON_REAL);
     json_decref(req);
 
     CURL *h = curl_easy_init();

@@ -5,6 +5,9 @@
  */
 #include "base/common.h"
 
+#include <errno.h>
+#include <signal.h>
+
 #include <jansson.h>
 #include <unistd.h>
 
@@ -360,6 +363,58 @@ int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
     return rc < 0 ? om_error_wrap(rc, "reaping expired leases") : OM_OK;
 }
 
+static int pid_alive(long pid, void *ud)
+{
+    (void)ud;
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+int om_queue_reclaim_dead(om_queue *q, const char *host, om_queue_alive_fn is_alive, void *ud,
+                          size_t *reclaimed_out)
+{
+    OM_ASSERT(q && host && *host);
+    NOT_FORKED(q);
+    if (reclaimed_out)
+        *reclaimed_out = 0;
+    if (!is_alive)
+        is_alive = pid_alive;
+    om_queue_filter f = {"leased", NULL, 100000};
+    om_job_list l = {NULL, 0};
+    int rc = q->be->list(q, &f, &l);
+    if (rc < 0)
+        return om_error_wrap(rc, "reclaiming the leases of dead workers");
+    size_t hl = strlen(host), n = 0;
+    for (size_t i = 0; i < l.n && rc == OM_OK; i++) {
+        const char *w = l.jobs[i].worker;
+        if (!w || strncmp(w, host, hl) != 0 || w[hl] != ':')
+            continue;
+        char *end;
+        long pid = strtol(w + hl + 1, &end, 10);
+        if (*end || pid <= 0 || is_alive(pid, ud))
+            continue;
+        int e = q->be->expire_lease(q, &l.jobs[i]);
+        if (e == OM_OK) {
+            n++;
+            om_info("queue", "job %s (%s) was leased by worker %s, which is gone: reclaimed",
+                    l.jobs[i].id, l.jobs[i].type, w);
+        } else if (e != OM_ESTALE) { /* ESTALE: finished or reaped meanwhile */
+            rc = e;
+        }
+    }
+    om_job_list_free(&l);
+    if (rc < 0)
+        return om_error_wrap(rc, "reclaiming the leases of dead workers");
+    if (n) {
+        size_t back = 0, buried = 0;
+        rc = q->be->reap(q, &back, &buried);
+        if (rc < 0)
+            return om_error_wrap(rc, "reaping the leases of dead workers");
+    }
+    if (reclaimed_out)
+        *reclaimed_out = n;
+    return OM_OK;
+}
+
 int om_queue_retry(om_queue *q, const char *job_id)
 {
     OM_ASSERT(q);
@@ -367,7 +422,7 @@ int om_queue_retry(om_queue *q, const char *job_id)
     if (!om_uuid_valid(job_id))
         return om_error_set(OM_EINVAL, "retry: '%s' is not a job id", job_id ? job_id : "");
     int rc = q->be->retry(q, job_id);
-    return rc < 0 ? om_error_wrap(rc, "retry job %s", job_id) : OM_OK;
+    return rc < 0 ? rc : OM_OK; /* the backends' messages name the job and the reason */
 }
 
 static int state_valid(const char *state)

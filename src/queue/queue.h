@@ -149,6 +149,18 @@ int om_queue_fail(om_queue *q, const om_job *job, const char *error, int permane
 int om_queue_bury(om_queue *q, const om_job *job, const char *error);
 
 int om_queue_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out);
+/* Says whether process `pid` (on this host) still runs; ud is the caller's. */
+typedef int (*om_queue_alive_fn)(long pid, void *ud);
+/* Reclaims the leases held by dead workers of THIS host without waiting for them to
+ * expire: a worker is named "HOST:PID" (runtime/worker.c); every leased job whose worker is
+ * `host`:PID with is_alive(PID) false (NULL: kill(PID, 0) fails with ESRCH) has its lease
+ * expired now (fenced by its token: a job claimed again meanwhile is left alone), then the
+ * queue is reaped: the job goes back to ready with lease_expiries + 1 and an error entry
+ * "lease expired (worker HOST:PID)", as if the lease had run out. Workers of other hosts
+ * and live processes are never touched. *reclaimed_out (may be NULL) counts the leases
+ * expired. For start-up, after a crash or kill -9 of a whole process tree. */
+int om_queue_reclaim_dead(om_queue *q, const char *host, om_queue_alive_fn is_alive, void *ud,
+                          size_t *reclaimed_out);
 int om_queue_retry(om_queue *q, const char *job_id); /* dead -> ready, attempts reset */
 int om_queue_purge(om_queue *q, const char *state, size_t *purged_out);
 int om_queue_get(om_queue *q, const char *job_id, om_job *out); /* OM_ENOTFOUND */

@@ -23,6 +23,10 @@ typedef struct om_queue_backend {
     int (*fail)(om_queue *q, const om_job *job, const char *error, int permanent, int *dead_out);
     int (*bury)(om_queue *q, const om_job *job, const char *error);
     int (*reap)(om_queue *q, size_t *reclaimed_out, size_t *buried_out);
+    /* Makes the lease of `job` (a leased job with its current token) expired now, so the
+     * next reap reclaims it. 0 when done, OM_ESTALE when the job is no longer leased with
+     * that token (nothing changed). */
+    int (*expire_lease)(om_queue *q, const om_job *job);
     int (*retry)(om_queue *q, const char *job_id);
     int (*purge)(om_queue *q, const char *state, size_t *purged_out);
     int (*get)(om_queue *q, const char *job_id, om_job *out);

@@ -797,6 +797,29 @@ static int rd_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
     return OM_OK;
 }
 
+/* One command, atomic on the server: the leased member "<id>:<token>" carries the fencing
+ * token, so ZADD XX moves exactly that lease's deadline to 0 (long expired) and leaves a job
+ * claimed again meanwhile (another member) alone; the next reap reclaims it. */
+static int rd_expire_lease(om_queue *q, const om_job *job)
+{
+    rq *r = RQ(q);
+    int rc = conn_ensure(r);
+    if (rc < 0)
+        return rc;
+    redisReply *rep = redisCommand(r->c, "ZADD omniva:{%s}:leased XX CH 0 %s:%lld", job->type,
+                                   job->id, (long long)job->token);
+    if (!rep)
+        return conn_lost(r, "expire lease");
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rc = om_error_set(OM_ERROR, "redis %s:%d: expire lease: %s", r->host, r->port, rep->str);
+        freeReplyObject(rep);
+        return rc;
+    }
+    rc = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? OM_OK : OM_ESTALE;
+    freeReplyObject(rep);
+    return rc;
+}
+
 static int rd_retry(om_queue *q, const char *job_id)
 {
     rq *r = RQ(q);
@@ -982,4 +1005,5 @@ const om_queue_backend om_queue_backend_redis = {
     .get = rd_get,
     .list = rd_list,
     .stats = rd_stats,
+    .expire_lease = rd_expire_lease,
 };

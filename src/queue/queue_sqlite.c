@@ -45,7 +45,7 @@ typedef struct sq {
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *ins, *find_unique;
     sqlite3_stmt *claim[SQ_MAX_CACHED_TYPES + 1];
-    sqlite3_stmt *ack, *hb, *fail, *bury, *reap, *retry, *get, *state_of;
+    sqlite3_stmt *ack, *hb, *fail, *bury, *reap, *retry, *get, *state_of, *expire;
 } sq;
 
 static sq *SQ(om_queue *q)
@@ -276,7 +276,7 @@ static void sq_close(om_queue *q)
         return;
     sqlite3_stmt **all[] = {&s->begin, &s->commit, &s->rollback, &s->ins, &s->find_unique,
                             &s->ack, &s->hb, &s->fail, &s->bury, &s->reap, &s->retry, &s->get,
-                            &s->state_of};
+                            &s->state_of, &s->expire};
     for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
         sqlite3_finalize(*all[i]);
     for (size_t i = 0; i <= SQ_MAX_CACHED_TYPES; i++)
@@ -688,6 +688,26 @@ static int sq_reap(om_queue *q, size_t *reclaimed_out, size_t *buried_out)
     return OM_OK;
 }
 
+static int sq_expire_lease(om_queue *q, const om_job *job)
+{
+    sq *s = SQ(q);
+    char epoch[OM_TIME_LEN], now[OM_TIME_LEN];
+    om_time_iso(epoch, 0);
+    om_time_iso(now, om_now_us());
+    int rc = prep(s, &s->expire,
+                  "UPDATE jobs SET lease_until = ?3, updated_at = ?4 "
+                  "WHERE job_id = ?1 AND state = 'leased' AND token = ?2");
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(s->expire, 1, job->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->expire, 2, job->token);
+    sqlite3_bind_text(s->expire, 3, epoch, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->expire, 4, now, -1, SQLITE_STATIC);
+    if ((rc = step_done(s, s->expire, "expire lease")) < 0)
+        return rc;
+    return sqlite3_changes(s->db) > 0 ? OM_OK : OM_ESTALE;
+}
+
 static int sq_retry(om_queue *q, const char *job_id)
 {
     sq *s = SQ(q);
@@ -712,6 +732,8 @@ static int sq_retry(om_queue *q, const char *job_id)
     if (rc == OM_ESTALE) /* it exists but is not dead */
         return om_error_set(OM_EINVAL, "job %s is not dead: only dead jobs can be retried",
                             job_id);
+    if (rc == OM_ENOTFOUND)
+        return om_error_set(OM_ENOTFOUND, "job %s not found", job_id);
     return rc;
 }
 
@@ -865,4 +887,5 @@ const om_queue_backend om_queue_backend_sqlite = {
     .get = sq_get,
     .list = sq_list,
     .stats = sq_stats,
+    .expire_lease = sq_expire_lease,
 };

@@ -67,7 +67,7 @@ int rt_flush_in_txn(om_store *s)
         const char *drop[] = {"ts", "level", "source", "message"};
         for (size_t k = 0; k < OM_ARRAY_LEN(drop); k++)
             json_object_del(meta, drop[k]);
-        char *meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+        char *meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
         json_decref(meta);
         const char *ts = str_or_null(ev, "ts");
         int rc = om_store_exec(

@@ -87,7 +87,7 @@ int om_job_emit(om_job_ctx *ctx, const char *type, json_t *payload, json_t *pare
         json_object_set_new(payload, "parents", parents);
     else if (!json_object_get(payload, "parents"))
         json_object_set_new(payload, "parents", json_array());
-    char *text = json_dumps(payload, JSON_COMPACT);
+    char *text = json_dumps(payload, JSON_COMPACT | OM_JSON_REAL);
     json_decref(payload);
     if (!text)
         return om_error_set(OM_EINVAL, "follow-up '%s' payload cannot be serialised", type);

@@ -756,6 +756,49 @@ out:
 
 /* ---- the worker loop -------------------------------------------------------------- */
 
+static int serves(const rt_worker *w, const char *type)
+{
+    for (size_t i = 0; i < w->ntypes; i++)
+        if (!strcmp(w->types[i], type))
+            return 1;
+    return 0;
+}
+
+/* With --once, nothing claimable is not yet "idle": a job leased by someone (running, or
+ * held by a dead worker of another host whose lease will expire and be reaped) or waiting
+ * for a retry will come back. Waits for leases, and for delayed jobs due within the
+ * longest retry backoff (cap + jitter); later ones (a clip scheduled hours ahead) are left
+ * for the next run, which the summary of `omniva run` says. */
+static int once_must_wait(rt_worker *w)
+{
+    int64_t cap = w->set.backoff_cap_ms > 0 ? w->set.backoff_cap_ms : 300000;
+    int64_t horizon_us = om_now_us() + cap * 1200; /* +20% jitter, ms -> us */
+    om_queue_filter fl = {"leased", NULL, 1000}, fd = {"delayed", NULL, 1000};
+    om_job_list l = {NULL, 0};
+    size_t leased = 0, due = 0;
+    int64_t next = 0;
+    if (om_queue_list(w->queue, &fl, &l) == OM_OK)
+        for (size_t i = 0; i < l.n; i++)
+            leased += serves(w, l.jobs[i].type);
+    om_job_list_free(&l);
+    if (om_queue_list(w->queue, &fd, &l) == OM_OK)
+        for (size_t i = 0; i < l.n; i++)
+            if (serves(w, l.jobs[i].type) && l.jobs[i].not_before_us <= horizon_us) {
+                due++;
+                if (!next || l.jobs[i].not_before_us < next)
+                    next = l.jobs[i].not_before_us;
+            }
+    om_job_list_free(&l);
+    static int64_t last_note_ms;
+    if ((leased || due) && om_mono_ms() - last_note_ms >= 10000) {
+        char ts[OM_TIME_LEN];
+        om_info("worker", "--once: waiting for %zu running/leased jobs and %zu delayed jobs%s%s",
+                leased, due, due ? " (next due " : "", due ? om_time_iso(ts, next) : "");
+        last_note_ms = om_mono_ms();
+    }
+    return leased || due;
+}
+
 static int worker_loop(rt_worker *w)
 {
     int64_t backoff = 0;
@@ -814,7 +857,7 @@ static int worker_loop(rt_worker *w)
         }
         claim_failures = 0;
         if (n == 0) {
-            if (w->opts->once)
+            if (w->opts->once && !once_must_wait(w))
                 break;
             sleep_interruptible(w->set.idle_ms);
             continue;
@@ -902,10 +945,30 @@ static pid_t spawn_worker(const om_config *cfg, const om_worker_opts *opts, pid_
     return pid;
 }
 
+/* Start-up: jobs leased by workers of this host that are gone (a kill -9 of a whole tree)
+ * go back to ready now instead of when their leases expire (queue.h reclaim_dead). */
+static void reclaim_dead_leases(const om_config *cfg)
+{
+    om_store *s = NULL;
+    om_queue *q = NULL;
+    if (open_connections(cfg, &s, &q) != OM_OK)
+        return; /* the workers report the connection problem */
+    char host[64] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    size_t n = 0;
+    if (om_queue_reclaim_dead(q, host, NULL, NULL, &n))
+        om_warn("worker", "%s", om_error_msg());
+    else if (n)
+        om_info("worker", "reclaimed %zu jobs leased by dead workers of %s", n, host);
+    om_queue_free(q);
+    om_store_free(s);
+}
+
 int om_worker_run(const om_config *cfg, const om_worker_opts *opts)
 {
     OM_ASSERT(cfg && opts);
     g_stop = g_kill_now = 0;
+    reclaim_dead_leases(cfg);
     int n = opts->concurrency > 0 ? opts->concurrency : 1;
     if (n == 1)
         return worker_process(cfg, opts, 0);

@@ -260,8 +260,8 @@ static int clip_find(analyze *a)
     json_decref(chain);
     if (rc == OM_OK) {
         json_object_set_new(a->raw, "stardust_id", json_string(packet));
-        char *raw = json_dumps(a->raw, JSON_COMPACT);
-        char *kw = json_dumps(json_object_get(a->eval, "keywords"), JSON_COMPACT);
+        char *raw = json_dumps(a->raw, JSON_COMPACT | OM_JSON_REAL);
+        char *kw = json_dumps(json_object_get(a->eval, "keywords"), JSON_COMPACT | OM_JSON_REAL);
         const json_t *tr = json_object_get(a->eval, "transcript");
         rc = om_store_exec(s,
                            "INSERT INTO analysis (analysis_id, video_id, transcript, keywords, "
@@ -285,9 +285,9 @@ static int clip_find(analyze *a)
         json_object_set_new(meta, "analysis_id", json_string(analysis_id));
         json_object_set_new(meta, "stardust_id", json_string(packet));
         json_object_set_new(meta, "rank", json_integer((json_int_t)i + 1));
-        char *mj = json_dumps(meta, JSON_COMPACT);
+        char *mj = json_dumps(meta, JSON_COMPACT | OM_JSON_REAL);
         json_t *tags = json_object_get(c, "matched");
-        char *tj = json_is_array(tags) ? json_dumps(tags, JSON_COMPACT) : xstrdup("[]");
+        char *tj = json_is_array(tags) ? json_dumps(tags, JSON_COMPACT | OM_JSON_REAL) : xstrdup("[]");
         rc = om_store_exec(s,
                            "INSERT INTO clips (clip_id, video_id, analysis_id, start_time, "
                            "end_time, semantic_tags, metadata, status, created_at) VALUES "

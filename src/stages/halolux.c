@@ -623,7 +623,7 @@ int om_halolux_explain(om_store *s, const char *clip_id, int as_json, char **out
     if (rc)
         return rc;
     if (as_json) {
-        *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+        *out = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | OM_JSON_REAL);
         json_decref(doc);
         return *out ? OM_OK : om_error_set(OM_ERROR, "explanation not serialisable");
     }

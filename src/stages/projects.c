@@ -488,7 +488,7 @@ int om_brand_patch(const json_t *base, const char *patch_json, const char *home,
      * an older version gains new defaults and loses nothing it had */
     json_t *def = om_brand_defaults();
     json_t *merged = NULL;
-    char *base_text = json_dumps(base, JSON_COMPACT);
+    char *base_text = json_dumps(base, JSON_COMPACT | OM_JSON_REAL);
     int rc = brand_apply(def, base_text, home, &merged);
     free(base_text);
     json_decref(def);
@@ -549,8 +549,8 @@ int om_project_create(om_store *s, const char *name, const char *brand_json, con
         return rc;
     char id[OM_UUID_LEN];
     om_uuid4(id);
-    char *btext = json_dumps(brand, JSON_COMPACT);
-    char *ttext = json_dumps(json_object_get(brand, "targets"), JSON_COMPACT);
+    char *btext = json_dumps(brand, JSON_COMPACT | OM_JSON_REAL);
+    char *ttext = json_dumps(json_object_get(brand, "targets"), JSON_COMPACT | OM_JSON_REAL);
     const char *tz = json_string_value(json_object_get(brand, "timezone"));
     rc = om_store_exec(
         s,
@@ -674,8 +674,8 @@ int om_project_update_brand(om_store *s, const char *project, const char *patch_
         json_decref(p);
         return rc;
     }
-    char *btext = json_dumps(brand, JSON_COMPACT);
-    char *ttext = json_dumps(json_object_get(brand, "targets"), JSON_COMPACT);
+    char *btext = json_dumps(brand, JSON_COMPACT | OM_JSON_REAL);
+    char *ttext = json_dumps(json_object_get(brand, "targets"), JSON_COMPACT | OM_JSON_REAL);
     rc = om_store_exec(
         s,
         "UPDATE projects SET brand = ?, timezone = ?, targets = ?, updated_at = "

@@ -238,7 +238,7 @@ static int schedule_run(om_job_ctx *ctx)
         if (!rc && !raced) {
             om_time_iso(fin, zr.final_s * 1000000);
             om_time_iso(rec, zr.recommended_s * 1000000);
-            char *adj = json_dumps(zr.adjustments, JSON_COMPACT | JSON_SORT_KEYS);
+            char *adj = json_dumps(zr.adjustments, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
             rc = om_store_exec(s,
                                "INSERT INTO schedules (schedule_id, clip_id, recommended_time, "
                                "final_scheduled_time, horizon_adjustments, status) VALUES "
@@ -276,7 +276,7 @@ static int schedule_run(om_job_ctx *ctx)
                 }
                 char ujid[OM_UUID_LEN];
                 om_uuid4(ujid);
-                char *tags = json_dumps(json_object_get(meta, "tags"), JSON_COMPACT);
+                char *tags = json_dumps(json_object_get(meta, "tags"), JSON_COMPACT | OM_JSON_REAL);
                 rc = om_store_exec(
                     s,
                     "INSERT INTO upload_jobs (upload_job_id, clip_id, title, description, "

@@ -126,7 +126,7 @@ static int post_known(scrape *sc, const char *post_id, int *known)
 /* JSON text of a raw-metadata object, trimmed to the keys worth keeping past RAW_CAP. */
 static char *raw_dump(json_t *raw)
 {
-    char *text = json_dumps(raw, JSON_COMPACT);
+    char *text = json_dumps(raw, JSON_COMPACT | OM_JSON_REAL);
     if (text && strlen(text) > RAW_CAP) {
         static const char *const keep[] = {"omniva_driver",  "id",           "title",
                                            "webpage_url",    "uploader",     "channel",
@@ -141,7 +141,7 @@ static char *raw_dump(json_t *raw)
         }
         json_object_set_new(small, "omniva_trimmed", json_true());
         free(text);
-        text = json_dumps(small, JSON_COMPACT);
+        text = json_dumps(small, JSON_COMPACT | OM_JSON_REAL);
         json_decref(small);
     }
     return text ? text : xstrdup("{}");
@@ -337,7 +337,7 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         }
         if (info->has_audio)
             json_object_set_new(am, "audio_codec", json_string(info->audio_codec));
-        ameta = json_dumps(am, JSON_COMPACT);
+        ameta = json_dumps(am, JSON_COMPACT | OM_JSON_REAL);
         json_decref(am);
     }
     char aid[OM_UUID_LEN];
@@ -377,7 +377,7 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
             json_t *sm = json_pack("{s:s, s:s, s:s}", "origin",
                                    strcmp(e->fetcher, "local") == 0 ? "sidecar" : "platform",
                                    "format", sext, "driver", e->fetcher);
-            char *smeta = json_dumps(sm, JSON_COMPACT);
+            char *smeta = json_dumps(sm, JSON_COMPACT | OM_JSON_REAL);
             json_decref(sm);
             rc = om_store_exec(s,
                                "INSERT INTO artifacts (artifact_id, kind, entity_type, "

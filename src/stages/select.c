@@ -268,8 +268,8 @@ static int select_run(om_job_ctx *ctx)
                                 json_pack("{s:s,s:s,s:i,s:s}", "decision", decision, "reason",
                                           items[i].reason, "rank", items[i].rank,
                                           "stardust_id", sid));
-            char *votes_text = json_dumps(votes, JSON_COMPACT | JSON_SORT_KEYS);
-            char *meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
+            char *votes_text = json_dumps(votes, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+            char *meta_text = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
             int64_t changed = 0;
             if (!rc)
                 rc = om_store_exec(

@@ -159,7 +159,7 @@ static json_t *sidecar_build(om_job_ctx *ctx, const om_clip_info *ci, const upjo
 
 static int save_state(om_store *s, const char *id, const json_t *state, const char *status)
 {
-    char *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
     int rc = om_store_exec(s,
                            "UPDATE upload_jobs SET target_state = ?, status = ? WHERE "
                            "upload_job_id = ? AND status <> 'DONE'",
@@ -239,7 +239,7 @@ static int upload_run(om_job_ctx *ctx)
     if (!rc)
         rc = om_store_begin(s);
     if (!rc) {
-        char *state_text = json_dumps(u.state, JSON_COMPACT | JSON_SORT_KEYS);
+        char *state_text = json_dumps(u.state, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
         int is_yt = !strcmp(t->name, "youtube");
         rc = om_store_exec(s,
                            "UPDATE upload_jobs SET status = 'DONE', target_state = ?, "
@@ -254,7 +254,7 @@ static int upload_run(om_job_ctx *ctx)
             json_t *am = json_pack("{s:s,s:s,s:s?}", "upload_job_id", uj_id, "target", t->name,
                                    "sidecar_path",
                                    json_string_value(json_object_get(u.state, "sidecar_path")));
-            char *amt = json_dumps(am, JSON_COMPACT | JSON_SORT_KEYS);
+            char *amt = json_dumps(am, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
             json_decref(am);
             json_t *sz = json_object_get(u.state, "size_bytes");
             rc = om_store_exec(s,

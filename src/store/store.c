@@ -32,6 +32,11 @@ static const om_store_backend *find_backend(const char *url)
 
 int om_store_open(om_store **out, const char *url)
 {
+    return om_store_open_ex(out, url, 0);
+}
+
+int om_store_open_ex(om_store **out, const char *url, int flags)
+{
     OM_ASSERT(out);
     *out = NULL;
     if (!url || !*url)
@@ -47,6 +52,7 @@ int om_store_open(om_store **out, const char *url)
     om_store *s = xcalloc(1, sizeof(*s));
     s->be = be;
     s->url = xstrdup(url);
+    s->open_flags = flags;
     int rc = be->open(s, url);
     if (rc < 0) {
         free(s->url);

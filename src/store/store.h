@@ -63,6 +63,11 @@ typedef struct om_val {
 /* Opens (does not migrate). OM_EINVAL for a malformed/unknown URL, OM_EUNAVAIL when the
  * database cannot be reached or opened, with the reason. */
 int om_store_open(om_store **out, const char *url);
+/* om_store_open with flags. OM_STORE_NO_CREATE: never create the database; a missing
+ * SQLite file is OM_ENOTFOUND ("no database at PATH") and nothing is written to disk (for
+ * commands that only read). */
+enum { OM_STORE_NO_CREATE = 1 };
+int om_store_open_ex(om_store **out, const char *url, int flags);
 void om_store_free(om_store *s);
 const char *om_store_dialect(const om_store *s); /* "sqlite" or "postgres" */
 const char *om_store_url(const om_store *s);     /* as given to open; borrowed */

@@ -31,6 +31,7 @@ typedef struct om_store_backend {
 struct om_store {
     const om_store_backend *be;
     char *url;
+    int open_flags; /* OM_STORE_NO_CREATE ... as given to om_store_open_ex */
     int in_txn;
     int txn_failed; /* a statement failed inside the open transaction: only rollback works
                      * (PostgreSQL semantics, enforced by store.c on both backends) */

@@ -593,6 +593,11 @@ static int sq_open(om_store *s, const char *url)
             return rc;
         }
         free(dir);
+        if ((s->open_flags & OM_STORE_NO_CREATE) && stat(path, &stb) != 0 && errno == ENOENT) {
+            int rc = om_error_set(OM_ENOTFOUND, "no database at %s", path);
+            free(path);
+            return rc;
+        }
         if (stat(path, &stb) == 0 && S_ISDIR(stb.st_mode)) {
             int rc = om_error_set(OM_EUNAVAIL, "cannot open database %s: it is a directory", path);
             free(path);
@@ -606,6 +611,8 @@ static int sq_open(om_store *s, const char *url)
     q->busy_ms = o.busy_ms;
     q->pid = getpid();
     s->impl = q;
+    if (s->open_flags & OM_STORE_NO_CREATE)
+        o.flags &= ~SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &q->db, o.flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
                              NULL);
     if (rc != SQLITE_OK) {

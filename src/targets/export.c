@@ -111,7 +111,7 @@ static int export_publish(const om_publish_req *req, json_t *state, char **resul
     } else {
         om_time_iso(exported_at, om_now_us());
         json_t *doc = sidecar_doc(req, file, sum, size, exported_at);
-        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS | OM_JSON_REAL);
         json_decref(doc);
         rc = om_write_file_atomic(side, text, strlen(text));
         free(text);

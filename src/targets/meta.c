@@ -102,10 +102,37 @@ static void add_tags(json_t *tags, const json_t *from)
     }
 }
 
-json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
-                              const json_t *brand_keywords, const char *creator,
-                              const char *source_url)
+/* The name to credit: a handle as given ("@user"), but never a path: a local folder
+ * creator ("@/srv/footage/" or "/srv/footage") is credited by the folder's name. Caller
+ * frees; NULL for none. */
+static char *credit_name(const char *creator)
 {
+    if (!creator || !*creator)
+        return NULL;
+    const char *s = creator[0] == '@' ? creator + 1 : creator;
+    if (!strncmp(s, "file://", 7))
+        s += 7;
+    if (!strchr(s, '/'))
+        return xstrdup(creator);
+    size_t len = strlen(s);
+    while (len > 1 && s[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && s[start - 1] != '/')
+        start--;
+    return len > start ? xstrndup(s + start, len - start) : NULL;
+}
+
+json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
+                              const json_t *brand_keywords, const char *creator_in,
+                              const char *source_url_in)
+{
+    char *creator = credit_name(creator_in);
+    /* a local file's URL is a path on this machine: not a credit anyone can follow */
+    const char *source_url =
+        source_url_in && (!strncmp(source_url_in, "file:", 5) || source_url_in[0] == '/')
+            ? NULL
+            : source_url_in;
     char *tr = squash(transcript);
     char *title;
     if (*tr) {
@@ -169,5 +196,6 @@ json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
     free(title);
     free(desc);
     free(tr);
+    free(creator);
     return out;
 }

@@ -63,7 +63,8 @@ json_t *om_target_names(void);
  *                letter capitalised, cut at a word to <= 100 characters with "…"; without
  *                transcript "Clip from <creator>"
  *   description  the transcript (<= 300 characters), hashtags of up to 5 keywords, and a
- *                source credit line when creator/url are known
+ *                source credit line when creator/url are known (never a path: a local
+ *                folder creator is credited by the folder's name, file: URLs are left out)
  *   tags         brand keywords first, then the clip's keywords; de-duplicated (case-
  *                insensitive); added while the YouTube count (lengths + commas + 2 for a
  *                tag with a space) stays <= 500

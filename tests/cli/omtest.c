@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
@@ -44,6 +46,73 @@ int omt_run(char **out, char **err, const char *home, ...)
     va_end(ap);
     args[n] = NULL;
     return omt_runv(out, err, home, args);
+}
+
+int omt_run_pty(char **out, const char *home, const char *const *args, int64_t timeout_ms)
+{
+    *out = NULL;
+    const char *bin = getenv("OMNIVA_BIN");
+    if (!bin) {
+        fprintf(stderr, "omtest: OMNIVA_BIN is not set\n");
+        return -1;
+    }
+    size_t n = 0;
+    while (args && args[n])
+        n++;
+    const char **argv = xcalloc(n + 4, sizeof(char *));
+    size_t k = 0;
+    argv[k++] = bin;
+    if (home) {
+        argv[k++] = "--home";
+        argv[k++] = home;
+    }
+    for (size_t i = 0; i < n; i++)
+        argv[k++] = args[i];
+    struct winsize ws = {.ws_row = 40, .ws_col = 120};
+    int master = -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = forkpty(&master, NULL, NULL, &ws);
+    if (pid < 0) {
+        free(argv);
+        fprintf(stderr, "omtest: forkpty: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    free(argv);
+    om_sbuf sb = OM_SBUF_INIT;
+    int64_t end = om_mono_ms() + timeout_ms;
+    int timed_out = 0;
+    for (;;) {
+        struct pollfd pfd = {master, POLLIN, 0};
+        int pr = poll(&pfd, 1, 100);
+        if (pr > 0) {
+            char buf[4096];
+            ssize_t r = read(master, buf, sizeof(buf));
+            if (r > 0)
+                sb_append(&sb, buf, (size_t)r);
+            else if (r < 0 && errno == EINTR)
+                continue;
+            else
+                break; /* EIO: every holder of the terminal is gone */
+        }
+        if (om_mono_ms() > end) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+    }
+    close(master);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *out = sb_detach(&sb);
+    if (timed_out)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 pid_t omt_spawn(const char *home, const char *logfile, const char *const *extra_env,

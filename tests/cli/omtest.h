@@ -18,6 +18,11 @@ int omt_run(char **out, char **err, const char *home, ...) __attribute__((sentin
 /* Same with an argv array. */
 int omt_runv(char **out, char **err, const char *home, const char *const *args);
 
+/* Runs `omniva --home HOME args...` on a pseudo-terminal (stdin, stdout and stderr are the
+ * terminal, as for a user); *out receives everything the terminal showed. Returns the exit
+ * code, or -1 when it could not run or did not end within timeout_ms (then killed). */
+int omt_run_pty(char **out, const char *home, const char *const *args, int64_t timeout_ms);
+
 /* Starts `omniva --home HOME args...` in the background, stdout+stderr appended to logfile.
  * extra_env ("K=V" list, NULL-terminated) may be NULL. The process dies with the test. */
 pid_t omt_spawn(const char *home, const char *logfile, const char *const *extra_env,

@@ -16,9 +16,13 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "targets/target.h"
 
 static void test_help_everywhere(void **state)
 {
@@ -384,13 +388,522 @@ static void test_jobs_commands(void **state)
     /* an unknown job id is a clear failure */
     expect_fail(home, (const char *[]){"jobs", "show", "00000000-0000-4000-8000-000000000000",
                                        NULL},
-                "cannot show job");
+                "job 00000000-0000-4000-8000-000000000000 not found");
     /* enqueue of a type this build cannot run still works, with a note */
     assert_int_equal(omt_run(&out, &err, home, "jobs", "enqueue", "later.type", NULL), 0);
     assert_true(omt_has(err, "no stage for job type 'later.type'"));
     free(out);
     free(err);
     free(id);
+    om_rmtree(home);
+    free(home);
+}
+
+static char *db_url(const char *home)
+{
+    return xasprintf("sqlite://%s/omniva.db", home);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* `--db ""` used the config after freeing it (a segfault): now a clear error. */
+static void test_empty_db_url(void **state)
+{
+    (void)state;
+    char *root = harness_tmpdir("cli-emptydb");
+    expect_fail(root, (const char *[]){"--db", "", "clips", NULL}, "no database configured");
+    expect_fail(root, (const char *[]){"--db", "", "jobs", "list", NULL},
+                "no database configured");
+    om_rmtree(root);
+    free(root);
+}
+
+/* Commands that only read never create a database. */
+static void test_read_only_commands_create_nothing(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-ro", NULL);
+    char *db = xasprintf("%s/omniva.db", home);
+    char *wal = xasprintf("%s-wal", db), *shm = xasprintf("%s-shm", db);
+    unlink(db);
+    unlink(wal);
+    unlink(shm);
+    const char *const cmds[][4] = {
+        {"clips", NULL},
+        {"videos", NULL},
+        {"jobs", "list", NULL},
+        {"jobs", "stats", NULL},
+        {"explain", "00000000-0000-4000-8000-000000000000", NULL},
+        {"ledger", "verify", NULL},
+        {"project", "list", NULL},
+    };
+    char *want = xasprintf("no database at %s; run 'omniva init'", db);
+    for (size_t i = 0; i < OM_ARRAY_LEN(cmds); i++) {
+        expect_fail(home, cmds[i], want);
+        assert_false(om_file_exists(db));
+    }
+    free(want);
+    /* a --db pointing nowhere: same */
+    char *other = xasprintf("sqlite://%s/elsewhere.db", home);
+    expect_fail(home, (const char *[]){"--db", other, "clips", NULL}, "no database at");
+    char *other_file = xasprintf("%s/elsewhere.db", home);
+    assert_false(om_file_exists(other_file));
+    free(other_file);
+    free(other);
+    /* a command that writes still creates it: init */
+    assert_int_equal(omt_run(NULL, NULL, NULL, "init", home, NULL), 0);
+    assert_true(om_file_exists(db));
+    free(wal);
+    free(shm);
+    free(db);
+    om_rmtree(home);
+    free(home);
+}
+
+static void test_help_version_and_job_types(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, NULL, "--help", NULL), 0);
+    assert_true(omt_has(out, "--version"));
+    assert_true(omt_has(out, "--log-format"));
+    assert_true(omt_has(out, "videos"));
+    free(out);
+    assert_int_equal(omt_run(&out, NULL, NULL, "--version", NULL), 0);
+    assert_true(!strncmp(out, "omniva ", 7));
+    free(out);
+    assert_int_equal(omt_run(&out, NULL, NULL, "jobs", "--version", NULL), 0);
+    assert_true(!strncmp(out, "omniva ", 7));
+    free(out);
+    /* the job types come from the stage registry */
+    const char *types[] = {"rescrape", "scrape", "fetch", "analyze", "select", "edit",
+                           "schedule", "upload", "selftest.write"};
+    const char *const helps[][4] = {{"worker", "--help", NULL},
+                                    {"jobs", "list", "--help", NULL},
+                                    {"jobs", "enqueue", "--help", NULL}};
+    for (size_t h = 0; h < OM_ARRAY_LEN(helps); h++) {
+        assert_int_equal(omt_runv(&out, NULL, NULL, helps[h]), 0);
+        for (size_t i = 0; i < OM_ARRAY_LEN(types); i++)
+            if (!omt_has(out, types[i]))
+                fail_msg("'%s %s' does not name job type %s:\n%s", helps[h][0], helps[h][1],
+                         types[i], out);
+        assert_false(omt_has(out, "{types}"));
+        free(out);
+    }
+    /* the new commands are reachable from help */
+    const char *const more[][4] = {{"project", "update", "--help", NULL},
+                                   {"project", "delete", "--help", NULL},
+                                   {"creator", "list", "--help", NULL},
+                                   {"creator", "remove", "--help", NULL},
+                                   {"videos", "--help", NULL}};
+    for (size_t i = 0; i < OM_ARRAY_LEN(more); i++) {
+        assert_int_equal(omt_runv(&out, NULL, NULL, more[i]), 0);
+        assert_true(omt_has(out, "usage: omniva"));
+        free(out);
+    }
+    assert_int_equal(omt_run(&out, NULL, NULL, "project", "--help", NULL), 0);
+    assert_true(omt_has(out, "update") && omt_has(out, "delete"));
+    free(out);
+    assert_int_equal(omt_run(&out, NULL, NULL, "creator", "--help", NULL), 0);
+    assert_true(omt_has(out, "list") && omt_has(out, "remove"));
+    free(out);
+}
+
+/* One rule: malformed argument 2, well-formed but unknown 1 ("not found"). */
+static void test_exit_code_rule(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-codes", NULL);
+    const char *nil = "00000000-0000-4000-8000-000000000000";
+    char *out = NULL, *err = NULL;
+    const struct {
+        const char *args[5];
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {{"explain", "nonsense", NULL}, 2, "is not a clip id"},
+        {{"explain", nil, NULL}, 1, "clip 00000000-0000-4000-8000-000000000000 not found"},
+        {{"jobs", "show", "nope", NULL}, 2, "is not a job id"},
+        {{"jobs", "show", nil, NULL}, 1, "job 00000000-0000-4000-8000-000000000000 not found"},
+        {{"jobs", "retry", "nope", NULL}, 2, "is not a job id"},
+        {{"ledger", "show", "xyz", NULL}, 2, "is not an entity id"},
+        {{"project", "show", "nope", NULL}, 1, "project 'nope' not found"},
+        {{"project", "delete", "nope", NULL}, 1, "project 'nope' not found"},
+        {{"project", "update", "nope", NULL}, 2, "needs --brand FILE"},
+        {{"creator", "list", "nope", NULL}, 1, "not found"},
+        {{"videos", "--project", "nope", NULL}, 1, "project 'nope' not found"},
+        {{"clips", "--status", "FOO", NULL}, 2, "unknown clip status 'FOO'"},
+        {{"--log-format", "xml", "clips", NULL}, 2, "unknown log format"},
+    };
+    for (size_t i = 0; i < OM_ARRAY_LEN(cases); i++) {
+        int rc = omt_runv(&out, &err, home, cases[i].args);
+        if (rc != cases[i].rc || !omt_has(err, cases[i].msg))
+            fail_msg("%s %s: rc %d (want %d), stderr: %s", cases[i].args[0], cases[i].args[1],
+                     rc, cases[i].rc, err);
+        free(out);
+        free(err);
+    }
+    /* jobs retry says "not found" once, without the layers stuttering */
+    assert_int_equal(omt_run(&out, &err, home, "jobs", "retry", nil, NULL), 1);
+    assert_int_equal(count_of(err, "not found"), 1);
+    assert_int_equal(count_of(err, nil), 1);
+    assert_false(omt_has(err, "retry:"));
+    free(out);
+    free(err);
+    /* a job that is not dead: one clear line */
+    assert_int_equal(omt_run(&out, NULL, home, "jobs", "enqueue", "selftest.write", NULL), 0);
+    char *id = xstrndup(out, strcspn(out, "\n"));
+    free(out);
+    assert_int_equal(omt_run(&out, &err, home, "jobs", "retry", id, NULL), 1);
+    assert_true(omt_has(err, "cannot retry job"));
+    assert_true(omt_has(err, "it is ready; only dead jobs can be retried"));
+    assert_int_equal(count_of(err, "omniva: error:"), 1);
+    free(out);
+    free(err);
+    free(id);
+    om_rmtree(home);
+    free(home);
+}
+
+/* A creator, a post and a video of project P, straight into the database. */
+static void insert_video(const char *url, const char *project_id, const char *creator_id,
+                         const char *video_id, const char *file)
+{
+    char *sql[4];
+    sql[0] = xasprintf("INSERT INTO creators (creator_id, platform, username, profile_url) "
+                       "VALUES ('%s', 'local', '/srv/footage-%.4s', 'file:///srv/footage')",
+                       creator_id, creator_id);
+    sql[1] = xasprintf("INSERT INTO project_creators (project_id, creator_id) VALUES ('%s', "
+                       "'%s')", project_id, creator_id);
+    sql[2] = xasprintf("INSERT INTO posts (post_id, creator_id, platform, platform_post_id, url) "
+                       "VALUES ('%s', '%s', 'local', 'p-%s', 'file:///srv/footage/%s')",
+                       video_id, creator_id, video_id, file);
+    sql[3] = xasprintf("INSERT INTO videos (video_id, post_id, file_path, checksum) VALUES "
+                       "('%s', '%s', '/srv/footage/%s', 'sum-%s')",
+                       video_id, video_id, file, video_id);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(omt_exec(url, sql[i]), 0);
+        free(sql[i]);
+    }
+}
+
+static char *project_id_of(const char *home, const char *name)
+{
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, home, "project", "show", name, NULL), 0);
+    json_t *p = json_loads(out, 0, NULL);
+    assert_non_null(p);
+    char *id = xstrdup(json_string_value(json_object_get(p, "project_id")));
+    json_decref(p);
+    free(out);
+    return id;
+}
+
+static void test_projects_creators_videos(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-proj", NULL);
+    char *url = db_url(home);
+    char *brand = xasprintf("%s/brand.json", home), *bad = xasprintf("%s/bad.json", home);
+    const char *btext = "{\"keywords\": [\"coffee\"], \"posts_per_day\": 2}";
+    assert_int_equal(om_write_file_atomic(brand, btext, strlen(btext)), 0);
+    const char *badtext = "{\"posts_per_dya\": 3}";
+    assert_int_equal(om_write_file_atomic(bad, badtext, strlen(badtext)), 0);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(omt_run(&out, &err, home, "project", "create", "acme", "--brand", brand,
+                             NULL),
+                     0);
+    free(out);
+    free(err);
+    /* update: validated like create (the unknown key named), then applied */
+    assert_int_equal(omt_run(&out, &err, home, "project", "update", "acme", "--brand", bad, NULL),
+                     1);
+    assert_true(omt_has(err, "posts_per_dya"));
+    free(out);
+    free(err);
+    const char *upd = "{\"posts_per_day\": 5}";
+    assert_int_equal(om_write_file_atomic(brand, upd, strlen(upd)), 0);
+    assert_int_equal(omt_run(&out, &err, home, "project", "update", "acme", "--brand", brand,
+                             "--json", NULL),
+                     0);
+    json_t *p = json_loads(out, 0, NULL);
+    json_t *b = json_object_get(p, "brand");
+    assert_int_equal(json_integer_value(json_object_get(b, "posts_per_day")), 5);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "keywords"), 0)),
+                        "coffee"); /* what the file does not name stays */
+    json_decref(p);
+    free(out);
+    free(err);
+
+    /* creators: add a folder, list, remove */
+    char *folder = xasprintf("%s/footage", home);
+    assert_int_equal(om_mkdirs(folder, 0755), 0);
+    char *furl = xasprintf("file://%s", folder);
+    assert_int_equal(omt_run(&out, &err, home, "creator", "add", "acme", furl, "--json", NULL), 0);
+    json_t *cr = json_loads(out, 0, NULL);
+    char *cid = xstrdup(json_string_value(json_object_get(cr, "creator_id")));
+    json_decref(cr);
+    free(out);
+    free(err);
+    assert_int_equal(omt_run(&out, NULL, home, "creator", "list", "acme", NULL), 0);
+    assert_true(omt_has(out, cid));
+    free(out);
+    assert_int_equal(omt_run(&out, &err, home, "creator", "remove", "acme", cid, NULL), 0);
+    free(out);
+    free(err);
+    assert_int_equal(omt_run(&out, NULL, home, "creator", "list", "acme", NULL), 0);
+    assert_false(omt_has(out, cid));
+    free(out);
+    expect_fail(home, (const char *[]){"creator", "remove", "acme", cid, NULL}, "not in project");
+
+    /* videos: status, clip count and why there is no clip (the analysis row's fields) */
+    char *pid = project_id_of(home, "acme");
+    const char *cr1 = "11111111-1111-4111-8111-111111111111";
+    const char *v1 = "22222222-2222-4222-8222-222222222222";
+    const char *v2 = "33333333-3333-4333-8333-333333333333";
+    insert_video(url, pid, cr1, v1, "quiet.mp4");
+    char *sql = xasprintf("INSERT INTO videos (video_id, post_id, file_path, checksum) "
+                          "SELECT '%s', post_id, '/srv/footage/fresh.mp4', 'sum-2' FROM posts "
+                          "WHERE creator_id = '%s'", v2, cr1);
+    assert_int_equal(omt_exec(url, sql), 0);
+    free(sql);
+    sql = xasprintf("INSERT INTO analysis (analysis_id, video_id, raw_ai_output) VALUES "
+                    "('44444444-4444-4444-8444-444444444444', '%s', "
+                    "'{\"no_clip_reason\": \"no speech in the video\", "
+                    "\"no_clip_code\": \"no_speech\"}')", v1);
+    assert_int_equal(omt_exec(url, sql), 0);
+    free(sql);
+    assert_int_equal(omt_run(&out, &err, home, "videos", "--project", "acme", NULL), 0);
+    assert_true(omt_has(out, v1) && omt_has(out, v2));
+    assert_true(omt_has(out, "quiet.mp4") && omt_has(out, "fresh.mp4"));
+    assert_true(omt_has(out, "no clip: no speech in the video [no_speech]"));
+    assert_true(omt_has(out, "not analysed yet"));
+    free(out);
+    free(err);
+    assert_int_equal(omt_run(&out, NULL, home, "videos", "--json", NULL), 0);
+    json_t *vids = json_loads(out, 0, NULL);
+    assert_int_equal(json_array_size(vids), 2);
+    json_t *first = json_array_get(vids, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "no_clip_code")), "no_speech");
+    assert_int_equal(json_integer_value(json_object_get(first, "clips")), 0);
+    json_decref(vids);
+    free(out);
+    /* clips says the same instead of a bare "no clips yet" */
+    assert_int_equal(omt_run(&out, NULL, home, "clips", NULL), 0);
+    assert_true(omt_has(out, "no clips yet"));
+    assert_true(omt_has(out, "no speech in the video"));
+    free(out);
+
+    /* a clip: --status matches in any case; project delete refuses without --force */
+    sql = xasprintf("INSERT INTO clips (clip_id, video_id, start_time, end_time, confidence, "
+                    "status) VALUES ('55555555-5555-4555-8555-555555555555', '%s', 1.0, 20.0, "
+                    "0.491, 'PUBLISHED')", v2);
+    assert_int_equal(omt_exec(url, sql), 0);
+    free(sql);
+    const char *const spellings[] = {"published", "Published", "PUBLISHED"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(spellings); i++) {
+        assert_int_equal(omt_run(&out, NULL, home, "clips", "--status", spellings[i], NULL), 0);
+        assert_true(omt_has(out, "55555555-5555-4555-8555-555555555555"));
+        free(out);
+    }
+    assert_int_equal(omt_run(&out, NULL, home, "clips", "--status", "rendered", NULL), 0);
+    assert_false(omt_has(out, "55555555"));
+    free(out);
+    /* JSON numbers as written, not 0.49099999999999999 */
+    assert_int_equal(omt_run(&out, NULL, home, "clips", "--json", NULL), 0);
+    assert_true(omt_has(out, "0.491"));
+    assert_false(omt_has(out, "0.4909999"));
+    free(out);
+    assert_int_equal(omt_run(&out, NULL, home, "videos", NULL), 0);
+    assert_true(omt_has(out, "published"));
+    free(out);
+    expect_fail(home, (const char *[]){"project", "delete", "acme", NULL}, "has 1 clips");
+    assert_int_equal(omt_query_int(url, "SELECT COUNT(*) FROM projects"), 1);
+    assert_int_equal(omt_run(&out, &err, home, "project", "delete", "acme", "--force", NULL), 0);
+    assert_true(omt_has(out, "removed the project and its 1 creator links"));
+    assert_true(omt_has(out, "stay"));
+    free(out);
+    free(err);
+    assert_int_equal(omt_query_int(url, "SELECT COUNT(*) FROM projects"), 0);
+    assert_int_equal(omt_query_int(url, "SELECT COUNT(*) FROM clips"), 1);
+    expect_fail(home, (const char *[]){"project", "show", "acme", NULL}, "not found");
+
+    free(pid);
+    free(cid);
+    free(furl);
+    free(folder);
+    free(brand);
+    free(bad);
+    free(url);
+    om_rmtree(home);
+    free(home);
+}
+
+/* The export credit names a folder, never its path (targets/meta.c, what export writes). */
+static void test_credit_is_not_a_path(void **state)
+{
+    (void)state;
+    json_t *m = om_publish_meta_build("Great coffee tips here.", NULL, NULL, "@/srv/footage/",
+                                      "file:///srv/footage/a.mp4");
+    const char *d = json_string_value(json_object_get(m, "description"));
+    assert_true(omt_has(d, "Source: footage"));
+    assert_false(omt_has(d, "/srv"));
+    json_decref(m);
+    m = om_publish_meta_build("", NULL, NULL, "/home/me/My Clips", NULL);
+    assert_string_equal(json_string_value(json_object_get(m, "title")), "Clip from My Clips");
+    json_decref(m);
+    m = om_publish_meta_build("Hello there friends.", NULL, NULL, "@barista",
+                              "https://example.com/v/1");
+    d = json_string_value(json_object_get(m, "description"));
+    assert_true(omt_has(d, "Source: @barista - https://example.com/v/1"));
+    json_decref(m);
+}
+
+/* `run` on a terminal: a progress view and a summary, no JSON; without one: JSON on stderr;
+ * either way the log file gets the events. */
+static void test_run_output(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-run", NULL);
+    char *logf = xasprintf("%s/logs/omniva.jsonl", home);
+    char *out = NULL, *err = NULL;
+    int rc = omt_run_pty(&out, home, (const char *[]){"run", "--once", NULL}, 120000);
+    if (rc != 0 || !omt_has(out, "omniva run: 0 clips made"))
+        fail_msg("run on a terminal: rc %d, terminal:\n%s", rc, out);
+    assert_true(omt_has(out, "stage"));           /* the progress view */
+    assert_true(omt_has(out, "clips finished: 0"));
+    assert_true(omt_has(out, "omniva videos"));   /* no clip: where to look */
+    assert_true(omt_has(out, logf));
+    assert_false(omt_has(out, "{\"ts\""));        /* no JSON log line on the terminal */
+    free(out);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(om_read_file(logf, 64 << 20, &text, &len), 0);
+    assert_true(omt_has(text, "\"source\":\"worker\""));
+    assert_true(omt_has(text, "started"));
+    size_t before = len;
+    free(text);
+
+    /* --quiet on a terminal: only the summary */
+    rc = omt_run_pty(&out, home, (const char *[]){"--quiet", "run", "--once", NULL}, 120000);
+    assert_int_equal(rc, 0);
+    assert_true(omt_has(out, "omniva run: 0 clips made"));
+    assert_false(omt_has(out, "clips finished"));
+    assert_false(omt_has(out, "{\"ts\""));
+    free(out);
+
+    /* no terminal: JSON lines on stderr (scripts, CI), the summary on stdout */
+    assert_int_equal(omt_run(&out, &err, home, "run", "--once", NULL), 0);
+    assert_true(omt_has(err, "{\"ts\""));
+    assert_true(omt_has(err, "\"level\":\"INFO\""));
+    assert_true(omt_has(out, "omniva run: 0 clips made"));
+    free(out);
+    free(err);
+    /* --log-format none: not even then */
+    assert_int_equal(omt_run(&out, &err, home, "--log-format", "none", "run", "--once", NULL), 0);
+    assert_false(omt_has(err, "{\"ts\""));
+    free(out);
+    free(err);
+    assert_int_equal(om_read_file(logf, 64 << 20, &text, &len), 0);
+    assert_true(len > before); /* appended, from every run */
+    free(text);
+    free(logf);
+    om_rmtree(home);
+    free(home);
+}
+
+/* --once waits for a job in retry backoff instead of exiting with it pending. */
+static void test_once_waits_for_retries(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-retry", NULL);
+    char *url = db_url(home);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(omt_run(&out, NULL, home, "jobs", "enqueue", "selftest.write", "--payload",
+                             "{\"fail\": \"transient\"}", "--max-attempts", "3", NULL),
+                     0);
+    char *id = xstrndup(out, strcspn(out, "\n"));
+    free(out);
+    setenv("OMNIVA_WORKER_BACKOFF_BASE_MS", "700", 1);
+    setenv("OMNIVA_WORKER_BACKOFF_CAP_MS", "1500", 1);
+    int rc = omt_run(&out, &err, home, "worker", "--once", "--types", "selftest.write", NULL);
+    unsetenv("OMNIVA_WORKER_BACKOFF_BASE_MS");
+    unsetenv("OMNIVA_WORKER_BACKOFF_CAP_MS");
+    assert_int_equal(rc, 0);
+    free(out);
+    free(err);
+    char *sql = xasprintf("SELECT state || ':' || attempt FROM jobs WHERE job_id = '%s'", id);
+    char *st = omt_query(url, sql);
+    assert_string_equal(st, "dead:3"); /* every retry ran before --once returned */
+    free(st);
+    free(sql);
+    free(id);
+    free(url);
+    om_rmtree(home);
+    free(home);
+}
+
+/* After kill -9 of a worker's whole tree, the next --once reclaims its lease at start-up
+ * (same host, dead pid) instead of exiting at once or waiting out the 60 s lease. */
+static void test_once_reclaims_dead_workers(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-dead", NULL);
+    char *url = db_url(home);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(omt_run(&out, NULL, home, "jobs", "enqueue", "selftest.write", "--payload",
+                             "{\"sleep_ms\": 1500}", NULL),
+                     0);
+    char *id = xstrndup(out, strcspn(out, "\n"));
+    free(out);
+    char *logfile = xasprintf("%s/worker.log", home);
+    const char *env[] = {"OMNIVA_WORKER_LEASE_MS=60000", NULL};
+    pid_t w = omt_spawn(home, logfile, env,
+                        (const char *[]){"worker", "--types", "selftest.write", NULL});
+    assert_true(w > 0);
+    char *sql = xasprintf("SELECT state FROM jobs WHERE job_id = '%s'", id);
+    int leased = 0;
+    for (int i = 0; i < 300 && !leased; i++) {
+        char *st = omt_query(url, sql);
+        leased = st && !strcmp(st, "leased");
+        free(st);
+        if (!leased)
+            om_sleep_ms(20);
+    }
+    assert_true(leased);
+    /* the whole tree: the job process first (it is a child of the worker), then the worker */
+    pid_t kids[16];
+    int nk = omt_children(w, NULL, kids, 16);
+    for (int i = 0; i < nk; i++)
+        kill(kids[i], SIGKILL);
+    kill(w, SIGKILL);
+    assert_int_equal(omt_wait(w, 5000), 128 + SIGKILL);
+    om_sleep_ms(100);
+    int64_t t0 = om_mono_ms();
+    int rc = omt_run(&out, &err, home, "worker", "--once", "--types", "selftest.write", NULL);
+    int64_t took = om_mono_ms() - t0;
+    if (rc != 0)
+        fail_msg("worker --once: %d\n%s", rc, err);
+    assert_true(omt_has(err, "reclaimed"));
+    free(out);
+    free(err);
+    char *st = omt_query(url, sql);
+    assert_string_equal(st, "done");
+    free(st);
+    assert_true(took < 30000);
+    char *q = xasprintf("SELECT lease_expiries FROM jobs WHERE job_id = '%s'", id);
+    assert_int_equal(omt_query_int(url, q), 1);
+    free(q);
+    free(sql);
+    free(logfile);
+    free(id);
+    free(url);
     om_rmtree(home);
     free(home);
 }
@@ -403,6 +916,15 @@ int main(void)
         cmocka_unit_test(test_init_migrate_doctor),
         cmocka_unit_test(test_clear_errors_exit_1),
         cmocka_unit_test(test_jobs_commands),
+        cmocka_unit_test(test_empty_db_url),
+        cmocka_unit_test(test_read_only_commands_create_nothing),
+        cmocka_unit_test(test_help_version_and_job_types),
+        cmocka_unit_test(test_exit_code_rule),
+        cmocka_unit_test(test_projects_creators_videos),
+        cmocka_unit_test(test_credit_is_not_a_path),
+        cmocka_unit_test(test_run_output),
+        cmocka_unit_test(test_once_waits_for_retries),
+        cmocka_unit_test(test_once_reclaims_dead_workers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -687,6 +687,61 @@ static void test_reap_buries_after_three_expiries(void **state)
     om_job_release(&g);
 }
 
+/* The test's "processes": pid 4000001 is dead, every other pid is alive. */
+static int test_alive(long pid, void *ud)
+{
+    (*(int *)ud)++;
+    return pid != 4000001;
+}
+
+static void test_reclaim_dead_workers(void **state)
+{
+    fx *f = *state;
+    const char *workers[] = {"hostA:4000001", "hostA:4000002", "hostB:4000001",
+                             "hostAB:4000001", "hostA:4000001"};
+    char ids[5][OM_UUID_LEN];
+    om_job jobs[5];
+    for (int i = 0; i < 5; i++)
+        enq(f, "t", 5, 0, NULL, NULL, ids[i]);
+    const char *types[] = {"t"};
+    for (int i = 0; i < 5; i++) {
+        size_t n = 0;
+        OK(om_queue_claim(f->q, types, 1, workers[i], 60000, &jobs[i], 1, &n));
+        assert_int_equal(n, 1);
+    }
+    /* job 4 was acked by its (live) worker before the check: nothing to reclaim there */
+    OK(om_queue_ack(f->q, &jobs[4]));
+    int calls = 0;
+    size_t reclaimed = 0;
+    OK(om_queue_reclaim_dead(f->q, "hostA", test_alive, &calls, &reclaimed));
+    assert_int_equal(reclaimed, 1); /* hostA:4000001 only, long before its 60 s lease ends */
+    assert_int_equal(calls, 2);     /* asked about hostA's workers, never another host's */
+    for (int i = 0; i < 5; i++) {
+        om_job g;
+        OK(om_queue_get(f->q, jobs[i].id, &g));
+        const char *want = i == 0 ? "ready" : i == 4 ? "done" : "leased";
+        if (strcmp(g.state, want))
+            fail_msg("job %d (worker %s): state %s, want %s", i, workers[i], g.state, want);
+        if (i == 0) {
+            assert_int_equal(g.lease_expiries, 1);
+            check_errors(g.errors, 1, (const int[]){1},
+                         (const char *const[]){"~lease expired (worker hostA:4000001)"});
+        }
+        om_job_release(&g);
+    }
+    /* the reclaimed job is claimable at once; its old token is fenced out */
+    om_job again;
+    claim1(f, "t", 60000, &again);
+    assert_string_equal(again.id, jobs[0].id);
+    assert_int_equal(om_queue_ack(f->q, &jobs[0]), OM_ESTALE);
+    /* a second pass finds nothing: the new lease belongs to a live worker ("w1") */
+    OK(om_queue_reclaim_dead(f->q, "hostA", test_alive, &calls, &reclaimed));
+    assert_int_equal(reclaimed, 0);
+    om_job_release(&again);
+    for (int i = 0; i < 5; i++)
+        om_job_release(&jobs[i]);
+}
+
 static void test_retry_and_purge(void **state)
 {
     fx *f = *state;
@@ -1210,6 +1265,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fail_retry_then_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_permanent_and_bury, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reap_buries_after_three_expiries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reclaim_dead_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_get_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_enqueue_ack, setup, teardown),
