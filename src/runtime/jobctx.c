@@ -222,10 +222,6 @@ int om_stage_run_inline(const om_stage *st, om_job_ctx *ctx)
                 break;
         }
         at = st->steps[i].state;
-        if (ctx->cancel && *ctx->cancel) {
-            rc = om_error_set(OM_ETIMEOUT, "job cancelled before %s", at);
-            break;
-        }
         om_error_clear();
         rc = st->steps[i].fn ? st->steps[i].fn(ctx, js) : OM_OK;
         if (om_store_in_txn(ctx->store)) {

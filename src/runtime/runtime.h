@@ -21,7 +21,8 @@
  *   a negative code  the job fails: the runtime moves to ERROR with the error message
  *                    (om_error_set) and reports it to the queue.
  * A step that returns with its store transaction open is a bug: rolled back, job fails.
- * Between steps the runtime checks ctx->cancel. Stage code never names a state itself
+ * Cancellation (ctx->cancel) is polled by the steps that wait (downloads, renders); the
+ * worker kills a job that does not stop. Stage code never names a state itself
  * (om_job_transition is the runtime's own).
  *
  * Per-job state: a stage that carries data between steps sets job_size; the runtime
