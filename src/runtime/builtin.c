@@ -26,10 +26,10 @@
 #include <signal.h>
 #include <unistd.h>
 
-static const char *const selftest_states[] = {"INIT", "WRITE", "DONE", NULL};
-
-static int selftest_run(om_job_ctx *ctx)
+/* INIT: the payload's knobs (sleep, orphan, failures). */
+static int selftest_init(om_job_ctx *ctx, void *js)
 {
+    (void)js;
     json_t *p = ctx->payload;
     json_int_t sleep_ms = json_integer_value(json_object_get(p, "sleep_ms"));
     for (int64_t end = om_mono_ms() + sleep_ms; sleep_ms > 0 && om_mono_ms() < end;) {
@@ -52,15 +52,14 @@ static int selftest_run(om_job_ctx *ctx)
             return om_error_wrap(rc, "selftest: orphan");
     }
     const char *fail = json_string_value(json_object_get(p, "fail"));
-    if (fail && !strcmp(fail, "permanent")) {
-        om_job_transition(ctx, "ERROR", "permanent failure requested");
+    if (fail && !strcmp(fail, "permanent"))
         return om_error_set(OM_EPERMANENT, "selftest: permanent failure requested");
-    }
     if (fail && !strcmp(fail, "transient"))
         return om_error_set(OM_ERROR, "selftest: transient failure requested");
     if (fail && !strcmp(fail, "crash"))
         raise(SIGKILL);
     if (fail && !strcmp(fail, "bad_transition")) {
+        /* the runtime's own guard: a transition that skips a state is refused */
         int rc = om_job_transition(ctx, "DONE", "skipping WRITE");
         if (rc)
             return rc;
@@ -68,20 +67,25 @@ static int selftest_run(om_job_ctx *ctx)
     const char *flag = json_string_value(json_object_get(p, "fail_while_file"));
     if (flag && access(flag, F_OK) == 0)
         return om_error_set(OM_EPERMANENT, "selftest: %s exists", flag);
+    return OM_OK;
+}
 
+/* WRITE: the one artifacts row (+ packet, + follow-up) in one transaction. */
+static int selftest_write(om_job_ctx *ctx, void *js)
+{
+    (void)js;
+    json_t *p = ctx->payload;
     int rc = om_store_begin(ctx->store);
     if (rc)
         return om_error_wrap(rc, "selftest: begin");
-    rc = om_job_transition(ctx, "WRITE", NULL);
     char aid[OM_UUID_LEN];
     char *meta = xasprintf("{\"attempt\":%d,\"pid\":%ld}", ctx->job->attempt, (long)getpid());
-    if (rc == OM_OK)
-        rc = om_store_exec(ctx->store,
-                           "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
-                           "path, metadata, created_at) VALUES (?, 'selftest', 'jobs', ?, "
-                           "'selftest', ?, now()) ON CONFLICT (kind, entity_id, path) DO NOTHING",
-                           OM_PARAMS(OM_TEXT(om_uuid4(aid)), OM_TEXT(ctx->job->id), OM_JSON(meta)),
-                           NULL);
+    rc = om_store_exec(ctx->store,
+                       "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
+                       "path, metadata, created_at) VALUES (?, 'selftest', 'jobs', ?, "
+                       "'selftest', ?, now()) ON CONFLICT (kind, entity_id, path) DO NOTHING",
+                       OM_PARAMS(OM_TEXT(om_uuid4(aid)), OM_TEXT(ctx->job->id), OM_JSON(meta)),
+                       NULL);
     free(meta);
     char packet[OM_UUID_LEN] = "";
     if (rc == OM_OK && json_is_true(json_object_get(p, "record")))
@@ -96,8 +100,6 @@ static int selftest_run(om_job_ctx *ctx)
         free(key);
     }
     if (rc == OM_OK)
-        rc = om_job_transition(ctx, "DONE", NULL);
-    if (rc == OM_OK)
         rc = om_store_commit(ctx->store);
     if (rc) {
         om_store_rollback(ctx->store);
@@ -107,34 +109,42 @@ static int selftest_run(om_job_ctx *ctx)
     return OM_OK;
 }
 
+static const om_step selftest_steps[] = {
+    {"INIT", selftest_init},
+    {"WRITE", selftest_write},
+    {NULL, NULL},
+};
+
 static const om_stage selftest_stage = {
     .type = "selftest.write",
     .source = "selftest_worker",
-    .states = selftest_states,
-    .run = selftest_run,
+    .steps = selftest_steps,
     .entity_type = "jobs",
 };
 
-static const char *const reap_states[] = {"INIT", "REAP", "DONE", NULL};
-
-static int reap_run(om_job_ctx *ctx)
+static int reap_step(om_job_ctx *ctx, void *js)
 {
-    int rc = om_job_transition(ctx, "REAP", NULL);
+    (void)js;
     size_t reclaimed = 0, buried = 0;
-    if (rc == OM_OK)
-        rc = om_queue_reap(ctx->queue, &reclaimed, &buried);
+    int rc = om_queue_reap(ctx->queue, &reclaimed, &buried);
     if (rc)
         return om_error_wrap(rc, "maintenance.reap");
     json_object_set_new(ctx->result, "reclaimed", json_integer((json_int_t)reclaimed));
     json_object_set_new(ctx->result, "buried", json_integer((json_int_t)buried));
-    return om_job_transition(ctx, "DONE", "%zu reclaimed, %zu dead", reclaimed, buried);
+    om_step_note(ctx, "%zu reclaimed, %zu dead", reclaimed, buried);
+    return OM_OK;
 }
+
+static const om_step reap_steps[] = {
+    {"INIT", NULL},
+    {"REAP", reap_step},
+    {NULL, NULL},
+};
 
 static const om_stage reap_stage = {
     .type = "maintenance.reap",
     .source = "eclipse",
-    .states = reap_states,
-    .run = reap_run,
+    .steps = reap_steps,
     .timeout_ms = 60000,
 };
 

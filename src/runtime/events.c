@@ -33,6 +33,7 @@ static void sink(void *ud, int level, json_t *event)
 void rt_sink_install(void)
 {
     om_log_set_sink(sink, NULL, OM_LOG_INFO);
+    rt_g.sink_on = 1;
 }
 
 void rt_sink_uninstall(void)
@@ -42,6 +43,7 @@ void rt_sink_uninstall(void)
     json_decref(rt_g.jlbuf);
     json_decref(rt_g.chain);
     rt_g.logbuf = rt_g.jlbuf = rt_g.chain = NULL;
+    rt_g.sink_on = 0;
 }
 
 static const char *str_or(json_t *o, const char *key, const char *def)

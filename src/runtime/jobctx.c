@@ -1,7 +1,10 @@
 /*
- * jobctx.c: what stage code calls on its om_job_ctx: state transitions (checked against
- * the stage's linear state list), follow-up jobs (outbox/transactional enqueue with the
- * trace propagated) and ledger packets (parents and trace merged into the lineage).
+ * jobctx.c: the job context and the step engine. om_job_ctx_init parses a job's envelope
+ * (payload, trace_id, project_id, parents) once; om_stage_run_inline walks a stage's steps,
+ * logging each transition, an early finish once, and a failing step as ERROR with its
+ * message. Also what stage code calls on its context: follow-up jobs (outbox/transactional
+ * enqueue with the trace propagated) and ledger packets (parents and trace merged into the
+ * lineage).
  */
 #include "base/common.h"
 #include "ledger/stardust.h"
@@ -9,48 +12,101 @@
 
 #include <stdarg.h>
 
+/* ---- the envelope ------------------------------------------------------------------ */
+
+int om_job_ctx_init(om_job_ctx *ctx, const om_job *job, const om_stage *stage, om_store *store,
+                    om_queue *queue, const om_config *cfg, volatile int *cancel)
+{
+    OM_ASSERT(ctx && job);
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->job = job;
+    ctx->stage = stage;
+    ctx->store = store;
+    ctx->queue = queue;
+    ctx->cfg = cfg;
+    ctx->cancel = cancel;
+    ctx->state = "INIT";
+    ctx->trace_id = job->id;
+    ctx->project_id = "";
+    ctx->result = json_object();
+    json_error_t jerr;
+    json_t *payload = json_loads(job->payload ? job->payload : "", JSON_REJECT_DUPLICATES, &jerr);
+    if (!payload)
+        return om_error_set(OM_EINVAL, "malformed payload: %s", jerr.text);
+    if (!json_is_object(payload)) {
+        json_decref(payload);
+        return om_error_set(OM_EINVAL, "malformed payload: not a JSON object");
+    }
+    ctx->payload = payload;
+    json_t *v = json_object_get(payload, "trace_id");
+    if (v && !json_is_string(v))
+        return om_error_set(OM_EINVAL, "malformed payload: \"trace_id\" must be a string");
+    if (v && json_string_length(v) > 0)
+        ctx->trace_id = json_string_value(v);
+    v = json_object_get(payload, "project_id");
+    if (v && !json_is_null(v) && !json_is_string(v))
+        return om_error_set(OM_EINVAL, "malformed payload: \"project_id\" must be a string");
+    if (json_is_string(v))
+        ctx->project_id = json_string_value(v);
+    v = json_object_get(payload, "parents");
+    if (v && !json_is_null(v)) {
+        if (!json_is_array(v))
+            return om_error_set(OM_EINVAL,
+                                "malformed payload: \"parents\" must be an array of UUIDs");
+        size_t i;
+        json_t *p;
+        json_array_foreach(v, i, p)
+        {
+            if (!json_is_string(p) || !om_uuid_valid(json_string_value(p)))
+                return om_error_set(OM_EINVAL,
+                                    "malformed payload: \"parents\"[%zu] is not a UUID "
+                                    "(parents must be an array of Stardust ids)",
+                                    i);
+        }
+        ctx->parents = json_incref(v);
+    } else {
+        ctx->parents = json_array();
+    }
+    return OM_OK;
+}
+
+void om_job_ctx_release(om_job_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    json_decref(ctx->payload);
+    json_decref(ctx->parents);
+    json_decref(ctx->result);
+    free(ctx->done_reason);
+    ctx->payload = ctx->parents = ctx->result = NULL;
+    ctx->done_reason = NULL;
+}
+
+/* ---- transitions ------------------------------------------------------------------- */
+
 static int state_index(const om_stage *st, const char *state)
 {
-    for (int i = 0; st && st->states && st->states[i]; i++)
-        if (!strcmp(st->states[i], state))
+    for (int i = 0; st && st->steps && st->steps[i].state; i++)
+        if (!strcmp(st->steps[i].state, state))
             return i;
     return -1;
 }
 
-int om_job_transition(om_job_ctx *ctx, const char *state, const char *fmt, ...)
+static const char *stage_source(const om_job_ctx *ctx)
 {
-    OM_ASSERT(ctx && state);
-    static char free_state[32]; /* for stages without a state list */
-    const om_stage *st = ctx->stage;
-    const char *from = ctx->state ? ctx->state : "";
-    const char *to = NULL;
-    if (!strcmp(state, "ERROR")) {
-        to = "ERROR";
-    } else if (st && st->states) {
-        int cur = state_index(st, from);
-        const char *next = cur >= 0 ? st->states[cur + 1] : NULL;
-        if (!next || strcmp(next, state) != 0)
-            return om_error_set(OM_EINVAL,
-                                "illegal state transition %s -> %s for job type '%s' "
-                                "(next legal state: %s or ERROR)",
-                                from, state, st->type, next ? next : "none");
-        to = st->states[cur + 1];
-    } else {
-        snprintf(free_state, sizeof(free_state), "%s", state);
-        to = free_state;
-    }
+    return ctx->stage && ctx->stage->source ? ctx->stage->source : "worker";
+}
 
-    char *msg = NULL;
-    if (fmt && *fmt) {
-        va_list ap;
-        va_start(ap, fmt);
-        msg = xvasprintf(fmt, ap);
-        va_end(ap);
-    }
+/* Records the move to `to` (static storage) with message `msg` (may be NULL). */
+static void enter_state(om_job_ctx *ctx, const char *to, int level, json_t *extra,
+                        const char *line, const char *msg)
+{
+    const char *from = ctx->state ? ctx->state : "";
     ctx->state = to;
     json_t *fields = json_pack("{s:s, s:s}", "from", from, "to", to);
-    rt_event(OM_LOG_INFO, st && st->source ? st->source : "worker", to, fields, "%s -> %s%s%s",
-             from, to, msg ? ": " : "", msg ? msg : "");
+    if (extra)
+        json_object_update(fields, extra);
+    rt_event(level, stage_source(ctx), to, fields, "%s", line);
     json_decref(fields);
     if (rt_g.ctx == ctx) {
         char ts[OM_TIME_LEN];
@@ -61,11 +117,161 @@ int om_job_transition(om_job_ctx *ctx, const char *state, const char *fmt, ...)
             json_object_set_new(step, "message", json_string(msg));
         json_array_append_new(rt_g.chain, step);
     }
-    free(msg);
     /* Long stages: make the transition visible now unless a transaction is open. */
     if (ctx->store)
         rt_flush(ctx->store);
+}
+
+int om_job_transition(om_job_ctx *ctx, const char *state, const char *fmt, ...)
+{
+    OM_ASSERT(ctx && state);
+    const om_stage *st = ctx->stage;
+    const char *from = ctx->state ? ctx->state : "";
+    const char *to = NULL;
+    if (!strcmp(state, "ERROR")) {
+        to = "ERROR";
+    } else {
+        int cur = state_index(st, from);
+        const char *next = NULL;
+        if (cur >= 0)
+            next = st->steps[cur + 1].state ? st->steps[cur + 1].state : "DONE";
+        if (!next || strcmp(next, state) != 0)
+            return om_error_set(OM_EINVAL,
+                                "illegal state transition %s -> %s for job type '%s' "
+                                "(next legal state: %s or ERROR)",
+                                from, state, st ? st->type : "?", next ? next : "none");
+        to = st->steps[cur + 1].state ? st->steps[cur + 1].state : "DONE";
+    }
+    char *msg = NULL;
+    if (fmt && *fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        msg = xvasprintf(fmt, ap);
+        va_end(ap);
+    }
+    char *line = xasprintf("%s -> %s%s%s", from, to, msg ? ": " : "", msg ? msg : "");
+    enter_state(ctx, to, strcmp(to, "ERROR") ? OM_LOG_INFO : OM_LOG_WARN, NULL, line, msg);
+    free(line);
+    free(msg);
     return OM_OK;
+}
+
+int om_step_done(om_job_ctx *ctx, const char *fmt, ...)
+{
+    OM_ASSERT(ctx && fmt);
+    va_list ap;
+    va_start(ap, fmt);
+    char *why = xvasprintf(fmt, ap);
+    va_end(ap);
+    free(ctx->done_reason);
+    ctx->done_reason = why;
+    return OM_STEP_DONE;
+}
+
+void om_step_note(om_job_ctx *ctx, const char *fmt, ...)
+{
+    OM_ASSERT(ctx && fmt);
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    rt_event(OM_LOG_INFO, stage_source(ctx), ctx->state, NULL, "%s: %s", ctx->state, msg);
+    if (rt_g.ctx == ctx && rt_g.chain) {
+        json_t *last = json_array_get(rt_g.chain, json_array_size(rt_g.chain) - 1);
+        if (last && !json_object_get(last, "message"))
+            json_object_set_new(last, "message", json_string(msg));
+    }
+    free(msg);
+}
+
+/* ---- the step engine --------------------------------------------------------------- */
+
+int om_stage_run_inline(const om_stage *st, om_job_ctx *ctx)
+{
+    OM_ASSERT(st && st->steps && st->steps[0].state && ctx && ctx->job && ctx->store);
+    ctx->stage = st;
+    ctx->state = st->steps[0].state;
+    if (!ctx->result)
+        ctx->result = json_object();
+    /* events of this job go to job_logs (and, through the sink, to logs) */
+    int own_sink = !rt_g.sink_on;
+    if (own_sink)
+        rt_sink_install();
+    const om_job *saved_job = rt_g.job;
+    om_job_ctx *saved_ctx = rt_g.ctx;
+    om_store *saved_store = rt_g.store;
+    rt_g.job = ctx->job;
+    rt_g.ctx = ctx;
+    rt_g.store = ctx->store;
+    if (!rt_g.chain)
+        rt_g.chain = json_array();
+    om_log_context *lc = om_log_ctx();
+    om_log_context saved_lc = *lc;
+    snprintf(lc->job_id, sizeof(lc->job_id), "%s", ctx->job->id);
+    snprintf(lc->trace_id, sizeof(lc->trace_id), "%s", ctx->trace_id ? ctx->trace_id : "");
+    snprintf(lc->project_id, sizeof(lc->project_id), "%s", ctx->project_id ? ctx->project_id : "");
+    snprintf(lc->state, sizeof(lc->state), "%s", ctx->state);
+
+    void *js = st->job_size ? xcalloc(1, st->job_size) : NULL;
+    int rc = OM_OK, early = 0;
+    const char *at = ctx->state;
+    for (size_t i = 0; st->steps[i].state; i++) {
+        if (i > 0) {
+            rc = om_job_transition(ctx, st->steps[i].state, NULL);
+            if (rc)
+                break;
+        }
+        at = st->steps[i].state;
+        om_error_clear();
+        rc = st->steps[i].fn ? st->steps[i].fn(ctx, js) : OM_OK;
+        if (om_store_in_txn(ctx->store)) {
+            om_store_rollback(ctx->store);
+            if (rc == OM_OK || rc == OM_STEP_DONE)
+                rc = om_error_set(OM_ERROR,
+                                  "step %s returned with its store transaction still open "
+                                  "(rolled back)",
+                                  at);
+        }
+        if (rc == OM_STEP_DONE) {
+            early = 1;
+            rc = OM_OK;
+            break;
+        }
+        if (rc > 0) /* not a code a step may return: a bug, reported */
+            rc = om_error_set(OM_ERROR, "step %s returned %d", at, rc);
+        if (rc)
+            break;
+    }
+    if (rc == OM_OK && early) {
+        const char *why = ctx->done_reason ? ctx->done_reason : "nothing left to do";
+        char *line = xasprintf("DONE early at %s: %s", at, why);
+        json_t *extra = json_pack("{s:b, s:s}", "early", 1, "reason", why);
+        enter_state(ctx, "DONE", OM_LOG_INFO, extra, line, line);
+        json_decref(extra);
+        free(line);
+    } else if (rc == OM_OK) {
+        rc = om_job_transition(ctx, "DONE", NULL);
+    }
+    char *msg = NULL;
+    if (rc) {
+        const char *m = om_error_msg();
+        msg = xstrdup(m[0] ? m : om_error_name(rc));
+        om_job_transition(ctx, "ERROR", "%s", msg);
+    }
+    if (st->release)
+        st->release(ctx, js);
+    free(js);
+    if (rc) /* the step's message, whatever the release hook did to the error slot */
+        om_error_set(rc, "%s", msg);
+    free(msg);
+    rt_flush(ctx->store);
+    *lc = saved_lc;
+    rt_g.job = saved_job;
+    rt_g.ctx = saved_ctx;
+    rt_g.store = saved_store;
+    if (own_sink)
+        rt_sink_uninstall();
+    return rc;
 }
 
 int om_job_emit(om_job_ctx *ctx, const char *type, json_t *payload, json_t *parents,

@@ -11,7 +11,7 @@ static size_t nstages;
 
 void om_runtime_register(const om_stage *stage)
 {
-    OM_ASSERT(stage && stage->type && stage->run);
+    OM_ASSERT(stage && stage->type && stage->steps && stage->steps[0].state);
     for (size_t i = 0; i < nstages; i++)
         if (!strcmp(stages[i]->type, stage->type)) {
             stages[i] = stage;

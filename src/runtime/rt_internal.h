@@ -21,6 +21,7 @@ typedef struct rt_state {
     const om_job *job;    /* the job being worked on in this process (borrowed) or NULL */
     om_job_ctx *ctx;      /* the context handed to stage code (job process only) */
     json_t *chain;        /* state transitions recorded in this job process */
+    int sink_on;          /* rt_sink_install() has run (and rt_sink_uninstall() not yet) */
 } rt_state;
 
 extern rt_state rt_g;
@@ -38,6 +39,13 @@ int rt_flush_in_txn(om_store *s);
  * Sets the log context's state to `state` (may be NULL: unchanged). fields borrowed. */
 void rt_event(int level, const char *source, const char *state, json_t *fields,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Moves the job to `state` (must be the next legal state in the stage's steps, or ERROR);
+ * logs the transition with an optional message. Returns OM_EINVAL for an illegal transition
+ * (a bug in runtime code is reported, not asserted, so the job fails cleanly). The step
+ * engine (om_stage_run_inline) is its caller; stage code never calls it. */
+int om_job_transition(om_job_ctx *ctx, const char *state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Payload keys that name entities ("video_id", "clip_id", ...) copied into `fields`. */
 void rt_entity_fields(json_t *payload, json_t *fields);

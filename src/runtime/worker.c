@@ -6,10 +6,11 @@
  *   |                     SIGTERM/SIGINT and waits for them (second signal: SIGKILL)
  *   +- omniva-worker      own store + queue; loop: reap, relay outbox, claim one job, run it
  *      +- omniva-keeper   (SQLite only) holds one idle connection, see keeper_start()
- *      +- omniva-job      forked per job, own store + queue connections, runs stage->run in
- *                         its own process group; reports {code, error, chain, result} on a
- *                         pipe. The worker heartbeats the lease meanwhile and kills the group
- *                         on timeout, on a lost lease (OM_ESTALE), or after the drain grace.
+ *      +- omniva-job      forked per job, own store + queue connections, runs the stage's
+ *                         steps (om_stage_run_inline) in its own process group; reports
+ *                         {code, error, chain, result} on a pipe. The worker heartbeats the
+ *                         lease meanwhile and kills the group on timeout, on a lost lease
+ *                         (OM_ESTALE), or after the drain grace.
  * With N = 1 the worker loop runs in the calling process (no supervisor).
  *
  * At-least-once: a job is acked only after its process reported success; a worker killed at
@@ -291,12 +292,12 @@ static void write_all(int fd, const char *buf, size_t n)
 
 static const char *initial_state(const om_stage *st)
 {
-    return st->states && st->states[0] ? st->states[0] : "INIT";
+    return st->steps && st->steps[0].state ? st->steps[0].state : "INIT";
 }
 
-/* Runs the stage and reports the outcome on fd; never returns. */
-static void job_process(rt_worker *w, const om_job *job, const om_stage *st, json_t *payload,
-                        int fd, pid_t parent)
+/* Runs the stage's steps on the context prepared by the worker and reports the outcome
+ * {code, error, state, result, chain} on fd; never returns. */
+static void job_process(rt_worker *w, om_job_ctx *ctx, int fd, pid_t parent)
 {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -318,49 +319,16 @@ static void job_process(rt_worker *w, const om_job *job, const om_stage *st, jso
     int rc = open_connections(w->cfg, &s, &q);
     if (rc == OM_OK) {
         rt_g.store = s;
-        json_t *parents = json_object_get(payload, "parents");
-        json_t *own_parents = json_is_array(parents) ? json_incref(parents) : json_array();
-        const char *trace = json_string_value(json_object_get(payload, "trace_id"));
-        const char *project = json_string_value(json_object_get(payload, "project_id"));
-        om_job_ctx ctx = {
-            .job = job,
-            .payload = payload,
-            .store = s,
-            .queue = q,
-            .cfg = w->cfg,
-            .stage = st,
-            .trace_id = trace ? trace : job->id,
-            .project_id = project ? project : "",
-            .parents = own_parents,
-            .state = initial_state(st),
-            .cancel = &g_child_cancel,
-            .result = json_object(),
-        };
-        rt_g.ctx = &ctx;
-        om_error_clear();
-        rc = st->run(&ctx);
+        ctx->store = s;
+        ctx->queue = q;
+        rc = om_stage_run_inline(ctx->stage, ctx);
         const char *msg = rc ? om_error_msg() : "";
-        char *msg_copy = xstrdup(msg[0] ? msg : (rc ? om_error_name(rc) : ""));
-        if (om_store_in_txn(s)) {
-            om_store_rollback(s);
-            if (rc == OM_OK) {
-                rc = OM_ERROR;
-                free(msg_copy);
-                msg_copy = xstrdup("stage returned with its store transaction still open "
-                                   "(rolled back)");
-            }
-        }
-        if (rc)
-            rt_event(OM_LOG_WARN, st->source, NULL, NULL, "stage failed: %s", msg_copy);
-        rt_flush(s);
         json_object_set_new(out, "code", json_integer(rc));
-        json_object_set_new(out, "error", json_string(msg_copy));
-        json_object_set_new(out, "state", json_string(ctx.state ? ctx.state : ""));
-        json_object_set_new(out, "result", ctx.result);
+        json_object_set_new(out, "error",
+                            json_string(msg[0] ? msg : (rc ? om_error_name(rc) : "")));
+        json_object_set_new(out, "state", json_string(ctx->state ? ctx->state : ""));
+        json_object_set(out, "result", ctx->result);
         json_object_set(out, "chain", rt_g.chain);
-        free(msg_copy);
-        json_decref(own_parents);
-        rt_g.ctx = NULL;
     } else {
         json_object_set_new(out, "code", json_integer(rc));
         json_object_set_new(out, "error", json_string(om_error_msg()));
@@ -379,13 +347,21 @@ static void job_process(rt_worker *w, const om_job *job, const om_stage *st, jso
 
 /* ---- running one job in the worker ------------------------------------------------ */
 
+/* One job in the worker, from claim to ack/fail: prepare_job (envelope, start event),
+ * spawn_job (the job process), supervise_job (heartbeats, timeout, drain, lease loss),
+ * settle_job (ack or fail, the outcome packet). */
 typedef struct job_run {
     rt_worker *w;
     const om_job *job;
     const om_stage *st;
-    json_t *payload;
+    om_job_ctx ctx;   /* the envelope, parsed once in prepare_job (the job process inherits it) */
     const char *source;
-    int64_t started_ms;
+    int64_t started_ms, lease, timeout;
+    pid_t pid;        /* the job process */
+    int fd;           /* read end of its outcome pipe, -1 once closed */
+    int status;       /* its wait status */
+    int lost, timed_out, stopped;
+    json_t *outcome;  /* what it reported (NULL when nothing usable) */
 } job_run;
 
 typedef enum queue_op { QOP_ACK, QOP_FAIL, QOP_BURY } queue_op;
@@ -422,7 +398,7 @@ static void write_outcome(job_run *r, int level, const char *final_state, json_t
     const om_job *job = r->job;
     char ts[OM_TIME_LEN];
     json_t *lineage = json_object();
-    json_t *parents = r->payload ? json_object_get(r->payload, "parents") : NULL;
+    json_t *parents = r->ctx.parents;
     json_object_set_new(lineage, "parents",
                         json_is_array(parents) ? json_deep_copy(parents) : json_array());
     const char *trace = om_log_ctx()->trace_id;
@@ -449,8 +425,8 @@ static void write_outcome(job_run *r, int level, const char *final_state, json_t
     json_t *fields = extra_fields ? json_deep_copy(extra_fields) : json_object();
     json_object_set_new(fields, "job_type", json_string(job->type));
     json_object_set_new(fields, "attempt", json_integer(job->attempt));
-    if (r->payload)
-        rt_entity_fields(r->payload, fields);
+    if (r->ctx.payload)
+        rt_entity_fields(r->ctx.payload, fields);
 
     int rc = worker_connect(w);
     char packet[OM_UUID_LEN] = "";
@@ -505,63 +481,58 @@ static void kill_group(pid_t pid, int sig)
         kill(pid, sig);
 }
 
-static void run_job(rt_worker *w, const om_job *job)
+/* Parses the envelope, sets the log context, dead-letters a job that cannot run (unknown
+ * type, malformed envelope) and logs the start. Returns 0 when the job is to be run. */
+static int prepare_job(job_run *r)
 {
+    rt_worker *w = r->w;
+    const om_job *job = r->job;
     om_log_ctx_clear();
     om_log_context *lc = om_log_ctx();
     snprintf(lc->job_id, sizeof(lc->job_id), "%s", job->id);
     rt_g.job = job;
 
-    job_run r = {.w = w, .job = job, .source = "worker", .started_ms = om_mono_ms()};
-    json_error_t jerr;
-    json_t *payload =
-        json_loads(job->payload ? job->payload : "", JSON_REJECT_DUPLICATES, &jerr);
-    if (json_is_object(payload)) {
-        const char *t = json_string_value(json_object_get(payload, "trace_id"));
-        const char *p = json_string_value(json_object_get(payload, "project_id"));
-        snprintf(lc->trace_id, sizeof(lc->trace_id), "%s", t ? t : job->id);
-        if (p)
-            snprintf(lc->project_id, sizeof(lc->project_id), "%s", p);
-    } else {
-        snprintf(lc->trace_id, sizeof(lc->trace_id), "%s", job->id);
-    }
-    r.st = om_runtime_find(job->type);
-    if (r.st && r.st->source)
-        r.source = r.st->source;
+    r->st = om_runtime_find(job->type);
+    if (r->st && r->st->source)
+        r->source = r->st->source;
+    int rc = om_job_ctx_init(&r->ctx, job, r->st, NULL, NULL, w->cfg, &g_child_cancel);
+    char *envelope_error = rc ? xstrdup(om_error_msg()) : NULL;
+    snprintf(lc->trace_id, sizeof(lc->trace_id), "%s", r->ctx.trace_id);
+    if (r->ctx.project_id && *r->ctx.project_id)
+        snprintf(lc->project_id, sizeof(lc->project_id), "%s", r->ctx.project_id);
 
-    if (!r.st) {
-        char *why = xasprintf("unknown job type '%s'", job->type);
-        r.payload = json_is_object(payload) ? payload : NULL;
-        bury_job(&r, why);
-        free(why);
-        goto out;
+    if (!r->st || rc) {
+        char *why = !r->st ? xasprintf("unknown job type '%s'", job->type) : envelope_error;
+        bury_job(r, why);
+        if (why != envelope_error)
+            free(why);
+        free(envelope_error);
+        return -1;
     }
-    if (!json_is_object(payload)) {
-        char *why = payload ? xasprintf("malformed payload: not a JSON object")
-                            : xasprintf("malformed payload: %s", jerr.text);
-        bury_job(&r, why);
-        free(why);
-        goto out;
-    }
-    r.payload = payload;
 
-    int64_t lease = stage_lease(w, r.st);
-    int64_t timeout = r.st->timeout_ms > 0 ? r.st->timeout_ms : w->set.timeout_ms;
+    r->lease = stage_lease(w, r->st);
+    r->timeout = r->st->timeout_ms > 0 ? r->st->timeout_ms : w->set.timeout_ms;
     json_t *fields = json_pack("{s:s, s:i, s:i}", "job_type", job->type, "attempt",
                                job->attempt, "max_attempts", job->max_attempts);
-    rt_entity_fields(payload, fields);
-    rt_event(OM_LOG_INFO, r.source, initial_state(r.st), fields,
+    rt_entity_fields(r->ctx.payload, fields);
+    rt_event(OM_LOG_INFO, r->source, initial_state(r->st), fields,
              "job started (attempt %d of %d)", job->attempt, job->max_attempts);
     json_decref(fields);
     rt_flush(w->store);
-    if (lease != w->set.lease_ms && w->queue)
-        om_queue_heartbeat(w->queue, job, lease);
+    if (r->lease != w->set.lease_ms && w->queue)
+        om_queue_heartbeat(w->queue, job, r->lease);
+    return 0;
+}
 
+/* Forks the job process. Returns 0, or -1 after failing the job (pipe/fork failed). */
+static int spawn_job(job_run *r)
+{
+    rt_worker *w = r->w;
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
-        int64_t dl = om_mono_ms() + lease / 2;
-        queue_op_retry(w, dl, QOP_FAIL, job, "worker: pipe failed", 0, NULL);
-        goto out;
+        int64_t dl = om_mono_ms() + r->lease / 2;
+        queue_op_retry(w, dl, QOP_FAIL, r->job, "worker: pipe failed", 0, NULL);
+        return -1;
     }
     /* No SQLite handle may cross fork(): close it (the keeper keeps the file warm). PG and
      * Redis connections may: the job process never touches them and leaves with _exit(). */
@@ -575,27 +546,39 @@ static void run_job(rt_worker *w, const om_job *job)
     pid_t pid = fork();
     if (pid == 0) {
         close(pfd[0]);
-        job_process(w, job, r.st, payload, pfd[1], parent);
+        job_process(w, &r->ctx, pfd[1], parent);
     }
     close(pfd[1]);
     if (pid < 0) {
         close(pfd[0]);
         char *why = xasprintf("worker: fork failed: %s", strerror(errno));
-        int64_t dl = om_mono_ms() + lease / 2;
-        queue_op_retry(w, dl, QOP_FAIL, job, why, 0, NULL);
+        int64_t dl = om_mono_ms() + r->lease / 2;
+        queue_op_retry(w, dl, QOP_FAIL, r->job, why, 0, NULL);
         free(why);
-        goto out;
+        return -1;
     }
     setpgid(pid, pid);
     if (reopen)
         worker_connect(w);
+    r->pid = pid;
+    r->fd = pfd[0];
+    return 0;
+}
 
+/* Waits for the job process while heartbeating the lease; kills its group on timeout, on a
+ * lost lease or when the drain grace is over; collects its outcome. */
+static void supervise_job(job_run *r)
+{
+    rt_worker *w = r->w;
+    const om_job *job = r->job;
+    pid_t pid = r->pid;
+    int64_t lease = r->lease;
     om_sbuf outbuf = OM_SBUF_INIT;
     outbuf.cap = OUTCOME_CAP;
-    int fd = pfd[0], status = 0, exited = 0;
+    int fd = r->fd, status = 0, exited = 0;
     int lost = 0, timed_out = 0, stopped = 0, killed = 0;
     int64_t start = om_mono_ms(), next_hb = start + lease / 3, last_hb_ok = start;
-    int64_t deadline = start + timeout, drain_deadline = 0, escalate_at = 0, eof_at = 0;
+    int64_t deadline = start + r->timeout, drain_deadline = 0, escalate_at = 0, eof_at = 0;
     while (!exited) {
         if (fd >= 0) {
             struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -668,15 +651,30 @@ static void run_job(rt_worker *w, const om_job *job)
             sb_append(&outbuf, buf, (size_t)k);
         close(fd);
     }
-    json_t *outcome = outbuf.len ? json_loads(outbuf.buf, 0, NULL) : NULL;
+    r->fd = -1;
+    r->outcome = outbuf.len ? json_loads(outbuf.buf, 0, NULL) : NULL;
     sb_release(&outbuf);
-    int64_t took = om_mono_ms() - r.started_ms;
+    r->status = status;
+    r->lost = lost;
+    r->timed_out = timed_out;
+    r->stopped = stopped;
+}
+
+/* Acks or fails the job from what supervise_job saw, and writes the outcome packet. */
+static void settle_job(job_run *r)
+{
+    rt_worker *w = r->w;
+    const om_job *job = r->job;
+    json_t *outcome = r->outcome;
+    int status = r->status;
+    int64_t lease = r->lease;
+    int64_t took = om_mono_ms() - r->started_ms;
     int code = json_is_object(outcome) ? (int)json_integer_value(json_object_get(outcome, "code"))
                                        : OM_ERROR;
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && json_is_object(outcome);
 
-    if (lost) {
-        rt_event(OM_LOG_WARN, r.source, NULL, NULL,
+    if (r->lost) {
+        rt_event(OM_LOG_WARN, r->source, NULL, NULL,
                  "lease lost after %lld ms: job process stopped, result discarded (not acked; "
                  "the job will be redelivered)",
                  (long long)took);
@@ -686,23 +684,19 @@ static void run_job(rt_worker *w, const om_job *job)
         int rc = queue_op_retry(w, dl, QOP_ACK, job, NULL, 0, NULL);
         if (rc == OM_OK) {
             char *sum = xasprintf("job done in %lld ms", (long long)took);
-            const char *final_state = "DONE";
-            if (r.st->states)
-                for (int i = 0; r.st->states[i]; i++)
-                    final_state = r.st->states[i];
-            write_outcome(&r, OM_LOG_INFO, final_state, outcome, NULL, sum);
+            write_outcome(r, OM_LOG_INFO, "DONE", outcome, NULL, sum);
             free(sum);
             size_t relayed = 0;
             if (om_queue_relay(w->queue, &relayed) != OM_OK)
                 om_warn("worker", "outbox relay failed: %s", om_error_msg());
             w->next_relay = om_mono_ms() + w->set.relay_ms;
         } else if (rc == OM_ESTALE) {
-            rt_event(OM_LOG_WARN, r.source, NULL, NULL,
+            rt_event(OM_LOG_WARN, r->source, NULL, NULL,
                      "finished but the lease was lost before the ack; the job will be "
                      "redelivered (its effects are idempotent)");
             rt_flush(w->store);
         } else {
-            rt_event(OM_LOG_ERROR, r.source, NULL, NULL,
+            rt_event(OM_LOG_ERROR, r->source, NULL, NULL,
                      "finished but could not ack (%s); the lease will expire and the job "
                      "will be redelivered",
                      om_error_msg());
@@ -711,9 +705,9 @@ static void run_job(rt_worker *w, const om_job *job)
     } else {
         char *why;
         int permanent = 0;
-        if (timed_out)
-            why = xasprintf("timed out after %lld ms", (long long)timeout);
-        else if (stopped)
+        if (r->timed_out)
+            why = xasprintf("timed out after %lld ms", (long long)r->timeout);
+        else if (r->stopped)
             why = xasprintf("worker stopped before the job finished");
         else if (clean) {
             const char *e = json_string_value(json_object_get(outcome, "error"));
@@ -734,11 +728,11 @@ static void run_job(rt_worker *w, const om_job *job)
                              : xasprintf("job failed (attempt %d of %d), retry scheduled: %s",
                                          job->attempt, job->max_attempts, why);
             json_t *f = json_pack("{s:s, s:b}", "error", why, "dead", dead);
-            write_outcome(&r, dead ? OM_LOG_ERROR : OM_LOG_WARN, "ERROR", outcome, f, sum);
+            write_outcome(r, dead ? OM_LOG_ERROR : OM_LOG_WARN, "ERROR", outcome, f, sum);
             json_decref(f);
             free(sum);
         } else {
-            rt_event(OM_LOG_ERROR, r.source, "ERROR", NULL,
+            rt_event(OM_LOG_ERROR, r->source, "ERROR", NULL,
                      "job failed (%s) and the failure could not be recorded (%s); the lease "
                      "will expire",
                      why, om_error_msg());
@@ -746,10 +740,24 @@ static void run_job(rt_worker *w, const om_job *job)
         }
         free(why);
     }
-    json_decref(outcome);
-    reap_orphans(w);
-out:
-    json_decref(payload);
+}
+
+static void run_job(rt_worker *w, const om_job *job)
+{
+    job_run r;
+    memset(&r, 0, sizeof(r));
+    r.w = w;
+    r.job = job;
+    r.source = "worker";
+    r.started_ms = om_mono_ms();
+    r.fd = -1;
+    if (prepare_job(&r) == 0 && spawn_job(&r) == 0) {
+        supervise_job(&r);
+        settle_job(&r);
+        reap_orphans(w);
+    }
+    json_decref(r.outcome);
+    om_job_ctx_release(&r.ctx);
     rt_g.job = NULL;
     om_log_ctx_clear();
 }

@@ -13,8 +13,13 @@
  * CLIP-FIND   one transaction: the ledger packet, the analysis row, one CANDIDATE clip per
  *             candidate, and the `select` job for Pantheon.
  *
- * Idempotent: a video that already has an analysis is done (the select job was emitted in
- * the same transaction as that analysis).
+ * Idempotent: a video that already has an analysis is done at INIT (the select job was
+ * emitted in the same transaction as that analysis).
+ *
+ * No candidates: raw_ai_output gets "no_clip_code" ("too_short": the video or its speech is
+ * shorter than the brand's clip_min_s; "no_speech": an empty transcript; "none_selected":
+ * no window fits the sentence boundaries) and "no_clip_reason" (a short sentence), and the
+ * stage logs it as a warning. select.c records the committee's reasons the same way.
  */
 #include "base/common.h"
 #include "asr/asr.h"
@@ -119,8 +124,7 @@ static int transcribe(analyze *a)
     if (a->subtitle && om_config_bool(cfg, "asr.prefer_subtitles")) {
         rc = om_subtitles_parse_file(&a->t, a->subtitle);
         if (rc == OM_OK && a->t.n > 0) {
-            om_job_transition(a->ctx, "TRANSCRIBE", "using the platform's subtitles %s",
-                              a->subtitle);
+            om_step_note(a->ctx, "using the platform's subtitles %s", a->subtitle);
             goto segment;
         }
         om_warn(SRC, "subtitles %s unusable (%s); transcribing the audio instead", a->subtitle,
@@ -128,8 +132,8 @@ static int transcribe(analyze *a)
         om_transcript_release(&a->t);
         om_transcript_init(&a->t);
     }
-    om_job_transition(a->ctx, "TRANSCRIBE", "transcribing %.1f s of audio with %s",
-                      (double)a->pcm.n / a->pcm.rate, engine);
+    om_step_note(a->ctx, "transcribing %.1f s of audio with %s", (double)a->pcm.n / a->pcm.rate,
+                 engine);
     const char **kw;
     size_t nkw = brand_keywords(a->brand, &kw);
     const json_t *brief = a->brand ? json_object_get(a->brand, "brief") : NULL;
@@ -211,7 +215,7 @@ static json_t *engagement(analyze *a)
 
 static int score(analyze *a)
 {
-    om_job_transition(a->ctx, "SCORE", "%zu words, %zu sentences", a->t.n, a->t.nsent);
+    om_step_note(a->ctx, "%zu words, %zu sentences", a->t.n, a->t.nsent);
     a->raw = om_transcript_to_json(&a->t);
     json_object_set_new(a->raw, "signals", om_signals_to_json(&a->sig));
     json_object_set_new(a->raw, "engagement", engagement(a));
@@ -234,13 +238,61 @@ static double num(const json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* Why the analysis found no candidate clip: the code for raw_ai_output.no_clip_code
+ * ("too_short", "no_speech", "none_selected") and a short sentence into `why`. */
+static const char *no_clip_reason(const analyze *a, om_sbuf *why)
+{
+    om_cand_opts o;
+    om_cand_opts_default(&o);
+    if (a->brand)
+        om_cand_opts_from_brand(&o, a->brand);
+    double dur = a->info.duration;
+    if (dur > 0 && dur < o.min_s) {
+        sb_printf(why, "the video is %.1f s long, shorter than the minimum clip length of %g s",
+                  dur, o.min_s);
+        return "too_short";
+    }
+    double first = INFINITY, last = -INFINITY;
+    for (size_t i = 0; i < a->t.n; i++) {
+        first = fmin(first, a->t.words[i].start);
+        last = fmax(last, a->t.words[i].end);
+    }
+    for (size_t i = 0; i < a->t.nsent; i++) {
+        first = fmin(first, a->t.sentences[i].start);
+        last = fmax(last, a->t.sentences[i].end);
+    }
+    if (!(last > first)) {
+        sb_printf(why, "no speech was found (the transcript of %.1f s of audio is empty)",
+                  a->pcm.rate ? (double)a->pcm.n / a->pcm.rate : dur);
+        return "no_speech";
+    }
+    if (last - first < o.min_s) {
+        sb_printf(why,
+                  "the speech lasts only %.1f s (%.1f-%.1f s), shorter than the minimum clip "
+                  "length of %g s",
+                  last - first, first, last, o.min_s);
+        return "too_short";
+    }
+    sb_printf(why,
+              "no stretch of %g-%g s of speech starts and ends at a sentence boundary or pause",
+              o.min_s, o.max_s);
+    return "none_selected";
+}
+
 static int clip_find(analyze *a)
 {
     om_job_ctx *ctx = a->ctx;
     om_store *s = ctx->store;
     json_t *cands = json_object_get(a->eval, "candidates");
     size_t ncand = json_array_size(cands);
-    om_job_transition(ctx, "CLIP-FIND", "%zu candidate clips", ncand);
+    om_step_note(ctx, "%zu candidate clips", ncand);
+    const char *no_clip = NULL;
+    om_sbuf why = OM_SBUF_INIT;
+    if (ncand == 0) {
+        no_clip = no_clip_reason(a, &why);
+        json_object_set_new(a->raw, "no_clip_code", json_string(no_clip));
+        json_object_set_new(a->raw, "no_clip_reason", json_string(sb_str(&why)));
+    }
 
     char analysis_id[OM_UUID_LEN], packet[OM_UUID_LEN];
     om_uuid4(analysis_id);
@@ -314,8 +366,19 @@ static int clip_find(analyze *a)
         rc = om_store_commit(s);
     if (rc) {
         om_store_rollback(s);
+        sb_release(&why);
         return om_error_wrap(rc, "saving the analysis of video %s", a->video_id);
     }
+    if (no_clip) {
+        json_t *f = json_pack("{s:s, s:s, s:s}", "video_id", a->video_id, "no_clip_code",
+                              no_clip, "no_clip_reason", sb_str(&why));
+        om_log_emit(OM_LOG_WARN, SRC, f, "video %s: no clip candidates (%s): %s", a->video_id,
+                    no_clip, sb_str(&why));
+        json_decref(f);
+        json_object_set_new(ctx->result, "no_clip_code", json_string(no_clip));
+        json_object_set_new(ctx->result, "no_clip_reason", json_string(sb_str(&why)));
+    }
+    sb_release(&why);
     json_object_set_new(ctx->result, "analysis_id", json_string(analysis_id));
     json_object_set_new(ctx->result, "candidates", json_integer((json_int_t)ncand));
     json_object_set_new(ctx->result, "virality_score", json_real(num(a->eval, "virality_score")));
@@ -324,51 +387,78 @@ static int clip_find(analyze *a)
     return OM_OK;
 }
 
-static int analyze_run(om_job_ctx *ctx)
+/* INIT: the payload; a video already analysed is a re-delivery (done: the select job was
+ * emitted with that analysis); else the video, its post, the brand, the probe. */
+static int analyze_init(om_job_ctx *ctx, void *js)
 {
-    analyze a = {.ctx = ctx};
-    om_transcript_init(&a.t);
-    a.video_id = json_string_value(json_object_get(ctx->payload, "video_id"));
-    if (!a.video_id || !om_uuid_valid(a.video_id))
+    analyze *a = js;
+    a->ctx = ctx;
+    om_transcript_init(&a->t);
+    a->video_id = json_string_value(json_object_get(ctx->payload, "video_id"));
+    if (!a->video_id || !om_uuid_valid(a->video_id))
         return om_error_set(OM_EINVAL, "analyze: the payload needs \"video_id\" (a UUID)");
     char *done = NULL;
     int rc = om_store_query_value(ctx->store,
                                   "SELECT analysis_id FROM analysis WHERE video_id = ? LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(a.video_id)), &done);
+                                  OM_PARAMS(OM_TEXT(a->video_id)), &done);
     if (rc == OM_OK) {
-        om_info(SRC, "video %s already analysed (%s): nothing to do", a.video_id, done);
         json_object_set_new(ctx->result, "analysis_id", json_string(done));
+        rc = om_step_done(ctx, "video %s already analysed (%s)", a->video_id, done);
         free(done);
-        return OM_OK;
+        return rc;
     }
     if (rc != OM_ENOTFOUND)
         return rc;
-    rc = load(&a);
-    if (rc == OM_OK)
-        rc = transcribe(&a);
-    if (rc == OM_OK)
-        rc = score(&a);
-    if (rc == OM_OK)
-        rc = clip_find(&a);
-    om_rows_free(a.video);
-    json_decref(a.brand);
-    free(a.subtitle);
-    om_signals_release(&a.sig);
-    om_pcm_release(&a.pcm);
-    om_transcript_release(&a.t);
-    json_decref(a.raw);
-    json_decref(a.eval);
-    return rc;
+    om_error_clear();
+    return load(a);
 }
 
-static const char *const analyze_states[] = {"INIT", "TRANSCRIBE", "SCORE", "CLIP-FIND", "DONE",
-                                             NULL};
+static int analyze_transcribe(om_job_ctx *ctx, void *js)
+{
+    (void)ctx;
+    return transcribe(js);
+}
+
+static int analyze_score(om_job_ctx *ctx, void *js)
+{
+    (void)ctx;
+    return score(js);
+}
+
+static int analyze_clip_find(om_job_ctx *ctx, void *js)
+{
+    (void)ctx;
+    return clip_find(js);
+}
+
+static void analyze_release(om_job_ctx *ctx, void *js)
+{
+    (void)ctx;
+    analyze *a = js;
+    om_rows_free(a->video);
+    json_decref(a->brand);
+    free(a->subtitle);
+    om_signals_release(&a->sig);
+    om_pcm_release(&a->pcm);
+    om_transcript_release(&a->t);
+    json_decref(a->raw);
+    json_decref(a->eval);
+}
+
+static const om_step analyze_steps[] = {
+    {"INIT", analyze_init},
+    {"TRANSCRIBE", analyze_transcribe},
+    {"SCORE", analyze_score},
+    {"CLIP-FIND", analyze_clip_find},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_analyze = {
     .type = "analyze",
     .source = SRC,
-    .states = analyze_states,
-    .run = analyze_run,
+    .steps = analyze_steps,
+    .job_size = sizeof(analyze),
+    .release = analyze_release,
     .timeout_ms = 60LL * 60 * 1000,
     .entity_type = "videos",
 };

@@ -791,77 +791,96 @@ out:
 
 /* ---------- the stage ---------- */
 
-static int edit_run(om_job_ctx *ctx)
+/* INIT: the clip, paths, analysis, brand and source; a clip already rendered (the file has
+ * the recorded checksum) is a re-delivery: done, nothing written again. */
+static int edit_init(om_job_ctx *ctx, void *js)
 {
+    edit *e = js;
+    e->ctx = ctx;
+    e->chain = json_array();
     const char *clip_id = json_string_value(json_object_get(ctx->payload, "clip_id"));
     if (!clip_id || !om_uuid_valid(clip_id))
         return om_error_set(OM_EINVAL, "edit payload needs clip_id (a UUID)");
-    edit e = {.ctx = ctx, .clip_id = clip_id, .chain = json_array()};
-    int rc = load_clip(&e);
+    e->clip_id = clip_id;
+    int rc = load_clip(e);
     if (rc == OM_OK)
-        rc = prepare_paths(&e);
+        rc = prepare_paths(e);
     json_object_set_new(ctx->result, "clip_id", json_string(clip_id));
-    json_object_set_new(ctx->result, "output", json_string(e.out_path ? e.out_path : ""));
-
+    json_object_set_new(ctx->result, "output", json_string(e->out_path ? e->out_path : ""));
+    if (rc)
+        return rc;
     char sha[OM_SHA256_HEX_LEN];
-    if (rc == OM_OK && already_rendered(&e, sha)) {
+    if (already_rendered(e, sha)) {
         json_object_set_new(ctx->result, "checksum", json_string(sha));
         json_object_set_new(ctx->result, "already_rendered", json_true());
-        rc = om_job_transition(ctx, "CUT", "clip %s already rendered", clip_id);
-        if (rc == OM_OK)
-            rc = om_job_transition(ctx, "REFINE", NULL);
-        if (rc == OM_OK)
-            rc = om_job_transition(ctx, "RENDER", "skipped: %s has the recorded checksum",
-                                   e.out_path);
-        if (rc == OM_OK)
-            rc = om_job_transition(ctx, "DONE", "already rendered");
-        edit_release(&e);
-        return rc;
+        return om_step_done(ctx, "clip %s already rendered: %s has the recorded checksum",
+                            clip_id, e->out_path);
     }
+    rc = load_analysis(e);
     if (rc == OM_OK)
-        rc = load_analysis(&e);
-    if (rc == OM_OK)
-        rc = load_brand(&e);
+        rc = load_brand(e);
     if (rc == OM_OK) {
-        rc = om_render_probe(e.source, &e.src_info);
+        rc = om_render_probe(e->source, &e->src_info);
         if (rc == OM_ENOTFOUND)
             rc = om_error_wrap(OM_EPERMANENT, "source of clip %s", clip_id);
         else if (rc)
             rc = om_error_wrap(rc, "source of clip %s", clip_id);
     }
-    if (rc == OM_OK)
-        rc = om_job_transition(ctx, "CUT", "clip %.3f-%.3f of %s", e.clip_start, e.clip_end,
-                               e.video_id);
-    if (rc == OM_OK)
-        rc = cut(&e);
-    if (rc == OM_OK)
-        rc = om_job_transition(ctx, "REFINE", "cut %.3f-%.3f", e.start, e.end);
-    if (rc == OM_OK)
-        rc = refine(&e);
-    if (rc == OM_OK)
-        rc = om_job_transition(ctx, "RENDER", "reframe %s, captions %s", e.reframe_used,
-                               json_is_object(json_object_get(e.plan, "captions")) ? "yes" : "no");
-    if (rc == OM_OK)
-        rc = render(&e);
-    if (e.captions_report)
-        json_object_set(ctx->result, "captions", e.captions_report);
-    if (e.reframe_used[0])
-        json_object_set_new(ctx->result, "reframe", json_string(e.reframe_used));
-    if (rc == OM_OK)
-        rc = om_job_transition(ctx, "DONE", "rendered %s", e.out_path);
-    edit_release(&e);
     return rc;
+}
+
+static int edit_cut(om_job_ctx *ctx, void *js)
+{
+    edit *e = js;
+    om_step_note(ctx, "clip %.3f-%.3f of %s", e->clip_start, e->clip_end, e->video_id);
+    return cut(e);
+}
+
+static int edit_refine(om_job_ctx *ctx, void *js)
+{
+    edit *e = js;
+    om_step_note(ctx, "cut %.3f-%.3f", e->start, e->end);
+    int rc = refine(e);
+    if (e->captions_report)
+        json_object_set(ctx->result, "captions", e->captions_report);
+    if (e->reframe_used[0])
+        json_object_set_new(ctx->result, "reframe", json_string(e->reframe_used));
+    return rc;
+}
+
+static int edit_render(om_job_ctx *ctx, void *js)
+{
+    edit *e = js;
+    om_step_note(ctx, "reframe %s, captions %s", e->reframe_used,
+                 json_is_object(json_object_get(e->plan, "captions")) ? "yes" : "no");
+    int rc = render(e);
+    if (rc == OM_OK)
+        om_step_note(ctx, "rendered %s", e->out_path);
+    return rc;
+}
+
+static void edit_release_hook(om_job_ctx *ctx, void *js)
+{
+    (void)ctx;
+    edit_release(js);
 }
 
 extern const om_stage om_stage_edit; /* registered by stages/registry.c */
 
-static const char *const EDIT_STATES[] = {"INIT", "CUT", "REFINE", "RENDER", "DONE", NULL};
+static const om_step edit_steps[] = {
+    {"INIT", edit_init},
+    {"CUT", edit_cut},
+    {"REFINE", edit_refine},
+    {"RENDER", edit_render},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_edit = {
     .type = "edit",
     .source = SRC,
-    .states = EDIT_STATES,
-    .run = edit_run,
+    .steps = edit_steps,
+    .job_size = sizeof(edit),
+    .release = edit_release_hook,
     .timeout_ms = 30 * 60 * 1000,
     .lease_ms = 0,
     .entity_type = "clips",

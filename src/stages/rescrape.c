@@ -3,6 +3,7 @@
  * per (project, creator) link, keyed by the time bucket (floor(now / interval)), and then
  * its own successor delayed to the next bucket. Unique keys make it idempotent: two runs in
  * the same bucket scrape once; a crashed run is picked up by the next.
+ * Steps: INIT (the interval: payload interval_s, else [scraper] interval_s) -> ENQUEUE.
  */
 #include "base/common.h"
 #include "runtime/runtime.h"
@@ -15,8 +16,14 @@ int64_t om_rescrape_bucket(int64_t now_us, int64_t interval_s)
     return now_us / 1000000 / (interval_s > 0 ? interval_s : 900);
 }
 
-static int rescrape_run(om_job_ctx *ctx)
+typedef struct rescrape {
+    int64_t interval; /* seconds */
+} rescrape;
+
+/* INIT: the interval (payload interval_s, else [scraper] interval_s, default 900). */
+static int rescrape_init(om_job_ctx *ctx, void *js)
 {
+    rescrape *r = js;
     const json_t *iv = json_object_get(ctx->payload, "interval_s");
     int64_t interval = json_is_integer(iv) ? json_integer_value(iv) : 0;
     if (interval <= 0)
@@ -24,8 +31,17 @@ static int rescrape_run(om_job_ctx *ctx)
     if (interval < 10)
         return om_error_set(OM_EINVAL, "rescrape: interval_s must be at least 10 (got %lld)",
                             (long long)interval);
+    r->interval = interval;
+    return OM_OK;
+}
+
+/* ENQUEUE: one scrape job per (project, creator) link and the successor, one transaction. */
+static int rescrape_enqueue(om_job_ctx *ctx, void *js)
+{
+    rescrape *r = js;
+    int64_t interval = r->interval;
     int64_t bucket = om_rescrape_bucket(om_now_us(), interval);
-    om_job_transition(ctx, "ENQUEUE", "bucket %lld", (long long)bucket);
+    om_step_note(ctx, "bucket %lld", (long long)bucket);
     om_rows *links = NULL;
     int rc = om_store_query(ctx->store,
                             "SELECT project_id, creator_id FROM project_creators "
@@ -61,12 +77,16 @@ static int rescrape_run(om_job_ctx *ctx)
     return rc;
 }
 
-static const char *const rescrape_states[] = {"INIT", "ENQUEUE", "DONE", NULL};
+static const om_step rescrape_steps[] = {
+    {"INIT", rescrape_init},
+    {"ENQUEUE", rescrape_enqueue},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_rescrape = {
     .type = "rescrape",
     .source = "rescrape",
-    .states = rescrape_states,
-    .run = rescrape_run,
+    .steps = rescrape_steps,
+    .job_size = sizeof(rescrape),
     .timeout_ms = 60000,
 };

@@ -132,74 +132,94 @@ static int already_scheduled(om_store *s, const char *clip_id, char **time_out)
     return rc ? rc : 1;
 }
 
-static int finish_noop(om_job_ctx *ctx, const char *why)
+/* Per-job state carried between the steps. */
+typedef struct sched {
+    const char *clip_id; /* borrowed from the payload */
+    om_clip_info ci;
+    int have_ci;
+    char *when; /* the committed time when already scheduled */
+    om_tz *tz;
+    om_oracle_post *posts;
+    char **post_ids;
+    size_t nposts;
+    om_oracle oracle;
+    om_horizon_rules rules;
+    om_zenith_opts zo;
+    int64_t now_s;
+} sched;
+
+static void schedule_release(om_job_ctx *ctx, void *js)
 {
-    int rc = om_job_transition(ctx, "CALC", "%s", why);
-    if (!rc)
-        rc = om_job_transition(ctx, "ENQUEUE", "%s", why);
-    if (!rc)
-        rc = om_job_transition(ctx, "DONE", "%s", why);
-    return rc;
+    (void)ctx;
+    sched *x = js;
+    free(x->when);
+    for (size_t i = 0; i < x->nposts; i++)
+        free(x->post_ids[i]);
+    free(x->post_ids);
+    free(x->posts);
+    om_tz_free(x->tz);
+    if (x->have_ci)
+        om_clip_info_release(&x->ci);
 }
 
-static int schedule_run(om_job_ctx *ctx)
+/* INIT: the clip; a clip already scheduled is a re-delivery (done). */
+static int schedule_init(om_job_ctx *ctx, void *js)
 {
-    const char *clip_id = json_string_value(json_object_get(ctx->payload, "clip_id"));
+    sched *x = js;
+    const char *clip_id = x->clip_id = json_string_value(json_object_get(ctx->payload, "clip_id"));
     if (!clip_id || !om_uuid_valid(clip_id))
         return om_error_set(OM_EINVAL, "schedule: payload.clip_id missing or not a UUID");
-    om_store *s = ctx->store;
-    om_clip_info ci;
-    int rc = om_clip_info_load(s, clip_id, ctx->project_id, &ci);
+    int rc = om_clip_info_load(ctx->store, clip_id, ctx->project_id, &x->ci);
     if (rc)
         return om_error_wrap(rc == OM_ENOTFOUND ? OM_EPERMANENT : rc, "schedule");
-    char *when = NULL;
-    int done = already_scheduled(s, clip_id, &when);
-    if (done < 0) {
-        om_clip_info_release(&ci);
+    x->have_ci = 1;
+    int done = already_scheduled(ctx->store, clip_id, &x->when);
+    if (done < 0)
         return om_error_wrap(done, "schedule clip %s", clip_id);
-    }
-    if (done) {
-        char *why = xasprintf("already scheduled for %s", when ? when : "(unset)");
-        rc = finish_noop(ctx, why);
-        free(why);
-        free(when);
-        om_clip_info_release(&ci);
-        return rc;
-    }
-    if (strcmp(ci.status, "RENDERED") && strcmp(ci.status, "SCHEDULED")) {
-        rc = om_error_set(OM_EPERMANENT, "schedule: clip %s is %s, not RENDERED", clip_id,
-                          ci.status);
-        om_clip_info_release(&ci);
-        return rc;
-    }
+    if (done)
+        return om_step_done(ctx, "already scheduled for %s", x->when ? x->when : "(unset)");
+    if (strcmp(x->ci.status, "RENDERED") && strcmp(x->ci.status, "SCHEDULED"))
+        return om_error_set(OM_EPERMANENT, "schedule: clip %s is %s, not RENDERED", clip_id,
+                            x->ci.status);
+    return OM_OK;
+}
 
-    /* CALC: Oracle from the scraped history (outside the transaction: read-only) */
-    om_tz *tz = NULL;
-    rc = om_tz_load(ci.timezone, &tz);
-    if (rc) {
-        om_clip_info_release(&ci);
+/* CALC: Oracle from the scraped history (outside the transaction: read-only), Horizon's
+ * rules from the brand, Zenith's options from config. */
+static int schedule_calc(om_job_ctx *ctx, void *js)
+{
+    sched *x = js;
+    int rc = om_tz_load(x->ci.timezone, &x->tz);
+    if (rc)
         return om_error_wrap(OM_EPERMANENT, "schedule: project time zone");
-    }
-    om_oracle_post *posts = NULL;
-    char **post_ids = NULL;
-    size_t nposts = 0;
-    int64_t now_s = om_now_us() / 1000000;
-    rc = load_posts(s, &ci, &posts, &nposts, &post_ids);
-    om_oracle oracle;
-    if (!rc) {
-        om_oracle_build(&oracle, tz, posts, nposts, now_s);
-        rc = om_job_transition(ctx, "CALC",
-                               "Oracle over %zu posts (%zu own) in %s; Horizon: %s rules",
-                               oracle.samples, oracle.own_samples, om_tz_name(tz),
-                               force_now(ctx->cfg) ? "bypassed ([schedule] now)" : "brand");
-    }
-    om_horizon_rules rules;
-    om_horizon_rules_from_brand(&rules, ci.brand);
-    om_zenith_opts zo = {now_s,
+    x->now_s = om_now_us() / 1000000;
+    rc = load_posts(ctx->store, &x->ci, &x->posts, &x->nposts, &x->post_ids);
+    if (rc)
+        return om_error_wrap(rc, "schedule clip %s", x->clip_id);
+    om_oracle_build(&x->oracle, x->tz, x->posts, x->nposts, x->now_s);
+    om_step_note(ctx, "Oracle over %zu posts (%zu own) in %s; Horizon: %s rules",
+                 x->oracle.samples, x->oracle.own_samples, om_tz_name(x->tz),
+                 force_now(ctx->cfg) ? "bypassed ([schedule] now)" : "brand");
+    om_horizon_rules_from_brand(&x->rules, x->ci.brand);
+    om_zenith_opts zo = {x->now_s,
                          (int)om_config_long(ctx->cfg, "schedule.horizon_days"),
                          (int)om_config_long(ctx->cfg, "schedule.step_minutes"),
                          force_now(ctx->cfg),
                          om_config_double(ctx->cfg, "schedule.recency_per_day")};
+    x->zo = zo;
+    return OM_OK;
+}
+
+/* ENQUEUE: Zenith commits the time; schedules, upload_jobs, clip status, ledger packet and
+ * the delayed upload jobs in one transaction under the project's scheduling lock. */
+static int schedule_enqueue(om_job_ctx *ctx, void *js)
+{
+    sched *x = js;
+    om_store *s = ctx->store;
+    const char *clip_id = x->clip_id;
+    om_clip_info *ci = &x->ci;
+    om_tz *tz = x->tz;
+    om_oracle *oracle = &x->oracle;
     om_zenith_result zr = {0};
     int64_t *existing = NULL;
     size_t nexisting = 0;
@@ -211,29 +231,27 @@ static int schedule_run(om_job_ctx *ctx)
     int raced = 0;
 
     /* ENQUEUE: the commit happens under the project's scheduling lock */
-    if (!rc)
-        rc = om_store_begin(s);
+    int rc = om_store_begin(s);
     if (!rc) {
-        char *lock = xasprintf("schedule:%s", *ci.project_id ? ci.project_id : ci.creator_id);
+        char *lock = xasprintf("schedule:%s", *ci->project_id ? ci->project_id : ci->creator_id);
         rc = om_store_lock(s, lock);
         free(lock);
         if (!rc) {
-            int d = already_scheduled(s, clip_id, &when);
+            int d = already_scheduled(s, clip_id, &x->when);
             rc = d < 0 ? d : 0;
             raced = d > 0;
         }
         if (!rc && !raced)
-            rc = load_existing(s, &ci, now_s, &existing, &nexisting);
+            rc = load_existing(s, ci, x->now_s, &existing, &nexisting);
         if (!rc && !raced)
-            rc = om_zenith_choose(&oracle, tz, &rules, existing, nexisting, &zo, &zr);
+            rc = om_zenith_choose(oracle, tz, &x->rules, existing, nexisting, &x->zo, &zr);
         if (!rc && !raced)
-            rc = om_job_transition(ctx, "ENQUEUE", "Zenith: %s (%s)%s",
-                                   json_string_value(json_object_get(zr.adjustments,
-                                                                     "final_local")),
-                                   om_tz_name(tz),
-                                   json_is_true(json_object_get(zr.adjustments, "moved"))
-                                       ? ", moved from the Oracle's best by Horizon"
-                                       : "");
+            om_step_note(ctx, "Zenith: %s (%s)%s",
+                         json_string_value(json_object_get(zr.adjustments, "final_local")),
+                         om_tz_name(tz),
+                         json_is_true(json_object_get(zr.adjustments, "moved"))
+                             ? ", moved from the Oracle's best by Horizon"
+                             : "");
         char fin[OM_TIME_LEN] = "", rec[OM_TIME_LEN] = "";
         if (!rc && !raced) {
             om_time_iso(fin, zr.final_s * 1000000);
@@ -251,20 +269,20 @@ static int schedule_run(om_job_ctx *ctx)
         /* the publishing metadata, one upload job per known target */
         json_t *meta = NULL;
         if (!rc && !raced) {
-            char *creator = ci.username ? xasprintf("@%s", ci.username) : NULL;
-            json_t *kw = json_array_size(ci.semantic_tags) ? ci.semantic_tags
-                                                           : json_object_get(ci.metadata,
+            char *creator = ci->username ? xasprintf("@%s", ci->username) : NULL;
+            json_t *kw = json_array_size(ci->semantic_tags) ? ci->semantic_tags
+                                                           : json_object_get(ci->metadata,
                                                                              "keywords");
-            meta = om_publish_meta_build(json_string_value(json_object_get(ci.metadata,
+            meta = om_publish_meta_build(json_string_value(json_object_get(ci->metadata,
                                                                            "transcript")),
-                                         kw, json_object_get(ci.brand, "keywords"), creator,
-                                         ci.post_url);
+                                         kw, json_object_get(ci->brand, "keywords"), creator,
+                                         ci->post_url);
             free(creator);
         }
         size_t ti;
         json_t *tv;
         if (!rc && !raced) {
-            json_array_foreach(ci.targets, ti, tv) {
+            json_array_foreach(ci->targets, ti, tv) {
                 const char *tname = json_string_value(tv);
                 if (!tname || !om_target_find(tname)) {
                     json_array_append_new(skipped, json_pack("{s:s,s:s}", "target",
@@ -317,13 +335,13 @@ static int schedule_run(om_job_ctx *ctx)
         if (!rc && !raced) {
             json_t *chain = json_pack(
                 "{s:s,s:{s:I,s:I,s:f,s:s},s:O,s:{s:s,s:s,s:f,s:b},s:O,s:O}", "stage", "schedule",
-                "oracle", "samples", (json_int_t)oracle.samples, "own_posts",
-                (json_int_t)oracle.own_samples, "prior_weight", OM_ORACLE_PRIOR_K, "timezone",
+                "oracle", "samples", (json_int_t)oracle->samples, "own_posts",
+                (json_int_t)oracle->own_samples, "prior_weight", OM_ORACLE_PRIOR_K, "timezone",
                 om_tz_name(tz), "horizon_adjustments", zr.adjustments, "zenith",
                 "final_scheduled_time", fin, "recommended_time", rec, "final_score",
-                round(zr.final_score * 10000) / 10000, "forced_now", zo.force_now,
+                round(zr.final_score * 10000) / 10000, "forced_now", x->zo.force_now,
                 "upload_jobs", upload_ids, "skipped_targets", skipped);
-            json_t *lineage = json_pack("{s:s,s:s}", "clip_id", clip_id, "video_id", ci.video_id);
+            json_t *lineage = json_pack("{s:s,s:s}", "clip_id", clip_id, "video_id", ci->video_id);
             rc = om_job_record(ctx, "schedules", schedule_id, lineage, chain, sid);
             json_decref(lineage);
             json_decref(chain);
@@ -347,48 +365,40 @@ static int schedule_run(om_job_ctx *ctx)
         else
             om_store_rollback(s);
     }
-    if (!rc) {
-        if (raced) {
-            char *why = xasprintf("already scheduled for %s", when ? when : "(unset)");
-            rc = om_job_transition(ctx, "ENQUEUE", "%s", why);
-            if (!rc)
-                rc = om_job_transition(ctx, "DONE", "%s", why);
-            free(why);
-        } else {
-            json_object_set_new(ctx->result, "schedule_id", json_string(schedule_id));
-            json_object_set(ctx->result, "final_scheduled_time",
-                            json_object_get(zr.adjustments, "final_time"));
-            json_object_set_new(ctx->result, "upload_jobs",
-                                json_integer((json_int_t)json_array_size(upload_ids)));
-            rc = om_job_transition(ctx, "DONE", "scheduled for %s; %zu upload job(s)",
-                                   json_string_value(json_object_get(zr.adjustments,
-                                                                     "final_local")),
-                                   json_array_size(upload_ids));
-        }
+    if (!rc && raced) {
+        rc = om_step_done(ctx, "already scheduled for %s", x->when ? x->when : "(unset)");
+    } else if (!rc) {
+        json_object_set_new(ctx->result, "schedule_id", json_string(schedule_id));
+        json_object_set(ctx->result, "final_scheduled_time",
+                        json_object_get(zr.adjustments, "final_time"));
+        json_object_set_new(ctx->result, "upload_jobs",
+                            json_integer((json_int_t)json_array_size(upload_ids)));
+        om_step_note(ctx, "scheduled for %s; %zu upload job(s)",
+                     json_string_value(json_object_get(zr.adjustments, "final_local")),
+                     json_array_size(upload_ids));
     }
-    free(when);
     json_decref(zr.adjustments);
     json_decref(upload_ids);
     json_decref(skipped);
     free(existing);
-    for (size_t i = 0; i < nposts; i++)
-        free(post_ids[i]);
-    free(post_ids);
-    free(posts);
-    om_tz_free(tz);
-    om_clip_info_release(&ci);
-    if (rc)
+    if (rc < 0)
         return om_error_wrap(rc, "schedule clip %s", clip_id);
-    return OM_OK;
+    return rc;
 }
 
-static const char *const SCHEDULE_STATES[] = {"INIT", "CALC", "ENQUEUE", "DONE", NULL};
+static const om_step schedule_steps[] = {
+    {"INIT", schedule_init},
+    {"CALC", schedule_calc},
+    {"ENQUEUE", schedule_enqueue},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_schedule = {
     .type = "schedule",
     .source = SRC,
-    .states = SCHEDULE_STATES,
-    .run = schedule_run,
+    .steps = schedule_steps,
+    .job_size = sizeof(sched),
+    .release = schedule_release,
     .timeout_ms = 5 * 60 * 1000,
     .lease_ms = 0,
     .entity_type = "clips",

@@ -3,11 +3,15 @@
  *
  * "scrape" (payload {project_id, creator_id}, states INIT -> FETCH -> PARSE -> SAVE -> DONE)
  * lists a creator and fans out: one "fetch" job per new entry.
- *   INIT   load the creator; set up the source driver context from config.
- *   FETCH  list the creator's recent entries ([scraper] max_posts, default 5) with its driver
- *          (the listing draws from the platform's rate-limit bucket).
+ *   INIT   load the creator; set up the source driver context from config; decide how many
+ *          posts this run takes: a creator's first scrape (no post of it stored yet: its
+ *          backlog) up to [scraper] backfill (default 50), later scrapes the new posts up to
+ *          [scraper] max_posts (default 5).
+ *   FETCH  list the creator's newest max(backfill, max_posts) entries with its driver (the
+ *          listing draws from the platform's rate-limit bucket).
  *   PARSE  drop unusable entries and the ones already stored (posts.platform +
- *          platform_post_id).
+ *          platform_post_id); take the newest new ones up to the run's bound. New posts that
+ *          did not fit are counted ("left_for_next") and taken by the next scrape.
  *   SAVE   in ONE store transaction, oldest entry first (so that of two posts with the same
  *          media the original is fetched first and owns the video), emit "fetch"
  *          {project_id, creator_id, entry: <the entry as JSON>} with unique key
@@ -17,7 +21,7 @@
  * "fetch" (payload {project_id, creator_id, entry}, states INIT -> FETCH -> SAVE -> DONE)
  * stores one entry; a bad entry is one failed (or dead-lettered) fetch job, never a lost run.
  *   INIT   load the creator, rebuild the entry; a post already stored (re-delivery after the
- *          commit) goes straight through to DONE.
+ *          commit) finishes early (DONE).
  *   FETCH  fetch the media with the entry's fetcher into <media_dir>/sources/.partial/<key>/
  *          (kept between attempts so downloads resume; the download draws from the entry's
  *          rate-limit bucket) and probe it. Unusable media (empty, truncated, not media,
@@ -414,81 +418,23 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     return rc;
 }
 
-/* FETCH and SAVE of the fetch stage for one entry. ctx->result gets "outcome" ("new_video",
- * "duplicate" or "already_stored") and the ids. */
-static int fetch_entry(scrape *sc, const om_source_entry *e)
-{
-    om_job_ctx *ctx = sc->ctx;
-    int rc = om_job_transition(ctx, "FETCH", "fetching %s with %s", e->url, e->fetcher);
-    if (rc != OM_OK)
-        return rc;
-    char keyhex[OM_SHA256_HEX_LEN];
-    char *key = xasprintf("%s\n%s", sc->platform, e->platform_post_id);
-    om_sha256_hex(key, strlen(key), keyhex);
-    free(key);
-    char *partial = xasprintf("%s/sources/.partial/%.24s", sc->media_dir, keyhex);
+/* The fetch stage's per-job state. */
+typedef struct fetch {
+    scrape sc;
+    om_source_entry e;
+    char *partial; /* <media_dir>/sources/.partial/<key>: kept between attempts */
     om_source_media m;
-    memset(&m, 0, sizeof(m));
-    rc = om_source_fetch(&sc->sctx, e, partial, "media", &m);
-    if (rc != OM_OK) {
-        /* keep a partial download for the next attempt unless retrying cannot help */
-        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
-            om_rmtree(partial);
-        free(partial);
-        return om_error_wrap(rc, "fetching post %s (%s)", e->platform_post_id, e->url);
-    }
     om_media_info info;
-    rc = om_media_probe(m.media_path, &info);
-    if (rc != OM_OK) {
-        rc = om_error_wrap(OM_EINVAL, "%s: unusable media (post %s)", e->url, e->platform_post_id);
-        om_source_media_release(&m);
-        om_rmtree(partial);
-        free(partial);
-        return rc;
-    }
-    char *raw = raw_text(e, &m);
-    const char *posted_at = e->posted_at ? e->posted_at : m.posted_at;
-    saved sv = {NULL, NULL, m.media_path, m.subtitle_path};
-    int dup = 0, raced = 0;
-    char video_id[OM_UUID_LEN] = "";
-    rc = om_job_transition(ctx, "SAVE", "%s, %lld bytes, sha256 %.12s", info.format,
-                           (long long)m.size_bytes, m.sha256);
-    if (rc == OM_OK)
-        rc = om_store_begin(ctx->store);
-    if (rc == OM_OK) {
-        rc = save_in_txn(sc, e, &m, &info, raw, posted_at, &sv, &dup, &raced, video_id);
-        if (rc == OM_OK && !raced)
-            rc = om_store_commit(ctx->store);
-        else
-            om_store_rollback(ctx->store);
-    }
-    if (rc != OM_OK || raced)
-        saved_undo(&sv);
-    if (rc == OM_OK) {
-        const char *outcome = raced ? "already_stored" : dup ? "duplicate" : "new_video";
-        json_object_set_new(ctx->result, "outcome", json_string(outcome));
-        json_object_set_new(ctx->result, "checksum", json_string(m.sha256));
-        if (raced) {
-            om_info(SRC, "post %s was stored by another worker meanwhile", e->platform_post_id);
-        } else if (dup) {
-            om_info(SRC, "post %s: same media as an existing video; no second video",
-                    e->platform_post_id);
-        } else {
-            json_object_set_new(ctx->result, "video_id", json_string(video_id));
-            json_t *f = json_pack("{s:s, s:s, s:s}", "video_id", video_id, "creator_id",
-                                  sc->creator_id, "checksum", m.sha256);
-            om_log_emit(OM_LOG_INFO, SRC, f, "new video %s from %s (%s)", video_id, e->url,
-                        e->fetcher);
-            json_decref(f);
-        }
-        om_rmtree(partial);
-    }
-    free(sv.final_media);
-    free(sv.final_subs);
-    free(raw);
-    om_source_media_release(&m);
-    free(partial);
-    return rc;
+} fetch;
+
+static void fetch_release(om_job_ctx *ctx, void *js)
+{
+    (void)ctx;
+    fetch *f = js;
+    om_source_media_release(&f->m);
+    free(f->partial);
+    om_source_entry_release(&f->e);
+    scrape_release(&f->sc);
 }
 
 /* INIT of both stages: payload creator, creator row, media dir, driver context. */
@@ -508,142 +454,287 @@ static int scrape_init(scrape *sc, om_job_ctx *ctx, const char *type)
     return rc;
 }
 
-static int fetch_run(om_job_ctx *ctx)
+/* FETCH: the media with the entry's fetcher into the .partial dir, then probed. */
+static int fetch_fetch(om_job_ctx *ctx, void *js)
 {
-    scrape sc;
-    om_source_entry e;
-    memset(&e, 0, sizeof(e));
-    int rc = scrape_init(&sc, ctx, "fetch");
-    if (rc == OM_OK)
-        rc = entry_from_json(json_object_get(ctx->payload, "entry"), &e);
-    int known = 0;
-    if (rc == OM_OK)
-        rc = post_known(&sc, e.platform_post_id, &known);
+    fetch *f = js;
+    scrape *sc = &f->sc;
+    const om_source_entry *e = &f->e;
+    om_step_note(ctx, "fetching %s with %s", e->url, e->fetcher);
+    char keyhex[OM_SHA256_HEX_LEN];
+    char *key = xasprintf("%s\n%s", sc->platform, e->platform_post_id);
+    om_sha256_hex(key, strlen(key), keyhex);
+    free(key);
+    f->partial = xasprintf("%s/sources/.partial/%.24s", sc->media_dir, keyhex);
+    int rc = om_source_fetch(&sc->sctx, e, f->partial, "media", &f->m);
+    if (rc != OM_OK) {
+        /* keep a partial download for the next attempt unless retrying cannot help */
+        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
+            om_rmtree(f->partial);
+        return om_error_wrap(rc, "fetching post %s (%s)", e->platform_post_id, e->url);
+    }
+    rc = om_media_probe(f->m.media_path, &f->info);
+    if (rc != OM_OK) {
+        rc = om_error_wrap(OM_EINVAL, "%s: unusable media (post %s)", e->url, e->platform_post_id);
+        om_rmtree(f->partial);
+        return rc;
+    }
+    return OM_OK;
+}
+
+/* SAVE: the post, the video (or the duplicate's packet) and the analyze job in ONE
+ * transaction. ctx->result gets "outcome" ("new_video", "duplicate" or "already_stored")
+ * and the ids. */
+static int fetch_save(om_job_ctx *ctx, void *js)
+{
+    fetch *f = js;
+    scrape *sc = &f->sc;
+    const om_source_entry *e = &f->e;
+    om_source_media *m = &f->m;
+    om_step_note(ctx, "%s, %lld bytes, sha256 %.12s", f->info.format, (long long)m->size_bytes,
+                 m->sha256);
+    char *raw = raw_text(e, m);
+    const char *posted_at = e->posted_at ? e->posted_at : m->posted_at;
+    saved sv = {NULL, NULL, m->media_path, m->subtitle_path};
+    int dup = 0, raced = 0;
+    char video_id[OM_UUID_LEN] = "";
+    int rc = om_store_begin(ctx->store);
     if (rc == OM_OK) {
-        json_object_set_new(ctx->result, "creator_id", json_string(sc.creator_id));
-        json_object_set_new(ctx->result, "platform_post_id", json_string(e.platform_post_id));
+        rc = save_in_txn(sc, e, m, &f->info, raw, posted_at, &sv, &dup, &raced, video_id);
+        if (rc == OM_OK && !raced)
+            rc = om_store_commit(ctx->store);
+        else
+            om_store_rollback(ctx->store);
     }
-    if (rc == OM_OK && known) { /* re-delivered after its commit: nothing left to do */
-        json_object_set_new(ctx->result, "outcome", json_string("already_stored"));
-        rc = om_job_transition(ctx, "FETCH", "post %s already stored", e.platform_post_id);
-        if (rc == OM_OK)
-            rc = om_job_transition(ctx, "SAVE", NULL);
-        if (rc == OM_OK)
-            rc = om_job_transition(ctx, "DONE", "already stored");
-    } else if (rc == OM_OK) {
-        rc = fetch_entry(&sc, &e);
-        if (rc == OM_OK)
-            rc = om_job_transition(ctx, "DONE", "%s",
-                                   json_string_value(json_object_get(ctx->result, "outcome")));
+    if (rc != OM_OK || raced)
+        saved_undo(&sv);
+    if (rc == OM_OK) {
+        const char *outcome = raced ? "already_stored" : dup ? "duplicate" : "new_video";
+        json_object_set_new(ctx->result, "outcome", json_string(outcome));
+        json_object_set_new(ctx->result, "checksum", json_string(m->sha256));
+        if (raced) {
+            om_info(SRC, "post %s was stored by another worker meanwhile", e->platform_post_id);
+        } else if (dup) {
+            om_info(SRC, "post %s: same media as an existing video; no second video",
+                    e->platform_post_id);
+        } else {
+            json_object_set_new(ctx->result, "video_id", json_string(video_id));
+            json_t *fl = json_pack("{s:s, s:s, s:s}", "video_id", video_id, "creator_id",
+                                   sc->creator_id, "checksum", m->sha256);
+            om_log_emit(OM_LOG_INFO, SRC, fl, "new video %s from %s (%s)", video_id, e->url,
+                        e->fetcher);
+            json_decref(fl);
+        }
+        om_step_note(ctx, "%s", outcome);
+        om_rmtree(f->partial);
     }
-    om_source_entry_release(&e);
-    scrape_release(&sc);
+    free(sv.final_media);
+    free(sv.final_subs);
+    free(raw);
     return rc;
 }
 
-static int scrape_run(om_job_ctx *ctx)
+/* INIT: the creator and the entry; a post already stored (re-delivery after the commit) is
+ * done. */
+static int fetch_init(om_job_ctx *ctx, void *js)
 {
-    scrape sc;
-    int rc = scrape_init(&sc, ctx, "scrape");
-    if (rc != OM_OK) {
-        scrape_release(&sc);
-        return rc;
-    }
-    long limit = om_config_long(ctx->cfg, "scraper.max_posts");
-    if (limit < 1)
-        limit = 1;
-
-    om_source_entries l = {0};
-    rc = om_job_transition(ctx, "FETCH", "listing %s creator %s", sc.platform, sc.username);
-    if (rc == OM_OK) {
-        om_source_creator cr = {sc.creator_id, sc.platform, sc.username, sc.profile_url};
-        rc = om_source_list(&sc.sctx, &cr, (size_t)limit, &l);
-    }
+    fetch *f = js;
+    int rc = scrape_init(&f->sc, ctx, "fetch");
     if (rc == OM_OK)
-        rc = om_job_transition(ctx, "PARSE", "%zu entries listed", l.n);
-    /* PARSE: keep usable entries not stored yet (and not repeated in this listing) */
-    size_t *todo = xcalloc(l.n + 1, sizeof(size_t));
-    size_t ntodo = 0;
-    int listed = 0, known_n = 0, skipped = 0;
-    for (size_t i = 0; rc == OM_OK && i < l.n; i++) {
-        om_source_entry *e = &l.v[i];
-        listed++;
+        rc = entry_from_json(json_object_get(ctx->payload, "entry"), &f->e);
+    int known = 0;
+    if (rc == OM_OK)
+        rc = post_known(&f->sc, f->e.platform_post_id, &known);
+    if (rc != OM_OK)
+        return rc;
+    json_object_set_new(ctx->result, "creator_id", json_string(f->sc.creator_id));
+    json_object_set_new(ctx->result, "platform_post_id", json_string(f->e.platform_post_id));
+    if (known) {
+        json_object_set_new(ctx->result, "outcome", json_string("already_stored"));
+        return om_step_done(ctx, "post %s already stored", f->e.platform_post_id);
+    }
+    return OM_OK;
+}
+
+/* The scrape stage's per-job state. */
+typedef struct scrape_job {
+    scrape sc;
+    long take;        /* at most this many new posts this run */
+    long list_limit;  /* entries listed (the window the new posts are picked from) */
+    int first;        /* no post of this creator stored yet: the backlog run */
+    om_source_entries l;
+    size_t *todo;     /* indexes into l of the new posts taken, newest first */
+    size_t ntodo;
+    int listed, known_n, skipped, left;
+} scrape_job;
+
+static void scrape_job_release(om_job_ctx *ctx, void *js)
+{
+    scrape_job *j = js;
+    json_object_set_new(ctx->result, "creator_id", json_string(j->sc.creator_id));
+    json_object_set_new(ctx->result, "listed", json_integer(j->listed));
+    json_object_set_new(ctx->result, "already_stored", json_integer(j->known_n));
+    json_object_set_new(ctx->result, "skipped", json_integer(j->skipped));
+    json_object_set_new(ctx->result, "fetch_jobs", json_integer((json_int_t)j->ntodo));
+    json_object_set_new(ctx->result, "left_for_next", json_integer(j->left));
+    free(j->todo);
+    om_source_entries_free(&j->l);
+    scrape_release(&j->sc);
+}
+
+/* INIT: the creator, its driver, and how many posts this run takes: the first scrape of a
+ * creator (no post of it stored yet) takes its backlog up to [scraper] backfill (default
+ * 50), later ones the new posts up to [scraper] max_posts (default 5). Both pick from a
+ * listing window of max(backfill, max_posts) newest entries, so new posts that did not fit
+ * are taken by the next run, never dropped. */
+static int scrape_step_init(om_job_ctx *ctx, void *js)
+{
+    scrape_job *j = js;
+    int rc = scrape_init(&j->sc, ctx, "scrape");
+    if (rc != OM_OK)
+        return rc;
+    long max_posts = om_config_long(ctx->cfg, "scraper.max_posts");
+    long backfill = om_config_long(ctx->cfg, "scraper.backfill");
+    if (max_posts < 1)
+        max_posts = 1;
+    if (backfill < 1)
+        backfill = 1;
+    char *v = NULL;
+    rc = om_store_query_value(ctx->store, "SELECT post_id FROM posts WHERE creator_id = ? LIMIT 1",
+                              OM_PARAMS(OM_TEXT(j->sc.creator_id)), &v);
+    free(v);
+    if (rc == OM_ENOTFOUND) {
+        om_error_clear();
+        j->first = 1;
+    } else if (rc != OM_OK) {
+        return om_error_wrap(rc, "looking up the posts of creator %s", j->sc.creator_id);
+    }
+    j->take = j->first ? backfill : max_posts;
+    j->list_limit = backfill > max_posts ? backfill : max_posts;
+    return OM_OK;
+}
+
+/* FETCH: list the creator's newest entries with its driver. */
+static int scrape_step_fetch(om_job_ctx *ctx, void *js)
+{
+    scrape_job *j = js;
+    scrape *sc = &j->sc;
+    om_step_note(ctx, "listing %s creator %s (%s: up to %ld new posts)", sc->platform,
+                 sc->username, j->first ? "first scrape, backlog" : "new posts", j->take);
+    om_source_creator cr = {sc->creator_id, sc->platform, sc->username, sc->profile_url};
+    return om_source_list(&sc->sctx, &cr, (size_t)j->list_limit, &j->l);
+}
+
+/* PARSE: keep usable entries not stored yet (and not repeated in this listing), newest
+ * first, at most `take`; the rest wait for the next run. */
+static int scrape_step_parse(om_job_ctx *ctx, void *js)
+{
+    scrape_job *j = js;
+    om_source_entries *l = &j->l;
+    om_step_note(ctx, "%zu entries listed", l->n);
+    j->todo = xcalloc(l->n + 1, sizeof(size_t));
+    size_t nnew = 0;
+    size_t *fresh = xcalloc(l->n + 1, sizeof(size_t));
+    int rc = OM_OK;
+    for (size_t i = 0; rc == OM_OK && i < l->n; i++) {
+        om_source_entry *e = &l->v[i];
+        j->listed++;
         if (!e->platform_post_id || !*e->platform_post_id || !e->url || !e->media_url ||
             !e->fetcher || strlen(e->platform_post_id) > 2000) {
-            skipped++;
+            j->skipped++;
             continue;
         }
         int dup_in_batch = 0;
-        for (size_t k = 0; k < ntodo; k++)
-            dup_in_batch |= strcmp(l.v[todo[k]].platform_post_id, e->platform_post_id) == 0;
+        for (size_t k = 0; k < nnew; k++)
+            dup_in_batch |= strcmp(l->v[fresh[k]].platform_post_id, e->platform_post_id) == 0;
         int known = 0;
         if (!dup_in_batch)
-            rc = post_known(&sc, e->platform_post_id, &known);
+            rc = post_known(&j->sc, e->platform_post_id, &known);
         if (dup_in_batch || known)
-            known_n++;
+            j->known_n++;
         else
-            todo[ntodo++] = i;
+            fresh[nnew++] = i;
     }
-    if (rc == OM_OK)
-        rc = om_job_transition(ctx, "SAVE", "%zu new of %d listed (%d already stored)", ntodo,
-                               listed, known_n);
-    /* SAVE: one fetch job per new entry, all in one transaction; oldest first (listings are
-     * newest first), so that of two posts with the same media the original owns the video */
-    if (rc == OM_OK && ntodo > 0) {
-        rc = om_store_begin(ctx->store);
-        for (size_t k = 0; rc == OM_OK && k < ntodo; k++) {
-            om_source_entry *e = &l.v[todo[ntodo - 1 - k]];
-            json_t *p =
-                json_pack("{s:s, s:o}", "creator_id", sc.creator_id, "entry", entry_to_json(e));
-            if (ctx->project_id && *ctx->project_id)
-                json_object_set_new(p, "project_id", json_string(ctx->project_id));
-            char *key = xasprintf("fetch:%s:%s", sc.platform, e->platform_post_id);
-            rc = om_job_emit(ctx, "fetch", p, ctx->parents ? json_deep_copy(ctx->parents) : NULL,
-                             key, OM_PRIORITY_DEFAULT, 0);
-            free(key);
-        }
-        if (rc == OM_OK)
-            rc = om_store_commit(ctx->store);
-        else if (om_store_in_txn(ctx->store))
-            om_store_rollback(ctx->store);
-        if (rc != OM_OK)
-            rc = om_error_wrap(rc, "emitting fetch jobs for %s creator %s", sc.platform,
-                               sc.username);
+    for (size_t k = 0; k < nnew; k++) {
+        if ((long)j->ntodo < j->take)
+            j->todo[j->ntodo++] = fresh[k];
+        else
+            j->left++;
     }
-    free(todo);
-    om_source_entries_free(&l);
-    json_object_set_new(ctx->result, "creator_id", json_string(sc.creator_id));
-    json_object_set_new(ctx->result, "listed", json_integer(listed));
-    json_object_set_new(ctx->result, "already_stored", json_integer(known_n));
-    json_object_set_new(ctx->result, "skipped", json_integer(skipped));
-    json_object_set_new(ctx->result, "fetch_jobs", json_integer((json_int_t)ntodo));
-    if (rc == OM_OK)
-        rc = om_job_transition(ctx, "DONE", "%zu fetch jobs emitted", ntodo);
-    scrape_release(&sc);
+    free(fresh);
+    if (rc == OM_OK && j->left > 0)
+        om_info(SRC, "%s creator %s: %d new posts left for the next scrape (this one takes %ld)",
+                j->sc.platform, j->sc.username, j->left, j->take);
     return rc;
+}
+
+/* SAVE: one fetch job per new entry, all in one transaction; oldest first (listings are
+ * newest first), so that of two posts with the same media the original owns the video. */
+static int scrape_step_save(om_job_ctx *ctx, void *js)
+{
+    scrape_job *j = js;
+    scrape *sc = &j->sc;
+    om_step_note(ctx, "%zu new of %d listed (%d already stored, %d left for the next scrape)",
+                 j->ntodo, j->listed, j->known_n, j->left);
+    if (j->ntodo == 0)
+        return OM_OK;
+    int rc = om_store_begin(ctx->store);
+    for (size_t k = 0; rc == OM_OK && k < j->ntodo; k++) {
+        om_source_entry *e = &j->l.v[j->todo[j->ntodo - 1 - k]];
+        json_t *p =
+            json_pack("{s:s, s:o}", "creator_id", sc->creator_id, "entry", entry_to_json(e));
+        if (ctx->project_id && *ctx->project_id)
+            json_object_set_new(p, "project_id", json_string(ctx->project_id));
+        char *key = xasprintf("fetch:%s:%s", sc->platform, e->platform_post_id);
+        rc = om_job_emit(ctx, "fetch", p, ctx->parents ? json_deep_copy(ctx->parents) : NULL, key,
+                         OM_PRIORITY_DEFAULT, 0);
+        free(key);
+    }
+    if (rc == OM_OK)
+        rc = om_store_commit(ctx->store);
+    else if (om_store_in_txn(ctx->store))
+        om_store_rollback(ctx->store);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "emitting fetch jobs for %s creator %s", sc->platform,
+                             sc->username);
+    om_step_note(ctx, "%zu fetch jobs emitted", j->ntodo);
+    return OM_OK;
 }
 
 extern const om_stage om_stage_scrape, om_stage_fetch; /* registered by stages/registry.c */
 
-static const char *const SCRAPE_STATES[] = {"INIT", "FETCH", "PARSE", "SAVE", "DONE", NULL};
+static const om_step scrape_steps[] = {
+    {"INIT", scrape_step_init},
+    {"FETCH", scrape_step_fetch},
+    {"PARSE", scrape_step_parse},
+    {"SAVE", scrape_step_save},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_scrape = {
     .type = "scrape",
     .source = SRC,
-    .states = SCRAPE_STATES,
-    .run = scrape_run,
+    .steps = scrape_steps,
+    .job_size = sizeof(scrape_job),
+    .release = scrape_job_release,
     .timeout_ms = 30 * 60 * 1000, /* listing only: yt-dlp listings and rate-limit waits */
     .lease_ms = 0,
     .entity_type = "creators",
 };
 
-static const char *const FETCH_STATES[] = {"INIT", "FETCH", "SAVE", "DONE", NULL};
+static const om_step fetch_steps[] = {
+    {"INIT", fetch_init},
+    {"FETCH", fetch_fetch},
+    {"SAVE", fetch_save},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_fetch = {
     .type = "fetch",
     .source = SRC,
-    .states = FETCH_STATES,
-    .run = fetch_run,
+    .steps = fetch_steps,
+    .job_size = sizeof(fetch),
+    .release = fetch_release,
     .timeout_ms = 90 * 60 * 1000, /* one download ([scraper] fetch_timeout_s, default 1 h) */
     .lease_ms = 0,
     .entity_type = "videos",

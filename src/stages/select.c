@@ -5,7 +5,9 @@
  * each), the others REJECTED with the reason. One transaction writes every clip's votes,
  * confidence, priority and status, one ledger packet per clip (decision chain = the votes,
  * the merge, the rank and the decision) and the edit jobs. Re-delivery after the commit
- * finds no CANDIDATE left and does nothing.
+ * finds no CANDIDATE left and finishes early at INIT. When no clip is selected, the
+ * analysis row's raw_ai_output gets "no_clip_code" (vetoed, below_threshold, none_selected)
+ * and "no_clip_reason" (a short sentence naming the vetoing agents), logged as a warning.
  *
  * Payload: {video_id, analysis_id} (+ project_id, trace_id, parents from the runtime).
  */
@@ -109,121 +111,238 @@ static void release_cands(cand *c, size_t n)
     free(c);
 }
 
-static int select_run(om_job_ctx *ctx)
+/* Per-job state carried between the steps. */
+typedef struct sel {
+    const char *video_id, *analysis_id; /* borrowed from the payload */
+    cand *c;
+    size_t n, total; /* CANDIDATE clips loaded / clips of the analysis */
+    om_pantheon *p;
+    size_t vetoed;
+    om_rank_item *items;
+    size_t per_video;
+    double min_conf;
+    int64_t now_us;
+} sel;
+
+static void select_release(om_job_ctx *ctx, void *js)
 {
-    const char *video_id = jstr(ctx->payload, "video_id");
-    const char *analysis_id = jstr(ctx->payload, "analysis_id");
-    if (!video_id || !om_uuid_valid(video_id))
+    (void)ctx;
+    sel *x = js;
+    free(x->items);
+    om_pantheon_free(x->p);
+    release_cands(x->c, x->n);
+}
+
+/* Why no clip was selected, as (code, sentence) for analysis.raw_ai_output's no_clip_code /
+ * no_clip_reason. `why` gets a short human sentence. */
+static const char *no_clip_reason(const sel *x, om_sbuf *why)
+{
+    size_t vetoed = 0, below = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->items[i].vetoed)
+            vetoed++;
+        else if (x->items[i].confidence < x->min_conf)
+            below++;
+    }
+    om_sbuf agents = OM_SBUF_INIT; /* distinct vetoing agents with their first reason */
+    for (size_t i = 0; i < x->n; i++) {
+        const om_chorus *ch = &x->c[i].chorus;
+        if (!ch->vetoed)
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = x->c[k].chorus.vetoed && !strcmp(x->c[k].chorus.veto_agent, ch->veto_agent);
+        if (!seen)
+            sb_printf(&agents, "%s%s: %s", agents.len ? "; " : "",
+                      ch->veto_agent[0] ? ch->veto_agent : "an agent",
+                      ch->veto_reason[0] ? ch->veto_reason : "no reason given");
+    }
+    const char *code;
+    if (x->per_video == 0) {
+        code = "none_selected";
+        sb_printf(why, "the brand takes no clips per video (clips_per_video = 0)");
+    } else if (vetoed == x->n) {
+        code = "vetoed";
+        sb_printf(why, "every candidate (%zu) was vetoed (%s)", x->n, sb_str(&agents));
+    } else if (below == x->n) {
+        double best = 0;
+        for (size_t i = 0; i < x->n; i++)
+            best = fmax(best, x->items[i].confidence);
+        code = "below_threshold";
+        sb_printf(why,
+                  "all %zu candidates scored below the committee's minimum confidence %.2f "
+                  "(best %.2f)",
+                  x->n, x->min_conf, best);
+    } else {
+        code = "none_selected";
+        sb_printf(why, "no candidate qualified: %zu vetoed%s%s%s, %zu below the minimum "
+                       "confidence %.2f",
+                  vetoed, vetoed ? " (" : "", vetoed ? sb_str(&agents) : "", vetoed ? ")" : "",
+                  below, x->min_conf);
+    }
+    sb_release(&agents);
+    return code;
+}
+
+/* Writes no_clip_code/no_clip_reason into the analysis row (the payload's analysis, else the
+ * video's latest), inside the caller's transaction. */
+static int record_no_clip(om_job_ctx *ctx, const sel *x, const char *code, const char *why)
+{
+    om_store *s = ctx->store;
+    om_rows *r = NULL;
+    int rc = x->analysis_id
+                 ? om_store_query(s,
+                                  "SELECT analysis_id, raw_ai_output FROM analysis WHERE "
+                                  "analysis_id = ?",
+                                  OM_PARAMS(OM_TEXT(x->analysis_id)), &r)
+                 : om_store_query(s,
+                                  "SELECT analysis_id, raw_ai_output FROM analysis WHERE "
+                                  "video_id = ? ORDER BY created_at DESC LIMIT 1",
+                                  OM_PARAMS(OM_TEXT(x->video_id)), &r);
+    if (rc)
+        return om_error_wrap(rc, "loading the analysis to record why no clip was selected");
+    if (om_rows_count(r) > 0) {
+        json_t *raw = om_json_from_db(om_rows_get(r, 0, 1));
+        if (!json_is_object(raw)) {
+            json_decref(raw);
+            raw = json_object();
+        }
+        json_object_set_new(raw, "no_clip_code", json_string(code));
+        json_object_set_new(raw, "no_clip_reason", json_string(why));
+        char *text = json_dumps(raw, JSON_COMPACT);
+        rc = om_store_exec(s, "UPDATE analysis SET raw_ai_output = ? WHERE analysis_id = ?",
+                           OM_PARAMS(OM_JSON(text), OM_TEXT(om_rows_get(r, 0, 0))), NULL);
+        free(text);
+        json_decref(raw);
+    }
+    om_rows_free(r);
+    return rc;
+}
+
+/* INIT: the payload and the CANDIDATE clips of the analysis (of the video when no analysis
+ * is named). None left: a previous delivery decided already (or there was nothing). */
+static int select_init(om_job_ctx *ctx, void *js)
+{
+    sel *x = js;
+    x->video_id = jstr(ctx->payload, "video_id");
+    x->analysis_id = jstr(ctx->payload, "analysis_id");
+    if (!x->video_id || !om_uuid_valid(x->video_id))
         return om_error_set(OM_EINVAL, "select: payload.video_id missing or not a UUID");
-    if (analysis_id && !om_uuid_valid(analysis_id))
+    if (x->analysis_id && !om_uuid_valid(x->analysis_id))
         return om_error_set(OM_EINVAL, "select: payload.analysis_id is not a UUID");
     om_store *s = ctx->store;
-
-    /* the candidates of this analysis (of the video when no analysis is named) */
     om_rows *r = NULL;
-    int rc = analysis_id
+    int rc = x->analysis_id
                  ? om_store_query(s,
                                   "SELECT clip_id, status FROM clips WHERE analysis_id = ? "
                                   "ORDER BY start_time, clip_id",
-                                  OM_PARAMS(OM_TEXT(analysis_id)), &r)
+                                  OM_PARAMS(OM_TEXT(x->analysis_id)), &r)
                  : om_store_query(s,
                                   "SELECT clip_id, status FROM clips WHERE video_id = ? "
                                   "ORDER BY start_time, clip_id",
-                                  OM_PARAMS(OM_TEXT(video_id)), &r);
+                                  OM_PARAMS(OM_TEXT(x->video_id)), &r);
     if (rc)
         return om_error_wrap(rc, "select: loading candidates");
-    size_t total = om_rows_count(r), n = 0;
-    cand *c = xcalloc(total ? total : 1, sizeof(*c));
-    for (size_t i = 0; i < total && rc == OM_OK; i++) {
+    x->total = om_rows_count(r);
+    x->c = xcalloc(x->total ? x->total : 1, sizeof(*x->c));
+    for (size_t i = 0; i < x->total && rc == OM_OK; i++) {
         if (strcmp(om_rows_get(r, i, 1), "CANDIDATE"))
             continue;
-        rc = om_clip_info_load(s, om_rows_get(r, i, 0), ctx->project_id, &c[n].ci);
+        rc = om_clip_info_load(s, om_rows_get(r, i, 0), ctx->project_id, &x->c[x->n].ci);
         if (rc == OM_OK)
-            n++;
+            x->n++;
     }
     om_rows_free(r);
-    if (rc) {
-        release_cands(c, n);
-        return om_error_wrap(rc, "select");
-    }
-    if (n == 0) {
-        /* nothing to decide: no candidates, or a previous delivery already decided */
-        const char *why = total ? "already decided (no CANDIDATE clip left)" : "no candidates";
-        rc = om_job_transition(ctx, "VOTE", "%s", why);
-        if (!rc)
-            rc = om_job_transition(ctx, "MERGE", "%s", why);
-        if (!rc)
-            rc = om_job_transition(ctx, "PRIORITIZE", "%s", why);
-        if (!rc)
-            rc = om_job_transition(ctx, "DONE", "%zu clips, %s", total, why);
-        json_object_set_new(ctx->result, "candidates", json_integer(0));
-        release_cands(c, n);
-        return rc;
-    }
-    const om_clip_info *first = &c[0].ci;
-    const char *project_id = first->project_id;
+    if (rc)
+        return om_error_wrap(rc, "select video %s", x->video_id);
+    json_object_set_new(ctx->result, "candidates", json_integer((json_int_t)x->n));
+    if (x->n == 0)
+        return om_step_done(ctx, "%s (%zu clips)",
+                            x->total ? "already decided (no CANDIDATE clip left)"
+                                     : "no candidates",
+                            x->total);
+    x->now_us = om_now_us();
+    return OM_OK;
+}
 
-    /* VOTE */
-    om_pantheon *p = om_pantheon_new(first->brand, ctx->cfg);
-    rc = om_job_transition(ctx, "VOTE", "%zu candidates, %zu agents", n, om_pantheon_nagents(p));
-    if (!rc)
-        rc = load_priors(s, project_id, p);
-    int64_t now_us = om_now_us();
-    for (size_t i = 0; i < n && rc == OM_OK; i++) {
-        om_clip_info *ci = &c[i].ci;
+/* VOTE: every Pantheon agent on every candidate. */
+static int select_vote(om_job_ctx *ctx, void *js)
+{
+    sel *x = js;
+    const om_clip_info *first = &x->c[0].ci;
+    x->p = om_pantheon_new(first->brand, ctx->cfg);
+    om_step_note(ctx, "%zu candidates, %zu agents", x->n, om_pantheon_nagents(x->p));
+    int rc = load_priors(ctx->store, first->project_id, x->p);
+    for (size_t i = 0; i < x->n && rc == OM_OK; i++) {
+        om_clip_info *ci = &x->c[i].ci;
         om_pantheon_clip pc = {ci->clip_id, ci->creator_id, ci->start, ci->end, NULL,
                                ci->metadata,
-                               ci->posted_at_us ? (double)(now_us - ci->posted_at_us) / 3.6e9
+                               ci->posted_at_us ? (double)(x->now_us - ci->posted_at_us) / 3.6e9
                                                 : -1};
-        rc = om_pantheon_vote(p, &pc, c[i].votes, &c[i].nvotes);
+        rc = om_pantheon_vote(x->p, &pc, x->c[i].votes, &x->c[i].nvotes);
     }
+    return rc ? om_error_wrap(rc, "select video %s", x->video_id) : OM_OK;
+}
 
-    /* MERGE */
-    size_t vetoed = 0;
-    if (!rc) {
-        for (size_t i = 0; i < n; i++) {
-            om_chorus_merge(c[i].votes, c[i].nvotes, &c[i].chorus);
-            vetoed += c[i].chorus.vetoed ? 1 : 0;
-        }
-        rc = om_job_transition(ctx, "MERGE", "%zu merged, %zu vetoed", n, vetoed);
+/* MERGE: Chorus per candidate. */
+static int select_merge(om_job_ctx *ctx, void *js)
+{
+    sel *x = js;
+    for (size_t i = 0; i < x->n; i++) {
+        om_chorus_merge(x->c[i].votes, x->c[i].nvotes, &x->c[i].chorus);
+        x->vetoed += x->c[i].chorus.vetoed ? 1 : 0;
     }
+    om_step_note(ctx, "%zu merged, %zu vetoed", x->n, x->vetoed);
+    return OM_OK;
+}
 
-    /* PRIORITIZE */
-    size_t per_video = 3;
+/* PRIORITIZE: Lattice ranks; then ONE transaction writes votes, decisions, ledger packets,
+ * edit jobs (and, when nothing was selected, why). */
+static int select_prioritize(om_job_ctx *ctx, void *js)
+{
+    sel *x = js;
+    om_store *s = ctx->store;
+    cand *c = x->c;
+    size_t n = x->n;
+    const om_clip_info *first = &c[0].ci;
+    const char *project_id = first->project_id;
+    const char *video_id = x->video_id, *analysis_id = x->analysis_id;
+    x->per_video = 3;
     const json_t *cpv = json_object_get(first->brand, "clips_per_video");
     if (json_is_integer(cpv) && json_integer_value(cpv) >= 0)
-        per_video = (size_t)json_integer_value(cpv);
-    double min_conf = om_config_double(ctx->cfg, "pantheon.min_confidence");
-    om_rank_item *items = xcalloc(n, sizeof(*items));
-    if (!rc) {
-        double share = -1;
-        size_t ncreators = 1;
-        rc = load_diversity(s, project_id, first->creator_id, &share, &ncreators);
-        for (size_t i = 0; i < n && rc == OM_OK; i++) {
-            om_clip_info *ci = &c[i].ci;
-            om_lattice_in li = {c[i].chorus.confidence,
-                                ci->posted_at_us ? (double)(now_us - ci->posted_at_us) / 3.6e9
-                                                 : -1,
-                                share, ncreators};
-            om_lattice_priority(&li, &c[i].lattice);
-            c[i].creator_share = share;
-            items[i].priority = c[i].lattice.priority;
-            items[i].confidence = c[i].chorus.confidence;
-            items[i].vetoed = c[i].chorus.vetoed;
-            items[i].veto_reason = c[i].chorus.veto_reason;
-        }
-        if (!rc) {
-            om_lattice_rank(items, n, per_video, min_conf);
-            rc = om_job_transition(ctx, "PRIORITIZE",
-                                   "ranked %zu by Lattice priority; top %zu per video", n,
-                                   per_video);
-        }
+        x->per_video = (size_t)json_integer_value(cpv);
+    size_t per_video = x->per_video;
+    double min_conf = x->min_conf =
+        om_config_double(ctx->cfg, "pantheon.min_confidence");
+    om_rank_item *items = x->items = xcalloc(n, sizeof(*items));
+    double share = -1;
+    size_t ncreators = 1;
+    int rc = load_diversity(s, project_id, first->creator_id, &share, &ncreators);
+    if (rc)
+        return om_error_wrap(rc, "select video %s", video_id);
+    for (size_t i = 0; i < n; i++) {
+        om_clip_info *ci = &c[i].ci;
+        om_lattice_in li = {c[i].chorus.confidence,
+                            ci->posted_at_us ? (double)(x->now_us - ci->posted_at_us) / 3.6e9
+                                             : -1,
+                            share, ncreators};
+        om_lattice_priority(&li, &c[i].lattice);
+        c[i].creator_share = share;
+        items[i].priority = c[i].lattice.priority;
+        items[i].confidence = c[i].chorus.confidence;
+        items[i].vetoed = c[i].chorus.vetoed;
+        items[i].veto_reason = c[i].chorus.veto_reason;
     }
+    om_lattice_rank(items, n, per_video, min_conf);
+    om_step_note(ctx, "ranked %zu by Lattice priority; top %zu per video", n, per_video);
 
-    /* one transaction: votes, decisions, ledger packets, edit jobs */
-    size_t selected = 0;
-    if (!rc)
-        rc = om_store_begin(s);
+    size_t selected = 0, eligible = 0;
+    for (size_t i = 0; i < n; i++)
+        eligible += items[i].selected ? 1 : 0;
+    om_sbuf why = OM_SBUF_INIT;
+    const char *no_clip = eligible ? NULL : no_clip_reason(x, &why);
+    int raced = 0;
+    rc = om_store_begin(s);
     if (!rc) {
         char *left = NULL;
         rc = analysis_id
@@ -235,7 +354,7 @@ static int select_run(om_job_ctx *ctx)
                                         "SELECT count(*) FROM clips WHERE video_id = ? AND "
                                         "status = 'CANDIDATE'",
                                         OM_PARAMS(OM_TEXT(video_id)), &left);
-        int raced = rc == OM_OK && left && !strcmp(left, "0");
+        raced = rc == OM_OK && left && !strcmp(left, "0");
         free(left);
         for (size_t i = 0; i < n && rc == OM_OK && !raced; i++) {
             om_clip_info *ci = &c[i].ci;
@@ -299,6 +418,8 @@ static int select_run(om_job_ctx *ctx)
                         ci->clip_id, decision, items[i].reason, c[i].chorus.confidence,
                         c[i].chorus.disagreement);
         }
+        if (!rc && !raced && no_clip)
+            rc = record_no_clip(ctx, x, no_clip, sb_str(&why));
         if (rc == OM_OK && raced) {
             om_store_rollback(s);
         } else if (rc == OM_OK) {
@@ -307,28 +428,43 @@ static int select_run(om_job_ctx *ctx)
             om_store_rollback(s);
         }
     }
-    if (!rc) {
-        json_object_set_new(ctx->result, "candidates", json_integer((json_int_t)n));
-        json_object_set_new(ctx->result, "selected", json_integer((json_int_t)selected));
-        json_object_set_new(ctx->result, "vetoed", json_integer((json_int_t)vetoed));
-        rc = om_job_transition(ctx, "DONE", "%zu selected, %zu rejected (%zu vetoed)", selected,
-                               n - selected, vetoed);
+    if (!rc && raced) {
+        sb_release(&why);
+        return om_step_done(ctx, "already decided by another delivery");
     }
-    free(items);
-    om_pantheon_free(p);
-    release_cands(c, n);
+    if (!rc && no_clip) {
+        json_t *f = json_pack("{s:s, s:s, s:s}", "video_id", video_id, "no_clip_code", no_clip,
+                              "no_clip_reason", sb_str(&why));
+        om_log_emit(OM_LOG_WARN, SRC, f, "video %s: no clip selected (%s): %s", video_id,
+                    no_clip, sb_str(&why));
+        json_decref(f);
+        json_object_set_new(ctx->result, "no_clip_code", json_string(no_clip));
+        json_object_set_new(ctx->result, "no_clip_reason", json_string(sb_str(&why)));
+    }
+    sb_release(&why);
     if (rc)
         return om_error_wrap(rc, "select video %s", video_id);
+    json_object_set_new(ctx->result, "selected", json_integer((json_int_t)selected));
+    json_object_set_new(ctx->result, "vetoed", json_integer((json_int_t)x->vetoed));
+    om_step_note(ctx, "%zu selected, %zu rejected (%zu vetoed)", selected, n - selected,
+                 x->vetoed);
     return OM_OK;
 }
 
-static const char *const SELECT_STATES[] = {"INIT", "VOTE", "MERGE", "PRIORITIZE", "DONE", NULL};
+static const om_step select_steps[] = {
+    {"INIT", select_init},
+    {"VOTE", select_vote},
+    {"MERGE", select_merge},
+    {"PRIORITIZE", select_prioritize},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_select = {
     .type = "select",
     .source = SRC,
-    .states = SELECT_STATES,
-    .run = select_run,
+    .steps = select_steps,
+    .job_size = sizeof(sel),
+    .release = select_release,
     .timeout_ms = 10 * 60 * 1000,
     .lease_ms = 0,
     .entity_type = "videos",

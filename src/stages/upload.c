@@ -168,78 +168,127 @@ static int save_state(om_store *s, const char *id, const json_t *state, const ch
     return rc;
 }
 
-static int upload_run(om_job_ctx *ctx)
+/* Per-job state carried between the steps. */
+typedef struct upload {
+    const char *clip_id, *uj_id; /* borrowed from the payload */
+    upjob u;
+    om_clip_info ci;
+    int have_u, have_ci;
+    const om_target *t;
+    char *dest, *clip_path, *result_id;
+    json_t *sidecar;
+    om_publish_req req;
+} upload;
+
+static void upload_release(om_job_ctx *ctx, void *js)
 {
-    const char *clip_id = json_string_value(json_object_get(ctx->payload, "clip_id"));
-    const char *uj_id = json_string_value(json_object_get(ctx->payload, "upload_job_id"));
-    if (!clip_id || !om_uuid_valid(clip_id) || !uj_id || !om_uuid_valid(uj_id))
+    (void)ctx;
+    upload *x = js;
+    free(x->result_id);
+    json_decref(x->sidecar);
+    free(x->clip_path);
+    free(x->dest);
+    if (x->have_ci)
+        om_clip_info_release(&x->ci);
+    if (x->have_u)
+        upjob_release(&x->u);
+}
+
+/* A step failed after the target was involved: keep whatever it learned (resumable
+ * sessions) for the retry, without losing the error that stopped us. */
+static int upload_fail(om_job_ctx *ctx, upload *x, int rc)
+{
+    if (x->t && json_object_size(x->u.state)) {
+        char *msg = xstrdup(om_error_msg());
+        if (save_state(ctx->store, x->uj_id, x->u.state, "FAILED"))
+            om_warn(SRC, "could not save target state of %s: %s", x->uj_id, om_error_msg());
+        om_error_set(rc, "%s", msg);
+        free(msg);
+    }
+    return om_error_wrap(rc, "upload clip %s", x->clip_id);
+}
+
+/* INIT: the upload job (DONE already: re-delivery), the clip, the target, the paths. */
+static int upload_init(om_job_ctx *ctx, void *js)
+{
+    upload *x = js;
+    x->clip_id = json_string_value(json_object_get(ctx->payload, "clip_id"));
+    x->uj_id = json_string_value(json_object_get(ctx->payload, "upload_job_id"));
+    if (!x->clip_id || !om_uuid_valid(x->clip_id) || !x->uj_id || !om_uuid_valid(x->uj_id))
         return om_error_set(OM_EINVAL,
                             "upload: payload.clip_id and payload.upload_job_id must be UUIDs");
     om_store *s = ctx->store;
-    upjob u;
-    int rc = load_upjob(s, uj_id, clip_id, &u);
+    int rc = load_upjob(s, x->uj_id, x->clip_id, &x->u);
     if (rc)
         return om_error_wrap(rc, "upload");
-    if (!strcmp(u.status, "DONE")) {
-        const char *path = json_string_value(json_object_get(u.state, "export_path"));
-        char *why = xasprintf("already published%s%s", path ? " to " : "", path ? path : "");
-        rc = om_job_transition(ctx, "AUTH", "%s", why);
-        if (!rc)
-            rc = om_job_transition(ctx, "UPLOAD", "%s", why);
-        if (!rc)
-            rc = om_job_transition(ctx, "VERIFY", "%s", why);
-        if (!rc)
-            rc = om_job_transition(ctx, "DONE", "%s", why);
-        free(why);
-        upjob_release(&u);
-        return rc;
+    x->have_u = 1;
+    if (!strcmp(x->u.status, "DONE")) {
+        const char *path = json_string_value(json_object_get(x->u.state, "export_path"));
+        return om_step_done(ctx, "already published%s%s", path ? " to " : "", path ? path : "");
     }
-    om_clip_info ci;
-    rc = om_clip_info_load(s, clip_id, ctx->project_id, &ci);
-    if (rc) {
-        upjob_release(&u);
+    rc = om_clip_info_load(s, x->clip_id, ctx->project_id, &x->ci);
+    if (rc)
         return om_error_wrap(rc == OM_ENOTFOUND ? OM_EPERMANENT : rc, "upload");
-    }
-    const om_target *t = om_target_find(u.target);
-    char *dest = om_export_dir(&ci, om_config_home(ctx->cfg));
-    char *clip_path = render_path(s, ctx->cfg, clip_id);
-    json_t *sidecar = NULL;
-    char *result_id = NULL;
-    om_publish_req req = {clip_id, uj_id, clip_path, NULL, dest, ctx->cfg};
+    x->have_ci = 1;
+    x->t = om_target_find(x->u.target);
+    if (!x->t)
+        return om_error_wrap(
+            om_error_set(OM_EPERMANENT, "upload: no publishing target named '%s'", x->u.target),
+            "upload clip %s", x->clip_id);
+    x->dest = om_export_dir(&x->ci, om_config_home(ctx->cfg));
+    x->clip_path = render_path(s, ctx->cfg, x->clip_id);
+    om_publish_req req = {x->clip_id, x->uj_id, x->clip_path, NULL, x->dest, ctx->cfg};
+    x->req = req;
+    return OM_OK;
+}
 
-    /* AUTH */
-    if (!t)
-        rc = om_error_set(OM_EPERMANENT, "upload: no publishing target named '%s'", u.target);
-    if (!rc)
-        rc = t->auth ? t->auth(&req, u.state) : OM_OK;
-    if (!rc)
-        rc = om_job_transition(ctx, "AUTH", "target %s ready (%s)", t->name, dest);
+/* AUTH: the target is ready. */
+static int upload_auth(om_job_ctx *ctx, void *js)
+{
+    upload *x = js;
+    int rc = x->t->auth ? x->t->auth(&x->req, x->u.state) : OM_OK;
+    if (rc)
+        return upload_fail(ctx, x, rc);
+    om_step_note(ctx, "target %s ready (%s)", x->t->name, x->dest);
+    return OM_OK;
+}
 
-    /* UPLOAD */
-    if (!rc) {
-        sidecar = sidecar_build(ctx, &ci, &u);
-        req.sidecar = sidecar;
-        rc = t->publish(&req, u.state, &result_id);
-        if (!rc)
-            rc = save_state(s, uj_id, u.state, "UPLOADED");
-        if (!rc)
-            rc = om_job_transition(ctx, "UPLOAD", "%s %s%s", t->name, result_id,
-                                   json_is_true(json_object_get(u.state, "reused"))
-                                       ? " (already there: not exported twice)"
-                                       : "");
-    }
-    /* VERIFY */
+/* UPLOAD: publish with the sidecar; the target state is saved right away. */
+static int upload_publish(om_job_ctx *ctx, void *js)
+{
+    upload *x = js;
+    x->sidecar = sidecar_build(ctx, &x->ci, &x->u);
+    x->req.sidecar = x->sidecar;
+    int rc = x->t->publish(&x->req, x->u.state, &x->result_id);
     if (!rc)
-        rc = t->verify ? t->verify(&req, u.state, result_id) : OM_OK;
-    if (!rc)
-        rc = om_job_transition(ctx, "VERIFY", "verified %s", result_id);
+        rc = save_state(ctx->store, x->uj_id, x->u.state, "UPLOADED");
+    if (rc)
+        return upload_fail(ctx, x, rc);
+    om_step_note(ctx, "%s %s%s", x->t->name, x->result_id,
+                 json_is_true(json_object_get(x->u.state, "reused"))
+                     ? " (already there: not exported twice)"
+                     : "");
+    return OM_OK;
+}
 
-    /* the final transaction */
+/* VERIFY: the target confirms; then the final transaction (upload job DONE, export artifact,
+ * clip and schedule PUBLISHED, ledger packet). */
+static int upload_verify(om_job_ctx *ctx, void *js)
+{
+    upload *x = js;
+    om_store *s = ctx->store;
+    const om_target *t = x->t;
+    const char *clip_id = x->clip_id, *uj_id = x->uj_id, *result_id = x->result_id;
+    upjob *u = &x->u;
+    int rc = t->verify ? t->verify(&x->req, u->state, result_id) : OM_OK;
+    if (rc)
+        return upload_fail(ctx, x, rc);
+    om_step_note(ctx, "verified %s", result_id);
+
     char sid[OM_UUID_LEN] = "";
-    if (!rc)
-        rc = om_store_begin(s);
+    rc = om_store_begin(s);
     if (!rc) {
-        char *state_text = json_dumps(u.state, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+        char *state_text = json_dumps(u->state, JSON_COMPACT | JSON_SORT_KEYS);
         int is_yt = !strcmp(t->name, "youtube");
         rc = om_store_exec(s,
                            "UPDATE upload_jobs SET status = 'DONE', target_state = ?, "
@@ -248,15 +297,15 @@ static int upload_run(om_job_ctx *ctx)
                                      OM_TEXT(uj_id)),
                            NULL);
         free(state_text);
-        const char *sum = json_string_value(json_object_get(u.state, "sha256"));
+        const char *sum = json_string_value(json_object_get(u->state, "sha256"));
         if (!rc && !strcmp(t->name, "export")) {
             char aid[OM_UUID_LEN];
             json_t *am = json_pack("{s:s,s:s,s:s?}", "upload_job_id", uj_id, "target", t->name,
                                    "sidecar_path",
-                                   json_string_value(json_object_get(u.state, "sidecar_path")));
-            char *amt = json_dumps(am, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+                                   json_string_value(json_object_get(u->state, "sidecar_path")));
+            char *amt = json_dumps(am, JSON_COMPACT | JSON_SORT_KEYS);
             json_decref(am);
-            json_t *sz = json_object_get(u.state, "size_bytes");
+            json_t *sz = json_object_get(u->state, "size_bytes");
             rc = om_store_exec(s,
                                "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
                                "path, checksum, size_bytes, metadata) VALUES (?, 'export', "
@@ -282,10 +331,10 @@ static int upload_run(om_job_ctx *ctx)
         if (!rc) {
             json_t *chain = json_pack(
                 "{s:s,s:s,s:s,s:O,s:s?,s:s?}", "stage", "upload", "target", t->name, "result_id",
-                result_id, "target_state", u.state, "scheduled_time", u.scheduled_time, "title",
-                u.title);
+                result_id, "target_state", u->state, "scheduled_time", u->scheduled_time,
+                "title", u->title);
             if (!strcmp(t->name, "export"))
-                json_object_set(chain, "export_path", json_object_get(u.state, "export_path"));
+                json_object_set(chain, "export_path", json_object_get(u->state, "export_path"));
             json_t *lineage = json_pack("{s:s,s:s,s:s?}", "clip_id", clip_id, "target", t->name,
                                         "checksum", sum);
             rc = om_job_record(ctx, "upload_jobs", uj_id, lineage, chain, sid);
@@ -297,38 +346,28 @@ static int upload_run(om_job_ctx *ctx)
         else
             om_store_rollback(s);
     }
-    if (!rc) {
-        json_object_set_new(ctx->result, "target", json_string(t->name));
-        json_object_set_new(ctx->result, "result_id", json_string(result_id));
-        rc = om_job_transition(ctx, "DONE", "published clip %s via %s: %s", clip_id, t->name,
-                               result_id);
-    } else if (t && json_object_size(u.state)) {
-        /* keep whatever the target learned (resumable sessions) for the retry, without
-         * losing the error that stopped us */
-        char *msg = xstrdup(om_error_msg());
-        if (save_state(s, uj_id, u.state, "FAILED"))
-            om_warn(SRC, "could not save target state of %s: %s", uj_id, om_error_msg());
-        om_error_set(rc, "%s", msg);
-        free(msg);
-    }
-    free(result_id);
-    json_decref(sidecar);
-    free(clip_path);
-    free(dest);
-    om_clip_info_release(&ci);
-    upjob_release(&u);
     if (rc)
-        return om_error_wrap(rc, "upload clip %s", clip_id);
+        return upload_fail(ctx, x, rc);
+    json_object_set_new(ctx->result, "target", json_string(t->name));
+    json_object_set_new(ctx->result, "result_id", json_string(result_id));
+    om_step_note(ctx, "published clip %s via %s: %s", clip_id, t->name, result_id);
     return OM_OK;
 }
 
-static const char *const UPLOAD_STATES[] = {"INIT", "AUTH", "UPLOAD", "VERIFY", "DONE", NULL};
+static const om_step upload_steps[] = {
+    {"INIT", upload_init},
+    {"AUTH", upload_auth},
+    {"UPLOAD", upload_publish},
+    {"VERIFY", upload_verify},
+    {NULL, NULL},
+};
 
 const om_stage om_stage_upload = {
     .type = "upload",
     .source = SRC,
-    .states = UPLOAD_STATES,
-    .run = upload_run,
+    .steps = upload_steps,
+    .job_size = sizeof(upload),
+    .release = upload_release,
     .timeout_ms = 30 * 60 * 1000,
     .lease_ms = 0,
     .entity_type = "clips",

@@ -104,31 +104,18 @@ static int run_stage(const om_stage *stage, json_t *payload)
     om_uuid4(job.id);
     snprintf(job.type, sizeof(job.type), "%s", stage->type);
     job.attempt = 1;
-    const char *trace = json_string_value(json_object_get(payload, "trace_id"));
-    json_t *parents = json_object_get(payload, "parents");
-    om_job_ctx ctx = {
-        .job = &job,
-        .payload = payload,
-        .store = F.st,
-        .queue = F.q,
-        .cfg = F.cfg,
-        .stage = stage,
-        .trace_id = trace ? trace : job.id,
-        .project_id = F.project,
-        .parents = json_is_array(parents) ? json_incref(parents) : json_array(),
-        .state = "INIT",
-        .cancel = &g_cancel,
-        .result = json_object(),
-    };
+    job.payload = json_dumps(payload, JSON_COMPACT);
+    om_job_ctx ctx;
+    assert_int_equal(om_job_ctx_init(&ctx, &job, stage, F.st, F.q, F.cfg, &g_cancel), OM_OK);
     om_error_clear();
-    int rc = stage->run(&ctx);
+    int rc = om_stage_run_inline(stage, &ctx);
     assert_false(om_store_in_txn(F.st));
     if (rc == OM_OK && strcmp(ctx.state, "DONE"))
         fail_msg("%s returned OK in state %s", stage->type, ctx.state);
     if (rc)
         fprintf(stderr, "%s failed: %s\n", stage->type, om_error_msg());
-    json_decref(ctx.result);
-    json_decref(ctx.parents);
+    om_job_ctx_release(&ctx);
+    free(job.payload);
     return rc;
 }
 

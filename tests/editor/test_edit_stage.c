@@ -253,30 +253,20 @@ static int run_edit(const char *clip_id, json_t **result_out)
     snprintf(job.type, sizeof(job.type), "edit");
     job.attempt = 1;
     json_t *payload = json_pack("{s:s, s:s}", "clip_id", clip_id, "project_id", project);
-    om_job_ctx ctx = {
-        .job = &job,
-        .payload = payload,
-        .store = st,
-        .queue = q,
-        .cfg = cfg,
-        .stage = &om_stage_edit,
-        .trace_id = job.id,
-        .project_id = project,
-        .parents = json_array(),
-        .state = "INIT",
-        .cancel = &g_cancel,
-        .result = json_object(),
-    };
+    job.payload = json_dumps(payload, JSON_COMPACT);
+    om_job_ctx ctx;
+    assert_int_equal(om_job_ctx_init(&ctx, &job, &om_stage_edit, st, q, cfg, &g_cancel), OM_OK);
     om_error_clear();
-    int rc = om_stage_edit.run(&ctx);
+    int rc = om_stage_run_inline(&om_stage_edit, &ctx);
     assert_false(om_store_in_txn(st));
     if (rc == OM_OK)
         assert_string_equal(ctx.state, "DONE");
-    if (result_out)
+    if (result_out) {
         *result_out = ctx.result;
-    else
-        json_decref(ctx.result);
-    json_decref(ctx.parents);
+        ctx.result = NULL;
+    }
+    om_job_ctx_release(&ctx);
+    free(job.payload);
     json_decref(payload);
     return rc;
 }

@@ -122,31 +122,21 @@ static int teardown(void **state)
 static int run_stage(const om_stage *stage, const om_job *job, json_t *payload, json_t **result_out)
 {
     volatile int cancel = 0;
-    json_t *parents = json_object_get(payload, "parents");
-    om_job_ctx ctx = {
-        .job = job,
-        .payload = payload,
-        .store = st,
-        .queue = q,
-        .cfg = cfg,
-        .stage = stage,
-        .trace_id = job->id,
-        .project_id = project,
-        .parents = parents ? json_incref(parents) : json_array(),
-        .state = "INIT",
-        .cancel = &cancel,
-        .result = json_object(),
-    };
+    om_job j = *job;
+    j.payload = json_dumps(payload, JSON_COMPACT);
+    om_job_ctx ctx;
+    assert_int_equal(om_job_ctx_init(&ctx, &j, stage, st, q, cfg, &cancel), OM_OK);
     om_error_clear();
-    int rc = stage->run(&ctx);
+    int rc = om_stage_run_inline(stage, &ctx);
     assert_false(om_store_in_txn(st));
     if (rc == OM_OK)
         assert_string_equal(ctx.state, "DONE");
-    if (result_out)
+    if (result_out) {
         *result_out = ctx.result;
-    else
-        json_decref(ctx.result);
-    json_decref(ctx.parents);
+        ctx.result = NULL;
+    }
+    om_job_ctx_release(&ctx);
+    free(j.payload);
     return rc;
 }
 
@@ -159,7 +149,7 @@ static int run_scrape(const char *creator_id, json_t **result_out)
     snprintf(job.type, sizeof(job.type), "scrape");
     job.attempt = 1;
     json_t *payload = json_pack("{s:s, s:s, s:[s]}", "creator_id", creator_id, "project_id",
-                                project, "parents", "scrape-parent-packet");
+                                project, "parents", "5c1a0e2b-7d3f-4a6e-9b8c-0d1e2f3a4b5c");
     int rc = run_stage(&om_stage_scrape, &job, payload, result_out);
     json_decref(payload);
     return rc;
@@ -325,7 +315,7 @@ static void test_feed_scrape(void **state)
         assert_string_equal(json_string_value(json_object_get(p, "creator_id")), cid);
         assert_string_equal(json_string_value(json_object_get(p, "project_id")), project);
         assert_string_equal(json_string_value(json_array_get(json_object_get(p, "parents"), 0)),
-                            "scrape-parent-packet");
+                            "5c1a0e2b-7d3f-4a6e-9b8c-0d1e2f3a4b5c");
         json_t *e = json_object_get(p, "entry");
         assert_string_equal(json_string_value(json_object_get(e, "media_url")), b);
         assert_string_equal(json_string_value(json_object_get(e, "fetcher")), "http");
