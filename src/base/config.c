@@ -489,3 +489,13 @@ char *om_config_resolve_home(const char *explicit_home)
     char *cwd = getcwd(NULL, 0);
     return cwd ? cwd : xstrdup(".");
 }
+
+char *om_url_redact(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (!at || !colon || colon > at)
+        return xstrdup(url);
+    return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+}

@@ -92,6 +92,8 @@ int om_config_save(const om_config *cfg);
  * Borrowed. */
 const char *om_config_store_url(const om_config *cfg);
 const char *om_config_queue_url(const om_config *cfg);
+/* A URL with any password replaced by "***", for messages and `config show`. Caller frees. */
+char *om_url_redact(const char *url);
 const char *om_config_media_dir(const om_config *cfg);
 
 /* The home directory to use given an explicit --home (may be NULL). Caller frees. */

@@ -83,19 +83,20 @@ static const field BRAND_FIELDS[] = {
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
+/* loudness_target comes from the settings table (editor.loudness_target): stated once. */
 json_t *om_brand_defaults(void)
 {
     return json_pack("{s:[], s:s, s:[], s:n,"
                      " s:{s:s, s:i, s:s, s:s, s:s, s:s},"
-                     " s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i}, s:s, s:[s], s:n, s:s, s:i,"
+                     " s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i}, s:s, s:[s], s:n, s:s, s:f,"
                      " s:n, s:n}",
                      "keywords", "brief", "", "banned_words", "logo", "caption", "font",
                      "DejaVu Sans", "size", 64, "color", "#FFFFFF", "highlight_color", "#FFD700",
                      "outline_color", "#000000", "position", "bottom", "clip_min_s", 15,
                      "clip_max_s", 60, "clips_per_video", 3, "posts_per_day", 3, "min_gap_minutes",
                      120, "quiet_hours", "start", 23, "end", 7, "timezone", "UTC", "targets",
-                     "export", "export_dir", "reframe", "content", "loudness_target", -14, "intro",
-                     "outro");
+                     "export", "export_dir", "reframe", "content", "loudness_target",
+                     om_config_double(NULL, "editor.loudness_target"), "intro", "outro");
 }
 
 typedef struct bctx {
