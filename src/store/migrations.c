@@ -994,9 +994,130 @@ static const char pg_v3[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 4: the oversight layer (src/oversight) ----------------------------------
+ * incidents gets what Paradox and Eclipse need to deduplicate: evidence (JSON), first_seen,
+ * last_seen, count, resolved_by, and a unique index on (kind, entity_type, entity_id) over
+ * the open incidents, so a violation seen again bumps count/last_seen of its open incident
+ * (INSERT ... ON CONFLICT ... WHERE resolved_at IS NULL DO UPDATE) and one seen again after
+ * it was resolved opens a new one. `details` (version 1) stays, unused by our code.
+ * job_type_pauses: a paused job type is not claimed (queue.c filters the claim), except one
+ * probe job once probe_at has passed (probe_job_id: 'claiming' while a claim reserves it,
+ * then the probe's job id). circuit_breakers: per creator (entity), closed/open/half_open.
+ * SQLite cannot add NOT NULL columns with a non-constant default, so incidents is rebuilt
+ * (nothing references it); PostgreSQL adds the columns. PostgreSQL also extends the
+ * cognition role of version 1: it may insert incidents and bump the open ones (the columns
+ * a re-seen violation updates), and the migrating user is made a member so Paradox can
+ * SET ROLE to it. */
+static const char sqlite_v4[] =
+    "CREATE TABLE incidents_v4 ("
+    "  " UUID("incident_id") " NOT NULL PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  entity_type TEXT,"
+    "  entity_id TEXT,"
+    "  message TEXT NOT NULL,"
+    "  " JSON("details") ","
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("resolved_at") ","
+    "  " JSON("evidence") ","
+    "  " TS_NOW_V2("first_seen") ","
+    "  " TS_NOW_V2("last_seen") ","
+    "  count INTEGER NOT NULL DEFAULT 1 CONSTRAINT incidents_count_positive CHECK (count >= 1),"
+    "  resolved_by TEXT"
+    ") STRICT;\n"
+    "INSERT INTO incidents_v4 (incident_id, kind, severity, entity_type, entity_id, message,"
+    "  details, created_at, resolved_at, first_seen, last_seen) "
+    "SELECT incident_id, kind, severity, entity_type, entity_id, message, details, created_at,"
+    "  resolved_at, created_at, created_at FROM incidents;\n"
+    "DROP TABLE incidents;\n"
+    "ALTER TABLE incidents_v4 RENAME TO incidents;\n"
+    "CREATE INDEX incidents_open_idx ON incidents (created_at) WHERE resolved_at IS NULL;\n"
+    "CREATE UNIQUE INDEX incidents_dedup_idx ON incidents (kind, entity_type, entity_id)"
+    "  WHERE resolved_at IS NULL;\n"
+    "CREATE INDEX incidents_kind_idx ON incidents (kind, entity_type, entity_id);\n"
+    "CREATE TABLE job_type_pauses ("
+    "  job_type TEXT NOT NULL PRIMARY KEY,"
+    "  reason TEXT NOT NULL,"
+    "  " TS_NOW_V2("paused_at") ","
+    "  " TS("probe_at") " NOT NULL,"
+    "  probe_job_id TEXT,"
+    "  probes INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("updated_at")
+    ") STRICT;\n"
+    "CREATE TABLE circuit_breakers ("
+    "  entity_type TEXT NOT NULL,"
+    "  entity_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'closed'"
+    "    CONSTRAINT circuit_breakers_state_valid CHECK (state IN ('closed', 'open', 'half_open')),"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  " TS("last_event_at") ","
+    "  " TS("opened_at") ","
+    "  " TS("half_open_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  PRIMARY KEY (entity_type, entity_id)"
+    ") STRICT;\n";
+
+static const char pg_v4[] =
+    "ALTER TABLE incidents ADD COLUMN evidence JSONB;\n"
+    "ALTER TABLE incidents ADD COLUMN first_seen TIMESTAMPTZ NOT NULL DEFAULT now();\n"
+    "ALTER TABLE incidents ADD COLUMN last_seen TIMESTAMPTZ NOT NULL DEFAULT now();\n"
+    "ALTER TABLE incidents ADD COLUMN count INT NOT NULL DEFAULT 1"
+    "  CONSTRAINT incidents_count_positive CHECK (count >= 1);\n"
+    "ALTER TABLE incidents ADD COLUMN resolved_by TEXT;\n"
+    "UPDATE incidents SET first_seen = created_at, last_seen = created_at;\n"
+    "CREATE UNIQUE INDEX incidents_dedup_idx ON incidents (kind, entity_type, entity_id)"
+    "  WHERE resolved_at IS NULL;\n"
+    "CREATE INDEX incidents_kind_idx ON incidents (kind, entity_type, entity_id);\n"
+    "CREATE TABLE job_type_pauses ("
+    "  job_type TEXT PRIMARY KEY,"
+    "  reason TEXT NOT NULL,"
+    "  paused_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  probe_at TIMESTAMPTZ NOT NULL,"
+    "  probe_job_id TEXT,"
+    "  probes INT NOT NULL DEFAULT 0,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE circuit_breakers ("
+    "  entity_type TEXT NOT NULL,"
+    "  entity_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'closed'"
+    "    CONSTRAINT circuit_breakers_state_valid CHECK (state IN ('closed', 'open', 'half_open')),"
+    "  failures INT NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  last_event_at TIMESTAMPTZ,"
+    "  opened_at TIMESTAMPTZ,"
+    "  half_open_at TIMESTAMPTZ,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (entity_type, entity_id)"
+    ");\n"
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT ON incidents, job_type_pauses, circuit_breakers "
+    "TO omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT INSERT ON incidents TO omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT UPDATE (count, last_seen, evidence, message, severity) ON incidents "
+    "TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grants on incidents to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "    IF NOT pg_has_role(current_user, 'omniva_cognition_ro', 'MEMBER') THEN\n"
+    "      BEGIN\n"
+    "        EXECUTE 'GRANT omniva_cognition_ro TO ' || quote_ident(current_user);\n"
+    "      EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN\n"
+    "        RAISE NOTICE 'omniva_cognition_ro not granted to %: %', current_user, SQLERRM;\n"
+    "      END;\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
     {3, "ledger head", sqlite_v3, pg_v3},
+    {4, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v4, pg_v4},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
