@@ -190,5 +190,13 @@ int check_clip_id(cli_ctx *c, cli_args *a);
 int check_clips(cli_ctx *c, cli_args *a);
 int check_run(cli_ctx *c, cli_args *a);
 int check_project_update(cli_ctx *c, cli_args *a);
+/* cmd_oversight.c: `omniva paradox check`, `omniva incidents list|resolve` (the subcommand
+ * tables live there) */
+int cmd_paradox_check(cli_ctx *c, cli_args *a);
+int cmd_incidents_list(cli_ctx *c, cli_args *a);
+int cmd_incidents_resolve(cli_ctx *c, cli_args *a);
+int check_incident_id(cli_ctx *c, cli_args *a);
+extern const cli_cmd cli_paradox_cmds[];
+extern const cli_cmd cli_incidents_cmds[];
 
 #endif

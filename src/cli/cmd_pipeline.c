@@ -7,6 +7,7 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cli/cli.h"
+#include "oversight/eclipse.h"
 #include "stages/halolux.h"
 #include "runtime/runtime.h"
 #include "stages/demo.h"
@@ -197,6 +198,22 @@ int cmd_creator_add(cli_ctx *c, cli_args *a)
     return rc;
 }
 
+/* Each creator's circuit breaker (src/oversight/eclipse.h) as "breaker". */
+static int breakers_into(om_store *s, json_t *list)
+{
+    size_t i;
+    json_t *cr;
+    json_array_foreach(list, i, cr)
+    {
+        json_t *b = NULL;
+        if (om_breaker_get(s, "creators", json_string_value(json_object_get(cr, "creator_id")),
+                           &b))
+            return cli_error_om("reading circuit breakers");
+        json_object_set_new(cr, "breaker", b);
+    }
+    return CLI_OK;
+}
+
 int cmd_creator_list(cli_ctx *c, cli_args *a)
 {
     int rc = CLI_OK;
@@ -206,6 +223,7 @@ int cmd_creator_list(cli_ctx *c, cli_args *a)
         rc = cli_error("project '%s' not found", a->pos[0]);
     } else if (orc) {
         rc = cli_error_om("listing creators of '%s'", a->pos[0]);
+    } else if ((rc = breakers_into(c->ws.store, list)) != CLI_OK) {
     } else if (cli_flag(a, "json")) {
         cli_print_json(list);
     } else {
@@ -213,11 +231,17 @@ int cmd_creator_list(cli_ctx *c, cli_args *a)
         json_t *cr;
         json_array_foreach(list, i, cr)
         {
-            printf("%s  %-10s %-24s %s\n",
+            json_t *b = json_object_get(cr, "breaker");
+            const char *state = json_string_value(json_object_get(b, "state"));
+            printf("%s  %-10s %-24s %s",
                    json_string_value(json_object_get(cr, "creator_id")),
                    json_string_value(json_object_get(cr, "platform")),
                    json_string_value(json_object_get(cr, "username")),
                    json_string_value(json_object_get(cr, "profile_url")));
+            if (state && strcmp(state, "closed") != 0) /* Eclipse quarantined it */
+                printf("  [breaker %s after %lld failures]", state,
+                       (long long)json_integer_value(json_object_get(b, "failures")));
+            printf("\n");
         }
         if (json_array_size(list) == 0)
             printf("no creators (add one with 'omniva creator add %s URL')\n", a->pos[0]);

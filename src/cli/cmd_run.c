@@ -17,6 +17,7 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cli/cli.h"
+#include "oversight/governance.h"
 #include "runtime/runtime.h"
 #include "stages/stages.h"
 
@@ -315,6 +316,9 @@ int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
         return cli_error_om("cannot enqueue the re-scrape");
     if (!created)
         om_info("run", "creators already scraped in this %ld s window (job %s)", interval, id);
+    size_t duties = 0; /* the governance duties, like the re-scrape (src/oversight) */
+    if (om_governance_schedule(ws->store, ws->queue, ws->cfg, once, &duties))
+        return cli_error_om("cannot schedule the governance duties");
 
     run_view v;
     memset(&v, 0, sizeof(v));

@@ -203,6 +203,10 @@ static const cli_cmd root_cmds[] = {
      "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
      "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
      NULL, 0, 1, cmd_demo, NULL, 0, NULL},
+    {"paradox", "consistency checks over the store (Paradox)", "<command> [options]", NULL,
+     NULL, 0, 0, NULL, cli_paradox_cmds, 0, NULL},
+    {"incidents", "what Paradox and Eclipse found: list and resolve", "<command> [options]",
+     NULL, NULL, 0, 0, NULL, cli_incidents_cmds, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",

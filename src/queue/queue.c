@@ -331,7 +331,8 @@ int om_queue_pauses(om_queue *q, om_queue_pause_info **out, size_t *n_out)
                             "updated_at FROM job_type_pauses ORDER BY job_type",
                             NULL, 0, &r);
     if (rc < 0)
-        return om_error_wrap(rc, "reading the paused job types");
+        return om_error_wrap(rc, "reading the paused job types (an old schema? run 'omniva "
+                                 "migrate')");
     size_t n = om_rows_count(r);
     om_queue_pause_info *p = n ? xcalloc(n, sizeof(*p)) : NULL;
     for (size_t i = 0; i < n; i++) {

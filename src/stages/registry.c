@@ -1,6 +1,7 @@
 /* registry.c: registers the pipeline stages with the worker runtime (the runtime's own
  * maintenance types are in src/runtime/builtin.c). */
 #include "base/common.h"
+#include "oversight/governance.h"
 #include "runtime/runtime.h"
 #include "stages/stages.h"
 
@@ -15,4 +16,5 @@ void om_stages_register_all(void)
                                           &om_stage_upload};
     for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
         om_runtime_register(all[i]);
+    om_oversight_register_all(); /* paradox, governance (src/oversight) */
 }
