@@ -10,7 +10,8 @@
  *                         artifacts -> the row their entity_type/entity_id name)
  *   orphan_job            live jobs (ready, delayed, leased, dead) name rows that exist
  *                         (payload creator_id, project_id, post_id, video_id, clip_id, ...)
- *   illegal_transition    every "A -> B" job_logs row is a transition the job type's stage
+ *   illegal_transition    every "A -> B" job_logs row (the newest paradox.log_scan) is a
+ *                         transition the job type's stage
  *                         declares (its steps in order, the last to DONE, any to ERROR); the
  *                         legal set comes from the registered stages (runtime.h), never a
  *                         list of its own
@@ -21,8 +22,8 @@
  *                         and edit), the schedule and the upload
  *   file_missing, file_checksum_mismatch   media files recorded with a SHA-256 (videos,
  *                         artifacts) are there and hash to it; cost-bounded: files changed
- *                         since the last sweep plus paradox.file_sample others, at most
- *                         paradox.file_max per sweep
+ *                         since the last sweep, those with an open mismatch incident, plus
+ *                         paradox.file_sample others, at most paradox.file_max per sweep
  *   ledger_broken         the Stardust chain verifies and matches its head
  *   ledger_anchor_mismatch   the ledger still extends the anchor at paradox.anchor (when
  *                         that file exists), checked with HOME/keys/ledger_ed25519.pub.pem
