@@ -134,6 +134,16 @@ const om_setting om_settings[] = {
     LONG("schedule.horizon_days", 3, 1, 60, "how far ahead a post may be scheduled"),
     LONG("schedule.step_minutes", 15, 1, 1440, "granularity of candidate posting times"),
     DBL("schedule.recency_per_day", 0.03, 0, 1, "score discount per day of waiting"),
+
+    /* retention (src/lifecycle/retention.c; a project's own days win: omniva retention set) */
+    LONG("retention.raw_days", 90, 1, 36500,
+         "days a raw download (source video, its subtitles) is kept unless a clip of it was "
+         "published"),
+    LONG("retention.derived_days", 365, 1, 36500,
+         "days a derived asset (render, caption file) is kept unless an operator approves its "
+         "deletion sooner"),
+    LONG("retention.orphan_grace_hours", 48, 1, 8760,
+         "age before a file under media/ that no row names is deleted as an orphan"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

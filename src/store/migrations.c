@@ -994,9 +994,44 @@ static const char pg_v3[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 4: the data lifecycle (src/lifecycle) -------------------------------------
+ * Retention deletes files, never rows: the row stays and says its file is gone, when and
+ * why, with the SHA-256 of what was deleted (the ledger packet of the deletion names the
+ * same). artifacts also records an operator's approval to delete a derived asset before
+ * its time, and projects an optional per-project override of the retention days
+ * ({"raw_days": N, "derived_days": N}; absent keys take the [retention] settings). */
+static const char sqlite_v4[] =
+    "ALTER TABLE videos ADD COLUMN " TS("file_gone_at") ";\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_reason TEXT;\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN " TS("gone_at") ";\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_reason TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN " TS("delete_approved_at") ";\n"
+    "ALTER TABLE artifacts ADD COLUMN delete_approved_by TEXT;\n"
+    "ALTER TABLE projects ADD COLUMN " JSON("retention") ";\n"
+    "CREATE INDEX videos_file_gone_idx ON videos (file_gone_at) WHERE file_gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_gone_idx ON artifacts (gone_at) WHERE gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_path_idx ON artifacts (path);\n";
+
+static const char pg_v4[] =
+    "ALTER TABLE videos ADD COLUMN file_gone_at TIMESTAMPTZ;\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_reason TEXT;\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_at TIMESTAMPTZ;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_reason TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN delete_approved_at TIMESTAMPTZ;\n"
+    "ALTER TABLE artifacts ADD COLUMN delete_approved_by TEXT;\n"
+    "ALTER TABLE projects ADD COLUMN retention JSONB;\n"
+    "CREATE INDEX videos_file_gone_idx ON videos (file_gone_at) WHERE file_gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_gone_idx ON artifacts (gone_at) WHERE gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_path_idx ON artifacts (path);\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
     {3, "ledger head", sqlite_v3, pg_v3},
+    {4, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v4, pg_v4},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
