@@ -190,5 +190,8 @@ int check_clip_id(cli_ctx *c, cli_args *a);
 int check_clips(cli_ctx *c, cli_args *a);
 int check_run(cli_ctx *c, cli_args *a);
 int check_project_update(cli_ctx *c, cli_args *a);
+/* cmd_backup.c, cmd_retention.c: the data lifecycle (src/lifecycle) */
+int cmd_backup(cli_ctx *c, cli_args *a);
+int cmd_restore(cli_ctx *c, cli_args *a);
 
 #endif

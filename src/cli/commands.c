@@ -159,6 +159,18 @@ static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project'
                                       {"json", NULL, "print a JSON array"},
                                       {NULL, NULL, NULL}};
 
+/* ---- the data lifecycle (cmd_backup.c, cmd_retention.c) --------------------------- */
+
+static const cli_opt backup_opts[] = {
+    {"to", "DIR", "a new folder for the backup"},
+    {"with-media", NULL, "also copy the media folder (checksummed)"},
+    {"json", NULL, "print the manifest as JSON"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt restore_opts[] = {{"from", "DIR", "a folder written by 'omniva backup'"},
+                                       {"json", NULL, "print what was restored as JSON"},
+                                       {NULL, NULL, NULL}};
+
 /* ---- the root --------------------------------------------------------------------- */
 
 static const cli_cmd root_cmds[] = {
@@ -203,6 +215,19 @@ static const cli_cmd root_cmds[] = {
      "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
      "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
      NULL, 0, 1, cmd_demo, NULL, 0, NULL},
+    {"backup", "back up the database (consistent while workers run), settings and a manifest",
+     "--to DIR [--with-media] [options]",
+     "SQLite through the online backup API, PostgreSQL through pg_dump -Fc, plus omniva.conf\n"
+     "and manifest.json (SHA-256 of every file, schema version, ledger head, row counts).\n"
+     "Media files are NOT copied unless --with-media. Written into DIR.partial, renamed to\n"
+     "DIR when complete.",
+     backup_opts, 0, 0, cmd_backup, NULL, STORE | RO, NULL},
+    {"restore", "restore a backup into an empty store (the workspace of --home)",
+     "--from DIR [--home NEWHOME] [options]",
+     "Verifies every checksum of the manifest first; refuses a store that has rows. A new\n"
+     "workspace gets the backup's omniva.conf (--db URL to restore into another database).\n"
+     "PostgreSQL: pg_restore, then the materialized views are refreshed.",
+     restore_opts, 0, 0, cmd_restore, NULL, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",
