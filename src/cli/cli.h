@@ -193,5 +193,9 @@ int check_project_update(cli_ctx *c, cli_args *a);
 /* cmd_backup.c, cmd_retention.c: the data lifecycle (src/lifecycle) */
 int cmd_backup(cli_ctx *c, cli_args *a);
 int cmd_restore(cli_ctx *c, cli_args *a);
+int cmd_retention_run(cli_ctx *c, cli_args *a);
+int cmd_retention_approve(cli_ctx *c, cli_args *a);
+int cmd_retention_set(cli_ctx *c, cli_args *a);
+extern const cli_cmd cli_retention_cmds[];
 
 #endif

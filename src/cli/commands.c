@@ -228,6 +228,8 @@ static const cli_cmd root_cmds[] = {
      "workspace gets the backup's omniva.conf (--db URL to restore into another database).\n"
      "PostgreSQL: pg_restore, then the materialized views are refreshed.",
      restore_opts, 0, 0, cmd_restore, NULL, 0, NULL},
+    {"retention", "retention and cleanup of media files: plan, run, approve, per-project days",
+     "<command> [options]", NULL, NULL, 0, 0, NULL, cli_retention_cmds, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",

@@ -30,8 +30,9 @@
  *   derived  renders and caption files of clips: deleted retention.derived_days after they
  *            were made, or sooner once an operator approved (om_retention_approve);
  *   orphan   a file under the media folder that no row names (videos.file_path,
- *            artifacts.path), once older than retention.orphan_grace_hours (by mtime and
- *            ctime, so a file just renamed into place is young).
+ *            artifacts.path), once older than retention.orphan_grace_hours by mtime (a
+ *            download or render about to get its row was written minutes before; the
+ *            deletion re-checks, under the store's lock, that still no row names it).
  * Logs and the ledger are never deleted (archiving them is not implemented). Exports (the
  * export target's published files) are not touched. Rows are never deleted: the row says
  * its file is gone (videos.file_gone_*, artifacts.gone_*; orphans get an artifacts row of
