@@ -173,7 +173,7 @@ int cmd_config_check(cli_ctx *c, cli_args *a);
 extern const cli_cmd cli_config_cmds[];
 /* cmd_pipeline.c: the clips query (params: status twice, NULL for all) and its printer */
 extern const char *cli_clips_sql;
-void cli_print_clips(om_rows *r);
+void cli_print_clips(const om_config *cfg, om_rows *r);
 /* cmd_run.c: enqueues this interval's re-scrape and runs every stage (workers in child
  * processes; ws->store/queue are closed first) with the progress view on a terminal and a
  * summary at the end. */

@@ -175,8 +175,9 @@ static void print_summary(const run_view *v, int once)
     printf("\nomniva run: %zu clip%s made in %.0f s\n", made, made == 1 ? "" : "s", secs);
     for (size_t i = 0; i < made; i++) {
         const char *exp = om_rows_getn(r, i, "export_path");
-        printf("  %s  %s\n", om_rows_getn(r, i, "clip_id"),
-               exp ? exp : om_rows_getn(r, i, "render_path"));
+        char *shown = om_config_path_from_row(v->cfg, exp ? exp : om_rows_getn(r, i, "render_path"));
+        printf("  %s  %s\n", om_rows_getn(r, i, "clip_id"), shown ? shown : "-");
+        free(shown);
     }
     om_rows_free(r);
 

@@ -165,6 +165,16 @@ static char *resolve_path(const char *home, const char *p)
     return xasprintf("%s/%s", home, p);
 }
 
+/* What the brand stores for an existing path p: relative to the workspace home when it lies
+ * inside (a moved workspace keeps its assets), else absolute. */
+static json_t *stored_path(const bctx *b, const char *p)
+{
+    char *rel = om_path_to_home_rel(b->home, p);
+    json_t *v = json_string(rel);
+    free(rel);
+    return v;
+}
+
 /* Validates one value; returns the normalised value (new reference) or NULL after berr. */
 static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v);
 
@@ -277,7 +287,7 @@ static json_t *check_path(bctx *b, const field *f, const char *name, json_t *v)
         if (exists && !S_ISDIR(st.st_mode))
             berr(b, "%s: %s exists and is not a folder", name, p);
         else
-            out = json_string(p);
+            out = stored_path(b, p);
     } else if (!exists) {
         berr(b, "%s: %s does not exist", name, p);
     } else if (!S_ISREG(st.st_mode)) {
@@ -292,12 +302,12 @@ static json_t *check_path(bctx *b, const field *f, const char *name, json_t *v)
         if (n != 8 || memcmp(head, sig, 8) != 0)
             berr(b, "%s: %s is not a PNG file (no PNG signature)", name, p);
         else
-            out = json_string(p);
+            out = stored_path(b, p);
     } else { /* F_MEDIA */
         if (!om_source_is_media_name(p))
             berr(b, "%s: %s does not have a video/audio file extension", name, p);
         else
-            out = json_string(p);
+            out = stored_path(b, p);
     }
     free(p);
     return out;

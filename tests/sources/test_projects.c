@@ -195,15 +195,13 @@ static void test_brand_files(void **state)
     assert_int_equal(om_write_file_atomic(fake, "GIF89a....", 10), OM_OK);
 
     char *j = xasprintf("{\"logo\": \"%s\"}", png);
-    json_t *b = expect_ok(j);
-    assert_string_equal(json_string_value(json_object_get(b, "logo")), png);
+    json_t *b = expect_ok(j); /* an absolute path inside the home is stored relative to it */
+    assert_string_equal(json_string_value(json_object_get(b, "logo")), "logo.png");
     json_decref(b);
     free(j);
     b = expect_ok("{\"logo\": \"logo.png\", \"export_dir\": \"out/clips\"}"); /* relative to home */
-    assert_string_equal(json_string_value(json_object_get(b, "logo")), png);
-    char *exp = xasprintf("%s/out/clips", tmp);
-    assert_string_equal(json_string_value(json_object_get(b, "export_dir")), exp);
-    free(exp);
+    assert_string_equal(json_string_value(json_object_get(b, "logo")), "logo.png");
+    assert_string_equal(json_string_value(json_object_get(b, "export_dir")), "out/clips");
     json_decref(b);
     j = xasprintf("{\"logo\": \"%s\"}", fake);
     char *want = xasprintf("brand.logo: %s is not a PNG file", fake);
