@@ -26,6 +26,8 @@ const om_setting om_settings[] = {
     {"queue.url", OM_SETTING_STRING, "sqlite", 0, 0, NULL, "OMNIVA_QUEUE",
      "job queue: sqlite (in the store's SQLite file) or redis://host:port/db"},
     PATH("media.dir", "media", "downloads and renders (relative to the workspace)"),
+    LONG("media.min_free_mb", 2048, 0, 1048576,
+         "free disk space under the media dir below which `omniva doctor` warns (MiB)"),
     {"log.level", OM_SETTING_ENUM, "info", 0, 0, "debug|info|warn|error", "OMNIVA_LOG_LEVEL",
      "lowest log level written to stderr"},
 

@@ -206,7 +206,10 @@ static void test_init_migrate_doctor(void **state)
     unsetenv("OMNIVA_HOME");
 
     /* doctor: every check passes on a good workspace on this machine */
-    assert_int_equal(omt_run(&out, &err, home, "doctor", NULL), 0);
+    int rc_doc = omt_run(&out, &err, home, "doctor", NULL);
+    if (rc_doc != 0)
+        fprintf(stderr, "doctor:\n%s\n", out);
+    assert_int_equal(rc_doc, 0);
     const char *checks[] = {"config", "store", "queue", "ffmpeg", "ffprobe", "yt-dlp",
                             "espeak-ng", "pocketsphinx model", "fonts", "media dir"};
     for (size_t i = 0; i < OM_ARRAY_LEN(checks); i++)
@@ -236,6 +239,50 @@ static void test_init_migrate_doctor(void **state)
     free(out);
     free(err);
     free(bad);
+
+    /* each miss names its fix: ffmpeg not on PATH */
+    char *bin = xasprintf("%s/bin", root);
+    assert_int_equal(om_mkdirs(bin, 0755), 0);
+    const char *keep[] = {"ffprobe", "yt-dlp", "espeak-ng"};
+    for (size_t k = 0; k < OM_ARRAY_LEN(keep); k++) {
+        char *from = xasprintf("/usr/bin/%s", keep[k]), *to = xasprintf("%s/%s", bin, keep[k]);
+        assert_int_equal(symlink(from, to), 0);
+        free(from);
+        free(to);
+    }
+    char *old_path = xstrdup(getenv("PATH"));
+    setenv("PATH", bin, 1);
+    rc_doc = omt_run(&out, &err, home, "doctor", NULL);
+    setenv("PATH", old_path, 1);
+    assert_int_equal(rc_doc, 1);
+    assert_true(omt_has(out, "FAIL  ffmpeg: 'ffmpeg' not found on PATH"));
+    assert_true(omt_has(out, "fix: apt-get install ffmpeg"));
+    assert_true(omt_has(out, "ok    ffprobe"));
+    free(out);
+    free(err);
+    /* a database without the schema: run migrate; a missing one: init, and none is made */
+    char *empty = xasprintf("%s/empty.db", root);
+    assert_int_equal(om_write_file_atomic(empty, "", 0), 0);
+    char *eurl = xasprintf("sqlite://%s", empty);
+    assert_int_equal(omt_run(&out, &err, home, "--db", eurl, "doctor", NULL), 1);
+    assert_true(omt_has(out, "schema version 0, this build needs"));
+    assert_true(omt_has(out, "fix: omniva migrate"));
+    free(out);
+    free(err);
+    char *missing = xasprintf("%s/nope.db", root);
+    char *murl = xasprintf("sqlite://%s", missing);
+    assert_int_equal(omt_run(&out, &err, home, "--db", murl, "doctor", NULL), 1);
+    assert_true(omt_has(out, "no database file"));
+    assert_true(omt_has(out, "fix: omniva init"));
+    assert_false(om_file_exists(missing));
+    free(out);
+    free(err);
+    free(empty);
+    free(eurl);
+    free(missing);
+    free(murl);
+    free(old_path);
+    free(bin);
     free(id);
     free(home);
     om_rmtree(root);
