@@ -235,7 +235,8 @@ json_t *om_keywords_extract(om_stemmer *st, const char *const *docs, size_t ndoc
     double N = ndocs ? (double)ndocs : 1.0;
     for (size_t j = 0; j < nk; j++)
         k[j].weight = k[j].tf * log(1.0 + N / (double)k[j].df);
-    qsort(k, nk, sizeof(*k), cmp_kw);
+    if (nk > 1)
+        qsort(k, nk, sizeof(*k), cmp_kw); /* k is NULL for an empty transcript */
     json_t *out = json_array();
     for (size_t j = 0; j < nk; j++) {
         if (json_array_size(out) < top_n) {
