@@ -90,6 +90,8 @@ const om_setting om_settings[] = {
     BOOL("asr.prefer_subtitles", "true", "use a post's platform subtitles instead of ASR"),
 
     /* clip selection (src/cognition/pantheon.c, src/stages/select.c) */
+    DBL("analyze.min_word_confidence", 0.5, 0, 1,
+        "recognised words below this confidence do not count for a clip's relevance"),
     DBL("pantheon.weight_hook", 1.0, 0, 100, "weight of the hook agent's vote"),
     DBL("pantheon.weight_energy", 0.6, 0, 100, "weight of the energy agent's vote"),
     DBL("pantheon.weight_relevance", 1.2, 0, 100, "weight of the relevance agent's vote"),

@@ -231,7 +231,10 @@ static int score(analyze *a)
     json_object_set_new(probe, "video_codec", json_string(a->info.video_codec));
     json_object_set_new(probe, "audio_codec", json_string(a->info.audio_codec));
     json_object_set_new(a->raw, "probe", probe);
-    int rc = om_analysis_evaluate(a->raw, a->brand, &a->eval);
+    om_cand_opts base;
+    om_cand_opts_default(&base);
+    base.min_word_conf = om_config_double(a->ctx->cfg, "analyze.min_word_confidence");
+    int rc = om_analysis_evaluate(a->raw, a->brand, &base, &a->eval);
     if (rc)
         return om_error_wrap(rc, "scoring video %s", a->video_id);
     return OM_OK;
