@@ -550,6 +550,99 @@ static void test_listen_errors(void **st)
     free(home);
 }
 
+/* /metrics through Debian's promtool and a real Prometheus scraping the server. */
+static void test_prometheus(void **st)
+{
+    if (access("/usr/bin/prometheus", X_OK) || access("/usr/bin/promtool", X_OK)) {
+        print_message("prometheus/promtool not installed (scripts/bootstrap installs them)\n");
+        skip();
+    }
+    srv s;
+    memset(&s, 0, sizeof(s));
+    s.home = omt_workspace("httpp", NULL);
+    omt_conf_append(s.home, "http", "metrics_public", "true");
+    int port = harness_free_port(), pport = harness_free_port();
+    char listen[32];
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+    snprintf(s.base, sizeof(s.base), "http://127.0.0.1:%d", port);
+    char *log = xasprintf("%s/serve.log", s.home);
+    const char *args[] = {"serve", "--listen", listen, NULL};
+    s.pid = omt_spawn(s.home, log, NULL, args);
+    free(log);
+    resp r;
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        char *u = xasprintf("%s/metrics", s.base);
+        curl_easy_setopt(c, CURLOPT_URL, u);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        CURLcode rc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        free(u);
+        if (rc == CURLE_OK)
+            break;
+        om_sleep_ms(100);
+    }
+    req(&r, &s, "GET", "/metrics", NULL, 0, NULL); /* public: no session needed */
+    assert_int_equal(r.status, 200);
+    char *mf = xasprintf("%s/metrics.txt", s.home);
+    write_file(mf, sb_str(&r.body));
+    resp_free(&r);
+    char *cmd = xasprintf("promtool check metrics < %s > %s/promtool.out 2>&1", mf, s.home);
+    int rc = system(cmd);
+    if (rc != 0) {
+        char *o = xasprintf("cat %s/promtool.out >&2", s.home);
+        (void)!system(o);
+        free(o);
+    }
+    assert_int_equal(rc, 0);
+    free(cmd);
+    free(mf);
+    char *pdir = xasprintf("%s/prom", s.home);
+    om_mkdirs(pdir, 0755);
+    char *cfgp = xasprintf("%s/prometheus.yml", pdir);
+    char *yml = xasprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                          "  - job_name: omniva\n    static_configs:\n"
+                          "      - targets: ['127.0.0.1:%d']\n", port);
+    write_file(cfgp, yml);
+    free(yml);
+    char *paddr = xasprintf("--web.listen-address=127.0.0.1:%d", pport);
+    char *pcfg = xasprintf("--config.file=%s", cfgp);
+    char *pdata = xasprintf("--storage.tsdb.path=%s/data", pdir);
+    pid_t pp = fork();
+    if (pp == 0) {
+        char *plog = xasprintf("%s/prometheus.log", pdir);
+        if (!freopen(plog, "w", stdout) || !freopen(plog, "a", stderr))
+            _exit(127);
+        execl("/usr/bin/prometheus", "prometheus", pcfg, pdata, paddr, (char *)NULL);
+        _exit(127);
+    }
+    int found = 0;
+    char *q = xasprintf("http://127.0.0.1:%d/api/v1/query?query=omniva_incidents_open", pport);
+    for (int i = 0; i < 300 && !found; i++) {
+        om_sleep_ms(100);
+        CURL *c = curl_easy_init();
+        om_sbuf b = OM_SBUF_INIT;
+        curl_easy_setopt(c, CURLOPT_URL, q);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        if (curl_easy_perform(c) == CURLE_OK && omt_has(sb_str(&b), "\"__name__\":\"omniva_incidents_open\"") &&
+            omt_has(sb_str(&b), "\"job\":\"omniva\""))
+            found = 1;
+        sb_release(&b);
+        curl_easy_cleanup(c);
+    }
+    kill(pp, SIGTERM);
+    omt_wait(pp, 10000);
+    assert_true(found);
+    free(q);
+    free(paddr);
+    free(pcfg);
+    free(pdata);
+    free(cfgp);
+    free(pdir);
+    srv_stop(&s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -557,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_sqlite),
         cmocka_unit_test(test_postgres_redis),
+        cmocka_unit_test(test_prometheus),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
