@@ -138,6 +138,14 @@ const om_setting om_settings[] = {
     LONG("schedule.horizon_days", 3, 1, 60, "how far ahead a post may be scheduled"),
     LONG("schedule.step_minutes", 15, 1, 1440, "granularity of candidate posting times"),
     DBL("schedule.recency_per_day", 0.03, 0, 1, "score discount per day of waiting"),
+    STR("http.listen", "127.0.0.1:8080", "omniva serve: ADDR:PORT to listen on ([::1]:8080 for IPv6)"),
+    LONG("http.threads", 4, 1, 256, "omniva serve: request threads (each has its own store connection)"),
+    LONG("http.max_connections", 256, 1, 65536, "omniva serve: open connections at most"),
+    LONG("http.timeout_s", 60, 1, 3600, "omniva serve: idle connection timeout (SSE streams send heartbeats)"),
+    LONG("http.max_body_bytes", 1048576, 1024, 104857600, "omniva serve: request body limit (413 beyond)"),
+    LONG("http.sse_heartbeat_s", 15, 1, 300, "omniva serve: seconds of silence before an SSE heartbeat comment"),
+    PATH("http.static_dir", "web", "omniva serve: folder served under /static/ (relative to the workspace)"),
+    BOOL("http.metrics_public", "false", "omniva serve: /metrics without sign-in (for a local Prometheus)"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

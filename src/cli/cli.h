@@ -190,5 +190,7 @@ int check_clip_id(cli_ctx *c, cli_args *a);
 int check_clips(cli_ctx *c, cli_args *a);
 int check_run(cli_ctx *c, cli_args *a);
 int check_project_update(cli_ctx *c, cli_args *a);
+/* cmd_serve.c: `omniva serve` (src/http) */
+int cmd_serve(cli_ctx *c, cli_args *a);
 
 #endif

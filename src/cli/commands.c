@@ -159,6 +159,10 @@ static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project'
                                       {"json", NULL, "print a JSON array"},
                                       {NULL, NULL, NULL}};
 
+static const cli_opt serve_opts[] = {
+    {"listen", "ADDR:PORT", "where to listen (default: setting http.listen)"},
+    {NULL, NULL, NULL}};
+
 /* ---- the root --------------------------------------------------------------------- */
 
 static const cli_cmd root_cmds[] = {
@@ -203,6 +207,10 @@ static const cli_cmd root_cmds[] = {
      "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
      "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
      NULL, 0, 1, cmd_demo, NULL, 0, NULL},
+    {"serve", "serve the JSON API, /metrics and the dashboard until SIGTERM", "[options]",
+     "Listens on --listen or the setting http.listen (default 127.0.0.1:8080). Off loopback\n"
+     "it refuses to start while no user account exists. API: /api/v1 (openapi.json).",
+     serve_opts, 0, 0, cmd_serve, NULL, QUEUE, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",

@@ -998,5 +998,7 @@ const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
     {3, "ledger head", sqlite_v3, pg_v3},
+    {4, "projects.archived_at (API archive)", "ALTER TABLE projects ADD COLUMN archived_at TEXT;\n",
+     "ALTER TABLE projects ADD COLUMN archived_at TIMESTAMPTZ;\n"},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
