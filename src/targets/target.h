@@ -58,6 +58,8 @@ typedef struct om_publish_req {
 typedef struct om_target {
     int version; /* OM_TARGET_VERSION */
     const char *name;
+    /* the platform whose linked account (accounts.h) a post needs; NULL: none (export) */
+    const char *account_platform;
     /* AUTH: credentials/destination ready (export: the folder exists and is writable). */
     int (*auth)(const om_publish_req *req, json_t *state);
     /* UPLOAD: publish; *result_id_out (caller frees) names the result (export: the path,

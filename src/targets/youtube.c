@@ -365,7 +365,7 @@ json_t *om_youtube_video_resource(const om_publish_req *req, int64_t now_us)
                         json_boolean(json_is_true(brand_yt(req, "made_for_kids"))));
     const json_t *synth = brand_yt(req, "contains_synthetic_media");
     json_object_set_new(status, "containsSyntheticMedia",
-                        json_boolean(!synth || json_is_true(synth)));
+                        json_boolean(json_is_true(synth)));
     json_object_set_new(status, "embeddable", json_true());
     free(title);
     free(desc);
@@ -785,6 +785,7 @@ int om_youtube_channel(const om_config *cfg, const char *access_token, char **id
 const om_target om_target_youtube = {
     .version = OM_TARGET_VERSION,
     .name = "youtube",
+    .account_platform = "youtube",
     .auth = yt_auth,
     .publish = yt_publish,
     .verify = yt_verify,
