@@ -404,8 +404,8 @@ static int take_video(yt *y, const thttp_resp *r)
     json_t *st = json_object_get(doc, "status");
     if (json_is_string(json_object_get(st, "uploadStatus")))
         json_object_set(y->state, "processing", json_object_get(st, "uploadStatus"));
-    json_decref(doc);
     om_info(SRC, "youtube: upload complete, video %s", id);
+    json_decref(doc);
     return persist(y);
 }
 
