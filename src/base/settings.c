@@ -146,6 +146,38 @@ const om_setting om_settings[] = {
     LONG("http.sse_heartbeat_s", 15, 1, 300, "omniva serve: seconds of silence before an SSE heartbeat comment"),
     PATH("http.static_dir", "web", "omniva serve: folder served under /static/ (relative to the workspace)"),
     BOOL("http.metrics_public", "false", "omniva serve: /metrics without sign-in (for a local Prometheus)"),
+
+    /* publishing to YouTube (src/targets/oauth.c, accounts.c, youtube.c) */
+    STR("youtube.client_id", "", "OAuth client id of the Google Cloud project (Desktop app)"),
+    STR("youtube.client_secret", "", "OAuth client secret of that client"),
+    STR("youtube.auth_url", "https://accounts.google.com/o/oauth2/v2/auth",
+        "OAuth consent page"),
+    STR("youtube.token_url", "https://oauth2.googleapis.com/token", "OAuth token endpoint"),
+    STR("youtube.api_url", "https://www.googleapis.com",
+        "Data API base ({api_url}/youtube/v3/videos ...)"),
+    STR("youtube.upload_url", "https://www.googleapis.com/upload",
+        "upload base ({upload_url}/youtube/v3/videos?uploadType=resumable ...)"),
+    STR("youtube.scopes",
+        "https://www.googleapis.com/auth/youtube.upload "
+        "https://www.googleapis.com/auth/youtube.readonly",
+        "OAuth scopes asked for (space-separated)"),
+    LONG("youtube.chunk_bytes", 8388608, 262144, 1073741824,
+         "resumable upload chunk (rounded down to a multiple of 256 KiB)"),
+    LONG("youtube.retries", 8, 0, 100, "retries of one request on 5xx/network errors"),
+    LONG("youtube.backoff_ms", 1000, 1, 600000, "first retry delay (doubles, with jitter)"),
+    LONG("youtube.timeout_s", 600, 1, 86400, "timeout of one request (a chunk)"),
+    LONG("youtube.refresh_margin_s", 300, 0, 3600,
+         "refresh the access token this long before it expires"),
+    LONG("youtube.login_timeout_s", 600, 1, 86400,
+         "how long 'account add' waits for the browser's redirect"),
+    LONG("youtube.verify_timeout_s", 1800, 1, 86400,
+         "how long VERIFY waits for YouTube to process a video"),
+    LONG("youtube.verify_poll_ms", 5000, 10, 600000, "interval of VERIFY's videos.list polls"),
+    STR("youtube.category_id", "22", "default categoryId (22: People & Blogs)"),
+    ENUM("youtube.privacy_status", "public", "public|unlisted|private",
+         "default privacyStatus (a brand's youtube.privacy_status wins)"),
+    LONG("youtube.quota_units", 10000, 0, 100000000, "daily quota units of the Google project"),
+    LONG("youtube.upload_cost", 1600, 0, 100000, "quota units one videos.insert costs"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

@@ -192,5 +192,11 @@ int check_run(cli_ctx *c, cli_args *a);
 int check_project_update(cli_ctx *c, cli_args *a);
 /* cmd_serve.c: `omniva serve` (src/http) */
 int cmd_serve(cli_ctx *c, cli_args *a);
+/* cmd_account.c: publishing accounts */
+int cmd_account_add(cli_ctx *c, cli_args *a);
+int cmd_account_list(cli_ctx *c, cli_args *a);
+int cmd_account_remove(cli_ctx *c, cli_args *a);
+int cmd_account_check(cli_ctx *c, cli_args *a);
+int check_account_platform(cli_ctx *c, cli_args *a);
 
 #endif

@@ -193,7 +193,16 @@ typedef struct upload {
     char *dest, *clip_path, *result_id;
     json_t *sidecar;
     om_publish_req req;
+    om_job_ctx *ctx;
 } upload;
+
+/* The target's persist callback: target_state saved now, in its own statement (a
+ * resumable session before its first byte). */
+static int persist_state(void *arg, const json_t *state)
+{
+    upload *x = arg;
+    return save_state(x->ctx, x->uj_id, state, "UPLOADING");
+}
 
 static void upload_release(om_job_ctx *ctx, void *js)
 {
@@ -209,10 +218,55 @@ static void upload_release(om_job_ctx *ctx, void *js)
         upjob_release(&x->u);
 }
 
+/* The platform's quota window is used up (target.h): the post moves to the window's
+ * reopening as a new delayed job (unique per upload job and window), this delivery ends
+ * DONE early, so no attempt is spent on a limit that no retry before then can pass. The
+ * job's resumable state is kept for the new delivery. */
+static int quota_reschedule(om_job_ctx *ctx, upload *x)
+{
+    json_t *q = json_object_get(x->u.state, OM_TARGET_QUOTA_KEY);
+    const char *at = json_string_value(json_object_get(q, "retry_at"));
+    const char *reason = json_string_value(json_object_get(q, "reason"));
+    char *msg = xstrdup(om_error_msg());
+    int64_t at_us = 0;
+    if (!at || om_time_parse(at, &at_us)) {
+        om_error_set(OM_EBUSY, "%s", msg);
+        free(msg);
+        return om_error_wrap(OM_EBUSY, "upload clip %s", x->clip_id);
+    }
+    int64_t delay_ms = (at_us - om_now_us()) / 1000 + 60000; /* a minute past the reset */
+    if (delay_ms < 1000)
+        delay_ms = 1000;
+    char *key = xasprintf("%s:quota:%s", x->uj_id, at);
+    om_store *s = ctx->store;
+    int rc = om_store_begin(s);
+    if (!rc)
+        rc = save_state(ctx, x->uj_id, x->u.state, "SCHEDULED");
+    if (!rc)
+        rc = om_job_emit(ctx, "upload", json_deep_copy(ctx->payload), NULL, key,
+                         ctx->job ? ctx->job->priority : 5, delay_ms);
+    if (!rc)
+        rc = om_store_commit(s);
+    else
+        om_store_rollback(s);
+    free(key);
+    if (rc) {
+        free(msg);
+        return om_error_wrap(rc, "upload clip %s: rescheduling after %s", x->clip_id,
+                             reason ? reason : "a quota error");
+    }
+    json_object_set_new(ctx->result, "rescheduled_to", json_string(at));
+    int done = om_step_done(ctx, "%s: rescheduled to %s (the quota window reopens)", msg, at);
+    free(msg);
+    return done;
+}
+
 /* A step failed after the target was involved: keep whatever it learned (resumable
  * sessions) for the retry, without losing the error that stopped us. */
 static int upload_fail(om_job_ctx *ctx, upload *x, int rc)
 {
+    if (rc == OM_EBUSY && json_is_object(json_object_get(x->u.state, OM_TARGET_QUOTA_KEY)))
+        return quota_reschedule(ctx, x);
     if (x->t && json_object_size(x->u.state)) {
         char *msg = xstrdup(om_error_msg());
         if (save_state(ctx, x->uj_id, x->u.state, "FAILED"))
@@ -240,6 +294,8 @@ static int upload_init(om_job_ctx *ctx, void *js)
     x->have_u = 1;
     if (!strcmp(x->u.status, "DONE")) {
         const char *path = json_string_value(json_object_get(x->u.state, "export_path"));
+        if (!path)
+            path = json_string_value(json_object_get(x->u.state, "video_id"));
         return om_step_done(ctx, "already published%s%s", path ? " to " : "", path ? path : "");
     }
     rc = om_clip_info_load(s, x->clip_id, ctx->project_id, &x->ci);
@@ -253,7 +309,12 @@ static int upload_init(om_job_ctx *ctx, void *js)
             "upload clip %s", x->clip_id);
     x->dest = om_export_dir(&x->ci, om_config_home(ctx->cfg));
     x->clip_path = render_path(s, ctx->cfg, x->clip_id);
-    om_publish_req req = {x->clip_id, x->uj_id, x->clip_path, NULL, x->dest, ctx->cfg};
+    x->ctx = ctx;
+    om_publish_req req = {x->clip_id,    x->uj_id,           x->clip_path,
+                          NULL,          x->dest,            ctx->cfg,
+                          s,             x->ci.project_id,   x->ci.brand,
+                          x->u.scheduled_time, persist_state, x,
+                          ctx->cancel};
     x->req = req;
     return OM_OK;
 }

@@ -230,9 +230,14 @@ static void test_projects(void **state)
 {
     (void)state;
     char id[OM_UUID_LEN], id2[OM_UUID_LEN];
+    /* a target that posts to an account needs one linked first: an error, never a skip */
+    assert_int_equal(om_project_create(st, "Coffee Lab",
+                                       "{\"targets\": [\"export\", \"youtube\"]}", tmp, id),
+                     OM_EINVAL);
+    assert_non_null(strstr(om_error_msg(), "target 'youtube' has no linked youtube account"));
     assert_int_equal(om_project_create(st, "Coffee Lab",
                                        "{\"posts_per_day\": 4, \"timezone\": "
-                                       "\"Europe/Paris\", \"targets\": [\"export\", \"youtube\"]}",
+                                       "\"Europe/Paris\", \"targets\": [\"export\"]}",
                                        tmp, id),
                      OM_OK);
     assert_true(om_uuid_valid(id));
@@ -251,7 +256,7 @@ static void test_projects(void **state)
     assert_int_equal(om_project_get(st, "Coffee Lab", &p), OM_OK);
     assert_string_equal(json_string_value(json_object_get(p, "project_id")), id);
     assert_string_equal(json_string_value(json_object_get(p, "timezone")), "Europe/Paris");
-    assert_int_equal(json_array_size(json_object_get(p, "targets")), 2);
+    assert_int_equal(json_array_size(json_object_get(p, "targets")), 1);
     json_t *brand = json_object_get(p, "brand");
     assert_int_equal(json_integer_value(json_object_get(brand, "posts_per_day")), 4);
     assert_int_equal(json_integer_value(json_object_get(brand, "clip_max_s")), 60); /* default */
