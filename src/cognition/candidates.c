@@ -49,6 +49,7 @@ typedef struct work {
     char **stems, **lowconf;
     size_t *soff;
     size_t *ntok; /* tokens per unit, for speech rate */
+    double *hook_at; /* hook score of a clip opening at unit k (-1: no clip may start there) */
     double video_loud;
     int have_loud;
     double duration;
@@ -56,6 +57,8 @@ typedef struct work {
 
 typedef struct window {
     size_t i, j;
+    size_t hook_unit; /* where the strongest hook inside the window starts */
+    int buried;       /* a clearly stronger hook sits later than the opening */
     double start, end;
     om_hook_result hook;
     om_clip_scores s;
@@ -96,6 +99,7 @@ static void work_release(work *w)
     free(w->lowconf);
     free(w->soff);
     free(w->ntok);
+    free(w->hook_at);
 }
 
 static void work_build(work *w)
@@ -283,6 +287,10 @@ static char *opening_text(const work *w, size_t i, size_t j, double start)
     return words;
 }
 
+#define HOOK_BREATH_S 0.5        /* a clip may open this long before its hook */
+#define HOOK_BURIED_MARGIN 0.15  /* a later hook this much stronger counts as buried */
+#define HOOK_BURIED_PENALTY 0.75 /* combined score factor of a window with a buried hook */
+
 static void score_window(work *w, window *win)
 {
     const om_cand_input *t = w->t;
@@ -339,6 +347,19 @@ static void score_window(work *w, window *win)
     }
     s->boundary = 0.5 * w->sent_start[i] + 0.5 * w->sent_end[j];
     double c = 0.5 * s->virality + 0.4 * s->relevance + 0.1 * s->boundary;
+    /* The hook must open the clip: a window whose strongest hook comes more than a breath
+     * after its start (lead-in the viewer swipes away from) ranks below the same material
+     * opened by that hook, which the search also tries (extended forward to the minimum
+     * length); it can still win where no such window fits (a hook near the video's end). */
+    win->hook_unit = i;
+    for (size_t k = i + 1; k <= j; k++)
+        if (w->hook_at[k] > w->hook_at[win->hook_unit])
+            win->hook_unit = k;
+    win->buried = win->hook_unit != i &&
+                  w->u[win->hook_unit].start - w->u[i].start > HOOK_BREATH_S &&
+                  w->hook_at[win->hook_unit] > w->hook_at[i] + HOOK_BURIED_MARGIN;
+    if (win->buried)
+        c *= HOOK_BURIED_PENALTY;
     s->combined = c < 0 ? 0 : c > 1 ? 1 : c;
 }
 
@@ -365,6 +386,17 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
     w.rel = rel;
     work_build(&w);
     size_t n = w.n;
+    w.hook_at = xcalloc(n ? n : 1, sizeof(double));
+    for (size_t k = 0; k < n; k++) {
+        w.hook_at[k] = -1;
+        if (start_ok(&w, k)) {
+            om_hook_result h;
+            char *open = opening_text(&w, k, n - 1, w.u[k].start);
+            om_hooks_detect(open, &h);
+            free(open);
+            w.hook_at[k] = h.score;
+        }
+    }
 
     window *wins = NULL;
     size_t nw = 0, aw = 0;
@@ -433,6 +465,10 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
         x->text = join_units(&w, wins[k].i, wins[k].j);
         x->hook = wins[k].hook;
         x->s = wins[k].s;
+        x->hook_offset_s = w.u[wins[k].hook_unit].start - x->start;
+        if (x->hook_offset_s < 0)
+            x->hook_offset_s = 0;
+        x->hook_buried = wins[k].buried;
         if (rel) {
             size_t a = w.soff[wins[k].i], b = w.soff[wins[k].j + 1];
             om_relevance_score_stems(rel, (const char *const *)w.stems + a, b - a, &x->matched);
@@ -504,9 +540,12 @@ json_t *om_candidate_json(const om_candidate *c)
         "combined", num_or_null(s->combined), "loudness_rel_lu", num_or_null(s->loud_rel_db),
         "scenes_per_min", num_or_null(s->scenes_per_min), "speech_rate_wpm",
         num_or_null(s->wpm), "boundary_score", num_or_null(s->boundary), "boundary", bd);
+    json_t *hook = om_hook_json(&c->hook);
+    json_object_set_new(hook, "offset_s", json_real(round3(c->hook_offset_s)));
+    json_object_set_new(hook, "buried", json_boolean(c->hook_buried));
     return json_pack("{s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "start", round3(c->start), "end",
                      round3(c->end), "transcript", om_json_text(c->text), "hook",
-                     om_hook_json(&c->hook), "scores", scores, "matched",
+                     hook, "scores", scores, "matched",
                      c->matched ? json_incref(c->matched) : json_array(),
                      "relevance_ignored_low_confidence",
                      c->ignored ? json_incref(c->ignored) : json_array());

@@ -96,6 +96,9 @@ typedef struct om_candidate {
     int start_sentence, end_sentence; /* 1 when that end is a sentence boundary */
     char *text;                  /* the words said */
     om_hook_result hook;
+    double hook_offset_s;        /* where the strongest hook starts, seconds into the clip */
+    int hook_buried;             /* 1: a clearly stronger hook than the opening comes later
+                                    (only where no clip opening on it fits) */
     om_clip_scores s;
     json_t *matched;             /* relevance terms found (JSON array) */
     json_t *ignored;             /* query terms heard only in low-confidence words (array) */

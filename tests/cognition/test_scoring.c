@@ -686,6 +686,56 @@ static void test_relevance_hygiene(void **state)
     json_decref(brand);
 }
 
+/* A strong hook after 20 s of flat lead-in: the best candidate opens on it (within a
+ * breath), its metadata says the hook is at its start, and the clip still meets the
+ * minimum length by running forward. */
+static void test_hook_opens_the_clip(void **state)
+{
+    (void)state;
+    static const char *const lead[] = {"we", "walked", "along", "the", "river", "slowly"};
+    static const char *const hook[] = {"here's", "why", "you", "should", "never", "stop"};
+    static const char *const body[] = {"grinding", "coffee", "beans", "right", "before", "brewing"};
+    json_t *words = json_array(), *sents = json_array();
+    double t = 0.3, hook_start = 0;
+    for (int s = 0; s < 20; s++) {
+        const char *const *src = s < 6 ? lead : s == 6 ? hook : body;
+        om_sbuf sb = OM_SBUF_INIT;
+        double st0 = t;
+        if (s == 6)
+            hook_start = t;
+        for (int i = 0; i < 6; i++) {
+            json_array_append_new(words, json_pack("{s:s,s:f,s:f,s:f}", "w", src[i], "start", t,
+                                                   "end", t + 0.35, "conf", 0.9));
+            sb_printf(&sb, "%s%s", i ? " " : "", src[i]);
+            t += 0.45;
+        }
+        json_array_append_new(sents, json_pack("{s:f,s:f,s:s}", "start", st0, "end", t - 0.1,
+                                               "text", sb_str(&sb)));
+        sb_release(&sb);
+        t += 0.8;
+    }
+    json_t *raw = json_pack("{s:{s:s},s:o,s:o,s:{s:f}}", "engine", "name", "pocketsphinx",
+                            "words", words, "sentences", sents, "signals", "duration", t + 1);
+    json_t *brand = json_pack("{s:[s,s],s:i,s:i}", "keywords", "coffee", "river",
+                              "clip_min_s", 15, "clip_max_s", 30);
+    json_t *out = NULL;
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
+    json_t *best = json_array_get(json_object_get(out, "candidates"), 0);
+    assert_non_null(best);
+    double start = json_number_value(json_object_get(best, "start"));
+    double end = json_number_value(json_object_get(best, "end"));
+    json_t *h = json_object_get(best, "hook");
+    if (!(start <= hook_start + 0.01 && start >= hook_start - 0.5))
+        fail_msg("best clip starts at %.2f s, the hook at %.2f s", start, hook_start);
+    assert_true(end - start >= 15 - 0.01);
+    assert_true(json_number_value(json_object_get(h, "offset_s")) < 0.5);
+    assert_true(json_is_false(json_object_get(h, "buried")));
+    assert_true(json_number_value(json_object_get(h, "score")) > 0.4);
+    json_decref(out);
+    json_decref(raw);
+    json_decref(brand);
+}
+
 static void test_energy_from_loudness(void **state)
 {
     (void)state;
@@ -813,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_candidates_prefer_hook_and_relevance),
         cmocka_unit_test(test_analysis_evaluate_json),
         cmocka_unit_test(test_relevance_hygiene),
+        cmocka_unit_test(test_hook_opens_the_clip),
         cmocka_unit_test(test_energy_from_loudness),
         cmocka_unit_test(test_input_from_json_malformed),
         cmocka_unit_test(test_candidates_long_video),
