@@ -92,6 +92,8 @@ const om_setting om_settings[] = {
     /* clip selection (src/cognition/pantheon.c, src/stages/select.c) */
     DBL("analyze.min_word_confidence", 0.5, 0, 1,
         "recognised words below this confidence do not count for a clip's relevance"),
+    DBL("analyze.max_overlap", 0, 0, 0.9,
+        "clips of one video may share at most this fraction of the shorter one (0: none)"),
     DBL("pantheon.weight_hook", 1.0, 0, 100, "weight of the hook agent's vote"),
     DBL("pantheon.weight_energy", 0.6, 0, 100, "weight of the energy agent's vote"),
     DBL("pantheon.weight_relevance", 1.2, 0, 100, "weight of the relevance agent's vote"),

@@ -439,6 +439,9 @@ static int videos_collect(cli_ctx *c, const char *project_id, json_t **out)
         free(file);
         json_object_set_new(o, "no_clip_reason", why ? json_string(why) : json_null());
         json_object_set_new(o, "no_clip_code", code && !clips ? json_string(code) : json_null());
+        const char *shortfall = json_string_value(json_object_get(raw, "shortfall_reason"));
+        json_object_set_new(o, "shortfall_reason",
+                            shortfall && clips ? json_string(shortfall) : json_null());
         json_array_append_new(arr, o);
         free(why);
         json_decref(raw);
@@ -461,6 +464,9 @@ static void print_video(size_t i, json_t *v)
     const char *code = json_string_value(json_object_get(v, "no_clip_code"));
     if (why)
         printf("\n    no clip: %s%s%s%s", why, code ? " [" : "", code ? code : "", code ? "]" : "");
+    const char *shortfall = json_string_value(json_object_get(v, "shortfall_reason"));
+    if (shortfall)
+        printf("\n    fewer clips: %s", shortfall);
     printf("\n");
 }
 

@@ -14,6 +14,7 @@ void om_cand_opts_default(om_cand_opts *o)
     o->pad_s = 0.25;
     o->pause_s = 0.35;
     o->max_overlap_s = 0.0;
+    o->max_overlap_frac = 0.0;
     o->max_candidates = 10;
     o->min_word_conf = 0.5;
 }
@@ -450,7 +451,8 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
         int clash = 0;
         for (size_t m = 0; m < nc && !clash; m++) {
             double ov = fmin(wins[k].end, c[m].end) - fmax(wins[k].start, c[m].start);
-            if (ov > o->max_overlap_s + 1e-9)
+            double shorter = fmin(wins[k].end - wins[k].start, c[m].end - c[m].start);
+            if (ov > fmax(o->max_overlap_s, o->max_overlap_frac * shorter) + 1e-9)
                 clash = 1;
         }
         if (clash)

@@ -72,6 +72,7 @@ typedef struct om_cand_opts {
     double pad_s;          /* padding into pauses; default 0.25 */
     double pause_s;        /* minimum gap that counts as a pause; default 0.35 */
     double max_overlap_s;  /* NMS: allowed overlap between kept candidates; default 0 */
+    double max_overlap_frac; /* ... or this fraction of the shorter clip, if larger; default 0 */
     size_t max_candidates; /* default 10 */
     double min_word_conf;  /* words recognised with less confidence do not count for
                               relevance (a misheard word must not make a clip on-brand);

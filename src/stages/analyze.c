@@ -234,6 +234,7 @@ static int score(analyze *a)
     om_cand_opts base;
     om_cand_opts_default(&base);
     base.min_word_conf = om_config_double(a->ctx->cfg, "analyze.min_word_confidence");
+    base.max_overlap_frac = om_config_double(a->ctx->cfg, "analyze.max_overlap");
     int rc = om_analysis_evaluate(a->raw, a->brand, &base, &a->eval);
     if (rc)
         return om_error_wrap(rc, "scoring video %s", a->video_id);

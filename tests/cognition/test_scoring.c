@@ -736,6 +736,43 @@ static void test_hook_opens_the_clip(void **state)
     json_decref(brand);
 }
 
+/* Clips of one video overlap by at most the allowed fraction of the shorter one. */
+static void test_overlap_fraction(void **state)
+{
+    (void)state;
+    static const char *const filler[] = {"coffee", "walked", "along", "the", "river", "today"};
+    json_t *brand = json_pack("{s:[s],s:i,s:i}", "keywords", "coffee", "clip_min_s", 10,
+                              "clip_max_s", 20);
+    json_t *raw = talk_raw(filler, 30, NULL, 0);
+    const double fracs[] = {0.0, 0.5};
+    double most[2] = {0, 0};
+    for (int f = 0; f < 2; f++) {
+        om_cand_opts base;
+        om_cand_opts_default(&base);
+        base.max_overlap_frac = fracs[f];
+        json_t *out = NULL;
+        assert_int_equal(om_analysis_evaluate(raw, brand, &base, &out), OM_OK);
+        json_t *cs = json_object_get(out, "candidates");
+        for (size_t a = 0; a < json_array_size(cs); a++)
+            for (size_t b = a + 1; b < json_array_size(cs); b++) {
+                json_t *x = json_array_get(cs, a), *y = json_array_get(cs, b);
+                double xs = json_number_value(json_object_get(x, "start"));
+                double xe = json_number_value(json_object_get(x, "end"));
+                double ys = json_number_value(json_object_get(y, "start"));
+                double ye = json_number_value(json_object_get(y, "end"));
+                double ov = fmin(xe, ye) - fmax(xs, ys);
+                double frac = ov / fmin(xe - xs, ye - ys);
+                if (frac > most[f])
+                    most[f] = frac;
+            }
+        json_decref(out);
+    }
+    assert_true(most[0] <= 1e-6);                 /* none by default */
+    assert_true(most[1] > 0 && most[1] <= 0.5 + 1e-3); /* some, within the limit */
+    json_decref(raw);
+    json_decref(brand);
+}
+
 static void test_energy_from_loudness(void **state)
 {
     (void)state;
@@ -864,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_analysis_evaluate_json),
         cmocka_unit_test(test_relevance_hygiene),
         cmocka_unit_test(test_hook_opens_the_clip),
+        cmocka_unit_test(test_overlap_fraction),
         cmocka_unit_test(test_energy_from_loudness),
         cmocka_unit_test(test_input_from_json_malformed),
         cmocka_unit_test(test_candidates_long_video),

@@ -215,6 +215,29 @@ static void test_select_reasons(void **state)
     json_decref(patch);
     assert_int_equal(run_stage(&om_stage_select, p, NULL), OM_OK);
     assert_no_clip(talk_id, "vetoed", "was vetoed");
+
+    /* some clips but fewer than asked: the shortfall is said next to them */
+    fx_exec("UPDATE clips SET status = 'CANDIDATE' WHERE video_id = ?", FX_TEXT1(talk_id));
+    assert_int_equal(om_project_update_brand(FX.st, FX.project,
+                                             "{\"banned_words\": [], \"clips_per_video\": 10}",
+                                             FX.home),
+                     OM_OK);
+    om_config_set(FX.cfg, "pantheon", "min_confidence", "0");
+    assert_int_equal(run_stage(&om_stage_select, p, NULL), OM_OK);
+    om_config_set(FX.cfg, "pantheon", "min_confidence", "0.3");
+    int64_t sel = fx_count("SELECT count(*) FROM clips WHERE video_id = ? AND status = "
+                           "'SELECTED'",
+                           FX_TEXT1(talk_id));
+    assert_true(sel >= 1 && sel < 10);
+    json_t *raw = raw_of(talk_id);
+    assert_string_equal(json_string_value(json_object_get(raw, "shortfall_code")),
+                        "fewer_than_requested");
+    char *want = xasprintf("%lld of the 10 clips the brand asks per video", (long long)sel);
+    const char *got = json_string_value(json_object_get(raw, "shortfall_reason"));
+    if (!got || !strstr(got, want))
+        fail_msg("shortfall_reason \"%s\" does not say \"%s\"", got ? got : "", want);
+    free(want);
+    json_decref(raw);
     json_decref(p);
     free(aid);
 }
