@@ -102,6 +102,8 @@ const om_setting om_settings[] = {
     DBL("pantheon.weight_brand_safety", 0.6, 0, 100, "weight of the brand-safety agent's vote"),
     DBL("pantheon.weight_length", 0.5, 0, 100, "weight of the length agent's vote"),
     DBL("pantheon.weight_llm", 1.0, 0, 100, "weight of the LLM agent's vote"),
+    DBL("pantheon.min_relevance", 0.05, 0, 1,
+        "a clip less relevant than this to the brief and keywords is vetoed (0: never)"),
     DBL("pantheon.duplicate_jaccard", 0.8, 0, 1,
         "word overlap above which two candidates are the same clip"),
     DBL("pantheon.preferred_min_s", 0, 0, 3600,

@@ -198,8 +198,10 @@ static void test_select_reasons(void **state)
                          FX_TEXT1(talk_id));
     json_t *p = json_pack("{s:s, s:s}", "video_id", talk_id, "analysis_id", aid);
     om_config_set(FX.cfg, "pantheon", "min_confidence", "1");
+    om_config_set(FX.cfg, "pantheon", "min_relevance", "0"); /* no off-brand veto here */
     assert_int_equal(run_stage(&om_stage_select, p, NULL), OM_OK);
     om_config_set(FX.cfg, "pantheon", "min_confidence", "0.3");
+    om_config_set(FX.cfg, "pantheon", "min_relevance", "0.05");
     assert_int_equal(fx_count("SELECT count(*) FROM clips WHERE video_id = ? AND status = "
                               "'SELECTED'",
                               FX_TEXT1(talk_id)),
