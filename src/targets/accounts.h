@@ -1,5 +1,5 @@
 /*
- * accounts.h: publishing accounts (table publishing_accounts, migration 4): one linked
+ * accounts.h: publishing accounts (table publishing_accounts, migration 5): one linked
  * account per project and platform, holding its OAuth tokens. Used by `omniva account ...`
  * (src/cli/cmd_account.c), by the targets (an access token for a post), by project
  * validation (a brand naming a platform target needs a linked account) and by the token
