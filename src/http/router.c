@@ -3,6 +3,7 @@
  * allocation beyond the decoded strings; every input byte is checked.
  */
 #include "base/common.h"
+#include "base/hex.h"
 #include "base/utf8.h"
 #include "http/router.h"
 
@@ -23,17 +24,6 @@ const char *om_http_param(const om_http_params *p, const char *name)
     return NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int om_http_decode(const char *s, size_t n, int plus_space, char **out)
 {
     *out = NULL;
@@ -42,8 +32,8 @@ int om_http_decode(const char *s, size_t n, int plus_space, char **out)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 1 < n ? om_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? om_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(d);
                 return om_error_set(OM_EINVAL, "bad percent-escape at byte %zu", i);
