@@ -178,7 +178,7 @@ void cli_print_clips(const om_config *cfg, om_rows *r);
  * processes; ws->store/queue are closed first) with the progress view on a terminal and a
  * summary at the end. */
 int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
-                     long interval);
+                     long interval, int dashboard); /* dashboard: `serve` beside (not --once) */
 /* argument checks (cmd_*.c), run before the workspace is opened */
 int check_jobs_enqueue(cli_ctx *c, cli_args *a);
 int check_jobs_list(cli_ctx *c, cli_args *a);

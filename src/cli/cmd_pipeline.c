@@ -610,7 +610,7 @@ int cmd_demo(cli_ctx *c, cli_args *a)
     printf("== 3/4 pipeline: scrape -> analyze -> select -> edit -> schedule -> export\n");
     fflush(stdout);
     long interval = om_config_long(ws.cfg, "scraper.interval_s");
-    rc = cli_run_pipeline(c, &ws, 1, 1, 2, interval);
+    rc = cli_run_pipeline(c, &ws, 1, 1, 2, interval, 0);
     cli_close(&ws);
     if (rc)
         goto out;

@@ -148,6 +148,7 @@ static const cli_opt run_opts[] = {
     {"now", NULL, "schedule clips for now instead of the best future slot (tests, demos)"},
     {"concurrency", "N", "worker processes (default 2)"},
     {"interval", "SECONDS", "re-scrape interval (default: setting scraper.interval_s)"},
+    {"no-dashboard", NULL, "do not start 'omniva serve' (API, /metrics) beside the workers"},
     {NULL, NULL, NULL}};
 
 static const cli_opt clips_opts[] = {

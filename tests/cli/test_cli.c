@@ -20,6 +20,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "targets/target.h"
@@ -955,6 +958,64 @@ static void test_once_reclaims_dead_workers(void **state)
     free(home);
 }
 
+/* GET path from 127.0.0.1:port over a plain socket: the status code, or -1. */
+static int http_status(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char req[256], buf[64] = "";
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    int code = -1;
+    if (write(fd, req, (size_t)n) == n && read(fd, buf, sizeof(buf) - 1) > 12)
+        code = atoi(buf + 9); /* "HTTP/1.1 200 ..." */
+    close(fd);
+    return code;
+}
+
+/* `omniva run` serves the API beside the workers and stops it with them. */
+static void test_run_starts_the_dashboard(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-dash", NULL);
+    int port = harness_free_port();
+    char *listen = xasprintf("http.listen=127.0.0.1:%d", port);
+    char *logfile = xasprintf("%s/run.log", home);
+    pid_t r = omt_spawn(home, logfile, NULL,
+                        (const char *[]){"--set", listen, "run", "--interval", "3600", NULL});
+    assert_true(r > 0);
+    int code = -1;
+    for (int i = 0; i < 200 && code != 200; i++) {
+        om_sleep_ms(50);
+        code = http_status(port, "/api/v1/openapi.json");
+    }
+    assert_int_equal(code, 200);
+    char *want = xasprintf("dashboard: http://127.0.0.1:%d/", port);
+    int said = 0;
+    for (int i = 0; i < 100 && !said; i++) {
+        char *out = NULL;
+        if (om_read_file(logfile, 0, &out, NULL) == OM_OK)
+            said = omt_has(out, want);
+        free(out);
+        if (!said)
+            om_sleep_ms(50);
+    }
+    assert_true(said);
+    free(want);
+    kill(r, SIGTERM);
+    assert_int_equal(omt_wait(r, 20000), 0);
+    assert_int_equal(http_status(port, "/api/v1/openapi.json"), -1); /* stopped with it */
+    free(logfile);
+    free(listen);
+    om_rmtree(home);
+    free(home);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -972,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_run_output),
         cmocka_unit_test(test_once_waits_for_retries),
         cmocka_unit_test(test_once_reclaims_dead_workers),
+        cmocka_unit_test(test_run_starts_the_dashboard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
