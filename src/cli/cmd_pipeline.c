@@ -624,6 +624,8 @@ int cmd_demo(cli_ctx *c, cli_args *a)
     }
     cli_print_clips(ws.cfg, r);
     om_rows_free(r);
+    printf("== browse it: omniva --home %s serve, then open http://%s/ (API under /api/v1)\n",
+           dir, om_config_str(ws.cfg, "http.listen"));
 out:
     cli_close(&ws);
     free(sources);

@@ -8,23 +8,31 @@
 
 #include <math.h>
 
-static const char list_sql_head[] =
+/* The page is chosen on clips alone (filters, order, limit: an index walk for the default
+ * order), then the details are joined for the page's rows only. */
+static const char list_sql_inner[] =
+    "SELECT c.clip_id, c.created_at, c.lattice_priority, c.confidence FROM clips c "
+    "WHERE (CAST(? AS TEXT) IS NULL OR c.status = ?) "
+    "AND (CAST(? AS TEXT) IS NULL OR c.video_id IN (SELECT v.video_id FROM videos v JOIN posts po "
+    "     ON po.post_id = v.post_id WHERE po.creator_id = ?)) "
+    "AND (CAST(? AS TEXT) IS NULL OR c.video_id IN (SELECT v.video_id FROM videos v JOIN posts po "
+    "     ON po.post_id = v.post_id JOIN project_creators pc ON pc.creator_id = po.creator_id "
+    "     WHERE pc.project_id = ?)) "
+    "AND (CAST(? AS TEXT) IS NULL OR c.created_at >= ?) "
+    "AND (CAST(? AS TEXT) IS NULL OR c.created_at < ?) "
+    "AND (CAST(? AS REAL) IS NULL OR c.confidence >= ?) ";
+
+static const char list_sql_outer[] =
     "SELECT c.clip_id, c.status, c.start_time, c.end_time, c.confidence, c.lattice_priority, "
     "c.metadata, c.created_at, c.video_id, po.creator_id, a.virality_score, "
     "a.relevance_score, "
     "(SELECT path FROM artifacts r WHERE r.kind = 'render' AND r.entity_id = c.clip_id "
     " ORDER BY r.created_at DESC LIMIT 1) AS render_path, "
     "(SELECT final_scheduled_time FROM schedules s WHERE s.clip_id = c.clip_id) AS scheduled "
-    "FROM clips c JOIN videos v ON v.video_id = c.video_id "
+    "FROM (%s) pg JOIN clips c ON c.clip_id = pg.clip_id "
+    "JOIN videos v ON v.video_id = c.video_id "
     "JOIN posts po ON po.post_id = v.post_id "
-    "LEFT JOIN analysis a ON a.analysis_id = c.analysis_id "
-    "WHERE (CAST(? AS TEXT) IS NULL OR c.status = ?) "
-    "AND (CAST(? AS TEXT) IS NULL OR po.creator_id = ?) "
-    "AND (CAST(? AS TEXT) IS NULL OR po.creator_id IN "
-    "     (SELECT pc.creator_id FROM project_creators pc WHERE pc.project_id = ?)) "
-    "AND (CAST(? AS TEXT) IS NULL OR c.created_at >= ?) "
-    "AND (CAST(? AS TEXT) IS NULL OR c.created_at < ?) "
-    "AND (CAST(? AS REAL) IS NULL OR c.confidence >= ?) ";
+    "LEFT JOIN analysis a ON a.analysis_id = c.analysis_id %s";
 
 static json_t *num_or_null(om_rows *r, size_t i, const char *col)
 {
@@ -45,11 +53,9 @@ int om_clip_list(om_store *s, const om_clip_filter *f, json_t **out, char **next
     int keyset = 0, desc = 0;
     const char *order;
     if (strcmp(sort, "priority") == 0)
-        order = "ORDER BY CASE WHEN c.lattice_priority IS NULL THEN 1 ELSE 0 END, "
-                "c.lattice_priority DESC, c.confidence DESC, c.clip_id";
+        order = "ORDER BY c.lattice_priority DESC NULLS LAST, c.confidence DESC, c.clip_id";
     else if (strcmp(sort, "score") == 0)
-        order = "ORDER BY CASE WHEN c.confidence IS NULL THEN 1 ELSE 0 END, c.confidence DESC, "
-                "c.clip_id";
+        order = "ORDER BY c.confidence DESC NULLS LAST, c.clip_id";
     else if (strcmp(sort, "created") == 0)
         order = "ORDER BY c.created_at, c.clip_id", keyset = 1;
     else if (strcmp(sort, "-created") == 0)
@@ -85,11 +91,21 @@ int om_clip_list(om_store *s, const om_clip_filter *f, json_t **out, char **next
             offset = o;
         }
     }
-    char *sql = xasprintf("%s%s %s LIMIT %ld OFFSET %ld", list_sql_head,
-                          !cur_ts[0]  ? ""
-                          : desc ? "AND (c.created_at < ? OR (c.created_at = ? AND c.clip_id < ?))"
-                                 : "AND (c.created_at > ? OR (c.created_at = ? AND c.clip_id > ?))",
-                          order, limit + 1, keyset ? 0 : offset);
+    char *inner = xasprintf("%s%s %s LIMIT %ld OFFSET %ld", list_sql_inner,
+                            !cur_ts[0] ? ""
+                            : desc ? "AND (c.created_at < ? OR (c.created_at = ? AND c.clip_id < ?))"
+                                   : "AND (c.created_at > ? OR (c.created_at = ? AND c.clip_id > ?))",
+                            order, limit + 1, keyset ? 0 : offset);
+    /* the outer query keeps the inner order (same keys, on the page's columns) */
+    const char *outer_order = strstr(order, "c.lattice_priority")
+                                  ? "ORDER BY pg.lattice_priority DESC NULLS LAST, pg.confidence "
+                                    "DESC, pg.clip_id"
+                              : strstr(order, "c.confidence DESC NULLS")
+                                  ? "ORDER BY pg.confidence DESC NULLS LAST, pg.clip_id"
+                              : desc ? "ORDER BY pg.created_at DESC, pg.clip_id DESC"
+                                     : "ORDER BY pg.created_at, pg.clip_id";
+    char *sql = xasprintf(list_sql_outer, inner, outer_order);
+    free(inner);
     om_val p[15];
     size_t np = 0;
     const char *vals[] = {f->status, f->creator, f->project, f->since, f->until};
