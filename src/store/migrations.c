@@ -994,13 +994,78 @@ static const char pg_v3[] =
     "END\n"
     "$do$;\n";
 
-/* ---- version 4: the data lifecycle (src/lifecycle) -------------------------------------
+/* ---- version 4: publishing accounts ----------------------------------------------------
+ * One linked account per project and platform (`omniva account add youtube PROJECT`,
+ * src/targets/accounts.c): the OAuth tokens (the refresh token is never logged or printed),
+ * the account's state (active, or unusable after invalid_grant: an incident is raised then),
+ * when the token was last refreshed and checked, and the platform's quota window in use
+ * (the day in the platform's own time zone and the units spent in it). Removed with the
+ * project. */
+static const char sqlite_v5[] =
+    "CREATE TABLE publishing_accounts ("
+    "  " UUID("account_id") " NOT NULL PRIMARY KEY,"
+    "  " UUID("project_id") " NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CONSTRAINT publishing_accounts_state CHECK (state IN ('active', 'unusable')),"
+    "  external_id TEXT,"
+    "  display_name TEXT,"
+    "  scopes TEXT,"
+    "  access_token TEXT,"
+    "  " TS("access_expires_at") ","
+    "  refresh_token TEXT,"
+    "  " TS("last_refresh_at") ","
+    "  " TS("last_check_at") ","
+    "  last_error TEXT,"
+    "  quota_day TEXT,"
+    "  quota_used INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  UNIQUE (project_id, platform)"
+    ") STRICT;\n";
+
+static const char pg_v5[] =
+    "CREATE TABLE publishing_accounts ("
+    "  account_id UUID PRIMARY KEY,"
+    "  project_id UUID NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CONSTRAINT publishing_accounts_state CHECK (state IN ('active', 'unusable')),"
+    "  external_id TEXT,"
+    "  display_name TEXT,"
+    "  scopes TEXT,"
+    "  access_token TEXT,"
+    "  access_expires_at TIMESTAMPTZ,"
+    "  refresh_token TEXT,"
+    "  last_refresh_at TIMESTAMPTZ,"
+    "  last_check_at TIMESTAMPTZ,"
+    "  last_error TEXT,"
+    "  quota_day TEXT,"
+    "  quota_used BIGINT NOT NULL DEFAULT 0,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  UNIQUE (project_id, platform)"
+    ");\n"
+    /* tokens are secrets: the read-only cognition role (default SELECT grants) loses them */
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'REVOKE ALL ON publishing_accounts FROM omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'revoke on publishing_accounts skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
+/* ---- version 6: the data lifecycle (src/lifecycle) -------------------------------------
  * Retention deletes files, never rows: the row stays and says its file is gone, when and
  * why, with the SHA-256 of what was deleted (the ledger packet of the deletion names the
  * same). artifacts also records an operator's approval to delete a derived asset before
  * its time, and projects an optional per-project override of the retention days
  * ({"raw_days": N, "derived_days": N}; absent keys take the [retention] settings). */
-static const char sqlite_v4[] =
+static const char sqlite_v6[] =
     "ALTER TABLE videos ADD COLUMN " TS("file_gone_at") ";\n"
     "ALTER TABLE videos ADD COLUMN file_gone_reason TEXT;\n"
     "ALTER TABLE videos ADD COLUMN file_gone_sha256 TEXT;\n"
@@ -1014,7 +1079,7 @@ static const char sqlite_v4[] =
     "CREATE INDEX artifacts_gone_idx ON artifacts (gone_at) WHERE gone_at IS NOT NULL;\n"
     "CREATE INDEX artifacts_path_idx ON artifacts (path);\n";
 
-static const char pg_v4[] =
+static const char pg_v6[] =
     "ALTER TABLE videos ADD COLUMN file_gone_at TIMESTAMPTZ;\n"
     "ALTER TABLE videos ADD COLUMN file_gone_reason TEXT;\n"
     "ALTER TABLE videos ADD COLUMN file_gone_sha256 TEXT;\n"
@@ -1032,6 +1097,9 @@ const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
     {3, "ledger head", sqlite_v3, pg_v3},
-    {4, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v4, pg_v4},
+    {4, "projects.archived_at (API archive)", "ALTER TABLE projects ADD COLUMN archived_at TEXT;\n",
+     "ALTER TABLE projects ADD COLUMN archived_at TIMESTAMPTZ;\n"},
+    {5, "publishing accounts", sqlite_v5, pg_v5},
+    {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
