@@ -5,7 +5,7 @@
  * One open incident per (kind, entity_type, entity_id): raising a violation that already
  * has an open incident adds to its count and moves last_seen (and replaces its message,
  * severity and evidence with the newest); one raised again after it was resolved opens a
- * new incident. Columns (migration 4): incident_id, kind, severity ("info", "warning",
+ * new incident. Columns (migration 7): incident_id, kind, severity ("info", "warning",
  * "error", "critical"), entity_type, entity_id, message, evidence (JSON), first_seen,
  * last_seen, count, resolved_at, resolved_by (created_at = first_seen; details unused).
  *

@@ -178,7 +178,7 @@ int om_queue_type_valid(const char *type);
  * probe job once its probe time has passed: the claim that takes it records its id
  * (probe_job_id), so the caller can see whether the probe succeeded, then resume the type
  * or schedule the next probe. The pauses are rows of the store's `job_type_pauses` table
- * (migration 4), shared by every worker of a deployment whatever the queue backend;
+ * (migration 7), shared by every worker of a deployment whatever the queue backend;
  * om_queue_claim reads them before claiming (one small query per claim).
  * Pausing a paused type updates its reason and probe time (the probe in flight, if any,
  * stays recorded). om_queue_resume: OM_ENOTFOUND when the type is not paused. */
