@@ -229,6 +229,10 @@ const om_setting om_settings[] = {
          "how often PostgreSQL's materialized views are refreshed (0: never)"),
     LONG("governance.optimize_interval_s", 86400, 0, 30 * 86400.0,
          "how often SQLite runs PRAGMA optimize and an incremental vacuum (0: never)"),
+    LONG("worker.gpu_fallback_s", 120, 0, 7 * 86400.0,
+         "CPU workers take GPU jobs once no GPU worker has been alive for this long"),
+    LONG("worker.gpu_alive_s", 30, 1, 86400.0,
+         "a GPU worker counts as alive while its worker_nodes row is this fresh"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

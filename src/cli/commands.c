@@ -63,6 +63,7 @@ static const cli_opt worker_opts[] = {
     {"types", "T1,T2", "job types to serve (default: all of {types})"},
     {"concurrency", "N", "worker processes (default 1); a supervisor restarts crashed ones"},
     {"once", NULL, "exit when no job is claimable"},
+    {"gpu", NULL, "a GPU render node: probe h264_nvenc/VAAPI at start, serve GPU jobs first"},
     {NULL, NULL, NULL}};
 
 /* ---- ledger ----------------------------------------------------------------------- */
@@ -154,6 +155,8 @@ static const cli_opt run_opts[] = {
 static const cli_opt clips_opts[] = {
     {"status", "STATUS", "candidate, selected, rejected, rendered, scheduled or published"},
     {"json", NULL, "print a JSON array"},
+    {"limit", "N", "clips per page, best first (default 50; 0: all)"},
+    {"offset", "N", "skip the first N clips (the next page)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project's videos"},

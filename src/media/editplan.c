@@ -791,8 +791,10 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
     if (!output_path || output_path[0] == '\0')
         return om_error_set(OM_EINVAL, "edit plan: output path is empty");
     const char *vcodec = env && env->vcodec ? env->vcodec : p->output.vcodec;
-    if (strcmp(vcodec, "libx264") != 0 && strcmp(vcodec, "h264_nvenc") != 0)
+    if (strcmp(vcodec, "libx264") != 0 && strcmp(vcodec, "h264_nvenc") != 0 &&
+        strcmp(vcodec, "h264_vaapi") != 0)
         return om_error_set(OM_EINVAL, "edit plan: encoder '%s' is not supported", vcodec);
+    int vaapi = strcmp(vcodec, "h264_vaapi") == 0;
 
     argv_b a = {0};
     argv_add(&a, "ffmpeg");
@@ -804,6 +806,10 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
     argv_add(&a, "-progress");
     argv_add(&a, "pipe:1");
     argv_add(&a, "-y");
+    if (vaapi) { /* the device is opened once; frames go up after the CPU filters */
+        argv_add(&a, "-vaapi_device");
+        argv_add(&a, OM_VAAPI_DEVICE);
+    }
     argv_add(&a, "-ss");
     argv_addf(&a, "%.3f", p->start);
     argv_add(&a, "-t");
@@ -835,10 +841,12 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
         free(a.v);
         return rc;
     }
+    if (vaapi)
+        sb_puts(&g, ";[vout]format=nv12,hwupload[vhw]");
     argv_add(&a, "-filter_complex");
     argv_add(&a, sb_str(&g));
     argv_add(&a, "-map");
-    argv_add(&a, "[vout]");
+    argv_add(&a, vaapi ? "[vhw]" : "[vout]");
     argv_add(&a, "-map");
     argv_add(&a, "[aout]");
     argv_add(&a, "-c:v");
@@ -852,14 +860,21 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
         argv_addf(&a, "%d", p->output.crf);
         argv_add(&a, "-b:v");
         argv_add(&a, "0");
+    } else if (vaapi) {
+        argv_add(&a, "-rc_mode");
+        argv_add(&a, "CQP");
+        argv_add(&a, "-qp");
+        argv_addf(&a, "%d", p->output.crf);
     } else {
         argv_add(&a, "-preset");
         argv_add(&a, p->output.preset);
         argv_add(&a, "-crf");
         argv_addf(&a, "%d", p->output.crf);
     }
-    argv_add(&a, "-pix_fmt");
-    argv_add(&a, "yuv420p");
+    if (!vaapi) { /* VAAPI frames are already nv12 on the device */
+        argv_add(&a, "-pix_fmt");
+        argv_add(&a, "yuv420p");
+    }
     argv_add(&a, "-c:a");
     argv_add(&a, p->output.acodec);
     argv_add(&a, "-b:a");

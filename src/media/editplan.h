@@ -156,4 +156,21 @@ char *om_ff_escape_value(const char *s);
 /* Joins argv into one POSIX-shell-safe line (single quotes where needed). Caller frees. */
 char *om_shell_join(const char *const *argv);
 
+/* Merges n compiled commands of clips (om_editplan_compile) into ONE ffmpeg run writing
+ * outputs[k] for cmds[k] (editbatch.c): each clip keeps its inputs, input seeking, graph and
+ * encoder options; global options are cmds[0]'s. *out is the caller's (om_editcmd_free).
+ * OM_EINVAL when n is 0 or a command has no -filter_complex. */
+int om_editcmd_batch(om_editcmd **out, om_editcmd *const *cmds, const char *const *outputs,
+                     size_t n);
+
+/* GPU encoders (gpu.c). om_editplan_compile takes env->vcodec "h264_nvenc" (-preset pN -rc
+ * vbr -cq CRF -b:v 0) or "h264_vaapi" (-vaapi_device OM_VAAPI_DEVICE before the inputs, the
+ * graph's [vout] through format=nv12,hwupload, -rc_mode CQP -qp CRF, no -pix_fmt).
+ * om_gpu_probe asks `ffmpeg -encoders` (ffmpeg from PATH) for h264_nvenc, then h264_vaapi,
+ * and runs a 0.2 s test encode with the first one listed: OM_OK with *encoder_out set
+ * ("h264_nvenc" / "h264_vaapi"), or OM_ENOTFOUND saying what was missing or what the test
+ * encode printed. *encoder_out is the caller's. */
+#define OM_VAAPI_DEVICE "/dev/dri/renderD128"
+int om_gpu_probe(char **encoder_out);
+
 #endif

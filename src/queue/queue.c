@@ -443,6 +443,19 @@ int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const c
     return claim_unpaused(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
 }
 
+int om_queue_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms)
+{
+    OM_ASSERT(q && types && ntypes > 0);
+    NOT_FORKED(q);
+    if (timeout_ms <= 0)
+        return OM_OK;
+    if (!q->be->wait) {
+        om_sleep_ms(timeout_ms);
+        return OM_OK;
+    }
+    return q->be->wait(q, types, ntypes, timeout_ms);
+}
+
 static void assert_job(const om_job *job)
 {
     OM_ASSERT(job);

@@ -134,6 +134,14 @@ int om_queue_relay(om_queue *q, size_t *relayed_out);
  * *n_out may be 0 (nothing claimable): that is OM_OK. jobs_out must hold `max` entries. */
 int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out);
+/* Blocks until a job of one of `types` may have become claimable, or timeout_ms passes,
+ * whichever comes first (then claim: a wake-up is a hint, a claim may still find nothing).
+ * No wake-up is lost between a claim that found nothing and the next wait. Redis: BLPOP on
+ * the types' wake lists (enqueue, relay, reap and retry push a token); SQLite: inotify on
+ * the database's directory (any commit to the file or its WAL wakes, cross-process);
+ * backends without a way to wait sleep. A signal may end the wait early. OM_OK, or a
+ * connection error (OM_EUNAVAIL) after which the caller reconnects. */
+int om_queue_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms);
 int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms);
 int om_queue_ack(om_queue *q, const om_job *job);
 /* n jobs acked in one round trip; each must hold its current token. *acked_out counts.

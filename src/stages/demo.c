@@ -174,7 +174,7 @@ static void fmt_ts(char *buf, size_t n, double t, char sep)
 static int run_quiet(const char *const *argv)
 {
     om_proc_result r;
-    int rc = om_proc_run(&(om_proc_opts){.argv = argv, .timeout_ms = 300000}, &r);
+    int rc = om_proc_run(&(om_proc_opts){.argv = argv, .timeout_ms = 1800000}, &r);
     if (rc == OM_OK && r.exit_code != 0) {
         const char *tail = r.err_len > 400 ? r.err + r.err_len - 400 : r.err;
         rc = om_error_set(OM_ERROR, "%s failed (exit %d): %s", argv[0], r.exit_code, tail);

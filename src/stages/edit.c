@@ -894,6 +894,7 @@ static const om_step edit_steps[] = {
 
 const om_stage om_stage_edit = {
     .type = "edit",
+    .gpu_setting = "editor.gpu", /* GPU plans go to the edit.gpu namespace (worker.c) */
     .source = SRC,
     .steps = edit_steps,
     .job_size = sizeof(edit),

@@ -1213,6 +1213,36 @@ static const char pg_v7[] =
     "END\n"
     "$do$;\n";
 
+/* 13: indexes for the operator's lists on a big store (bench/lists): the clip ranking
+ * (the CLI's and the API's ORDER BY, as an expression index SQLite and PostgreSQL match
+ * term by term) and the job list's created_at order, with and without a state. */
+static const char sqlite_v13[] =
+    "CREATE INDEX IF NOT EXISTS clips_rank_idx ON clips "
+    "((CASE WHEN lattice_priority IS NULL THEN 1 ELSE 0 END), lattice_priority DESC, "
+    "confidence DESC);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_created_idx ON jobs (created_at);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_state_created_idx ON jobs (state, created_at);\n"
+    "CREATE TABLE worker_nodes ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  gpu INTEGER NOT NULL DEFAULT 0 CHECK (gpu IN (0, 1)),"
+    "  encoder TEXT,"
+    "  " TS_NOW_V2("seen_at")
+    ") STRICT;\n";
+static const char pg_v13[] =
+    "CREATE INDEX IF NOT EXISTS clips_rank_idx ON clips "
+    "((CASE WHEN lattice_priority IS NULL THEN 1 ELSE 0 END), lattice_priority DESC, "
+    "confidence DESC);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_created_idx ON jobs (created_at);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_state_created_idx ON jobs (state, created_at);\n"
+    "CREATE TABLE worker_nodes ("
+    "  name TEXT PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  gpu BOOLEAN NOT NULL DEFAULT false,"
+    "  encoder TEXT,"
+    "  seen_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1222,5 +1252,7 @@ const om_migration om_migrations[] = {
     {5, "publishing accounts", sqlite_v5, pg_v5},
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {13, "list indexes (clip ranking, jobs by created_at); worker_nodes (GPU render nodes)",
+     sqlite_v13, pg_v13},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
