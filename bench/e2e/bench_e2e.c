@@ -253,21 +253,30 @@ static void print_gaps(const job_span *v, size_t n, int64_t t0, int64_t t1, int 
 
 /* The talk in 10-minute segments (each one make_talk run, cached), joined with the concat
  * demuxer and -c copy: long sources without one hour-long encode. */
-static int make_source(const char *srcdir, double minutes, char **path_out)
+static int make_source(const char *srcdir, double minutes, int subs, char **path_out)
 {
-    char *final = xasprintf("%s/talk-%gm/talk.mp4", srcdir, minutes);
+    char *final = xasprintf("%s/talk-%gm%s/talk.mp4", srcdir, minutes, subs ? "-srt" : "");
     *path_out = final;
     if (om_file_exists(final))
         return OM_OK;
-    char *dir = xasprintf("%s/talk-%gm", srcdir, minutes);
+    char *dir = xasprintf("%s/talk-%gm%s", srcdir, minutes, subs ? "-srt" : "");
     om_mkdirs(dir, 0755);
     int nseg = (int)ceil(minutes / 10.0);
+    if (subs && nseg > 1) {
+        free(dir);
+        return om_error_set(OM_EINVAL, "--subtitles works up to 10 minutes (one segment)");
+    }
     if (nseg <= 1) {
         char *tmp = xasprintf("%s/seg", dir);
-        int rc = om_demo_make_talk(tmp, "talk", minutes);
+        int rc = om_demo_make_talk_sub(tmp, "talk", minutes, subs ? "srt" : NULL);
         char *segf = xasprintf("%s/talk.mp4", tmp);
+        char *srt = xasprintf("%s/talk.srt", tmp), *srt2 = xasprintf("%s/talk.srt", dir);
+        if (rc == OM_OK && subs && rename(srt, srt2) != 0)
+            rc = OM_EIO;
         if (rc == OM_OK && rename(segf, final) != 0)
             rc = OM_EIO;
+        free(srt);
+        free(srt2);
         free(segf);
         free(tmp);
         free(dir);
@@ -305,7 +314,7 @@ int main(int argc, char **argv)
 {
     const char *bin = "./omniva", *srcdir = "/tmp/omniva-bench-e2e-src";
     double minutes = 10;
-    int keep = 0, nclips = 0, conc = 2;
+    int keep = 0, nclips = 0, conc = 2, subs = 0;
     const char *sets[16];
     int nsets = 0;
     for (int i = 1; i < argc; i++) {
@@ -323,9 +332,11 @@ int main(int argc, char **argv)
             sets[nsets++] = argv[++i];
         else if (!strcmp(argv[i], "--keep"))
             keep = 1;
+        else if (!strcmp(argv[i], "--subtitles"))
+            subs = 1;
         else {
             fprintf(stderr, "usage: bench_e2e [--omniva PATH] [--minutes M] [--clips N] "
-                            "[--concurrency C] [--src DIR] [--keep] [--set k=v]...\n");
+                            "[--concurrency C] [--src DIR] [--subtitles] [--keep] [--set k=v]...\n");
             return 2;
         }
     }
@@ -342,7 +353,7 @@ int main(int argc, char **argv)
     printf("source: a %g-minute talk (cached in %s)...\n", minutes, srcdir);
     fflush(stdout);
     int64_t g0 = om_mono_ms();
-    if (make_source(srcdir, minutes, &talk)) {
+    if (make_source(srcdir, minutes, subs, &talk)) {
         fprintf(stderr, "bench_e2e: making the source: %s\n", om_error_msg());
         return 1;
     }
@@ -352,6 +363,12 @@ int main(int argc, char **argv)
     char *link = xasprintf("%s/talk.mp4", src);
     if (symlink(talk, link) != 0) {
         fprintf(stderr, "bench_e2e: symlink %s: %s\n", link, strerror(errno));
+        return 1;
+    }
+    char *srt_src = xasprintf("%.*s.srt", (int)(strlen(talk) - 4), talk);
+    char *srt_link = xasprintf("%s/talk.srt", src);
+    if (subs && symlink(srt_src, srt_link) != 0) {
+        fprintf(stderr, "bench_e2e: symlink %s: %s\n", srt_link, strerror(errno));
         return 1;
     }
     char *url = xasprintf("file://%s", src);
@@ -448,6 +465,18 @@ int main(int argc, char **argv)
     double audio_s = (double)pcm.n / pcm.rate;
     size_t nwords = tr.n;
     om_transcript_release(&tr);
+    /* with the platform's subtitles our method reads them instead of transcribing */
+    double sub_wall = 0, sub_cpu = 0;
+    if (subs) {
+        s0 = ru_cpu(RUSAGE_SELF);
+        m0 = om_mono_ms();
+        om_transcript st = OM_TRANSCRIPT_INIT;
+        if (om_subtitles_parse_file(&st, srt_src) != OM_OK)
+            fprintf(stderr, "bench_e2e: subtitles: %s\n", om_error_msg());
+        om_transcript_release(&st);
+        sub_wall = (double)(om_mono_ms() - m0) / 1000.0;
+        sub_cpu = ru_cpu(RUSAGE_SELF) - s0;
+    }
     om_pcm_release(&pcm);
     struct rusage self_ru;
     getrusage(RUSAGE_SELF, &self_ru);
@@ -484,7 +513,8 @@ int main(int argc, char **argv)
         om_rows_free(r);
     }
     double naive_floor = dec_wall + asr_wall + ren_wall;
-    double floor = naive_floor; /* our method's own parts; the same until VAD/batching */
+    /* our method's own parts: the same, but subtitles read instead of a transcription */
+    double floor = subs ? dec_wall + sub_wall + ren_wall : naive_floor;
 
     /* ---- report ---- */
     double load[3] = {0, 0, 0};
@@ -497,10 +527,17 @@ int main(int argc, char **argv)
     printf("    decode (%.0f s of audio)    %8.1f %8.1f\n", audio_s, dec_wall, dec_cpu);
     printf("    transcribe all (%zu words) %8.1f %8.1f   (asr.jobs %ld)\n", nwords, asr_wall,
            asr_cpu, om_config_long(cfg, "asr.jobs"));
+    if (subs)
+        printf("    read the subtitles         %8.3f %8.3f   (replaces the transcription)\n",
+               sub_wall, sub_cpu);
     printf("    %d renders, one run each   %8.1f %8.1f   (peak ffmpeg %ld MiB)\n", nren, ren_wall,
            ren_cpu, (ren_rss + 1023) / 1024);
-    printf("    floor                      %8.1f %8.1f   (bench peak RSS %ld MiB)\n", floor,
-           dec_cpu + asr_cpu + ren_cpu, (self_ru.ru_maxrss + 1023) / 1024);
+    printf("    naive floor                %8.1f %8.1f   (decode + transcribe all + renders)\n",
+           naive_floor, dec_cpu + asr_cpu + ren_cpu);
+    printf("    floor                      %8.1f %8.1f   (our method's parts; bench peak RSS "
+           "%ld MiB)\n",
+           floor, subs ? dec_cpu + sub_cpu + ren_cpu : dec_cpu + asr_cpu + ren_cpu,
+           (self_ru.ru_maxrss + 1023) / 1024);
     job_span *spans = NULL;
     size_t ns = load_spans(s, t0_us - 1000000, &spans);
     print_stages(spans, ns, wall);
@@ -516,6 +553,8 @@ int main(int argc, char **argv)
     else
         fprintf(stderr, "kept %s\n", tmpl);
     free(engine);
+    free(srt_src);
+    free(srt_link);
     free(talk);
     free(link);
     free(src);

@@ -233,6 +233,8 @@ const om_setting om_settings[] = {
          "CPU workers take GPU jobs once no GPU worker has been alive for this long"),
     LONG("worker.gpu_alive_s", 30, 1, 86400.0,
          "a GPU worker counts as alive while its worker_nodes row is this fresh"),
+    DBL("asr.vad_min_gap_s", 0.3, 0, 60,
+        "silences at least this long are not transcribed (voice activity; 0: transcribe all)"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

@@ -281,6 +281,11 @@ out:
 
 int om_demo_make_talk(const char *dir, const char *name, double minutes)
 {
+    return om_demo_make_talk_sub(dir, name, minutes, NULL);
+}
+
+int om_demo_make_talk_sub(const char *dir, const char *name, double minutes, const char *sidecar)
+{
     /* ~3.5 s a sentence with its pause: cycle the demo scripts until long enough */
     size_t want = (size_t)(minutes * 60.0 / 3.5) + 1, k = 0;
     const char **sentences = xcalloc(want + 1, sizeof(char *));
@@ -288,7 +293,7 @@ int om_demo_make_talk(const char *dir, const char *name, double minutes)
         for (size_t v = 0; v < OM_ARRAY_LEN(demo_videos) && k < want; v++)
             for (int i = 0; demo_videos[v].sentences[i] && k < want; i++)
                 sentences[k++] = demo_videos[v].sentences[i];
-    demo_video talk = {name, NULL, "en-us", 12000, 800, 40, "2026-11-16T18:00:00Z",
+    demo_video talk = {name, sidecar, "en-us", 12000, 800, 40, "2026-11-16T18:00:00Z",
                        (const char *const *)sentences};
     int rc = om_mkdirs(dir, 0755);
     if (rc == OM_OK)
