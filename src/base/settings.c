@@ -43,6 +43,10 @@ const om_setting om_settings[] = {
          "how long in-flight jobs may run after SIGTERM"),
     LONG("worker.backoff_base_ms", 0, 0, DAY_MS, "retry backoff base (0: the queue's default)"),
     LONG("worker.backoff_cap_ms", 0, 0, 7 * DAY_MS, "retry backoff cap (0: the queue's default)"),
+    LONG("worker.gpu_fallback_s", 120, 0, 7 * 86400.0,
+         "CPU workers take GPU jobs once no GPU worker has been alive for this long"),
+    LONG("worker.gpu_alive_s", 30, 1, 86400.0,
+         "a GPU worker counts as alive while its worker_nodes row is this fresh"),
     BOOL("worker.sqlite_keeper", "true",
          "keep one idle SQLite connection open per worker (saves a WAL rebuild per job)"),
 
@@ -88,6 +92,8 @@ const om_setting om_settings[] = {
     PATH("asr.model_dir", "/usr/share/pocketsphinx/model/en-us",
          "pocketsphinx model directory (en-us/, en-us.lm.bin, cmudict-en-us.dict)"),
     BOOL("asr.prefer_subtitles", "true", "use a post's platform subtitles instead of ASR"),
+    DBL("asr.vad_min_gap_s", 0.3, 0, 60,
+        "silences at least this long are not transcribed (voice activity; 0: transcribe all)"),
 
     /* clip selection (src/cognition/pantheon.c, src/stages/select.c) */
     DBL("analyze.min_word_confidence", 0.5, 0, 1,
@@ -229,12 +235,6 @@ const om_setting om_settings[] = {
          "how often PostgreSQL's materialized views are refreshed (0: never)"),
     LONG("governance.optimize_interval_s", 86400, 0, 30 * 86400.0,
          "how often SQLite runs PRAGMA optimize and an incremental vacuum (0: never)"),
-    LONG("worker.gpu_fallback_s", 120, 0, 7 * 86400.0,
-         "CPU workers take GPU jobs once no GPU worker has been alive for this long"),
-    LONG("worker.gpu_alive_s", 30, 1, 86400.0,
-         "a GPU worker counts as alive while its worker_nodes row is this fresh"),
-    DBL("asr.vad_min_gap_s", 0.3, 0, 60,
-        "silences at least this long are not transcribed (voice activity; 0: transcribe all)"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

@@ -65,7 +65,11 @@ END {
   for (m = 1; m <= 2; m++) {
     o1 = best[modes[m] " ours drain1"]; ob = best[modes[m] " ours drainbulk"]; b1 = best[modes[m] " bullmq drain1"]
     c1 = best[modes[m] " celery drain1"]; r1 = best[modes[m] " rq drain1"]
-    if (b1 > 0) printf "  %s drain: ours/BullMQ %.2fx one at a time (goal >= 1.5), %.1fx claiming 50 (goal >= 10); ours/Celery %.1fx, ours/RQ %.1fx\n", modes[m], o1 / b1, ob / b1, c1 > 0 ? o1 / c1 : 0, r1 > 0 ? o1 / r1 : 0
+    rc = 0; rr = 0
+    if (c1 > 0) rc = o1 / c1
+    if (r1 > 0) rr = o1 / r1
+    if (b1 > 0) printf "  %s drain: ours/BullMQ %.2fx one at a time (goal >= 1.5), %.1fx claiming 50 (goal >= 10); ours/Celery %.1fx, ours/RQ %.1fx\n", modes[m], o1 / b1, ob / b1, rc, rr
   }
 }' "$out"
+cp "$out" "${PEERS_RESULTS:-/tmp/omniva-peers-results.txt}"
 if [ -s "$dir/errors.txt" ]; then echo "(stderr of the sides: $(grep -c . "$dir/errors.txt") lines; first:)"; head -5 "$dir/errors.txt"; fi
