@@ -18,6 +18,7 @@
  */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/proc.h"
 #include "harness/harness.h"
 #include "stages/demo.h"
 #include "store/store.h"
@@ -228,10 +229,31 @@ int main(int argc, char **argv)
     fflush(stdout);
     for (int i = 0; i < nsrc; i++) {
         char *name = xasprintf("talk%02d", i);
+        char *mark = xasprintf("%s/.talk%02d.distinct", srcdir, i);
         if (om_demo_make_talk_sub(srcdir, name, 0.5, "srt")) {
             fprintf(stderr, "bench_scale: %s\n", om_error_msg());
             return 1;
         }
+        /* the generated talks are identical, and the fetcher dedups on SHA-256: a comment
+         * tag (a remux, no re-encode) makes each file its own post */
+        if (!om_file_exists(mark)) {
+            char *mp4 = xasprintf("%s/%s.mp4", srcdir, name), *tmp = xasprintf("%s.tmp.mp4", mp4);
+            char *tag = xasprintf("comment=omniva-bench-scale-%02d", i);
+            const char *ff[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", mp4,
+                                "-c", "copy", "-metadata", tag, tmp, NULL};
+            om_proc_result pr;
+            if (om_proc_run(&(om_proc_opts){.argv = ff, .timeout_ms = 120000}, &pr) != OM_OK ||
+                pr.exit_code != 0 || rename(tmp, mp4) != 0) {
+                fprintf(stderr, "bench_scale: tagging %s failed\n", mp4);
+                return 1;
+            }
+            om_proc_result_release(&pr);
+            om_write_file_atomic(mark, "", 0);
+            free(mp4);
+            free(tmp);
+            free(tag);
+        }
+        free(mark);
         free(name);
     }
     harness_redis redis;
