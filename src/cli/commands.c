@@ -71,6 +71,7 @@ static const cli_opt ledger_verify_opts[] = {
     {"anchor", "FILE", "also prove the ledger still extends this signed anchor"},
     {"key", "PUB", "the public key to trust (default HOME/keys/ledger_ed25519.pub.pem)"},
     {"json", NULL, "print the verdict as JSON"},
+    {"archive", "FILE", "verify a log archive instead (its hash chain and its ledger packet)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt ledger_anchor_opts[] = {

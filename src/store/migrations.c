@@ -1213,6 +1213,97 @@ static const char pg_v7[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 10: Infinity's limits and discovery's proposals (src/oversight) ----------
+ * job_type_limits: per job type, what the claim honours on every worker of a deployment
+ * (queue.c): max_concurrency (-1 unlimited, 0 stopped) and a token bucket (rate_per_s > 0:
+ * tokens refilled at that rate up to burst, one taken per claim; tokens and refilled_us,
+ * microseconds, move in the claim's UPDATE). Infinity (oversight/infinity.c) sets and clears
+ * them; set_by names who. discoveries: candidate creators a `discovery` job proposes for a
+ * project (one row per project and URL), scored, proposed until accepted or rejected. */
+static const char sqlite_v10[] =
+    "CREATE TABLE job_type_limits ("
+    "  job_type TEXT NOT NULL PRIMARY KEY,"
+    "  max_concurrency INTEGER NOT NULL DEFAULT -1,"
+    "  rate_per_s REAL NOT NULL DEFAULT 0 CONSTRAINT job_type_limits_rate CHECK (rate_per_s >= 0),"
+    "  burst REAL NOT NULL DEFAULT 1,"
+    "  tokens REAL NOT NULL DEFAULT 0,"
+    "  refilled_us INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL,"
+    "  " TS_NOW_V2("updated_at")
+    ") STRICT;\n"
+    "CREATE TABLE discoveries ("
+    "  " UUID("discovery_id") " NOT NULL PRIMARY KEY,"
+    "  project_id TEXT NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL,"
+    "  platform TEXT NOT NULL,"
+    "  handle TEXT,"
+    "  source TEXT NOT NULL CONSTRAINT discoveries_source_valid"
+    "    CHECK (source IN ('mention', 'search', 'feed_link')),"
+    "  found_in TEXT,"
+    "  relevance REAL NOT NULL DEFAULT 0,"
+    "  posts_per_week REAL NOT NULL DEFAULT 0,"
+    "  score REAL NOT NULL DEFAULT 0,"
+    "  " JSON("evidence") ","
+    "  status TEXT NOT NULL DEFAULT 'proposed' CONSTRAINT discoveries_status_valid"
+    "    CHECK (status IN ('proposed', 'accepted', 'rejected')),"
+    "  creator_id TEXT,"
+    "  decided_by TEXT,"
+    "  " TS("decided_at") ","
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  UNIQUE (project_id, url)"
+    ") STRICT;\n"
+    "CREATE INDEX discoveries_project_idx ON discoveries (project_id, status, score);\n";
+
+static const char pg_v10[] =
+    "CREATE TABLE job_type_limits ("
+    "  job_type TEXT PRIMARY KEY,"
+    "  max_concurrency BIGINT NOT NULL DEFAULT -1,"
+    "  rate_per_s DOUBLE PRECISION NOT NULL DEFAULT 0"
+    "    CONSTRAINT job_type_limits_rate CHECK (rate_per_s >= 0),"
+    "  burst DOUBLE PRECISION NOT NULL DEFAULT 1,"
+    "  tokens DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  refilled_us BIGINT NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE discoveries ("
+    "  discovery_id UUID PRIMARY KEY,"
+    "  project_id UUID NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL,"
+    "  platform TEXT NOT NULL,"
+    "  handle TEXT,"
+    "  source TEXT NOT NULL CONSTRAINT discoveries_source_valid"
+    "    CHECK (source IN ('mention', 'search', 'feed_link')),"
+    "  found_in TEXT,"
+    "  relevance DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  posts_per_week DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  score DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  evidence JSONB,"
+    "  status TEXT NOT NULL DEFAULT 'proposed' CONSTRAINT discoveries_status_valid"
+    "    CHECK (status IN ('proposed', 'accepted', 'rejected')),"
+    "  creator_id UUID,"
+    "  decided_by TEXT,"
+    "  decided_at TIMESTAMPTZ,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  UNIQUE (project_id, url)"
+    ");\n"
+    "CREATE INDEX discoveries_project_idx ON discoveries (project_id, status, score);\n"
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT ON job_type_limits, discoveries TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grants to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1222,5 +1313,6 @@ const om_migration om_migrations[] = {
     {5, "publishing accounts", sqlite_v5, pg_v5},
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
