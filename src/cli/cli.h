@@ -213,5 +213,8 @@ int cmd_incidents_resolve(cli_ctx *c, cli_args *a);
 int check_incident_id(cli_ctx *c, cli_args *a);
 extern const cli_cmd cli_paradox_cmds[];
 extern const cli_cmd cli_incidents_cmds[];
+/* cmd_discover.c: `omniva discover PROJECT [--accept ID|--reject ID]` (src/stages/discovery.h) */
+int cmd_discover(cli_ctx *c, cli_args *a);
+extern const cli_opt cli_discover_opts[];
 
 #endif

@@ -264,6 +264,12 @@ static const cli_cmd root_cmds[] = {
      NULL, 0, 0, NULL, cli_paradox_cmds, 0, NULL},
     {"incidents", "what Paradox and Eclipse found: list and resolve", "<command> [options]",
      NULL, NULL, 0, 0, NULL, cli_incidents_cmds, 0, NULL},
+    {"discover", "creators the discovery worker proposes for a project: list, accept, reject",
+     "PROJECT [--accept ID | --reject ID] [options]",
+     "Candidates come from @handles and links in the followed creators' posts, feed links and\n"
+     "YouTube search over the brand keywords; each is scored by the relevance of its recent\n"
+     "posts to the brief and by its posting cadence. --accept follows it.",
+     cli_discover_opts, 1, 1, cmd_discover, NULL, STORE, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",
