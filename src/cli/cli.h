@@ -190,5 +190,15 @@ int check_clip_id(cli_ctx *c, cli_args *a);
 int check_clips(cli_ctx *c, cli_args *a);
 int check_run(cli_ctx *c, cli_args *a);
 int check_project_update(cli_ctx *c, cli_args *a);
+/* cmd_user.c: `omniva user ...` (dashboard users, src/http/auth.h) */
+int cmd_user_add(cli_ctx *c, cli_args *a);
+int cmd_user_list(cli_ctx *c, cli_args *a);
+int cmd_user_remove(cli_ctx *c, cli_args *a);
+int cmd_user_passwd(cli_ctx *c, cli_args *a);
+int cmd_user_token_create(cli_ctx *c, cli_args *a);
+int cmd_user_token_list(cli_ctx *c, cli_args *a);
+int cmd_user_token_revoke(cli_ctx *c, cli_args *a);
+int check_user_name(cli_ctx *c, cli_args *a);
+int check_user_add(cli_ctx *c, cli_args *a);
 
 #endif

@@ -159,6 +159,41 @@ static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project'
                                       {"json", NULL, "print a JSON array"},
                                       {NULL, NULL, NULL}};
 
+/* ---- dashboard users (cmd_user.c) ------------------------------------------------- */
+
+static const cli_opt user_add_opts[] = {
+    {"role", "ROLE", "admin (users, settings), operator (projects, clips, retries) or viewer"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt user_token_create_opts[] = {
+    {"label", "TEXT", "what the token is for (shown by 'user token list')"}, {NULL, NULL, NULL}};
+
+static const cli_cmd user_token_cmds[] = {
+    {"create", "make an API token (printed once) for scripts: Authorization: Bearer TOKEN",
+     "NAME [--label TEXT]", NULL, user_token_create_opts, 1, 1, cmd_user_token_create, NULL,
+     STORE, check_user_name},
+    {"list", "a user's live API tokens (ids, never the tokens)", "NAME [options]", NULL,
+     json_opt, 1, 1, cmd_user_token_list, NULL, STORE | RO, check_user_name},
+    {"revoke", "revoke one API token", "NAME TOKEN_ID", NULL, NULL, 2, 2, cmd_user_token_revoke,
+     NULL, STORE, check_user_name},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
+
+static const cli_cmd user_cmds[] = {
+    {"add", "add a dashboard user; the password is read from stdin (one line)",
+     "NAME --role admin|operator|viewer",
+     "The password is one line on stdin (not echoed anywhere, never logged), at least\n"
+     "auth.min_password characters; it is stored as an argon2id hash.",
+     user_add_opts, 1, 1, cmd_user_add, NULL, STORE, check_user_add},
+    {"list", "list users and their roles (never password hashes)", "[options]", NULL, json_opt,
+     0, 0, cmd_user_list, NULL, STORE | RO, NULL},
+    {"remove", "remove a user, their sessions and API tokens", "NAME", NULL, NULL, 1, 1,
+     cmd_user_remove, NULL, STORE, check_user_name},
+    {"passwd", "set a user's password from stdin (one line); ends their sessions", "NAME",
+     NULL, NULL, 1, 1, cmd_user_passwd, NULL, STORE, check_user_name},
+    {"token", "API tokens for scripts", "<command> [options]", NULL, NULL, 0, 0, NULL,
+     user_token_cmds, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
+
 /* ---- the root --------------------------------------------------------------------- */
 
 static const cli_cmd root_cmds[] = {
@@ -203,6 +238,8 @@ static const cli_cmd root_cmds[] = {
      "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
      "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
      NULL, 0, 1, cmd_demo, NULL, 0, NULL},
+    {"user", "dashboard users, roles and API tokens", "<command> [options]", NULL, NULL, 0, 0,
+     NULL, user_cmds, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",

@@ -75,6 +75,8 @@ int om_auth_token_revoke(om_store *st, const char *user, const char *token_id);
 /* [{id, label, created_at, last_used_at}] of user's live tokens; never hashes. */
 int om_auth_token_list(om_store *st, const char *user, json_t **out);
 int om_auth_bearer(om_store *st, const char *token, om_principal *who);
+/* The id of a token (what list shows and revoke takes) into out[13]. */
+void om_auth_token_id(const char *token, char out[13]);
 
 /* Creates the first admin, only when no user exists: OM_EEXISTS otherwise. Atomic: of two
  * racing calls (threads or processes) exactly one succeeds. */
