@@ -489,3 +489,42 @@ char *om_config_resolve_home(const char *explicit_home)
     char *cwd = getcwd(NULL, 0);
     return cwd ? cwd : xstrdup(".");
 }
+
+char *om_url_redact(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (!at || !colon || colon > at)
+        return xstrdup(url);
+    return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+}
+
+char *om_config_path_to_row(const om_config *cfg, const char *path)
+{
+    return cfg ? om_path_to_home_rel(om_config_home(cfg), path) : path ? xstrdup(path) : NULL;
+}
+
+char *om_config_path_from_row(const om_config *cfg, const char *stored)
+{
+    return cfg ? om_path_from_home(om_config_home(cfg), stored) : stored ? xstrdup(stored) : NULL;
+}
+
+void om_config_json_paths(const om_config *cfg, json_t *obj, int to_row)
+{
+    const char *key;
+    json_t *v;
+    if (!cfg || !json_is_object(obj))
+        return;
+    json_object_foreach(obj, key, v)
+    {
+        size_t n = strlen(key);
+        if (!json_is_string(v) || !((n >= 4 && !strcmp(key + n - 4, "path")) ||
+                                    (n >= 4 && !strcmp(key + n - 4, "_dir"))))
+            continue;
+        char *p = to_row ? om_config_path_to_row(cfg, json_string_value(v))
+                         : om_config_path_from_row(cfg, json_string_value(v));
+        json_string_set(v, p);
+        free(p);
+    }
+}

@@ -29,6 +29,7 @@
 #ifndef OMNIVA_BASE_CONFIG_H
 #define OMNIVA_BASE_CONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 typedef struct om_config om_config;
@@ -92,6 +93,20 @@ int om_config_save(const om_config *cfg);
  * Borrowed. */
 const char *om_config_store_url(const om_config *cfg);
 const char *om_config_queue_url(const om_config *cfg);
+/* Paths in database rows (videos.file_path, artifacts.path, brand assets, a target's state)
+ * are stored relative to the workspace home when they lie inside it, so a copied or moved
+ * workspace reads and writes its own files; a path outside stays absolute. Both return a new
+ * string (caller frees; NULL for NULL). cfg NULL: the path unchanged.
+ *   om_config_path_to_row(cfg, "/ws/media/a.mp4") -> "media/a.mp4"
+ *   om_config_path_from_row(cfg, "media/a.mp4") -> "/ws/media/a.mp4" (an absolute path, as
+ *   old rows hold, comes back unchanged) */
+char *om_config_path_to_row(const om_config *cfg, const char *path);
+char *om_config_path_from_row(const om_config *cfg, const char *stored);
+/* The same over the string members of obj whose key ends in "path" or "_dir" (a target's
+ * state). */
+void om_config_json_paths(const om_config *cfg, json_t *obj, int to_row);
+/* A URL with any password replaced by "***", for messages and `config show`. Caller frees. */
+char *om_url_redact(const char *url);
 const char *om_config_media_dir(const om_config *cfg);
 
 /* The home directory to use given an explicit --home (may be NULL). Caller frees. */

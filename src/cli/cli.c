@@ -362,17 +362,6 @@ int cli_get_int(const cli_args *a, const char *name, long lo, long hi, long *out
 
 /* ---- workspace -------------------------------------------------------------------- */
 
-/* URL with any password replaced by "***" (for messages). Caller frees. */
-static char *redact_url(const char *url)
-{
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-    if (!at || !colon || colon > at)
-        return xstrdup(url);
-    return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
-}
-
 int cli_apply_flags(cli_ctx *c, om_config *cfg)
 {
     int rc = OM_OK;
@@ -452,7 +441,7 @@ int cli_open(cli_ctx *c, cli_ws *ws, int flags)
         cli_close(ws);
         return rc;
     }
-    char *shown = redact_url(url);
+    char *shown = om_url_redact(url);
     rc = om_store_open_ex(&ws->store, url, flags & CLI_READ_ONLY ? OM_STORE_NO_CREATE : 0);
     if (rc == OM_ENOTFOUND) {
         char *file = sqlite_path(url);
@@ -488,7 +477,7 @@ int cli_open(cli_ctx *c, cli_ws *ws, int flags)
     if ((flags & CLI_NEEDS_QUEUE) == CLI_NEEDS_QUEUE) {
         const char *qurl = om_config_queue_url(ws->cfg);
         if (om_queue_open(&ws->queue, qurl, ws->store)) {
-            char *qs = redact_url(qurl);
+            char *qs = om_url_redact(qurl);
             cli_error_om("cannot open queue %s", qs);
             free(qs);
             cli_close(ws);

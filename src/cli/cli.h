@@ -173,12 +173,12 @@ int cmd_config_check(cli_ctx *c, cli_args *a);
 extern const cli_cmd cli_config_cmds[];
 /* cmd_pipeline.c: the clips query (params: status twice, NULL for all) and its printer */
 extern const char *cli_clips_sql;
-void cli_print_clips(om_rows *r);
+void cli_print_clips(const om_config *cfg, om_rows *r);
 /* cmd_run.c: enqueues this interval's re-scrape and runs every stage (workers in child
  * processes; ws->store/queue are closed first) with the progress view on a terminal and a
  * summary at the end. */
 int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
-                     long interval);
+                     long interval, int dashboard); /* dashboard: `serve` beside (not --once) */
 /* argument checks (cmd_*.c), run before the workspace is opened */
 int check_jobs_enqueue(cli_ctx *c, cli_args *a);
 int check_jobs_list(cli_ctx *c, cli_args *a);
@@ -190,6 +190,29 @@ int check_clip_id(cli_ctx *c, cli_args *a);
 int check_clips(cli_ctx *c, cli_args *a);
 int check_run(cli_ctx *c, cli_args *a);
 int check_project_update(cli_ctx *c, cli_args *a);
+/* cmd_serve.c: `omniva serve` (src/http) */
+int cmd_serve(cli_ctx *c, cli_args *a);
+/* cmd_account.c: publishing accounts */
+int cmd_account_add(cli_ctx *c, cli_args *a);
+int cmd_account_list(cli_ctx *c, cli_args *a);
+int cmd_account_remove(cli_ctx *c, cli_args *a);
+int cmd_account_check(cli_ctx *c, cli_args *a);
+int check_account_platform(cli_ctx *c, cli_args *a);
+/* cmd_backup.c, cmd_retention.c: the data lifecycle (src/lifecycle) */
+int cmd_backup(cli_ctx *c, cli_args *a);
+int cmd_restore(cli_ctx *c, cli_args *a);
+int cmd_retention_run(cli_ctx *c, cli_args *a);
+int cmd_retention_approve(cli_ctx *c, cli_args *a);
+int cmd_retention_set(cli_ctx *c, cli_args *a);
+extern const cli_cmd cli_retention_cmds[];
+/* cmd_oversight.c: `omniva paradox check`, `omniva incidents list|resolve` (the subcommand
+ * tables live there) */
+int cmd_paradox_check(cli_ctx *c, cli_args *a);
+int cmd_incidents_list(cli_ctx *c, cli_args *a);
+int cmd_incidents_resolve(cli_ctx *c, cli_args *a);
+int check_incident_id(cli_ctx *c, cli_args *a);
+extern const cli_cmd cli_paradox_cmds[];
+extern const cli_cmd cli_incidents_cmds[];
 /* cmd_user.c: `omniva user ...` (dashboard users, src/http/auth.h) */
 int cmd_user_add(cli_ctx *c, cli_args *a);
 int cmd_user_list(cli_ctx *c, cli_args *a);

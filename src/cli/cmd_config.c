@@ -10,17 +10,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-/* A URL with any password replaced by "***" (for display). Caller frees. */
-static char *redacted(const char *url)
-{
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-    if (!at || !colon || colon > at)
-        return xstrdup(url);
-    return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
-}
-
 /* The effective value as text: PATH settings resolved, URLs redacted. Caller frees. */
 static char *shown_value(const om_config *cfg, const om_setting *s)
 {
@@ -29,7 +18,7 @@ static char *shown_value(const om_config *cfg, const om_setting *s)
     const char *t = om_config_text(cfg, s->name);
     size_t n = strlen(s->name);
     if (n > 4 && strcmp(s->name + n - 4, ".url") == 0)
-        return redacted(t);
+        return om_url_redact(t);
     return xstrdup(t);
 }
 
@@ -63,7 +52,7 @@ static json_t *setting_json(const om_config *cfg, const om_setting *s)
     if (s->type == OM_SETTING_ENUM)
         json_object_set_new(j, "choices", json_string(s->choices));
     if (strcmp(s->name, "store.url") == 0 && om_config_store_url(cfg)) {
-        char *r = redacted(om_config_store_url(cfg));
+        char *r = om_url_redact(om_config_store_url(cfg));
         json_object_set_new(j, "resolved", json_string(r));
         free(r);
     }

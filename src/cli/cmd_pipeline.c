@@ -7,6 +7,7 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cli/cli.h"
+#include "oversight/eclipse.h"
 #include "stages/halolux.h"
 #include "runtime/runtime.h"
 #include "stages/demo.h"
@@ -197,6 +198,22 @@ int cmd_creator_add(cli_ctx *c, cli_args *a)
     return rc;
 }
 
+/* Each creator's circuit breaker (src/oversight/eclipse.h) as "breaker". */
+static int breakers_into(om_store *s, json_t *list)
+{
+    size_t i;
+    json_t *cr;
+    json_array_foreach(list, i, cr)
+    {
+        json_t *b = NULL;
+        if (om_breaker_get(s, "creators", json_string_value(json_object_get(cr, "creator_id")),
+                           &b))
+            return cli_error_om("reading circuit breakers");
+        json_object_set_new(cr, "breaker", b);
+    }
+    return CLI_OK;
+}
+
 int cmd_creator_list(cli_ctx *c, cli_args *a)
 {
     int rc = CLI_OK;
@@ -206,6 +223,7 @@ int cmd_creator_list(cli_ctx *c, cli_args *a)
         rc = cli_error("project '%s' not found", a->pos[0]);
     } else if (orc) {
         rc = cli_error_om("listing creators of '%s'", a->pos[0]);
+    } else if ((rc = breakers_into(c->ws.store, list)) != CLI_OK) {
     } else if (cli_flag(a, "json")) {
         cli_print_json(list);
     } else {
@@ -213,11 +231,17 @@ int cmd_creator_list(cli_ctx *c, cli_args *a)
         json_t *cr;
         json_array_foreach(list, i, cr)
         {
-            printf("%s  %-10s %-24s %s\n",
+            json_t *b = json_object_get(cr, "breaker");
+            const char *state = json_string_value(json_object_get(b, "state"));
+            printf("%s  %-10s %-24s %s",
                    json_string_value(json_object_get(cr, "creator_id")),
                    json_string_value(json_object_get(cr, "platform")),
                    json_string_value(json_object_get(cr, "username")),
                    json_string_value(json_object_get(cr, "profile_url")));
+            if (state && strcmp(state, "closed") != 0) /* Eclipse quarantined it */
+                printf("  [breaker %s after %lld failures]", state,
+                       (long long)json_integer_value(json_object_get(b, "failures")));
+            printf("\n");
         }
         if (json_array_size(list) == 0)
             printf("no creators (add one with 'omniva creator add %s URL')\n", a->pos[0]);
@@ -267,7 +291,23 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p ? p : "-";
 }
 
-void cli_print_clips(om_rows *r)
+/* A path column as the user can open it (rows hold paths relative to the home). */
+static void print_path(const om_config *cfg, const char *label, const char *stored)
+{
+    if (!stored)
+        return;
+    char *p = om_config_path_from_row(cfg, stored);
+    printf("    %-10s %s\n", label, p);
+    free(p);
+}
+
+static int is_path_column(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 4 && !strcmp(name + n - 4, "path");
+}
+
+void cli_print_clips(const om_config *cfg, om_rows *r)
 {
     size_t n = om_rows_count(r);
     for (size_t i = 0; i < n; i++) {
@@ -281,17 +321,15 @@ void cli_print_clips(om_rows *r)
                rowd(r, i, "end_time"), rowd(r, i, "confidence"), rowd(r, i, "lattice_priority"));
         if (text)
             printf("    \"%.110s%s\"\n", text, strlen(text) > 110 ? "..." : "");
-        if (om_rows_getn(r, i, "render_path"))
-            printf("    rendered:  %s\n", om_rows_getn(r, i, "render_path"));
+        print_path(cfg, "rendered:", om_rows_getn(r, i, "render_path"));
         if (om_rows_getn(r, i, "scheduled"))
             printf("    scheduled: %s\n", om_rows_getn(r, i, "scheduled"));
-        if (om_rows_getn(r, i, "export_path"))
-            printf("    exported:  %s\n", om_rows_getn(r, i, "export_path"));
+        print_path(cfg, "exported:", om_rows_getn(r, i, "export_path"));
         json_decref(meta);
     }
 }
 
-static json_t *clips_json(om_rows *r)
+static json_t *clips_json(const om_config *cfg, om_rows *r)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < om_rows_count(r); i++) {
@@ -303,6 +341,11 @@ static json_t *clips_json(om_rows *r)
                 val = json_null();
             else if (!strcmp(name, "metadata"))
                 val = json_loads(v, 0, NULL);
+            else if (is_path_column(name)) {
+                char *p = om_config_path_from_row(cfg, v);
+                val = json_string(p);
+                free(p);
+            }
             else if (strstr(name, "time") || strstr(name, "score") ||
                      !strcmp(name, "confidence") || !strcmp(name, "lattice_priority"))
                 val = json_real(strtod(v, NULL));
@@ -411,13 +454,18 @@ static int videos_collect(cli_ctx *c, const char *project_id, json_t **out)
                 why = xasprintf("%lld candidates, none rendered yet (rejected or in progress)",
                                 (long long)cands);
         }
+        char *file = om_config_path_from_row(c->ws.cfg, om_rows_getn(r, i, "file_path"));
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "video_id", vid, "file",
-                              om_rows_getn(r, i, "file_path"), "creator",
+                              file, "creator",
                               om_rows_getn(r, i, "creator"), "status", status, "candidates",
                               (json_int_t)cands, "clips", (json_int_t)clips, "published",
                               (json_int_t)published);
+        free(file);
         json_object_set_new(o, "no_clip_reason", why ? json_string(why) : json_null());
         json_object_set_new(o, "no_clip_code", code && !clips ? json_string(code) : json_null());
+        const char *shortfall = json_string_value(json_object_get(raw, "shortfall_reason"));
+        json_object_set_new(o, "shortfall_reason",
+                            shortfall && clips ? json_string(shortfall) : json_null());
         json_array_append_new(arr, o);
         free(why);
         json_decref(raw);
@@ -440,6 +488,9 @@ static void print_video(size_t i, json_t *v)
     const char *code = json_string_value(json_object_get(v, "no_clip_code"));
     if (why)
         printf("\n    no clip: %s%s%s%s", why, code ? " [" : "", code ? code : "", code ? "]" : "");
+    const char *shortfall = json_string_value(json_object_get(v, "shortfall_reason"));
+    if (shortfall)
+        printf("\n    fewer clips: %s", shortfall);
     printf("\n");
 }
 
@@ -493,11 +544,11 @@ int cmd_clips(cli_ctx *c, cli_args *a)
                        &r)) {
         rc = cli_error_om("listing clips");
     } else if (cli_flag(a, "json")) {
-        json_t *j = clips_json(r);
+        json_t *j = clips_json(c->ws.cfg, r);
         cli_print_json(j);
         json_decref(j);
     } else if (om_rows_count(r) > 0) {
-        cli_print_clips(r);
+        cli_print_clips(c->ws.cfg, r);
     } else if (status) {
         printf("no %s clips\n", given);
     } else {
@@ -583,7 +634,7 @@ int cmd_demo(cli_ctx *c, cli_args *a)
     printf("== 3/4 pipeline: scrape -> analyze -> select -> edit -> schedule -> export\n");
     fflush(stdout);
     long interval = om_config_long(ws.cfg, "scraper.interval_s");
-    rc = cli_run_pipeline(c, &ws, 1, 1, 2, interval);
+    rc = cli_run_pipeline(c, &ws, 1, 1, 2, interval, 0);
     cli_close(&ws);
     if (rc)
         goto out;
@@ -595,8 +646,10 @@ int cmd_demo(cli_ctx *c, cli_args *a)
         rc = cli_error_om("listing clips");
         goto out;
     }
-    cli_print_clips(r);
+    cli_print_clips(ws.cfg, r);
     om_rows_free(r);
+    printf("== browse it: omniva --home %s serve, then open http://%s/ (API under /api/v1)\n",
+           dir, om_config_str(ws.cfg, "http.listen"));
 out:
     cli_close(&ws);
     free(sources);

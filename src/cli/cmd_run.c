@@ -17,6 +17,7 @@
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cli/cli.h"
+#include "oversight/governance.h"
 #include "runtime/runtime.h"
 #include "stages/stages.h"
 
@@ -175,8 +176,9 @@ static void print_summary(const run_view *v, int once)
     printf("\nomniva run: %zu clip%s made in %.0f s\n", made, made == 1 ? "" : "s", secs);
     for (size_t i = 0; i < made; i++) {
         const char *exp = om_rows_getn(r, i, "export_path");
-        printf("  %s  %s\n", om_rows_getn(r, i, "clip_id"),
-               exp ? exp : om_rows_getn(r, i, "render_path"));
+        char *shown = om_config_path_from_row(v->cfg, exp ? exp : om_rows_getn(r, i, "render_path"));
+        printf("  %s  %s\n", om_rows_getn(r, i, "clip_id"), shown ? shown : "-");
+        free(shown);
     }
     om_rows_free(r);
 
@@ -294,7 +296,74 @@ static int run_with_view(run_view *v, const om_worker_opts *opts)
                         WIFEXITED(status) ? "failed (see the log)" : "was killed");
 }
 
-int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency, long interval)
+/* `omniva serve` beside the workers (a child process running this program, so the
+ * server's threads and connections never cross the workers' fork): its pid, or -1 when it
+ * could not start (said, and the pipeline runs on). */
+static pid_t start_dashboard(cli_ctx *c, const om_config *cfg)
+{
+    const char *argv[16 + 2 * CLI_MAX_SETS];
+    size_t k = 0;
+    argv[k++] = "omniva";
+    argv[k++] = "--home";
+    argv[k++] = om_config_home(cfg);
+    if (c->db) {
+        argv[k++] = "--db";
+        argv[k++] = c->db;
+    }
+    if (c->queue) {
+        argv[k++] = "--queue";
+        argv[k++] = c->queue;
+    }
+    for (int i = 0; i < c->nset; i++) {
+        argv[k++] = "--set";
+        argv[k++] = c->set[i];
+    }
+    argv[k++] = "--log-format";
+    argv[k++] = "none"; /* its lines go to the workspace's log file */
+    argv[k++] = "serve";
+    argv[k] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv("/proc/self/exe", (char *const *)argv);
+        _exit(127);
+    }
+    if (pid < 0) {
+        om_warn("run", "cannot start the dashboard: fork: %s", strerror(errno));
+        return -1;
+    }
+    om_sleep_ms(300); /* a server that cannot listen (port taken) exits at once */
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+        fprintf(stderr, "omniva run: the dashboard did not start (see %s/logs/omniva.jsonl; "
+                        "'omniva serve' says why); the pipeline runs without it\n",
+                om_config_home(cfg));
+        return -1;
+    }
+    printf("dashboard: http://%s/ (JSON API /api/v1, /metrics; --no-dashboard skips it)\n",
+           om_config_str(cfg, "http.listen"));
+    fflush(stdout);
+    return pid;
+}
+
+static void stop_dashboard(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 100; i++) { /* a clean stop ends open streams: give it 5 s */
+        pid_t r = waitpid(pid, NULL, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD)) /* ECHILD: the supervisor reaped it */
+            return;
+        om_sleep_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency, long interval,
+                     int dashboard)
 {
     if (now)
         om_config_set(ws->cfg, "schedule", "now", "1");
@@ -315,6 +384,9 @@ int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
         return cli_error_om("cannot enqueue the re-scrape");
     if (!created)
         om_info("run", "creators already scraped in this %ld s window (job %s)", interval, id);
+    size_t duties = 0; /* the governance duties, like the re-scrape (src/oversight) */
+    if (om_governance_schedule(ws->store, ws->queue, ws->cfg, once, &duties))
+        return cli_error_om("cannot schedule the governance duties");
 
     run_view v;
     memset(&v, 0, sizeof(v));
@@ -334,6 +406,7 @@ int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
         .once = once,
         .home = om_config_home(ws->cfg),
     };
+    pid_t dash = dashboard && !once ? start_dashboard(c, ws->cfg) : -1;
     int view = !c->quiet && isatty(STDOUT_FILENO);
     if (view && om_log_file()) {
         v.log = fopen(om_log_file(), "r");
@@ -341,6 +414,7 @@ int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
             fseek(v.log, 0, SEEK_END);
     }
     rc = view ? run_with_view(&v, &opts) : om_worker_run(ws->cfg, &opts);
+    stop_dashboard(dash);
     if (v.log)
         fclose(v.log);
     print_summary(&v, once);
@@ -371,5 +445,5 @@ int cmd_run(cli_ctx *c, cli_args *a)
     if (!interval)
         interval = om_config_long(c->ws.cfg, "scraper.interval_s");
     return cli_run_pipeline(c, &c->ws, cli_flag(a, "once"), cli_flag(a, "now"), (int)conc,
-                            interval);
+                            interval, !cli_flag(a, "no-dashboard"));
 }

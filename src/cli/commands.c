@@ -148,6 +148,7 @@ static const cli_opt run_opts[] = {
     {"now", NULL, "schedule clips for now instead of the best future slot (tests, demos)"},
     {"concurrency", "N", "worker processes (default 2)"},
     {"interval", "SECONDS", "re-scrape interval (default: setting scraper.interval_s)"},
+    {"no-dashboard", NULL, "do not start 'omniva serve' (API, /metrics) beside the workers"},
     {NULL, NULL, NULL}};
 
 static const cli_opt clips_opts[] = {
@@ -159,6 +160,39 @@ static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project'
                                       {"json", NULL, "print a JSON array"},
                                       {NULL, NULL, NULL}};
 
+static const cli_opt serve_opts[] = {
+    {"listen", "ADDR:PORT", "where to listen (default: setting http.listen)"},
+    {NULL, NULL, NULL}};
+/* ---- publishing accounts (cmd_account.c) ------------------------------------------ */
+
+static const cli_cmd account_cmds[] = {
+    {"add", "link a publishing account to a project (OAuth in the browser)", "PLATFORM PROJECT",
+     "PLATFORM: youtube. Prints the consent URL and waits for the browser's redirect to a\n"
+     "one-shot listener on 127.0.0.1 (random port; PKCE S256). Needs [youtube] client_id\n"
+     "and client_secret (an OAuth client of type Desktop app). Tokens go to the store; the\n"
+     "refresh token is never printed. Linking again replaces the tokens.",
+     NULL, 2, 2, cmd_account_add, NULL, STORE, check_account_platform},
+    {"list", "the linked accounts: state, channel, last token refresh", "[PROJECT] [options]",
+     NULL, json_opt, 0, 1, cmd_account_list, NULL, STORE | RO, NULL},
+    {"remove", "unlink a project's account", "PLATFORM PROJECT", NULL, NULL, 2, 2,
+     cmd_account_remove, NULL, STORE, check_account_platform},
+    {"check", "token health check: refresh every active account's token now",
+     "[PROJECT] [options]",
+     "A revoked or expired grant (invalid_grant) marks the account unusable and raises an\n"
+     "incident. Exit 1 when any account failed.",
+     json_opt, 0, 1, cmd_account_check, NULL, STORE, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
+/* ---- the data lifecycle (cmd_backup.c, cmd_retention.c) --------------------------- */
+
+static const cli_opt backup_opts[] = {
+    {"to", "DIR", "a new folder for the backup"},
+    {"with-media", NULL, "also copy the media folder (checksummed)"},
+    {"json", NULL, "print the manifest as JSON"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt restore_opts[] = {{"from", "DIR", "a folder written by 'omniva backup'"},
+                                       {"json", NULL, "print what was restored as JSON"},
+                                       {NULL, NULL, NULL}};
 /* ---- dashboard users (cmd_user.c) ------------------------------------------------- */
 
 static const cli_opt user_add_opts[] = {
@@ -238,6 +272,31 @@ static const cli_cmd root_cmds[] = {
      "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
      "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
      NULL, 0, 1, cmd_demo, NULL, 0, NULL},
+    {"serve", "serve the JSON API, /metrics and the dashboard until SIGTERM", "[options]",
+     "Listens on --listen or the setting http.listen (default 127.0.0.1:8080). Off loopback\n"
+     "it refuses to start while no user account exists. API: /api/v1 (openapi.json).",
+     serve_opts, 0, 0, cmd_serve, NULL, QUEUE, NULL},
+    {"account", "publishing accounts (YouTube) and their OAuth tokens", "<command> [options]",
+     NULL, NULL, 0, 0, NULL, account_cmds, 0, NULL},
+    {"backup", "back up the database (consistent while workers run), settings and a manifest",
+     "--to DIR [--with-media] [options]",
+     "SQLite through the online backup API, PostgreSQL through pg_dump -Fc, plus omniva.conf\n"
+     "and manifest.json (SHA-256 of every file, schema version, ledger head, row counts).\n"
+     "Media files are NOT copied unless --with-media. Written into DIR.partial, renamed to\n"
+     "DIR when complete.",
+     backup_opts, 0, 0, cmd_backup, NULL, STORE | RO, NULL},
+    {"restore", "restore a backup into an empty store (the workspace of --home)",
+     "--from DIR [--home NEWHOME] [options]",
+     "Verifies every checksum of the manifest first; refuses a store that has rows. A new\n"
+     "workspace gets the backup's omniva.conf (--db URL to restore into another database).\n"
+     "PostgreSQL: pg_restore, then the materialized views are refreshed.",
+     restore_opts, 0, 0, cmd_restore, NULL, 0, NULL},
+    {"retention", "retention and cleanup of media files: plan, run, approve, per-project days",
+     "<command> [options]", NULL, NULL, 0, 0, NULL, cli_retention_cmds, 0, NULL},
+    {"paradox", "consistency checks over the store (Paradox)", "<command> [options]", NULL,
+     NULL, 0, 0, NULL, cli_paradox_cmds, 0, NULL},
+    {"incidents", "what Paradox and Eclipse found: list and resolve", "<command> [options]",
+     NULL, NULL, 0, 0, NULL, cli_incidents_cmds, 0, NULL},
     {"user", "dashboard users, roles and API tokens", "<command> [options]", NULL, NULL, 0, 0,
      NULL, user_cmds, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};

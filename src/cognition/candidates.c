@@ -14,7 +14,9 @@ void om_cand_opts_default(om_cand_opts *o)
     o->pad_s = 0.25;
     o->pause_s = 0.35;
     o->max_overlap_s = 0.0;
+    o->max_overlap_frac = 0.0;
     o->max_candidates = 10;
+    o->min_word_conf = 0.5;
 }
 
 void om_cand_opts_from_brand(om_cand_opts *o, const json_t *brand)
@@ -32,6 +34,7 @@ void om_cand_opts_from_brand(om_cand_opts *o, const json_t *brand)
 typedef struct unit {
     const char *text;
     double start, end;
+    double conf; /* recognition confidence (1 for sentences and subtitles) */
 } unit;
 
 typedef struct work {
@@ -42,10 +45,12 @@ typedef struct work {
     size_t n;
     int words_mode; /* units are words (1) or sentences (0) */
     unsigned char *sent_start, *sent_end, *pause_before;
-    /* stems: unit i owns stems[soff[i] .. soff[i+1]) (NULL for stop words) */
-    char **stems;
+    /* stems: unit i owns stems[soff[i] .. soff[i+1]) (NULL for stop words and for words
+     * below min_word_conf, whose stems go to lowconf instead: reported, never scored) */
+    char **stems, **lowconf;
     size_t *soff;
     size_t *ntok; /* tokens per unit, for speech rate */
+    double *hook_at; /* hook score of a clip opening at unit k (-1: no clip may start there) */
     double video_loud;
     int have_loud;
     double duration;
@@ -53,6 +58,8 @@ typedef struct work {
 
 typedef struct window {
     size_t i, j;
+    size_t hook_unit; /* where the strongest hook inside the window starts */
+    int buried;       /* a clearly stronger hook sits later than the opening */
     double start, end;
     om_hook_result hook;
     om_clip_scores s;
@@ -84,12 +91,16 @@ static void work_release(work *w)
     free(w->sent_end);
     free(w->pause_before);
     if (w->stems) {
-        for (size_t k = 0; k < w->soff[w->n]; k++)
+        for (size_t k = 0; k < w->soff[w->n]; k++) {
             free(w->stems[k]);
+            free(w->lowconf[k]);
+        }
     }
     free(w->stems);
+    free(w->lowconf);
     free(w->soff);
     free(w->ntok);
+    free(w->hook_at);
 }
 
 static void work_build(work *w)
@@ -105,10 +116,12 @@ static void work_build(work *w)
             x.text = t->words[k].w ? t->words[k].w : "";
             x.start = t->words[k].start;
             x.end = t->words[k].end;
+            x.conf = isfinite(t->words[k].conf) ? t->words[k].conf : 1.0;
         } else {
             x.text = t->sentences[k].text ? t->sentences[k].text : "";
             x.start = t->sentences[k].start;
             x.end = t->sentences[k].end;
+            x.conf = 1.0;
         }
         if (valid_span(x.start, x.end))
             w->u[w->n++] = x;
@@ -186,11 +199,14 @@ static void work_build(work *w)
                 if (used == alloc) {
                     alloc = alloc ? alloc * 2 : 256;
                     w->stems = xrealloc(w->stems, st_mult(alloc, sizeof(char *)));
+                    w->lowconf = xrealloc(w->lowconf, st_mult(alloc, sizeof(char *)));
                 }
                 const char *tk = toks.v[k];
-                w->stems[used++] = (strlen(tk) < 2 || om_text_is_stopword(tk))
-                                       ? NULL
-                                       : om_stem(st, tk);
+                char *stem = (strlen(tk) < 2 || om_text_is_stopword(tk)) ? NULL : om_stem(st, tk);
+                int trusted = w->u[i].conf >= w->o->min_word_conf;
+                w->stems[used] = trusted ? stem : NULL;
+                w->lowconf[used] = trusted ? NULL : stem;
+                used++;
             }
         }
         om_tokens_release(&toks);
@@ -272,6 +288,10 @@ static char *opening_text(const work *w, size_t i, size_t j, double start)
     return words;
 }
 
+#define HOOK_BREATH_S 0.5        /* a clip may open this long before its hook */
+#define HOOK_BURIED_MARGIN 0.15  /* a later hook this much stronger counts as buried */
+#define HOOK_BURIED_PENALTY 0.75 /* combined score factor of a window with a buried hook */
+
 static void score_window(work *w, window *win)
 {
     const om_cand_input *t = w->t;
@@ -328,6 +348,19 @@ static void score_window(work *w, window *win)
     }
     s->boundary = 0.5 * w->sent_start[i] + 0.5 * w->sent_end[j];
     double c = 0.5 * s->virality + 0.4 * s->relevance + 0.1 * s->boundary;
+    /* The hook must open the clip: a window whose strongest hook comes more than a breath
+     * after its start (lead-in the viewer swipes away from) ranks below the same material
+     * opened by that hook, which the search also tries (extended forward to the minimum
+     * length); it can still win where no such window fits (a hook near the video's end). */
+    win->hook_unit = i;
+    for (size_t k = i + 1; k <= j; k++)
+        if (w->hook_at[k] > w->hook_at[win->hook_unit])
+            win->hook_unit = k;
+    win->buried = win->hook_unit != i &&
+                  w->u[win->hook_unit].start - w->u[i].start > HOOK_BREATH_S &&
+                  w->hook_at[win->hook_unit] > w->hook_at[i] + HOOK_BURIED_MARGIN;
+    if (win->buried)
+        c *= HOOK_BURIED_PENALTY;
     s->combined = c < 0 ? 0 : c > 1 ? 1 : c;
 }
 
@@ -354,6 +387,17 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
     w.rel = rel;
     work_build(&w);
     size_t n = w.n;
+    w.hook_at = xcalloc(n ? n : 1, sizeof(double));
+    for (size_t k = 0; k < n; k++) {
+        w.hook_at[k] = -1;
+        if (start_ok(&w, k)) {
+            om_hook_result h;
+            char *open = opening_text(&w, k, n - 1, w.u[k].start);
+            om_hooks_detect(open, &h);
+            free(open);
+            w.hook_at[k] = h.score;
+        }
+    }
 
     window *wins = NULL;
     size_t nw = 0, aw = 0;
@@ -407,7 +451,8 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
         int clash = 0;
         for (size_t m = 0; m < nc && !clash; m++) {
             double ov = fmin(wins[k].end, c[m].end) - fmax(wins[k].start, c[m].start);
-            if (ov > o->max_overlap_s + 1e-9)
+            double shorter = fmin(wins[k].end - wins[k].start, c[m].end - c[m].start);
+            if (ov > fmax(o->max_overlap_s, o->max_overlap_frac * shorter) + 1e-9)
                 clash = 1;
         }
         if (clash)
@@ -422,11 +467,32 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
         x->text = join_units(&w, wins[k].i, wins[k].j);
         x->hook = wins[k].hook;
         x->s = wins[k].s;
+        x->hook_offset_s = w.u[wins[k].hook_unit].start - x->start;
+        if (x->hook_offset_s < 0)
+            x->hook_offset_s = 0;
+        x->hook_buried = wins[k].buried;
         if (rel) {
             size_t a = w.soff[wins[k].i], b = w.soff[wins[k].j + 1];
             om_relevance_score_stems(rel, (const char *const *)w.stems + a, b - a, &x->matched);
+            /* what the words below the confidence gate would have matched: for the record */
+            json_t *low = NULL;
+            om_relevance_score_stems(rel, (const char *const *)w.lowconf + a, b - a, &low);
+            x->ignored = json_array();
+            size_t q;
+            json_t *v;
+            json_array_foreach(low, q, v)
+            {
+                int dup = 0;
+                size_t m;
+                json_t *u;
+                json_array_foreach(x->matched, m, u) dup |= json_equal(u, v);
+                if (!dup)
+                    json_array_append(x->ignored, v);
+            }
+            json_decref(low);
         } else {
             x->matched = json_array();
+            x->ignored = json_array();
         }
     }
     free(wins);
@@ -445,6 +511,7 @@ void om_candidates_free(om_candidate *c, size_t n)
     for (size_t i = 0; c && i < n; i++) {
         free(c[i].text);
         json_decref(c[i].matched);
+        json_decref(c[i].ignored);
     }
     free(c);
 }
@@ -475,10 +542,15 @@ json_t *om_candidate_json(const om_candidate *c)
         "combined", num_or_null(s->combined), "loudness_rel_lu", num_or_null(s->loud_rel_db),
         "scenes_per_min", num_or_null(s->scenes_per_min), "speech_rate_wpm",
         num_or_null(s->wpm), "boundary_score", num_or_null(s->boundary), "boundary", bd);
-    return json_pack("{s:f,s:f,s:o,s:o,s:o,s:O}", "start", round3(c->start), "end",
+    json_t *hook = om_hook_json(&c->hook);
+    json_object_set_new(hook, "offset_s", json_real(round3(c->hook_offset_s)));
+    json_object_set_new(hook, "buried", json_boolean(c->hook_buried));
+    return json_pack("{s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "start", round3(c->start), "end",
                      round3(c->end), "transcript", om_json_text(c->text), "hook",
-                     om_hook_json(&c->hook), "scores", scores, "matched",
-                     c->matched ? c->matched : json_array());
+                     hook, "scores", scores, "matched",
+                     c->matched ? json_incref(c->matched) : json_array(),
+                     "relevance_ignored_low_confidence",
+                     c->ignored ? json_incref(c->ignored) : json_array());
 }
 
 static double jnum(const json_t *v, double def)
@@ -607,7 +679,8 @@ void om_cand_input_release(om_cand_input *t)
     memset(t, 0, sizeof(*t));
 }
 
-int om_analysis_evaluate(const json_t *raw, const json_t *brand, json_t **out)
+int om_analysis_evaluate(const json_t *raw, const json_t *brand, const om_cand_opts *base,
+                         json_t **out)
 {
     *out = NULL;
     om_cand_input t;
@@ -615,7 +688,10 @@ int om_analysis_evaluate(const json_t *raw, const json_t *brand, json_t **out)
     if (rc)
         return rc;
     om_cand_opts o;
-    om_cand_opts_default(&o);
+    if (base)
+        o = *base;
+    else
+        om_cand_opts_default(&o);
     if (brand)
         om_cand_opts_from_brand(&o, brand);
     om_stemmer *st = om_stemmer_new();
@@ -659,7 +735,16 @@ int om_analysis_evaluate(const json_t *raw, const json_t *brand, json_t **out)
     free(docs);
     sb_release(&sb);
 
-    double relevance = om_relevance_score(rel, full, NULL);
+    /* the video's relevance counts only words heard with confidence (as the clips' does) */
+    om_sbuf trusted = OM_SBUF_INIT;
+    for (size_t i = 0; i < t.nwords; i++)
+        if (!(t.words[i].conf < o.min_word_conf) && t.words[i].w) {
+            if (trusted.len)
+                sb_puts(&trusted, " ");
+            sb_puts(&trusted, t.words[i].w);
+        }
+    double relevance = om_relevance_score(rel, t.nwords ? sb_str(&trusted) : full, NULL);
+    sb_release(&trusted);
     double virality = 0;
     json_t *cands = json_array();
     for (size_t i = 0; i < nc; i++) {

@@ -72,10 +72,14 @@ typedef struct om_cand_opts {
     double pad_s;          /* padding into pauses; default 0.25 */
     double pause_s;        /* minimum gap that counts as a pause; default 0.35 */
     double max_overlap_s;  /* NMS: allowed overlap between kept candidates; default 0 */
+    double max_overlap_frac; /* ... or this fraction of the shorter clip, if larger; default 0 */
     size_t max_candidates; /* default 10 */
+    double min_word_conf;  /* words recognised with less confidence do not count for
+                              relevance (a misheard word must not make a clip on-brand);
+                              default 0.5, the caption gate's threshold */
 } om_cand_opts;
 
-/* Defaults: 15..60 s, pad 0.25, pause 0.35, overlap 0, 10 candidates. */
+/* Defaults: 15..60 s, pad 0.25, pause 0.35, overlap 0, 10 candidates, word confidence 0.5. */
 void om_cand_opts_default(om_cand_opts *o);
 /* Takes clip_min_s/clip_max_s from projects.brand JSON when present. */
 void om_cand_opts_from_brand(om_cand_opts *o, const json_t *brand);
@@ -93,8 +97,12 @@ typedef struct om_candidate {
     int start_sentence, end_sentence; /* 1 when that end is a sentence boundary */
     char *text;                  /* the words said */
     om_hook_result hook;
+    double hook_offset_s;        /* where the strongest hook starts, seconds into the clip */
+    int hook_buried;             /* 1: a clearly stronger hook than the opening comes later
+                                    (only where no clip opening on it fits) */
     om_clip_scores s;
     json_t *matched;             /* relevance terms found (JSON array) */
+    json_t *ignored;             /* query terms heard only in low-confidence words (array) */
 } om_candidate;
 
 /* Finds, scores and suppresses. `rel` may be NULL (relevance neutral). *out may be NULL
@@ -122,6 +130,7 @@ json_t *om_candidate_json(const om_candidate *c);
  *   keywords        = top 10 of om_keywords_extract over the sentences.
  * `brand` (projects.brand) may be NULL: defaults and no relevance query.
  */
-int om_analysis_evaluate(const json_t *raw_ai_output, const json_t *brand, json_t **out);
+int om_analysis_evaluate(const json_t *raw_ai_output, const json_t *brand, const om_cand_opts *base,
+                         json_t **out); /* base: NULL for the defaults; the brand's lengths win */
 
 #endif

@@ -38,8 +38,8 @@ typedef struct om_hook_result {
     char reasons[OM_HOOK_MAX_REASONS][128]; /* "question: \"why do ...\"", ... */
 } om_hook_result;
 
-/* Default opening window: hooks count in the first 5 seconds of a clip. */
-#define OM_HOOK_WINDOW_S 5.0
+/* Opening window: hooks count in what the viewer hears in the first 3 seconds of a clip. */
+#define OM_HOOK_WINDOW_S 3.0
 
 /* Detects hooks in `opening` (the text said in the opening seconds; punctuation helps but
  * is optional: ASR text has none). NULL or "" gives score 0. */

@@ -32,6 +32,7 @@ struct om_pantheon {
     size_t npriors, apriors;
     double weights[OM_PANTHEON_MAX_AGENTS];
     double dup_jaccard;
+    double min_relevance; /* below it (with a brief or keywords): off-brand, veto */
     double min_s, max_s, pref_min, pref_max;
     char *llm_url, *llm_model, *llm_key;
     long llm_timeout_ms;
@@ -162,6 +163,13 @@ static void agent_relevance(om_pantheon *p, const om_pantheon_clip *c, const cha
                    om_relevance_nterms(p->rel));
     }
     json_decref(m);
+    if (v->score < p->min_relevance) {
+        v->veto = 1;
+        char was[sizeof(v->reason)];
+        snprintf(was, sizeof(was), "%s", v->reason);
+        set_reason(v, "off-brand: relevance %.2f is below [pantheon] min_relevance %.2f (%s)",
+                   v->score, p->min_relevance, was);
+    }
 }
 
 static void agent_virality(om_pantheon *p, const om_pantheon_clip *c, const char *text,
@@ -350,6 +358,7 @@ om_pantheon *om_pantheon_new(const json_t *brand, const om_config *cfg)
         p->weights[i] = w < 0 ? 0 : w;
     }
     p->dup_jaccard = om_config_double(cfg, "pantheon.duplicate_jaccard");
+    p->min_relevance = om_config_double(cfg, "pantheon.min_relevance");
     p->min_s = jnum(json_object_get(brand, "clip_min_s"), 15);
     p->max_s = jnum(json_object_get(brand, "clip_max_s"), 60);
     if (p->max_s < p->min_s)

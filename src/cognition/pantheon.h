@@ -8,7 +8,9 @@
  *   hook          1.0  hooks in the opening seconds (clips.metadata.hook, else recomputed)
  *   energy        0.6  metadata.scores.energy: loudness vs the video and scene-cut rate
  *   relevance     1.2  stemmed match of the transcript against the brief and keywords,
- *                      recomputed against the project's current brand (abstains without)
+ *                      recomputed against the project's current brand (abstains without);
+ *                      below [pantheon] min_relevance (default 0.05) the clip is off-brand:
+ *                      VETO (0 disables), so a project never posts what is not about it
  *   virality      1.0  the analyzer's virality prior (hook, energy, pace, engagement)
  *   novelty       0.8  1 - the highest word-shingle Jaccard (3-word shingles over stems)
  *                      against the project's clips already SELECTED/RENDERED/SCHEDULED/

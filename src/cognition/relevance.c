@@ -43,12 +43,38 @@ static void add_term(om_relevance *r, const char *stem, double w)
     r->wsum += w;
 }
 
-static void add_text(om_relevance *r, const char *text, double w)
+/* Words a brief uses about itself, not about its subject ("videos for our brand's
+ * channel"): they would match any talk that says "video" or a misheard "brand". Brand
+ * keywords are never filtered: an operator who lists "video" means it. */
+static const char *const brief_generic[] = {
+    "brand",   "brands",   "channel", "video",    "videos",   "content", "clip",    "clips",
+    "short",   "shorts",   "post",    "posts",    "posting",  "audience", "viewer", "viewers",
+    "follower", "followers", "subscriber", "subscribers", "creator", "creators", "people",
+    "thing",   "things",   "stuff",   "make",     "making",   "help",     "tips",    "tip",
+    "idea",    "ideas",    "way",     "ways",     "new",      "best",     "great",   "good",
+    "get",     "want",     "like",    "love",     "really",   "just",     "everyone", "social",
+    "media",   "platform", "online",  "topic",    "topics",   "talk",     "talks",   "story",
+    NULL};
+
+static int is_brief_generic(om_stemmer *st, const char *stem)
+{
+    for (const char *const *g = brief_generic; *g; g++) {
+        char *gs = om_stem(st, *g);
+        int same = gs && !strcmp(gs, stem);
+        free(gs);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
+static void add_text(om_relevance *r, const char *text, double w, int brief)
 {
     om_tokens stems = OM_TOKENS_INIT;
     om_text_stems(r->st, text, &stems);
     for (size_t i = 0; i < stems.n; i++)
-        add_term(r, stems.v[i], w);
+        if (!brief || !is_brief_generic(r->st, stems.v[i]))
+            add_term(r, stems.v[i], w);
     om_tokens_release(&stems);
 }
 
@@ -58,9 +84,9 @@ om_relevance *om_relevance_new(om_stemmer *st, const char *brief, const char *co
     om_relevance *r = xcalloc(1, sizeof(*r));
     r->st = st;
     for (size_t i = 0; keywords && i < nkeywords; i++)
-        add_text(r, keywords[i], 2.0);
+        add_text(r, keywords[i], 2.0, 0);
     if (brief)
-        add_text(r, brief, 1.0);
+        add_text(r, brief, 1.0, 1);
     return r;
 }
 
@@ -235,7 +261,8 @@ json_t *om_keywords_extract(om_stemmer *st, const char *const *docs, size_t ndoc
     double N = ndocs ? (double)ndocs : 1.0;
     for (size_t j = 0; j < nk; j++)
         k[j].weight = k[j].tf * log(1.0 + N / (double)k[j].df);
-    qsort(k, nk, sizeof(*k), cmp_kw);
+    if (nk > 1)
+        qsort(k, nk, sizeof(*k), cmp_kw); /* k is NULL for an empty transcript */
     json_t *out = json_array();
     for (size_t j = 0; j < nk; j++) {
         if (json_array_size(out) < top_n) {

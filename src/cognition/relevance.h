@@ -4,7 +4,9 @@
  * "english"), so "running" matches "runs" and "run".
  *
  * The query: every content stem of the brand keywords (weight 2.0) and of the brief
- * (weight 1.0; a stem in both keeps 2.0). For a text with term counts tf and length L
+ * (weight 1.0; a stem in both keeps 2.0), less the words a brief uses about itself
+ * ("brand", "channel", "video", "content", "audience", "tips"...: relevance.c's list), which
+ * would match any talk. For a text with term counts tf and length L
  * (content stems), a BM25-like saturating sum:
  *
  *   raw = sum_t  w_t * tf_t / (tf_t + k1 * (1 - b + b * L / L0))      k1 = 1.2, b = 0.5,

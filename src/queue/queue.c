@@ -261,6 +261,168 @@ int om_queue_relay(om_queue *q, size_t *relayed_out)
     return rc < 0 ? om_error_wrap(rc, "relaying outbox") : OM_OK;
 }
 
+/* ---- paused job types (queue.h: the rows of job_type_pauses in the store) ------------ */
+
+static char *iso_in(int64_t ms)
+{
+    char ts[OM_TIME_LEN];
+    return xstrdup(om_time_iso(ts, om_now_us() + (ms > 0 ? ms : 0) * 1000));
+}
+
+int om_queue_pause(om_queue *q, const char *type, const char *reason, int64_t probe_after_ms)
+{
+    OM_ASSERT(q);
+    int rc = om_queue_type_valid(type);
+    if (rc < 0)
+        return om_error_wrap(rc, "pause");
+    char *at = iso_in(probe_after_ms);
+    rc = om_store_exec(q->store,
+                       "INSERT INTO job_type_pauses (job_type, reason, paused_at, probe_at, "
+                       "updated_at) VALUES (?, ?, now(), ?, now()) ON CONFLICT (job_type) DO "
+                       "UPDATE SET reason = excluded.reason, probe_at = excluded.probe_at, "
+                       "updated_at = now()",
+                       OM_PARAMS(OM_TEXT(type), OM_TEXT(reason ? reason : ""), OM_TEXT(at)),
+                       NULL);
+    free(at);
+    return rc < 0 ? om_error_wrap(rc, "pausing job type %s", type) : OM_OK;
+}
+
+int om_queue_resume(om_queue *q, const char *type)
+{
+    OM_ASSERT(q && type);
+    int64_t n = 0;
+    int rc = om_store_exec(q->store, "DELETE FROM job_type_pauses WHERE job_type = ?",
+                           OM_PARAMS(OM_TEXT(type)), &n);
+    if (rc < 0)
+        return om_error_wrap(rc, "resuming job type %s", type);
+    return n ? OM_OK : om_error_set(OM_ENOTFOUND, "job type %s is not paused", type);
+}
+
+int om_queue_pause_reprobe(om_queue *q, const char *type, int64_t probe_after_ms)
+{
+    OM_ASSERT(q && type);
+    char *at = iso_in(probe_after_ms);
+    int64_t n = 0;
+    int rc = om_store_exec(q->store,
+                           "UPDATE job_type_pauses SET probe_job_id = NULL, probe_at = ?, "
+                           "updated_at = now() WHERE job_type = ?",
+                           OM_PARAMS(OM_TEXT(at), OM_TEXT(type)), &n);
+    free(at);
+    if (rc < 0)
+        return om_error_wrap(rc, "rescheduling the probe of job type %s", type);
+    return n ? OM_OK : om_error_set(OM_ENOTFOUND, "job type %s is not paused", type);
+}
+
+void om_queue_pauses_free(om_queue_pause_info *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++)
+        free(p[i].reason);
+    free(p);
+}
+
+int om_queue_pauses(om_queue *q, om_queue_pause_info **out, size_t *n_out)
+{
+    OM_ASSERT(q && out && n_out);
+    *out = NULL;
+    *n_out = 0;
+    om_rows *r = NULL;
+    int rc = om_store_query(q->store,
+                            "SELECT job_type, reason, probe_job_id, probes, paused_at, probe_at, "
+                            "updated_at FROM job_type_pauses ORDER BY job_type",
+                            NULL, 0, &r);
+    if (rc < 0)
+        return om_error_wrap(rc, "reading the paused job types (an old schema? run 'omniva "
+                                 "migrate')");
+    size_t n = om_rows_count(r);
+    om_queue_pause_info *p = n ? xcalloc(n, sizeof(*p)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(p[i].type, sizeof(p[i].type), "%s", om_rows_get(r, i, 0));
+        p[i].reason = xstrdup(om_rows_get(r, i, 1) ? om_rows_get(r, i, 1) : "");
+        snprintf(p[i].probe_job_id, sizeof(p[i].probe_job_id), "%s",
+                 om_rows_get(r, i, 2) ? om_rows_get(r, i, 2) : "");
+        p[i].probes = (int)om_rows_int(r, i, "probes", 0);
+        p[i].paused_us = om_queue_ts_us(om_rows_get(r, i, 4));
+        p[i].probe_at_us = om_queue_ts_us(om_rows_get(r, i, 5));
+        p[i].updated_us = om_queue_ts_us(om_rows_get(r, i, 6));
+    }
+    om_rows_free(r);
+    *out = p;
+    *n_out = n;
+    return OM_OK;
+}
+
+/* Claims like the backend, leaving paused types out; a paused type whose probe is due
+ * gives ONE job (when room is left), reserved first so two workers never both probe. */
+static int claim_unpaused(om_queue *q, const char *const *types, size_t ntypes,
+                          const char *worker, int64_t lease_ms, om_job *jobs_out, size_t max,
+                          size_t *n_out)
+{
+    om_queue_pause_info *p = NULL;
+    size_t np = 0;
+    int rc = om_queue_pauses(q, &p, &np);
+    if (rc < 0)
+        return om_error_wrap(rc, "claim");
+    if (np == 0) {
+        rc = q->be->claim(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
+        return rc < 0 ? om_error_wrap(rc, "claim") : OM_OK;
+    }
+    const char **open = xcalloc(ntypes, sizeof(*open));
+    const char **probe = xcalloc(ntypes, sizeof(*probe));
+    size_t nopen = 0, nprobe = 0;
+    int64_t now = om_now_us();
+    for (size_t i = 0; i < ntypes; i++) {
+        const om_queue_pause_info *pi = NULL;
+        for (size_t k = 0; k < np && !pi; k++)
+            if (!strcmp(p[k].type, types[i]))
+                pi = &p[k];
+        if (!pi)
+            open[nopen++] = types[i];
+        else if (!pi->probe_job_id[0] && pi->probe_at_us <= now)
+            probe[nprobe++] = types[i];
+    }
+    rc = OM_OK;
+    if (nopen)
+        rc = q->be->claim(q, open, nopen, worker, lease_ms, jobs_out, max, n_out);
+    /* A probe's store error ends the probing but never loses jobs already claimed: they
+     * are returned (the next claim reports the store's state when it reads the pauses). */
+    char *now_iso = iso_in(0);
+    int prc = OM_OK;
+    for (size_t i = 0; rc == OM_OK && prc == OM_OK && i < nprobe && *n_out < max; i++) {
+        int64_t won = 0;
+        prc = om_store_exec(q->store,
+                            "UPDATE job_type_pauses SET probe_job_id = 'claiming', updated_at = "
+                            "now() WHERE job_type = ? AND probe_job_id IS NULL AND probe_at <= ?",
+                            OM_PARAMS(OM_TEXT(probe[i]), OM_TEXT(now_iso)), &won);
+        if (prc < 0 || !won)
+            continue;
+        size_t got = 0;
+        om_job *slot = &jobs_out[*n_out];
+        prc = q->be->claim(q, &probe[i], 1, worker, lease_ms, slot, 1, &got);
+        if (prc == OM_OK && got == 1) {
+            (*n_out)++;
+            prc = om_store_exec(q->store,
+                                "UPDATE job_type_pauses SET probe_job_id = ?, probes = probes + "
+                                "1, updated_at = now() WHERE job_type = ?",
+                                OM_PARAMS(OM_TEXT(slot->id), OM_TEXT(probe[i])), NULL);
+        } else {
+            /* nothing to probe with (or the claim failed): give the reservation back */
+            int rc2 = om_store_exec(q->store,
+                                    "UPDATE job_type_pauses SET probe_job_id = NULL WHERE "
+                                    "job_type = ? AND probe_job_id = 'claiming'",
+                                    OM_PARAMS(OM_TEXT(probe[i])), NULL);
+            if (prc == OM_OK)
+                prc = rc2;
+        }
+    }
+    if (rc == OM_OK && prc < 0 && *n_out == 0)
+        rc = prc;
+    free(now_iso);
+    free(open);
+    free(probe);
+    om_queue_pauses_free(p, np);
+    return rc < 0 ? om_error_wrap(rc, "claim") : OM_OK;
+}
+
 int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
 {
@@ -278,8 +440,7 @@ int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const c
     if (!worker || !*worker)
         worker = "anonymous";
     memset(jobs_out, 0, max * sizeof(*jobs_out));
-    int rc = q->be->claim(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
-    return rc < 0 ? om_error_wrap(rc, "claim") : OM_OK;
+    return claim_unpaused(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
 }
 
 static void assert_job(const om_job *job)

@@ -174,4 +174,27 @@ int om_queue_stats(om_queue *q, om_queue_stat **stats_out, size_t *n_out);
 /* Validates a job type name; OM_EINVAL with the reason. */
 int om_queue_type_valid(const char *type);
 
+/* Pausing a job type (Eclipse, src/oversight). A paused type is not claimed, except ONE
+ * probe job once its probe time has passed: the claim that takes it records its id
+ * (probe_job_id), so the caller can see whether the probe succeeded, then resume the type
+ * or schedule the next probe. The pauses are rows of the store's `job_type_pauses` table
+ * (migration 7), shared by every worker of a deployment whatever the queue backend;
+ * om_queue_claim reads them before claiming (one small query per claim).
+ * Pausing a paused type updates its reason and probe time (the probe in flight, if any,
+ * stays recorded). om_queue_resume: OM_ENOTFOUND when the type is not paused. */
+typedef struct om_queue_pause_info {
+    char type[OM_JOB_TYPE_MAX];
+    char *reason;
+    char probe_job_id[OM_UUID_LEN]; /* "" when no probe is out ("claiming" while one is taken) */
+    int probes;                     /* probe jobs claimed so far */
+    int64_t paused_us, probe_at_us, updated_us;
+} om_queue_pause_info;
+int om_queue_pause(om_queue *q, const char *type, const char *reason, int64_t probe_after_ms);
+int om_queue_resume(om_queue *q, const char *type);
+/* The next probe of a paused type after probe_after_ms (forgets the probe in flight). */
+int om_queue_pause_reprobe(om_queue *q, const char *type, int64_t probe_after_ms);
+/* Every paused type; *out is the caller's (om_queue_pauses_free). */
+int om_queue_pauses(om_queue *q, om_queue_pause_info **out, size_t *n_out);
+void om_queue_pauses_free(om_queue_pause_info *p, size_t n);
+
 #endif

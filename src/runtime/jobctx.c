@@ -29,44 +29,14 @@ int om_job_ctx_init(om_job_ctx *ctx, const om_job *job, const om_stage *stage, o
     ctx->trace_id = job->id;
     ctx->project_id = "";
     ctx->result = json_object();
-    json_error_t jerr;
-    json_t *payload = json_loads(job->payload ? job->payload : "", JSON_REJECT_DUPLICATES, &jerr);
-    if (!payload)
-        return om_error_set(OM_EINVAL, "malformed payload: %s", jerr.text);
-    if (!json_is_object(payload)) {
-        json_decref(payload);
-        return om_error_set(OM_EINVAL, "malformed payload: not a JSON object");
-    }
-    ctx->payload = payload;
-    json_t *v = json_object_get(payload, "trace_id");
-    if (v && !json_is_string(v))
-        return om_error_set(OM_EINVAL, "malformed payload: \"trace_id\" must be a string");
-    if (v && json_string_length(v) > 0)
-        ctx->trace_id = json_string_value(v);
-    v = json_object_get(payload, "project_id");
-    if (v && !json_is_null(v) && !json_is_string(v))
-        return om_error_set(OM_EINVAL, "malformed payload: \"project_id\" must be a string");
-    if (json_is_string(v))
-        ctx->project_id = json_string_value(v);
-    v = json_object_get(payload, "parents");
-    if (v && !json_is_null(v)) {
-        if (!json_is_array(v))
-            return om_error_set(OM_EINVAL,
-                                "malformed payload: \"parents\" must be an array of UUIDs");
-        size_t i;
-        json_t *p;
-        json_array_foreach(v, i, p)
-        {
-            if (!json_is_string(p) || !om_uuid_valid(json_string_value(p)))
-                return om_error_set(OM_EINVAL,
-                                    "malformed payload: \"parents\"[%zu] is not a UUID "
-                                    "(parents must be an array of Stardust ids)",
-                                    i);
-        }
-        ctx->parents = json_incref(v);
-    } else {
-        ctx->parents = json_array();
-    }
+    om_job_envelope env;
+    int rc = om_job_envelope_parse(job->payload, job->id, &env);
+    if (rc)
+        return rc;
+    ctx->payload = env.payload; /* the context owns payload and parents from here */
+    ctx->parents = env.parents;
+    ctx->trace_id = env.trace_id;
+    ctx->project_id = env.project_id;
     return OM_OK;
 }
 
@@ -378,29 +348,36 @@ int om_job_envelope_parse(const char *text, const char *job_id, om_job_envelope 
     const char *bad = NULL;
     json_t *trace_v = json_object_get(p, "trace_id"), *project_v = json_object_get(p, "project_id");
     json_t *parents_v = json_object_get(p, "parents"), *v;
-    size_t i;
+    size_t i, bad_parent = 0;
     if (!json_is_object(p))
         bad = "not a JSON object";
     else if (trace_v && !json_is_string(trace_v))
-        bad = "trace_id is not a string";
-    else if (project_v && !json_is_string(project_v))
-        bad = "project_id is not a string";
-    else if (parents_v && !json_is_array(parents_v))
-        bad = "parents is not an array";
+        bad = "\"trace_id\" must be a string";
+    else if (project_v && !json_is_null(project_v) && !json_is_string(project_v))
+        bad = "\"project_id\" must be a string";
+    else if (parents_v && !json_is_null(parents_v) && !json_is_array(parents_v))
+        bad = "\"parents\" must be an array of UUIDs";
     json_array_foreach(parents_v, i, v)
     {
-        if (!bad && !json_is_string(v))
-            bad = "parents holds a non-string";
+        if (!bad && (!json_is_string(v) || !om_uuid_valid(json_string_value(v)))) {
+            bad = "";
+            bad_parent = i;
+        }
     }
     if (bad) {
         json_decref(p);
+        if (!*bad)
+            return om_error_set(OM_EINVAL,
+                                "malformed payload: \"parents\"[%zu] is not a UUID (parents "
+                                "must be an array of Stardust ids)",
+                                bad_parent);
         return om_error_set(OM_EINVAL, "malformed payload: %s", bad);
     }
     const char *trace = json_string_value(trace_v), *project = json_string_value(project_v);
     out->payload = p;
-    out->trace_id = trace ? trace : job_id ? job_id : "";
+    out->trace_id = trace && *trace ? trace : job_id ? job_id : "";
     out->project_id = project ? project : "";
-    out->parents = parents_v ? json_incref(parents_v) : json_array();
+    out->parents = json_is_array(parents_v) ? json_incref(parents_v) : json_array();
     return OM_OK;
 }
 

@@ -67,12 +67,13 @@ typedef struct om_job_ctx {
     char *done_reason;      /* runtime: the reason given to om_step_done() (owned) */
 } om_job_ctx;
 
-/* The job envelope: a job's payload text parsed as the runtime hands it to a stage
- * (trace_id, project_id and parents from the payload). trace_id defaults to job_id,
- * project_id to "", parents to an empty array; trace_id/project_id are borrowed from
- * payload (or job_id), payload and parents are owned (om_job_envelope_release).
- * OM_EINVAL "malformed payload: ..." for text that is not a JSON object (duplicate keys
- * refused), or a trace_id/project_id that is not a string, parents not an array of strings. */
+/* The job envelope: a job's payload text parsed as the runtime hands it to a stage (the one
+ * parser: om_job_ctx_init calls it). trace_id defaults to job_id (also when empty),
+ * project_id to "" (also when null), parents to an empty array (also when null);
+ * trace_id/project_id are borrowed from payload (or job_id), payload and parents are owned
+ * (om_job_envelope_release). OM_EINVAL "malformed payload: ..." for text that is not a JSON
+ * object (duplicate keys refused), a trace_id/project_id that is not a string, or parents
+ * that is not an array of UUIDs (Stardust ids). */
 typedef struct om_job_envelope {
     json_t *payload;
     const char *trace_id;

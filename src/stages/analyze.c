@@ -40,7 +40,9 @@ typedef struct analyze {
     const char *video_id;
     om_rows *video;   /* file_path, checksum, post_id, raw_metadata, posted_at, creator_id */
     json_t *brand;    /* projects.brand or NULL */
-    char *subtitle;   /* artifact path or NULL */
+    char *subtitle;   /* artifact path as stored (relative to the home) or NULL */
+    char *subtitle_path; /* the same, usable */
+    char *media_path; /* videos.file_path, usable (om_config_path_from_row) */
     om_media_info info;
     om_signals sig;
     om_pcm pcm;
@@ -85,7 +87,10 @@ static int load(analyze *a)
         rc = OM_OK;
     if (rc)
         return rc;
-    const char *path = local_path(om_rows_getn(a->video, 0, "file_path"));
+    a->media_path =
+        om_config_path_from_row(a->ctx->cfg, local_path(om_rows_getn(a->video, 0, "file_path")));
+    a->subtitle_path = om_config_path_from_row(a->ctx->cfg, a->subtitle);
+    const char *path = a->media_path;
     rc = om_media_probe(path, &a->info);
     if (rc)
         return om_error_wrap(rc, "video %s", a->video_id);
@@ -110,7 +115,7 @@ static size_t brand_keywords(const json_t *brand, const char ***out)
 static int transcribe(analyze *a)
 {
     const om_config *cfg = a->ctx->cfg;
-    const char *path = local_path(om_rows_getn(a->video, 0, "file_path"));
+    const char *path = a->media_path;
     int rc = om_signals_analyze(path, NULL, NULL, &a->pcm, &a->sig);
     if (rc)
         return om_error_wrap(rc, "analysing signals of video %s", a->video_id);
@@ -122,7 +127,7 @@ static int transcribe(analyze *a)
     const char *engine = om_config_str(cfg, "asr.engine");
 
     if (a->subtitle && om_config_bool(cfg, "asr.prefer_subtitles")) {
-        rc = om_subtitles_parse_file(&a->t, a->subtitle);
+        rc = om_subtitles_parse_file(&a->t, a->subtitle_path);
         if (rc == OM_OK && a->t.n > 0) {
             om_step_note(a->ctx, "using the platform's subtitles %s", a->subtitle);
             goto segment;
@@ -226,7 +231,11 @@ static int score(analyze *a)
     json_object_set_new(probe, "video_codec", json_string(a->info.video_codec));
     json_object_set_new(probe, "audio_codec", json_string(a->info.audio_codec));
     json_object_set_new(a->raw, "probe", probe);
-    int rc = om_analysis_evaluate(a->raw, a->brand, &a->eval);
+    om_cand_opts base;
+    om_cand_opts_default(&base);
+    base.min_word_conf = om_config_double(a->ctx->cfg, "analyze.min_word_confidence");
+    base.max_overlap_frac = om_config_double(a->ctx->cfg, "analyze.max_overlap");
+    int rc = om_analysis_evaluate(a->raw, a->brand, &base, &a->eval);
     if (rc)
         return om_error_wrap(rc, "scoring video %s", a->video_id);
     return OM_OK;
@@ -438,6 +447,8 @@ static void analyze_release(om_job_ctx *ctx, void *js)
     om_rows_free(a->video);
     json_decref(a->brand);
     free(a->subtitle);
+    free(a->subtitle_path);
+    free(a->media_path);
     om_signals_release(&a->sig);
     om_pcm_release(&a->pcm);
     om_transcript_release(&a->t);

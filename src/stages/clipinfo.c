@@ -1,5 +1,6 @@
 /* clipinfo.c: loads a clip with its video, post, creator and project (see clipinfo.h). */
 #include "base/common.h"
+#include "base/fsutil.h"
 
 #include <math.h>
 
@@ -151,8 +152,8 @@ void om_clip_info_release(om_clip_info *ci)
 char *om_export_dir(const om_clip_info *ci, const char *home)
 {
     const char *ed = json_string_value(json_object_get(ci->brand, "export_dir"));
-    if (ed && *ed)
-        return xstrdup(ed);
+    if (ed && *ed) /* stored relative to the workspace home when inside it */
+        return om_path_from_home(home && *home ? home : NULL, ed);
     om_sbuf name = OM_SBUF_INIT;
     const char *pn = ci->project_name && *ci->project_name ? ci->project_name : "default";
     for (const char *p = pn; *p; p++) {

@@ -67,6 +67,7 @@ typedef struct edit {
     json_t *raw;   /* analysis.raw_ai_output (NULL when there is no analysis) */
     json_t *brand; /* projects.brand, or {} */
     char *media_dir, *renders, *out_path, *partial, *ass_path;
+    char *out_row, *ass_row; /* out_path/ass_path as rows store them (relative to the home) */
     om_render_info src_info;
     double start, end; /* the cut */
     json_t *chain;     /* decision chain */
@@ -87,6 +88,8 @@ static void edit_release(edit *e)
     free(e->out_path);
     free(e->partial);
     free(e->ass_path);
+    free(e->out_row);
+    free(e->ass_row);
     json_decref(e->chain);
     json_decref(e->plan);
     json_decref(e->captions_report);
@@ -132,7 +135,7 @@ static int load_clip(edit *e)
     e->clip_start = om_rows_real(r, 0, "start_time", 0);
     e->clip_end = om_rows_real(r, 0, "end_time", 0);
     e->clip_status = xstrdup(om_rows_getn(r, 0, "status"));
-    e->source = xstrdup(om_rows_getn(r, 0, "file_path"));
+    e->source = om_config_path_from_row(e->ctx->cfg, om_rows_getn(r, 0, "file_path"));
     e->source_sha = xstrdup(om_rows_getn(r, 0, "checksum"));
     const char *aid = om_rows_getn(r, 0, "analysis_id");
     if (!aid) {
@@ -218,6 +221,16 @@ static int load_brand(edit *e)
         json_decref(e->brand);
         e->brand = json_object();
     }
+    /* brand asset paths are stored relative to the workspace home */
+    static const char *const assets[] = {"logo", "intro", "outro"};
+    for (size_t k = 0; k < sizeof(assets) / sizeof(assets[0]); k++) {
+        const char *v = json_string_value(json_object_get(e->brand, assets[k]));
+        if (v && *v) {
+            char *abs = om_config_path_from_row(e->ctx->cfg, v);
+            json_object_set_new(e->brand, assets[k], json_string(abs));
+            free(abs);
+        }
+    }
     return OM_OK;
 }
 
@@ -241,6 +254,8 @@ static int prepare_paths(edit *e)
      * must not write into the file a retry is writing */
     e->partial = xasprintf("%s.partial.%ld", e->out_path, (long)getpid());
     e->ass_path = xasprintf("%s/%s.ass", e->renders, e->clip_id);
+    e->out_row = om_config_path_to_row(e->ctx->cfg, e->out_path);
+    e->ass_row = om_config_path_to_row(e->ctx->cfg, e->ass_path);
     return OM_OK;
 }
 
@@ -251,8 +266,10 @@ static int already_rendered(edit *e, char sha_out[OM_SHA256_HEX_LEN])
     int rc = om_store_query(e->ctx->store,
                             "SELECT e.status, a.checksum FROM edit_jobs e "
                             "JOIN artifacts a ON a.kind = 'render' AND a.entity_id = e.clip_id "
-                            "AND a.path = ? WHERE e.clip_id = ?",
-                            OM_PARAMS(OM_TEXT(e->out_path), OM_TEXT(e->clip_id)), &r);
+                            "AND a.path IN (?, ?) WHERE e.clip_id = ?",
+                            OM_PARAMS(OM_TEXT(e->out_row), OM_TEXT(e->out_path),
+                                      OM_TEXT(e->clip_id)),
+                            &r);
     if (rc) {
         om_error_clear();
         return 0;
@@ -616,7 +633,7 @@ static int commit_results(edit *e, const char *plan_sha, const char *command, co
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:f, s:s}", "source_checksum", e->source_sha,
                   "output_checksum", chk->sha256, "plan_sha256", plan_sha, "ffmpeg_command",
                   command, "encoder", encoder, "encoder_reason", encoder_why, "size_bytes",
-                  (json_int_t)chk->size, "duration", chk->info.duration, "output", e->out_path);
+                  (json_int_t)chk->size, "duration", chk->info.duration, "output", e->out_row);
     json_t *lineage = json_pack("{s:s, s:s, s:o}", "clip_id", e->clip_id, "video_id", e->video_id,
                                 "evidence", evidence);
     if (e->analysis_id[0])
@@ -653,7 +670,7 @@ static int commit_results(edit *e, const char *plan_sha, const char *command, co
                            "ON CONFLICT (kind, entity_id, path) DO UPDATE SET checksum = "
                            "excluded.checksum, size_bytes = excluded.size_bytes, metadata = "
                            "excluded.metadata",
-                           OM_PARAMS(OM_TEXT(aid), OM_TEXT(e->clip_id), OM_TEXT(e->out_path),
+                           OM_PARAMS(OM_TEXT(aid), OM_TEXT(e->clip_id), OM_TEXT(e->out_row),
                                      OM_TEXT(chk->sha256), OM_INT(chk->size), OM_JSON(amt)),
                            NULL);
         free(amt);
@@ -672,7 +689,7 @@ static int commit_results(edit *e, const char *plan_sha, const char *command, co
                                "(?, 'subtitle', 'clips', ?, ?, ?, ?, ?, now()) "
                                "ON CONFLICT (kind, entity_id, path) DO UPDATE SET checksum = "
                                "excluded.checksum, size_bytes = excluded.size_bytes",
-                               OM_PARAMS(OM_TEXT(aid), OM_TEXT(e->clip_id), OM_TEXT(e->ass_path),
+                               OM_PARAMS(OM_TEXT(aid), OM_TEXT(e->clip_id), OM_TEXT(e->ass_row),
                                          OM_TEXT(sha), OM_INT(size),
                                          OM_JSON("{\"format\":\"ass\",\"burned_in\":true}")),
                                NULL);

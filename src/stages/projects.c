@@ -6,6 +6,8 @@
 #include "cognition/tz.h"
 #include "sources/sources.h"
 #include "stages/projects.h"
+#include "targets/accounts.h"
+#include "targets/target.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -30,7 +32,10 @@ enum ftype {
     F_TARGETS,
     F_PNG,
     F_MEDIA,
-    F_DIR
+    F_DIR,
+    F_BOOL,    /* true/false */
+    F_OPTSTR,  /* null or F_STR */
+    F_OPTENUM  /* null or F_ENUM */
 };
 
 typedef struct field {
@@ -44,6 +49,17 @@ typedef struct field {
 static const char *const POSITIONS[] = {"bottom", "middle", "top", NULL};
 static const char *const REFRAMES[] = {"content", "center", "blur_pad", NULL};
 static const char *const TARGETS[] = {"export", "youtube", NULL};
+static const char *const PRIVACY[] = {"public", "unlisted", "private", NULL};
+
+/* brand.youtube: the YouTube target's video settings (null: the youtube.* settings) */
+static const field YOUTUBE_FIELDS[] = {
+    {"category_id", F_OPTSTR, 1, 4, NULL, NULL},
+    {"default_language", F_OPTSTR, 2, 20, NULL, NULL},
+    {"privacy_status", F_OPTENUM, 0, 0, PRIVACY, NULL},
+    {"made_for_kids", F_BOOL, 0, 0, NULL, NULL},
+    {"contains_synthetic_media", F_BOOL, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
 
 static const field CAPTION_FIELDS[] = {
     {"font", F_STR, 1, 100, NULL, NULL},
@@ -80,22 +96,29 @@ static const field BRAND_FIELDS[] = {
     {"loudness_target", F_NUM, -40, -5, NULL, NULL},
     {"intro", F_MEDIA, 0, 0, NULL, NULL},
     {"outro", F_MEDIA, 0, 0, NULL, NULL},
+    {"youtube", F_OBJ, 0, 0, NULL, YOUTUBE_FIELDS},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
+/* loudness_target comes from the settings table (editor.loudness_target): stated once. */
 json_t *om_brand_defaults(void)
 {
-    return json_pack("{s:[], s:s, s:[], s:n,"
+    json_t *d = json_pack("{s:[], s:s, s:[], s:n,"
                      " s:{s:s, s:i, s:s, s:s, s:s, s:s},"
-                     " s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i}, s:s, s:[s], s:n, s:s, s:i,"
+                     " s:i, s:i, s:i, s:i, s:i, s:{s:i, s:i}, s:s, s:[s], s:n, s:s, s:f,"
                      " s:n, s:n}",
                      "keywords", "brief", "", "banned_words", "logo", "caption", "font",
                      "DejaVu Sans", "size", 64, "color", "#FFFFFF", "highlight_color", "#FFD700",
                      "outline_color", "#000000", "position", "bottom", "clip_min_s", 15,
                      "clip_max_s", 60, "clips_per_video", 3, "posts_per_day", 3, "min_gap_minutes",
                      120, "quiet_hours", "start", 23, "end", 7, "timezone", "UTC", "targets",
-                     "export", "export_dir", "reframe", "content", "loudness_target", -14, "intro",
-                     "outro");
+                     "export", "export_dir", "reframe", "content", "loudness_target",
+                     om_config_double(NULL, "editor.loudness_target"), "intro", "outro");
+    json_object_set_new(d, "youtube",
+                        json_pack("{s:n,s:n,s:n,s:b,s:b}", "category_id", "default_language",
+                                  "privacy_status", "made_for_kids", 0,
+                                  "contains_synthetic_media", 0));
+    return d;
 }
 
 typedef struct bctx {
@@ -162,6 +185,16 @@ static char *resolve_path(const char *home, const char *p)
     if (p[0] == '/' || !home)
         return xstrdup(p);
     return xasprintf("%s/%s", home, p);
+}
+
+/* What the brand stores for an existing path p: relative to the workspace home when it lies
+ * inside (a moved workspace keeps its assets), else absolute. */
+static json_t *stored_path(const bctx *b, const char *p)
+{
+    char *rel = om_path_to_home_rel(b->home, p);
+    json_t *v = json_string(rel);
+    free(rel);
+    return v;
 }
 
 /* Validates one value; returns the normalised value (new reference) or NULL after berr. */
@@ -276,7 +309,7 @@ static json_t *check_path(bctx *b, const field *f, const char *name, json_t *v)
         if (exists && !S_ISDIR(st.st_mode))
             berr(b, "%s: %s exists and is not a folder", name, p);
         else
-            out = json_string(p);
+            out = stored_path(b, p);
     } else if (!exists) {
         berr(b, "%s: %s does not exist", name, p);
     } else if (!S_ISREG(st.st_mode)) {
@@ -291,12 +324,12 @@ static json_t *check_path(bctx *b, const field *f, const char *name, json_t *v)
         if (n != 8 || memcmp(head, sig, 8) != 0)
             berr(b, "%s: %s is not a PNG file (no PNG signature)", name, p);
         else
-            out = json_string(p);
+            out = stored_path(b, p);
     } else { /* F_MEDIA */
         if (!om_source_is_media_name(p))
             berr(b, "%s: %s does not have a video/audio file extension", name, p);
         else
-            out = json_string(p);
+            out = stored_path(b, p);
     }
     free(p);
     return out;
@@ -304,7 +337,21 @@ static json_t *check_path(bctx *b, const field *f, const char *name, json_t *v)
 
 static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
 {
+    if ((f->t == F_OPTSTR || f->t == F_OPTENUM) && json_is_null(v))
+        return json_null();
     switch (f->t) {
+    case F_BOOL:
+        if (!json_is_boolean(v)) {
+            berr(b, "%s: expected true or false, got %s", name, jtype(v));
+            return NULL;
+        }
+        return json_incref(v);
+    case F_OPTSTR:
+        if (json_is_string(v) && f->min >= 1 && !*json_string_value(v)) {
+            berr(b, "%s: must not be empty (null for the default)", name);
+            return NULL;
+        }
+        /* fall through */
     case F_STR: {
         if (!json_is_string(v)) {
             berr(b, "%s: expected a string, got %s", name, jtype(v));
@@ -360,6 +407,7 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
         free(u);
         return out;
     }
+    case F_OPTENUM:
     case F_ENUM: {
         const char *s = json_string_value(v);
         for (size_t i = 0; s && f->vals[i]; i++)
@@ -401,7 +449,7 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
         json_array_foreach(v, i, it)
         {
             const char *s = json_string_value(it);
-            int known = 0;
+            int known = s && om_target_find(s) != NULL;
             for (size_t k = 0; s && TARGETS[k]; k++)
                 known |= strcmp(s, TARGETS[k]) == 0;
             int dup = 0;
@@ -537,6 +585,33 @@ static int name_valid(const char *name)
     return OM_OK;
 }
 
+/* Every target of the brand that posts to an account has one linked to the project
+ * (project_id NULL: a project being created, which has none yet). */
+static int targets_linked(om_store *s, const char *project_id, const char *name,
+                          const json_t *brand)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(brand, "targets"), i, t) {
+        const om_target *tg = om_target_find(json_string_value(t));
+        if (!tg || !tg->account_platform)
+            continue;
+        int rc = project_id ? om_account_linked(s, project_id, tg->account_platform)
+                            : OM_ENOTFOUND;
+        if (rc == OM_ENOTFOUND)
+            return om_error_set(
+                OM_EINVAL,
+                "brand.targets[%zu]: target '%s' has no linked %s account%s: %s'omniva account "
+                "add %s %s', then add \"%s\" to the targets with 'omniva project update'",
+                i, tg->name, tg->account_platform, project_id ? "" : " (a new project has none)",
+                project_id ? "run " : "create the project without it, run ", tg->account_platform,
+                name, tg->name);
+        if (rc)
+            return om_error_wrap(rc, "checking the %s account", tg->account_platform);
+    }
+    return OM_OK;
+}
+
 int om_project_create(om_store *s, const char *name, const char *brand_json, const char *home,
                       char id_out[OM_UUID_LEN])
 {
@@ -547,6 +622,10 @@ int om_project_create(om_store *s, const char *name, const char *brand_json, con
     rc = om_brand_normalize(brand_json, home, &brand);
     if (rc != OM_OK)
         return rc;
+    if ((rc = targets_linked(s, NULL, name, brand))) {
+        json_decref(brand);
+        return rc;
+    }
     char id[OM_UUID_LEN];
     om_uuid4(id);
     char *btext = json_dumps(brand, JSON_COMPACT | OM_JSON_REAL);
@@ -670,7 +749,11 @@ int om_project_update_brand(om_store *s, const char *project, const char *patch_
         return rc;
     json_t *brand = NULL;
     rc = om_brand_patch(json_object_get(p, "brand"), patch_json, home, &brand);
+    if (rc == OM_OK)
+        rc = targets_linked(s, json_string_value(json_object_get(p, "project_id")),
+                            json_string_value(json_object_get(p, "name")), brand);
     if (rc != OM_OK) {
+        json_decref(brand);
         json_decref(p);
         return rc;
     }

@@ -1,11 +1,13 @@
 /* registry.c: registers the pipeline stages with the worker runtime (the runtime's own
  * maintenance types are in src/runtime/builtin.c). */
 #include "base/common.h"
+#include "oversight/governance.h"
 #include "runtime/runtime.h"
 #include "stages/stages.h"
 
 extern const om_stage om_stage_scrape, om_stage_analyze, om_stage_select, om_stage_edit,
     om_stage_schedule, om_stage_upload, om_stage_rescrape, om_stage_fetch;
+extern const om_stage om_stage_retention; /* the data lifecycle (src/lifecycle) */
 
 void om_stages_register_all(void)
 {
@@ -15,4 +17,6 @@ void om_stages_register_all(void)
                                           &om_stage_upload};
     for (size_t i = 0; i < OM_ARRAY_LEN(all); i++)
         om_runtime_register(all[i]);
+    om_runtime_register(&om_stage_retention);
+    om_oversight_register_all(); /* paradox, governance (src/oversight) */
 }

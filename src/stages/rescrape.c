@@ -6,6 +6,7 @@
  * Steps: INIT (the interval: payload interval_s, else [scraper] interval_s) -> ENQUEUE.
  */
 #include "base/common.h"
+#include "oversight/eclipse.h"
 #include "runtime/runtime.h"
 #include "stages/stages.h"
 
@@ -50,8 +51,16 @@ static int rescrape_enqueue(om_job_ctx *ctx, void *js)
     if (rc)
         return rc;
     rc = om_store_begin(ctx->store);
+    size_t quarantined = 0;
     for (size_t i = 0; rc == OM_OK && i < om_rows_count(links); i++) {
         const char *p = om_rows_get(links, i, 0), *c = om_rows_get(links, i, 1);
+        int admit = 1; /* Eclipse's circuit breaker: a failing creator is skipped */
+        rc = om_breaker_admit(ctx->store, ctx->cfg, "creators", c, &admit);
+        if (rc == OM_OK && !admit) {
+            om_step_note(ctx, "creator %s skipped: its circuit breaker is open", c);
+            quarantined++;
+            continue;
+        }
         char *key = xasprintf("scrape:%s:%s:%lld", p, c, (long long)bucket);
         rc = om_job_emit(ctx, "scrape",
                          json_pack("{s:s, s:s}", "project_id", p, "creator_id", c), NULL, key,
@@ -72,7 +81,9 @@ static int rescrape_enqueue(om_job_ctx *ctx, void *js)
         om_store_rollback(ctx->store);
     else
         json_object_set_new(ctx->result, "scrapes",
-                            json_integer((json_int_t)om_rows_count(links)));
+                            json_integer((json_int_t)(om_rows_count(links) - quarantined)));
+    if (rc == OM_OK && quarantined)
+        json_object_set_new(ctx->result, "quarantined", json_integer((json_int_t)quarantined));
     om_rows_free(links);
     return rc;
 }

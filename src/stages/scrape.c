@@ -36,7 +36,8 @@
  *          ledger packet (evidence: checksum, url, driver, raw-metadata hash) and emit
  *          "analyze" {video_id, post_id} with unique key "analyze:<video_id>".
  *
- * videos.file_path is an absolute local path (the media dir is made absolute). posts.posted_at
+ * videos.file_path and artifacts.path are relative to the workspace home when the media dir
+ * lies inside it (om_config_path_to_row), so a moved workspace keeps its files. posts.posted_at
  * is NULL when the source does not say; posts.raw_metadata is described in sources.h.
  */
 #include "base/common.h"
@@ -287,16 +288,18 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         }
         char res[32];
         snprintf(res, sizeof(res), "%dx%d", info->display_width, info->display_height);
+        char *media_row = om_config_path_to_row(sc->ctx->cfg, sv->final_media);
         if (rc == OM_OK)
             rc = om_store_exec(
                 s,
                 "INSERT INTO videos (video_id, post_id, file_path, "
                 "duration_seconds, resolution, checksum, created_at) VALUES "
                 "(?, ?, ?, ?, ?, ?, now()) ON CONFLICT (checksum) DO NOTHING",
-                OM_PARAMS(OM_TEXT(video_id), OM_TEXT(post_id), OM_TEXT(sv->final_media),
+                OM_PARAMS(OM_TEXT(video_id), OM_TEXT(post_id), OM_TEXT(media_row),
                           info->duration > 0 ? OM_INT(lround(info->duration)) : OM_NULL,
                           info->has_video ? OM_TEXT(res) : OM_NULL, OM_TEXT(m->sha256)),
                 &n);
+        free(media_row);
         if (rc == OM_OK && n == 0) { /* another worker stored the same media meanwhile */
             unlink(sv->final_media);
             free(sv->final_media);
@@ -346,14 +349,16 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     }
     char aid[OM_UUID_LEN];
     om_uuid4(aid);
+    char *arow = om_config_path_to_row(sc->ctx->cfg, sv->final_media);
     rc = om_store_exec(s,
                        "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, path, "
                        "checksum, size_bytes, metadata, created_at) VALUES (?, 'source_media', "
                        "'videos', ?, ?, ?, ?, ?, now()) ON CONFLICT (kind, entity_id, path) DO "
                        "NOTHING",
-                       OM_PARAMS(OM_TEXT(aid), OM_TEXT(video_id), OM_TEXT(sv->final_media),
+                       OM_PARAMS(OM_TEXT(aid), OM_TEXT(video_id), OM_TEXT(arow),
                                  OM_TEXT(m->sha256), OM_INT(m->size_bytes), OM_JSON(ameta)),
                        NULL);
+    free(arow);
     free(ameta);
     if (rc == OM_OK && m->subtitle_path) {
         char sext[16] = "vtt";
@@ -383,14 +388,16 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                                    "format", sext, "driver", e->fetcher);
             char *smeta = json_dumps(sm, JSON_COMPACT | OM_JSON_REAL);
             json_decref(sm);
+            char *srow = om_config_path_to_row(sc->ctx->cfg, sv->final_subs);
             rc = om_store_exec(s,
                                "INSERT INTO artifacts (artifact_id, kind, entity_type, "
                                "entity_id, path, checksum, size_bytes, metadata, created_at) "
                                "VALUES (?, 'subtitle', 'videos', ?, ?, ?, ?, ?, now()) "
                                "ON CONFLICT (kind, entity_id, path) DO NOTHING",
-                               OM_PARAMS(OM_TEXT(sid), OM_TEXT(video_id), OM_TEXT(sv->final_subs),
+                               OM_PARAMS(OM_TEXT(sid), OM_TEXT(video_id), OM_TEXT(srow),
                                          OM_TEXT(ssha), OM_INT(ssize), OM_JSON(smeta)),
                                NULL);
+            free(srow);
             free(smeta);
             json_object_set_new(evidence, "subtitles_sha256", json_string(ssha));
         }

@@ -7,7 +7,9 @@
  * the merge, the rank and the decision) and the edit jobs. Re-delivery after the commit
  * finds no CANDIDATE left and finishes early at INIT. When no clip is selected, the
  * analysis row's raw_ai_output gets "no_clip_code" (vetoed, below_threshold, none_selected)
- * and "no_clip_reason" (a short sentence naming the vetoing agents), logged as a warning.
+ * and "no_clip_reason" (a short sentence naming the vetoing agents), logged as a warning;
+ * when some but fewer than clips_per_video qualify, "shortfall_code" (fewer_than_requested)
+ * and "shortfall_reason" say how many and why.
  *
  * Payload: {video_id, analysis_id} (+ project_id, trace_id, parents from the runtime).
  */
@@ -184,9 +186,10 @@ static const char *no_clip_reason(const sel *x, om_sbuf *why)
     return code;
 }
 
-/* Writes no_clip_code/no_clip_reason into the analysis row (the payload's analysis, else the
+/* Writes <kind>_code/<kind>_reason (kind "no_clip" or "shortfall") into the analysis row (the payload's analysis, else the
  * video's latest), inside the caller's transaction. */
-static int record_no_clip(om_job_ctx *ctx, const sel *x, const char *code, const char *why)
+static int record_reason(om_job_ctx *ctx, const sel *x, const char *kind, const char *code,
+                         const char *why)
 {
     om_store *s = ctx->store;
     om_rows *r = NULL;
@@ -207,8 +210,11 @@ static int record_no_clip(om_job_ctx *ctx, const sel *x, const char *code, const
             json_decref(raw);
             raw = json_object();
         }
-        json_object_set_new(raw, "no_clip_code", json_string(code));
-        json_object_set_new(raw, "no_clip_reason", json_string(why));
+        char *ck = xasprintf("%s_code", kind), *rk = xasprintf("%s_reason", kind);
+        json_object_set_new(raw, ck, json_string(code));
+        json_object_set_new(raw, rk, json_string(why));
+        free(ck);
+        free(rk);
         char *text = json_dumps(raw, JSON_COMPACT);
         rc = om_store_exec(s, "UPDATE analysis SET raw_ai_output = ? WHERE analysis_id = ?",
                            OM_PARAMS(OM_JSON(text), OM_TEXT(om_rows_get(r, 0, 0))), NULL);
@@ -339,8 +345,23 @@ static int select_prioritize(om_job_ctx *ctx, void *js)
     size_t selected = 0, eligible = 0;
     for (size_t i = 0; i < n; i++)
         eligible += items[i].selected ? 1 : 0;
-    om_sbuf why = OM_SBUF_INIT;
+    om_sbuf why = OM_SBUF_INIT, short_why = OM_SBUF_INIT;
     const char *no_clip = eligible ? NULL : no_clip_reason(x, &why);
+    /* some clips, but fewer than the brand asks for: say why, next to them */
+    int shortfall = eligible > 0 && eligible < per_video;
+    if (shortfall) {
+        size_t vetoed = 0, below = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].vetoed)
+                vetoed++;
+            else if (!items[i].selected && items[i].confidence < min_conf)
+                below++;
+        }
+        sb_printf(&short_why,
+                  "%zu of the %zu clips the brand asks per video: %zu candidate%s in all, %zu "
+                  "vetoed, %zu below the minimum confidence %.2f",
+                  eligible, per_video, n, n == 1 ? "" : "s", vetoed, below, min_conf);
+    }
     int raced = 0;
     rc = om_store_begin(s);
     if (!rc) {
@@ -419,7 +440,9 @@ static int select_prioritize(om_job_ctx *ctx, void *js)
                         c[i].chorus.disagreement);
         }
         if (!rc && !raced && no_clip)
-            rc = record_no_clip(ctx, x, no_clip, sb_str(&why));
+            rc = record_reason(ctx, x, "no_clip", no_clip, sb_str(&why));
+        if (!rc && !raced && shortfall)
+            rc = record_reason(ctx, x, "shortfall", "fewer_than_requested", sb_str(&short_why));
         if (rc == OM_OK && raced) {
             om_store_rollback(s);
         } else if (rc == OM_OK) {
@@ -430,8 +453,14 @@ static int select_prioritize(om_job_ctx *ctx, void *js)
     }
     if (!rc && raced) {
         sb_release(&why);
+        sb_release(&short_why);
         return om_step_done(ctx, "already decided by another delivery");
     }
+    if (!rc && shortfall) {
+        om_warn(SRC, "video %s: %s", video_id, sb_str(&short_why));
+        json_object_set_new(ctx->result, "shortfall_reason", json_string(sb_str(&short_why)));
+    }
+    sb_release(&short_why);
     if (!rc && no_clip) {
         json_t *f = json_pack("{s:s, s:s, s:s}", "video_id", video_id, "no_clip_code", no_clip,
                               "no_clip_reason", sb_str(&why));

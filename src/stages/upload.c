@@ -78,8 +78,11 @@ static char *render_path(om_store *s, const om_config *cfg, const char *clip_id)
                                   "SELECT path FROM artifacts WHERE kind = 'render' AND "
                                   "entity_id = ? ORDER BY created_at DESC LIMIT 1",
                                   OM_PARAMS(OM_TEXT(clip_id)), &path);
-    if (rc == OM_OK && path)
-        return path;
+    if (rc == OM_OK && path) {
+        char *abs = om_config_path_from_row(cfg, path); /* stored relative to the home */
+        free(path);
+        return abs;
+    }
     om_error_clear();
     free(path);
     const char *media = om_config_media_dir(cfg);
@@ -157,9 +160,21 @@ static json_t *sidecar_build(om_job_ctx *ctx, const om_clip_info *ci, const upjo
     return doc;
 }
 
-static int save_state(om_store *s, const char *id, const json_t *state, const char *status)
+/* The target state as upload_jobs.target_state stores it: its *path members relative to
+ * the workspace home. Caller frees. */
+static char *state_row_text(const om_config *cfg, const json_t *state)
 {
-    char *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+    json_t *copy = json_deep_copy(state);
+    om_config_json_paths(cfg, copy, 1);
+    char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+    json_decref(copy);
+    return text;
+}
+
+static int save_state(om_job_ctx *ctx, const char *id, const json_t *state, const char *status)
+{
+    om_store *s = ctx->store;
+    char *text = state_row_text(ctx->cfg, state);
     int rc = om_store_exec(s,
                            "UPDATE upload_jobs SET target_state = ?, status = ? WHERE "
                            "upload_job_id = ? AND status <> 'DONE'",
@@ -178,7 +193,16 @@ typedef struct upload {
     char *dest, *clip_path, *result_id;
     json_t *sidecar;
     om_publish_req req;
+    om_job_ctx *ctx;
 } upload;
+
+/* The target's persist callback: target_state saved now, in its own statement (a
+ * resumable session before its first byte). */
+static int persist_state(void *arg, const json_t *state)
+{
+    upload *x = arg;
+    return save_state(x->ctx, x->uj_id, state, "UPLOADING");
+}
 
 static void upload_release(om_job_ctx *ctx, void *js)
 {
@@ -194,13 +218,58 @@ static void upload_release(om_job_ctx *ctx, void *js)
         upjob_release(&x->u);
 }
 
+/* The platform's quota window is used up (target.h): the post moves to the window's
+ * reopening as a new delayed job (unique per upload job and window), this delivery ends
+ * DONE early, so no attempt is spent on a limit that no retry before then can pass. The
+ * job's resumable state is kept for the new delivery. */
+static int quota_reschedule(om_job_ctx *ctx, upload *x)
+{
+    json_t *q = json_object_get(x->u.state, OM_TARGET_QUOTA_KEY);
+    const char *at = json_string_value(json_object_get(q, "retry_at"));
+    const char *reason = json_string_value(json_object_get(q, "reason"));
+    char *msg = xstrdup(om_error_msg());
+    int64_t at_us = 0;
+    if (!at || om_time_parse(at, &at_us)) {
+        om_error_set(OM_EBUSY, "%s", msg);
+        free(msg);
+        return om_error_wrap(OM_EBUSY, "upload clip %s", x->clip_id);
+    }
+    int64_t delay_ms = (at_us - om_now_us()) / 1000 + 60000; /* a minute past the reset */
+    if (delay_ms < 1000)
+        delay_ms = 1000;
+    char *key = xasprintf("%s:quota:%s", x->uj_id, at);
+    om_store *s = ctx->store;
+    int rc = om_store_begin(s);
+    if (!rc)
+        rc = save_state(ctx, x->uj_id, x->u.state, "SCHEDULED");
+    if (!rc)
+        rc = om_job_emit(ctx, "upload", json_deep_copy(ctx->payload), NULL, key,
+                         ctx->job ? ctx->job->priority : 5, delay_ms);
+    if (!rc)
+        rc = om_store_commit(s);
+    else
+        om_store_rollback(s);
+    free(key);
+    if (rc) {
+        free(msg);
+        return om_error_wrap(rc, "upload clip %s: rescheduling after %s", x->clip_id,
+                             reason ? reason : "a quota error");
+    }
+    json_object_set_new(ctx->result, "rescheduled_to", json_string(at));
+    int done = om_step_done(ctx, "%s: rescheduled to %s (the quota window reopens)", msg, at);
+    free(msg);
+    return done;
+}
+
 /* A step failed after the target was involved: keep whatever it learned (resumable
  * sessions) for the retry, without losing the error that stopped us. */
 static int upload_fail(om_job_ctx *ctx, upload *x, int rc)
 {
+    if (rc == OM_EBUSY && json_is_object(json_object_get(x->u.state, OM_TARGET_QUOTA_KEY)))
+        return quota_reschedule(ctx, x);
     if (x->t && json_object_size(x->u.state)) {
         char *msg = xstrdup(om_error_msg());
-        if (save_state(ctx->store, x->uj_id, x->u.state, "FAILED"))
+        if (save_state(ctx, x->uj_id, x->u.state, "FAILED"))
             om_warn(SRC, "could not save target state of %s: %s", x->uj_id, om_error_msg());
         om_error_set(rc, "%s", msg);
         free(msg);
@@ -221,9 +290,12 @@ static int upload_init(om_job_ctx *ctx, void *js)
     int rc = load_upjob(s, x->uj_id, x->clip_id, &x->u);
     if (rc)
         return om_error_wrap(rc, "upload");
+    om_config_json_paths(ctx->cfg, x->u.state, 0);
     x->have_u = 1;
     if (!strcmp(x->u.status, "DONE")) {
         const char *path = json_string_value(json_object_get(x->u.state, "export_path"));
+        if (!path)
+            path = json_string_value(json_object_get(x->u.state, "video_id"));
         return om_step_done(ctx, "already published%s%s", path ? " to " : "", path ? path : "");
     }
     rc = om_clip_info_load(s, x->clip_id, ctx->project_id, &x->ci);
@@ -237,7 +309,12 @@ static int upload_init(om_job_ctx *ctx, void *js)
             "upload clip %s", x->clip_id);
     x->dest = om_export_dir(&x->ci, om_config_home(ctx->cfg));
     x->clip_path = render_path(s, ctx->cfg, x->clip_id);
-    om_publish_req req = {x->clip_id, x->uj_id, x->clip_path, NULL, x->dest, ctx->cfg};
+    x->ctx = ctx;
+    om_publish_req req = {x->clip_id,    x->uj_id,           x->clip_path,
+                          NULL,          x->dest,            ctx->cfg,
+                          s,             x->ci.project_id,   x->ci.brand,
+                          x->u.scheduled_time, persist_state, x,
+                          ctx->cancel};
     x->req = req;
     return OM_OK;
 }
@@ -261,7 +338,7 @@ static int upload_publish(om_job_ctx *ctx, void *js)
     x->req.sidecar = x->sidecar;
     int rc = x->t->publish(&x->req, x->u.state, &x->result_id);
     if (!rc)
-        rc = save_state(ctx->store, x->uj_id, x->u.state, "UPLOADED");
+        rc = save_state(ctx, x->uj_id, x->u.state, "UPLOADED");
     if (rc)
         return upload_fail(ctx, x, rc);
     om_step_note(ctx, "%s %s%s", x->t->name, x->result_id,
@@ -288,7 +365,7 @@ static int upload_verify(om_job_ctx *ctx, void *js)
     char sid[OM_UUID_LEN] = "";
     rc = om_store_begin(s);
     if (!rc) {
-        char *state_text = json_dumps(u->state, JSON_COMPACT | JSON_SORT_KEYS);
+        char *state_text = state_row_text(ctx->cfg, u->state);
         int is_yt = !strcmp(t->name, "youtube");
         rc = om_store_exec(s,
                            "UPDATE upload_jobs SET status = 'DONE', target_state = ?, "
@@ -303,21 +380,24 @@ static int upload_verify(om_job_ctx *ctx, void *js)
             json_t *am = json_pack("{s:s,s:s,s:s?}", "upload_job_id", uj_id, "target", t->name,
                                    "sidecar_path",
                                    json_string_value(json_object_get(u->state, "sidecar_path")));
+            om_config_json_paths(ctx->cfg, am, 1);
             char *amt = json_dumps(am, JSON_COMPACT | JSON_SORT_KEYS);
             json_decref(am);
             json_t *sz = json_object_get(u->state, "size_bytes");
+            char *export_row = om_config_path_to_row(ctx->cfg, result_id);
             rc = om_store_exec(s,
                                "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
                                "path, checksum, size_bytes, metadata) VALUES (?, 'export', "
                                "'clips', ?, ?, ?, ?, ?) ON CONFLICT (kind, entity_id, path) DO "
                                "NOTHING",
                                OM_PARAMS(OM_TEXT(om_uuid4(aid)), OM_TEXT(clip_id),
-                                         OM_TEXT(result_id), OM_TEXT(sum),
+                                         OM_TEXT(export_row), OM_TEXT(sum),
                                          json_is_integer(sz) ? OM_INT(json_integer_value(sz))
                                                              : OM_NULL,
                                          OM_JSON(amt)),
                                NULL);
             free(amt);
+            free(export_row);
         }
         if (!rc)
             rc = om_store_exec(s,
@@ -329,12 +409,20 @@ static int upload_verify(om_job_ctx *ctx, void *js)
                                "UPDATE schedules SET status = 'PUBLISHED' WHERE clip_id = ?",
                                OM_PARAMS(OM_TEXT(clip_id)), NULL);
         if (!rc) {
+            json_t *st_row = json_deep_copy(u->state); /* paths as the rows hold them */
+            om_config_json_paths(ctx->cfg, st_row, 1);
+            char *result_row = !strcmp(t->name, "export")
+                                   ? om_config_path_to_row(ctx->cfg, result_id)
+                                   : xstrdup(result_id);
             json_t *chain = json_pack(
-                "{s:s,s:s,s:s,s:O,s:s?,s:s?}", "stage", "upload", "target", t->name, "result_id",
-                result_id, "target_state", u->state, "scheduled_time", u->scheduled_time,
+                "{s:s,s:s,s:s,s:o,s:s?,s:s?}", "stage", "upload", "target", t->name, "result_id",
+                result_row, "target_state", st_row, "scheduled_time", u->scheduled_time,
                 "title", u->title);
+            free(result_row);
             if (!strcmp(t->name, "export"))
-                json_object_set(chain, "export_path", json_object_get(u->state, "export_path"));
+                json_object_set(chain, "export_path",
+                                json_object_get(json_object_get(chain, "target_state"),
+                                                "export_path"));
             json_t *lineage = json_pack("{s:s,s:s,s:s?}", "clip_id", clip_id, "target", t->name,
                                         "checksum", sum);
             rc = om_job_record(ctx, "upload_jobs", uj_id, lineage, chain, sid);

@@ -994,13 +994,232 @@ static const char pg_v3[] =
     "END\n"
     "$do$;\n";
 
-/* ---- version 4: dashboard logins (src/http/auth.c) -----------------------------------
+/* ---- version 4: publishing accounts ----------------------------------------------------
+ * One linked account per project and platform (`omniva account add youtube PROJECT`,
+ * src/targets/accounts.c): the OAuth tokens (the refresh token is never logged or printed),
+ * the account's state (active, or unusable after invalid_grant: an incident is raised then),
+ * when the token was last refreshed and checked, and the platform's quota window in use
+ * (the day in the platform's own time zone and the units spent in it). Removed with the
+ * project. */
+static const char sqlite_v5[] =
+    "CREATE TABLE publishing_accounts ("
+    "  " UUID("account_id") " NOT NULL PRIMARY KEY,"
+    "  " UUID("project_id") " NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CONSTRAINT publishing_accounts_state CHECK (state IN ('active', 'unusable')),"
+    "  external_id TEXT,"
+    "  display_name TEXT,"
+    "  scopes TEXT,"
+    "  access_token TEXT,"
+    "  " TS("access_expires_at") ","
+    "  refresh_token TEXT,"
+    "  " TS("last_refresh_at") ","
+    "  " TS("last_check_at") ","
+    "  last_error TEXT,"
+    "  quota_day TEXT,"
+    "  quota_used INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  UNIQUE (project_id, platform)"
+    ") STRICT;\n";
+
+static const char pg_v5[] =
+    "CREATE TABLE publishing_accounts ("
+    "  account_id UUID PRIMARY KEY,"
+    "  project_id UUID NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CONSTRAINT publishing_accounts_state CHECK (state IN ('active', 'unusable')),"
+    "  external_id TEXT,"
+    "  display_name TEXT,"
+    "  scopes TEXT,"
+    "  access_token TEXT,"
+    "  access_expires_at TIMESTAMPTZ,"
+    "  refresh_token TEXT,"
+    "  last_refresh_at TIMESTAMPTZ,"
+    "  last_check_at TIMESTAMPTZ,"
+    "  last_error TEXT,"
+    "  quota_day TEXT,"
+    "  quota_used BIGINT NOT NULL DEFAULT 0,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  UNIQUE (project_id, platform)"
+    ");\n"
+    /* tokens are secrets: the read-only cognition role (default SELECT grants) loses them */
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'REVOKE ALL ON publishing_accounts FROM omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'revoke on publishing_accounts skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
+/* ---- version 6: the data lifecycle (src/lifecycle) -------------------------------------
+ * Retention deletes files, never rows: the row stays and says its file is gone, when and
+ * why, with the SHA-256 of what was deleted (the ledger packet of the deletion names the
+ * same). artifacts also records an operator's approval to delete a derived asset before
+ * its time, and projects an optional per-project override of the retention days
+ * ({"raw_days": N, "derived_days": N}; absent keys take the [retention] settings). */
+static const char sqlite_v6[] =
+    "ALTER TABLE videos ADD COLUMN " TS("file_gone_at") ";\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_reason TEXT;\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN " TS("gone_at") ";\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_reason TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN " TS("delete_approved_at") ";\n"
+    "ALTER TABLE artifacts ADD COLUMN delete_approved_by TEXT;\n"
+    "ALTER TABLE projects ADD COLUMN " JSON("retention") ";\n"
+    "CREATE INDEX videos_file_gone_idx ON videos (file_gone_at) WHERE file_gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_gone_idx ON artifacts (gone_at) WHERE gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_path_idx ON artifacts (path);\n";
+
+static const char pg_v6[] =
+    "ALTER TABLE videos ADD COLUMN file_gone_at TIMESTAMPTZ;\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_reason TEXT;\n"
+    "ALTER TABLE videos ADD COLUMN file_gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_at TIMESTAMPTZ;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_reason TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN gone_sha256 TEXT;\n"
+    "ALTER TABLE artifacts ADD COLUMN delete_approved_at TIMESTAMPTZ;\n"
+    "ALTER TABLE artifacts ADD COLUMN delete_approved_by TEXT;\n"
+    "ALTER TABLE projects ADD COLUMN retention JSONB;\n"
+    "CREATE INDEX videos_file_gone_idx ON videos (file_gone_at) WHERE file_gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_gone_idx ON artifacts (gone_at) WHERE gone_at IS NOT NULL;\n"
+    "CREATE INDEX artifacts_path_idx ON artifacts (path);\n";
+
+/* ---- version 7: the oversight layer (src/oversight) ----------------------------------
+ * incidents gets what Paradox and Eclipse need to deduplicate: evidence (JSON), first_seen,
+ * last_seen, count, resolved_by, and a unique index on (kind, entity_type, entity_id) over
+ * the open incidents, so a violation seen again bumps count/last_seen of its open incident
+ * (INSERT ... ON CONFLICT ... WHERE resolved_at IS NULL DO UPDATE) and one seen again after
+ * it was resolved opens a new one. `details` (version 1) stays, unused by our code.
+ * job_type_pauses: a paused job type is not claimed (queue.c filters the claim), except one
+ * probe job once probe_at has passed (probe_job_id: 'claiming' while a claim reserves it,
+ * then the probe's job id). circuit_breakers: per creator (entity), closed/open/half_open.
+ * SQLite cannot add NOT NULL columns with a non-constant default, so incidents is rebuilt
+ * (nothing references it); PostgreSQL adds the columns. PostgreSQL also extends the
+ * cognition role of version 1: it may insert incidents and bump the open ones (the columns
+ * a re-seen violation updates), and the migrating user is made a member so Paradox can
+ * SET ROLE to it. */
+static const char sqlite_v7[] =
+    "CREATE TABLE incidents_v7 ("
+    "  " UUID("incident_id") " NOT NULL PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  entity_type TEXT,"
+    "  entity_id TEXT,"
+    "  message TEXT NOT NULL,"
+    "  " JSON("details") ","
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("resolved_at") ","
+    "  " JSON("evidence") ","
+    "  " TS_NOW_V2("first_seen") ","
+    "  " TS_NOW_V2("last_seen") ","
+    "  count INTEGER NOT NULL DEFAULT 1 CONSTRAINT incidents_count_positive CHECK (count >= 1),"
+    "  resolved_by TEXT"
+    ") STRICT;\n"
+    "INSERT INTO incidents_v7 (incident_id, kind, severity, entity_type, entity_id, message,"
+    "  details, created_at, resolved_at, first_seen, last_seen) "
+    "SELECT incident_id, kind, severity, entity_type, entity_id, message, details, created_at,"
+    "  resolved_at, created_at, created_at FROM incidents;\n"
+    "DROP TABLE incidents;\n"
+    "ALTER TABLE incidents_v7 RENAME TO incidents;\n"
+    "CREATE INDEX incidents_open_idx ON incidents (created_at) WHERE resolved_at IS NULL;\n"
+    "CREATE UNIQUE INDEX incidents_dedup_idx ON incidents (kind, entity_type, entity_id)"
+    "  WHERE resolved_at IS NULL;\n"
+    "CREATE INDEX incidents_kind_idx ON incidents (kind, entity_type, entity_id);\n"
+    "CREATE TABLE job_type_pauses ("
+    "  job_type TEXT NOT NULL PRIMARY KEY,"
+    "  reason TEXT NOT NULL,"
+    "  " TS_NOW_V2("paused_at") ","
+    "  " TS("probe_at") " NOT NULL,"
+    "  probe_job_id TEXT,"
+    "  probes INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("updated_at")
+    ") STRICT;\n"
+    "CREATE TABLE circuit_breakers ("
+    "  entity_type TEXT NOT NULL,"
+    "  entity_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'closed'"
+    "    CONSTRAINT circuit_breakers_state_valid CHECK (state IN ('closed', 'open', 'half_open')),"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  " TS("last_event_at") ","
+    "  " TS("opened_at") ","
+    "  " TS("half_open_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  PRIMARY KEY (entity_type, entity_id)"
+    ") STRICT;\n";
+
+static const char pg_v7[] =
+    "ALTER TABLE incidents ADD COLUMN evidence JSONB;\n"
+    "ALTER TABLE incidents ADD COLUMN first_seen TIMESTAMPTZ NOT NULL DEFAULT now();\n"
+    "ALTER TABLE incidents ADD COLUMN last_seen TIMESTAMPTZ NOT NULL DEFAULT now();\n"
+    "ALTER TABLE incidents ADD COLUMN count INT NOT NULL DEFAULT 1"
+    "  CONSTRAINT incidents_count_positive CHECK (count >= 1);\n"
+    "ALTER TABLE incidents ADD COLUMN resolved_by TEXT;\n"
+    "UPDATE incidents SET first_seen = created_at, last_seen = created_at;\n"
+    "CREATE UNIQUE INDEX incidents_dedup_idx ON incidents (kind, entity_type, entity_id)"
+    "  WHERE resolved_at IS NULL;\n"
+    "CREATE INDEX incidents_kind_idx ON incidents (kind, entity_type, entity_id);\n"
+    "CREATE TABLE job_type_pauses ("
+    "  job_type TEXT PRIMARY KEY,"
+    "  reason TEXT NOT NULL,"
+    "  paused_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  probe_at TIMESTAMPTZ NOT NULL,"
+    "  probe_job_id TEXT,"
+    "  probes INT NOT NULL DEFAULT 0,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE circuit_breakers ("
+    "  entity_type TEXT NOT NULL,"
+    "  entity_id TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'closed'"
+    "    CONSTRAINT circuit_breakers_state_valid CHECK (state IN ('closed', 'open', 'half_open')),"
+    "  failures INT NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  last_event_at TIMESTAMPTZ,"
+    "  opened_at TIMESTAMPTZ,"
+    "  half_open_at TIMESTAMPTZ,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (entity_type, entity_id)"
+    ");\n"
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT ON incidents, job_type_pauses, circuit_breakers "
+    "TO omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT INSERT ON incidents TO omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT UPDATE (count, last_seen, evidence, message, severity) ON incidents "
+    "TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grants on incidents to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "    IF NOT pg_has_role(current_user, 'omniva_cognition_ro', 'MEMBER') THEN\n"
+    "      BEGIN\n"
+    "        EXECUTE 'GRANT omniva_cognition_ro TO ' || quote_ident(current_user);\n"
+    "      EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN\n"
+    "        RAISE NOTICE 'omniva_cognition_ro not granted to %: %', current_user, SQLERRM;\n"
+    "      END;\n"
+    "    END IF;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
+/* ---- version 8: dashboard logins (src/http/auth.c) -----------------------------------
  * users with a role and an argon2id hash (libsodium's crypto_pwhash_str text); sessions and
  * api_tokens keyed by the BLAKE2b hash of the secret (the secret itself is never stored);
  * login_attempts: the failed logins the rate limit counts, shared by every server instance.
  * On PostgreSQL the read-only role of migration 1 may read users without password_hash and
  * nothing of sessions or api_tokens. */
-static const char sqlite_v4[] =
+static const char sqlite_v8[] =
     "CREATE TABLE users ("
     "  name TEXT NOT NULL PRIMARY KEY,"
     "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
@@ -1036,7 +1255,7 @@ static const char sqlite_v4[] =
     "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
     "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n";
 
-static const char pg_v4[] =
+static const char pg_v8[] =
     "CREATE TABLE users ("
     "  name TEXT PRIMARY KEY,"
     "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
@@ -1092,6 +1311,11 @@ const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
     {3, "ledger head", sqlite_v3, pg_v3},
-    {4, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v4, pg_v4},
+    {4, "projects.archived_at (API archive)", "ALTER TABLE projects ADD COLUMN archived_at TEXT;\n",
+     "ALTER TABLE projects ADD COLUMN archived_at TIMESTAMPTZ;\n"},
+    {5, "publishing accounts", sqlite_v5, pg_v5},
+    {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
+    {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {8, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v8, pg_v8},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

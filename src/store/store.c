@@ -149,6 +149,30 @@ int om_store_schema_columns(om_store *s, om_rows **out)
     return note(s, s->be->schema_columns(s, out));
 }
 
+/* ---- backups ----------------------------------------------------------------------- */
+
+int om_store_backup(om_store *s, const char *dest_path, om_store_snapshot_fn in_snapshot,
+                    void *ud)
+{
+    OM_ASSERT(s && dest_path);
+    if (s->in_txn)
+        return om_error_set(OM_EINVAL, "cannot back up inside an open transaction");
+    if (!s->be->backup)
+        return om_error_set(OM_EINVAL, "the %s store backend cannot make backups", s->be->name);
+    return s->be->backup(s, dest_path, in_snapshot, ud);
+}
+
+int om_store_restore(om_store *s, const char *src_path)
+{
+    OM_ASSERT(s && src_path);
+    if (s->in_txn)
+        return om_error_set(OM_EINVAL, "cannot restore inside an open transaction");
+    if (!s->be->restore)
+        return om_error_set(OM_EINVAL, "the %s store backend cannot restore backups",
+                            s->be->name);
+    return s->be->restore(s, src_path);
+}
+
 /* ---- transactions ------------------------------------------------------------------ */
 
 int om_store_begin(om_store *s)

@@ -105,6 +105,20 @@ int om_store_query_value(om_store *s, const char *sql, const om_val *params, siz
  * `omniva doctor`): rows of (table_name, column_name) ordered by both. */
 int om_store_schema_columns(om_store *s, om_rows **out);
 
+/* Backups (src/lifecycle/backup.c drives them). om_store_backup writes a consistent copy of
+ * the whole database to dest_path (must not exist; SQLite: the online backup API, a single
+ * self-contained file; PostgreSQL: `pg_dump -Fc`, which must be on PATH) while workers keep
+ * writing; in_snapshot (may be NULL) runs on s inside the snapshot the copy is taken from
+ * (read-only: counts, the ledger head). om_store_restore loads such a file into this
+ * database, which must be empty (the caller checks: it knows what "empty" means), all or
+ * nothing; on PostgreSQL through `pg_restore`, then the materialized views are refreshed.
+ * Not inside a transaction. OM_EINVAL when the backend cannot (or the file is not one of
+ * its backups), OM_EIO/OM_EUNAVAIL with the tool's words otherwise. */
+typedef int (*om_store_snapshot_fn)(om_store *s, void *ud);
+int om_store_backup(om_store *s, const char *dest_path, om_store_snapshot_fn in_snapshot,
+                    void *ud);
+int om_store_restore(om_store *s, const char *src_path);
+
 size_t om_rows_count(const om_rows *r);
 size_t om_rows_ncols(const om_rows *r);
 const char *om_rows_colname(const om_rows *r, size_t col);

@@ -23,6 +23,16 @@ typedef struct om_store_backend {
     /* Runs one migration script (dialect text, may hold many statements) */
     int (*exec_script)(om_store *s, const char *sql);
     int (*schema_columns)(om_store *s, om_rows **out);
+    /* Optional (NULL: this backend cannot back up; store.c says so). Writes a consistent
+     * copy of the whole database to dest_path (a new file; SQLite: the online backup API,
+     * PostgreSQL: pg_dump -Fc) while other connections keep writing. in_snapshot (may be
+     * NULL) is called on s inside the same read snapshot the copy is taken from, so what it
+     * reads (row counts, the ledger head) describes the copy exactly. */
+    int (*backup)(om_store *s, const char *dest_path, om_store_snapshot_fn in_snapshot,
+                  void *ud);
+    /* Optional. Loads a file written by backup into this database, which the caller has
+     * checked is empty; all or nothing. PostgreSQL refreshes the materialized views after. */
+    int (*restore)(om_store *s, const char *src_path);
 } om_store_backend;
 
 #define OM_STORE_BACKEND_VERSION 1

@@ -422,6 +422,118 @@ static int sq_schema_columns(om_store *s, om_rows **out)
                NULL, 0, out, NULL);
 }
 
+/* ---- backups ------------------------------------------------------------------------ */
+
+static int pragma(sq *q, const char *sql);
+
+/* A read transaction on our connection pins one snapshot (WAL: writers go on meanwhile);
+ * sqlite3_backup_step uses the source's open read transaction, so the copy and whatever
+ * in_snapshot read describe the same data. step(-1) copies every page in one go: a write
+ * between steps would restart an incremental copy. The copy is switched to
+ * journal_mode=DELETE so it is one self-contained file. */
+static int sq_backup(om_store *s, const char *dest_path, om_store_snapshot_fn in_snapshot,
+                     void *ud)
+{
+    sq *q = impl(s);
+    if (forked(q))
+        return OM_ERROR;
+    struct stat stb;
+    if (lstat(dest_path, &stb) == 0)
+        return om_error_set(OM_EEXISTS, "backup file %s already exists", dest_path);
+    int rc = pragma(q, "BEGIN");
+    if (rc == OM_OK)
+        rc = pragma(q, "SELECT count(*) FROM sqlite_schema"); /* starts the read */
+    if (rc == OM_OK && in_snapshot)
+        rc = in_snapshot(s, ud);
+    sqlite3 *dst = NULL;
+    if (rc == OM_OK) {
+        int src = sqlite3_open_v2(dest_path, &dst,
+                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXRESCODE,
+                                  NULL);
+        if (src != SQLITE_OK)
+            rc = om_error_set(OM_EIO, "cannot create backup file %s: %s", dest_path,
+                              dst ? sqlite3_errmsg(dst) : sqlite3_errstr(src));
+    }
+    if (rc == OM_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", q->db, "main");
+        if (!b) {
+            rc = om_error_set(OM_EIO, "cannot start the backup of %s: %s", q->path,
+                              sqlite3_errmsg(dst));
+        } else {
+            int src = sqlite3_backup_step(b, -1);
+            sqlite3_backup_finish(b);
+            if (src != SQLITE_DONE)
+                rc = om_error_set(OM_EIO, "backup of %s into %s failed: %s", q->path,
+                                  dest_path, sqlite3_errstr(src));
+        }
+    }
+    if (rc == OM_OK) {
+        char *err = NULL;
+        if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE; PRAGMA user_version", NULL, NULL,
+                         &err) != SQLITE_OK)
+            rc = om_error_set(OM_EIO, "backup file %s: %s", dest_path, err ? err : "?");
+        sqlite3_free(err);
+    }
+    if (dst && sqlite3_close(dst) != SQLITE_OK && rc == OM_OK)
+        rc = om_error_set(OM_EIO, "closing backup file %s: %s", dest_path, sqlite3_errmsg(dst));
+    if (!sqlite3_get_autocommit(q->db)) {
+        char *err = NULL;
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, &err); /* it only read */
+        sqlite3_free(err);
+    }
+    if (rc != OM_OK)
+        unlink(dest_path);
+    return rc;
+}
+
+/* Copies a backup file over this connection's database (the backup API, in the other
+ * direction): all pages in one step, so a failure leaves the target as it was. */
+static int sq_restore(om_store *s, const char *src_path)
+{
+    sq *q = impl(s);
+    if (forked(q))
+        return OM_ERROR;
+    if (q->readonly)
+        return om_error_set(OM_EINVAL, "cannot restore into %s: opened read-only", q->path);
+    sqlite3 *src = NULL;
+    int rc = OM_OK;
+    int r = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_EXRESCODE, NULL);
+    if (r != SQLITE_OK) {
+        rc = om_error_set(OM_EIO, "cannot open backup file %s: %s", src_path,
+                          src ? sqlite3_errmsg(src) : sqlite3_errstr(r));
+        sqlite3_close(src);
+        return rc;
+    }
+    char *err = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(src, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW ||
+        strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+        rc = om_error_set(OM_EINVAL, "%s is not an intact SQLite database: %s", src_path,
+                          st && sqlite3_column_text(st, 0)
+                              ? (const char *)sqlite3_column_text(st, 0)
+                              : sqlite3_errmsg(src));
+    sqlite3_finalize(st);
+    if (rc == OM_OK) {
+        cache_clear(q); /* the schema is replaced under them */
+        sqlite3_backup *b = sqlite3_backup_init(q->db, "main", src, "main");
+        if (!b) {
+            rc = map_error(q, sqlite3_errcode(q->db), NULL, NULL);
+        } else {
+            r = sqlite3_backup_step(b, -1);
+            sqlite3_backup_finish(b);
+            if (r != SQLITE_DONE)
+                rc = om_error_set(OM_EIO, "restoring %s into %s failed: %s", src_path, q->path,
+                                  sqlite3_errstr(r));
+        }
+    }
+    sqlite3_free(err);
+    sqlite3_close(src);
+    if (rc == OM_OK)
+        rc = pragma(q, "PRAGMA journal_mode = WAL");
+    return rc;
+}
+
 /* ---- open / close ------------------------------------------------------------------- */
 
 /* Percent-decodes [s, s+n) into a new string; NULL on a bad escape. */
@@ -669,4 +781,6 @@ const om_store_backend om_store_backend_sqlite = {
     .lock = sq_lock,
     .exec_script = sq_exec_script,
     .schema_columns = sq_schema_columns,
+    .backup = sq_backup,
+    .restore = sq_restore,
 };

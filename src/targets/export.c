@@ -137,7 +137,7 @@ out:
     return rc;
 }
 
-static int export_verify(const om_publish_req *req, const json_t *state, const char *result_id)
+static int export_verify(const om_publish_req *req, json_t *state, const char *result_id)
 {
     const char *path = result_id ? result_id
                                  : json_string_value(json_object_get(state, "export_path"));

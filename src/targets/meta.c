@@ -8,7 +8,7 @@
 #include "base/utf8.h"
 #include "targets/target.h"
 
-static const om_target *const targets[] = {&om_target_export};
+static const om_target *const targets[] = {&om_target_export, &om_target_youtube};
 
 const om_target *om_target_find(const char *name)
 {

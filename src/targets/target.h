@@ -11,6 +11,11 @@
  * continues instead of starting over, and a publish that already happened is recognised and
  * not repeated (the export target checks upload_job_id and SHA-256 of what is on disk).
  *
+ * YouTube (youtube.c) persists its resumable session through req->persist before the first
+ * byte, and the flag "final_sent" before the last chunk, so whatever instant the worker
+ * dies, the next delivery asks the session what the server has (and a completed session
+ * answers with the video): one video per upload job.
+ *
  * Also here: the publishing metadata every target uses (title <= 100 characters,
  * description, tags <= 500 characters in YouTube's counting), derived from the transcript
  * and keywords.
@@ -24,6 +29,7 @@
 #include <jansson.h>
 
 #include "base/config.h"
+#include "store/store.h"
 
 #define OM_TARGET_VERSION 1
 #define OM_TITLE_MAX_CHARS 100
@@ -37,21 +43,39 @@ typedef struct om_publish_req {
     const json_t *sidecar;  /* metadata object: title, description, tags, provenance, ... */
     const char *dest_dir;   /* export target: destination folder */
     const om_config *cfg;   /* may be NULL */
+    /* for targets that post to an account (YouTube); NULL for export */
+    om_store *store;        /* the job's connection: account tokens, incidents */
+    const char *project_id; /* the clip's project ("" when none) */
+    const json_t *brand;    /* the project's brand (youtube: privacy, category, ...) */
+    const char *scheduled_time; /* when the post is due (publishAt ahead of it), or NULL */
+    /* Saves `state` as upload_jobs.target_state now (a resumable session before its first
+     * byte); the target calls it between requests. NULL: nothing to save to. */
+    int (*persist)(void *arg, const json_t *state);
+    void *persist_arg;
+    volatile int *cancel;   /* becomes 1 when the job must stop (may be NULL) */
 } om_publish_req;
 
 typedef struct om_target {
     int version; /* OM_TARGET_VERSION */
     const char *name;
+    /* the platform whose linked account (accounts.h) a post needs; NULL: none (export) */
+    const char *account_platform;
     /* AUTH: credentials/destination ready (export: the folder exists and is writable). */
     int (*auth)(const om_publish_req *req, json_t *state);
     /* UPLOAD: publish; *result_id_out (caller frees) names the result (export: the path,
      * YouTube: the video id). Must be idempotent given the same state and upload_job_id. */
     int (*publish)(const om_publish_req *req, json_t *state, char **result_id_out);
     /* VERIFY: the publish is really there (export: files on disk, checksum matches). */
-    int (*verify)(const om_publish_req *req, const json_t *state, const char *result_id);
+    int (*verify)(const om_publish_req *req, json_t *state, const char *result_id);
 } om_target;
 
 extern const om_target om_target_export;
+extern const om_target om_target_youtube; /* youtube.c: YouTube Data API v3 */
+
+/* A target's answer "the platform's quota/rate window is used up": the target returns
+ * OM_EBUSY and sets state.quota = {"reason", "retry_at"} (ISO time the window reopens);
+ * the uploader then reschedules the job to retry_at without counting an attempt. */
+#define OM_TARGET_QUOTA_KEY "quota"
 
 /* By name ("export"); NULL when unknown. */
 const om_target *om_target_find(const char *name);

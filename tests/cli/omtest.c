@@ -48,13 +48,14 @@ int omt_run(char **out, char **err, const char *home, ...)
     return omt_runv(out, err, home, args);
 }
 
-int omt_run_pty(char **out, const char *home, const char *const *args, int64_t timeout_ms)
+/* $OMNIVA_BIN [--home HOME] ARGS..., NULL-terminated (caller frees the array); NULL when
+ * OMNIVA_BIN is not set (said on stderr). */
+static const char **program_argv(const char *home, const char *const *args)
 {
-    *out = NULL;
     const char *bin = getenv("OMNIVA_BIN");
     if (!bin) {
         fprintf(stderr, "omtest: OMNIVA_BIN is not set\n");
-        return -1;
+        return NULL;
     }
     size_t n = 0;
     while (args && args[n])
@@ -68,6 +69,15 @@ int omt_run_pty(char **out, const char *home, const char *const *args, int64_t t
     }
     for (size_t i = 0; i < n; i++)
         argv[k++] = args[i];
+    return argv;
+}
+
+int omt_run_pty(char **out, const char *home, const char *const *args, int64_t timeout_ms)
+{
+    *out = NULL;
+    const char **argv = program_argv(home, args);
+    if (!argv)
+        return -1;
     struct winsize ws = {.ws_row = 40, .ws_col = 120};
     int master = -1;
     fflush(stdout);
@@ -80,7 +90,7 @@ int omt_run_pty(char **out, const char *home, const char *const *args, int64_t t
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execv(bin, (char *const *)argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     free(argv);
@@ -118,23 +128,9 @@ int omt_run_pty(char **out, const char *home, const char *const *args, int64_t t
 pid_t omt_spawn(const char *home, const char *logfile, const char *const *extra_env,
                 const char *const *args)
 {
-    const char *bin = getenv("OMNIVA_BIN");
-    if (!bin) {
-        fprintf(stderr, "omtest: OMNIVA_BIN is not set\n");
+    const char **argv = program_argv(home, args);
+    if (!argv)
         return -1;
-    }
-    size_t n = 0;
-    while (args && args[n])
-        n++;
-    const char **argv = xcalloc(n + 4, sizeof(char *));
-    size_t k = 0;
-    argv[k++] = bin;
-    if (home) {
-        argv[k++] = "--home";
-        argv[k++] = home;
-    }
-    for (size_t i = 0; i < n; i++)
-        argv[k++] = args[i];
     pid_t parent = getpid();
     fflush(stdout);
     fflush(stderr);
@@ -158,7 +154,7 @@ pid_t omt_spawn(const char *home, const char *logfile, const char *const *extra_
             putenv((char *)*e);
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
-        execv(bin, (char *const *)argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     free(argv);

@@ -20,6 +20,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "targets/target.h"
@@ -206,7 +209,10 @@ static void test_init_migrate_doctor(void **state)
     unsetenv("OMNIVA_HOME");
 
     /* doctor: every check passes on a good workspace on this machine */
-    assert_int_equal(omt_run(&out, &err, home, "doctor", NULL), 0);
+    int rc_doc = omt_run(&out, &err, home, "doctor", NULL);
+    if (rc_doc != 0)
+        fprintf(stderr, "doctor:\n%s\n", out);
+    assert_int_equal(rc_doc, 0);
     const char *checks[] = {"config", "store", "queue", "ffmpeg", "ffprobe", "yt-dlp",
                             "espeak-ng", "pocketsphinx model", "fonts", "media dir"};
     for (size_t i = 0; i < OM_ARRAY_LEN(checks); i++)
@@ -236,6 +242,50 @@ static void test_init_migrate_doctor(void **state)
     free(out);
     free(err);
     free(bad);
+
+    /* each miss names its fix: ffmpeg not on PATH */
+    char *bin = xasprintf("%s/bin", root);
+    assert_int_equal(om_mkdirs(bin, 0755), 0);
+    const char *keep[] = {"ffprobe", "yt-dlp", "espeak-ng"};
+    for (size_t k = 0; k < OM_ARRAY_LEN(keep); k++) {
+        char *from = xasprintf("/usr/bin/%s", keep[k]), *to = xasprintf("%s/%s", bin, keep[k]);
+        assert_int_equal(symlink(from, to), 0);
+        free(from);
+        free(to);
+    }
+    char *old_path = xstrdup(getenv("PATH"));
+    setenv("PATH", bin, 1);
+    rc_doc = omt_run(&out, &err, home, "doctor", NULL);
+    setenv("PATH", old_path, 1);
+    assert_int_equal(rc_doc, 1);
+    assert_true(omt_has(out, "FAIL  ffmpeg: 'ffmpeg' not found on PATH"));
+    assert_true(omt_has(out, "fix: apt-get install ffmpeg"));
+    assert_true(omt_has(out, "ok    ffprobe"));
+    free(out);
+    free(err);
+    /* a database without the schema: run migrate; a missing one: init, and none is made */
+    char *empty = xasprintf("%s/empty.db", root);
+    assert_int_equal(om_write_file_atomic(empty, "", 0), 0);
+    char *eurl = xasprintf("sqlite://%s", empty);
+    assert_int_equal(omt_run(&out, &err, home, "--db", eurl, "doctor", NULL), 1);
+    assert_true(omt_has(out, "schema version 0, this build needs"));
+    assert_true(omt_has(out, "fix: omniva migrate"));
+    free(out);
+    free(err);
+    char *missing = xasprintf("%s/nope.db", root);
+    char *murl = xasprintf("sqlite://%s", missing);
+    assert_int_equal(omt_run(&out, &err, home, "--db", murl, "doctor", NULL), 1);
+    assert_true(omt_has(out, "no database file"));
+    assert_true(omt_has(out, "fix: omniva init"));
+    assert_false(om_file_exists(missing));
+    free(out);
+    free(err);
+    free(empty);
+    free(eurl);
+    free(missing);
+    free(murl);
+    free(old_path);
+    free(bin);
     free(id);
     free(home);
     om_rmtree(root);
@@ -908,6 +958,64 @@ static void test_once_reclaims_dead_workers(void **state)
     free(home);
 }
 
+/* GET path from 127.0.0.1:port over a plain socket: the status code, or -1. */
+static int http_status(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char req[256], buf[64] = "";
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    int code = -1;
+    if (write(fd, req, (size_t)n) == n && read(fd, buf, sizeof(buf) - 1) > 12)
+        code = atoi(buf + 9); /* "HTTP/1.1 200 ..." */
+    close(fd);
+    return code;
+}
+
+/* `omniva run` serves the API beside the workers and stops it with them. */
+static void test_run_starts_the_dashboard(void **state)
+{
+    (void)state;
+    char *home = omt_workspace("cli-dash", NULL);
+    int port = harness_free_port();
+    char *listen = xasprintf("http.listen=127.0.0.1:%d", port);
+    char *logfile = xasprintf("%s/run.log", home);
+    pid_t r = omt_spawn(home, logfile, NULL,
+                        (const char *[]){"--set", listen, "run", "--interval", "3600", NULL});
+    assert_true(r > 0);
+    int code = -1;
+    for (int i = 0; i < 200 && code != 200; i++) {
+        om_sleep_ms(50);
+        code = http_status(port, "/api/v1/openapi.json");
+    }
+    assert_int_equal(code, 200);
+    char *want = xasprintf("dashboard: http://127.0.0.1:%d/", port);
+    int said = 0;
+    for (int i = 0; i < 100 && !said; i++) {
+        char *out = NULL;
+        if (om_read_file(logfile, 0, &out, NULL) == OM_OK)
+            said = omt_has(out, want);
+        free(out);
+        if (!said)
+            om_sleep_ms(50);
+    }
+    assert_true(said);
+    free(want);
+    kill(r, SIGTERM);
+    assert_int_equal(omt_wait(r, 20000), 0);
+    assert_int_equal(http_status(port, "/api/v1/openapi.json"), -1); /* stopped with it */
+    free(logfile);
+    free(listen);
+    om_rmtree(home);
+    free(home);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -925,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_run_output),
         cmocka_unit_test(test_once_waits_for_retries),
         cmocka_unit_test(test_once_reclaims_dead_workers),
+        cmocka_unit_test(test_run_starts_the_dashboard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -560,7 +560,7 @@ static void test_analysis_evaluate_json(void **state)
                               "personal finance and interest", "clip_min_s", 10, "clip_max_s",
                               20);
     json_t *out = NULL;
-    assert_int_equal(om_analysis_evaluate(raw, brand, &out), OM_OK);
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
     double v = json_real_value(json_object_get(out, "virality_score"));
     double r = json_real_value(json_object_get(out, "relevance_score"));
     assert_true(v > 0 && v <= 1);
@@ -586,9 +586,191 @@ static void test_analysis_evaluate_json(void **state)
 
     /* not an object */
     json_t *bad = json_array();
-    assert_int_equal(om_analysis_evaluate(bad, NULL, &out), OM_EINVAL);
+    assert_int_equal(om_analysis_evaluate(bad, NULL, NULL, &out), OM_EINVAL);
     json_decref(bad);
     json_decref(raw);
+}
+
+/* raw_ai_output of a talk of `n` six-word sentences of `filler`, where word 2 of sentence 3 is
+ * `odd` said with confidence `conf` (the rest 0.9). */
+static json_t *talk_raw(const char *const *filler, int n, const char *odd, double conf)
+{
+    json_t *words = json_array(), *sents = json_array();
+    double t = 0.3;
+    for (int s = 0; s < n; s++) {
+        om_sbuf sb = OM_SBUF_INIT;
+        double st0 = t;
+        for (int i = 0; i < 6; i++) {
+            int special = odd && s == 3 && i == 2;
+            const char *wd = special ? odd : filler[(s + i) % 6];
+            json_array_append_new(words, json_pack("{s:s,s:f,s:f,s:f}", "w", wd, "start", t,
+                                                   "end", t + 0.35, "conf",
+                                                   special ? conf : 0.9));
+            sb_printf(&sb, "%s%s", i ? " " : "", wd);
+            t += 0.45;
+        }
+        json_array_append_new(sents, json_pack("{s:f,s:f,s:s}", "start", st0, "end", t - 0.1,
+                                               "text", sb_str(&sb)));
+        sb_release(&sb);
+        t += 0.8;
+    }
+    return json_pack("{s:{s:s},s:o,s:o,s:{s:f}}", "engine", "name", "pocketsphinx", "words",
+                     words, "sentences", sents, "signals", "duration", t + 1);
+}
+
+static double best_relevance(json_t *out, json_t **ignored)
+{
+    double best = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(out, "candidates"), i, c)
+    {
+        double r = json_number_value(json_object_get(json_object_get(c, "scores"), "relevance"));
+        json_t *ig = json_object_get(c, "relevance_ignored_low_confidence");
+        if (ignored && json_array_size(ig))
+            *ignored = ig;
+        if (r > best)
+            best = r;
+    }
+    return best;
+}
+
+/* A misheard word matching the brand alone makes nothing on-brand, and the brief's words
+ * about itself ("brand", "channel", "video") match no talk. */
+static void test_relevance_hygiene(void **state)
+{
+    (void)state;
+    static const char *const filler[] = {"we", "walked", "along", "the", "river", "today"};
+    json_t *brand = json_pack("{s:[s],s:s,s:i,s:i}", "keywords", "espresso", "brief",
+                              "videos about our coffee brand for the channel", "clip_min_s", 10,
+                              "clip_max_s", 20);
+    /* "espresso" heard with confidence 0.2: ignored, and said so */
+    json_t *raw = talk_raw(filler, 12, "espresso", 0.2), *out = NULL, *ignored = NULL;
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
+    double low = best_relevance(out, &ignored);
+    assert_true(low < 0.05);
+    assert_true(json_array_size(ignored) == 1);
+    assert_string_equal(json_string_value(json_array_get(ignored, 0)), "espresso");
+    assert_true(json_real_value(json_object_get(out, "relevance_score")) < 0.05);
+    json_decref(out);
+    json_decref(raw);
+    /* the same word heard clearly counts */
+    raw = talk_raw(filler, 12, "espresso", 0.95);
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
+    assert_true(best_relevance(out, NULL) > 0.2);
+    json_decref(out);
+    json_decref(raw);
+    /* the threshold is the caller's */
+    om_cand_opts base;
+    om_cand_opts_default(&base);
+    base.min_word_conf = 0.1;
+    raw = talk_raw(filler, 12, "espresso", 0.2);
+    assert_int_equal(om_analysis_evaluate(raw, brand, &base, &out), OM_OK);
+    assert_true(best_relevance(out, NULL) > 0.2);
+    json_decref(out);
+    json_decref(raw);
+    /* "brand", "channel" and "videos" said clearly match nothing of the brief */
+    static const char *const meta[] = {"brand", "channel", "videos", "the", "video", "river"};
+    raw = talk_raw(meta, 12, NULL, 0);
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
+    assert_true(best_relevance(out, NULL) < 0.05);
+    json_decref(out);
+    json_decref(raw);
+    /* ... but "coffee" from the brief does */
+    static const char *const coffee[] = {"coffee", "walked", "along", "the", "river", "today"};
+    raw = talk_raw(coffee, 12, NULL, 0);
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
+    assert_true(best_relevance(out, NULL) > 0.2);
+    json_decref(out);
+    json_decref(raw);
+    json_decref(brand);
+}
+
+/* A strong hook after 20 s of flat lead-in: the best candidate opens on it (within a
+ * breath), its metadata says the hook is at its start, and the clip still meets the
+ * minimum length by running forward. */
+static void test_hook_opens_the_clip(void **state)
+{
+    (void)state;
+    static const char *const lead[] = {"we", "walked", "along", "the", "river", "slowly"};
+    static const char *const hook[] = {"here's", "why", "you", "should", "never", "stop"};
+    static const char *const body[] = {"grinding", "coffee", "beans", "right", "before", "brewing"};
+    json_t *words = json_array(), *sents = json_array();
+    double t = 0.3, hook_start = 0;
+    for (int s = 0; s < 20; s++) {
+        const char *const *src = s < 6 ? lead : s == 6 ? hook : body;
+        om_sbuf sb = OM_SBUF_INIT;
+        double st0 = t;
+        if (s == 6)
+            hook_start = t;
+        for (int i = 0; i < 6; i++) {
+            json_array_append_new(words, json_pack("{s:s,s:f,s:f,s:f}", "w", src[i], "start", t,
+                                                   "end", t + 0.35, "conf", 0.9));
+            sb_printf(&sb, "%s%s", i ? " " : "", src[i]);
+            t += 0.45;
+        }
+        json_array_append_new(sents, json_pack("{s:f,s:f,s:s}", "start", st0, "end", t - 0.1,
+                                               "text", sb_str(&sb)));
+        sb_release(&sb);
+        t += 0.8;
+    }
+    json_t *raw = json_pack("{s:{s:s},s:o,s:o,s:{s:f}}", "engine", "name", "pocketsphinx",
+                            "words", words, "sentences", sents, "signals", "duration", t + 1);
+    json_t *brand = json_pack("{s:[s,s],s:i,s:i}", "keywords", "coffee", "river",
+                              "clip_min_s", 15, "clip_max_s", 30);
+    json_t *out = NULL;
+    assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &out), OM_OK);
+    json_t *best = json_array_get(json_object_get(out, "candidates"), 0);
+    assert_non_null(best);
+    double start = json_number_value(json_object_get(best, "start"));
+    double end = json_number_value(json_object_get(best, "end"));
+    json_t *h = json_object_get(best, "hook");
+    if (!(start <= hook_start + 0.01 && start >= hook_start - 0.5))
+        fail_msg("best clip starts at %.2f s, the hook at %.2f s", start, hook_start);
+    assert_true(end - start >= 15 - 0.01);
+    assert_true(json_number_value(json_object_get(h, "offset_s")) < 0.5);
+    assert_true(json_is_false(json_object_get(h, "buried")));
+    assert_true(json_number_value(json_object_get(h, "score")) > 0.4);
+    json_decref(out);
+    json_decref(raw);
+    json_decref(brand);
+}
+
+/* Clips of one video overlap by at most the allowed fraction of the shorter one. */
+static void test_overlap_fraction(void **state)
+{
+    (void)state;
+    static const char *const filler[] = {"coffee", "walked", "along", "the", "river", "today"};
+    json_t *brand = json_pack("{s:[s],s:i,s:i}", "keywords", "coffee", "clip_min_s", 10,
+                              "clip_max_s", 20);
+    json_t *raw = talk_raw(filler, 30, NULL, 0);
+    const double fracs[] = {0.0, 0.5};
+    double most[2] = {0, 0};
+    for (int f = 0; f < 2; f++) {
+        om_cand_opts base;
+        om_cand_opts_default(&base);
+        base.max_overlap_frac = fracs[f];
+        json_t *out = NULL;
+        assert_int_equal(om_analysis_evaluate(raw, brand, &base, &out), OM_OK);
+        json_t *cs = json_object_get(out, "candidates");
+        for (size_t a = 0; a < json_array_size(cs); a++)
+            for (size_t b = a + 1; b < json_array_size(cs); b++) {
+                json_t *x = json_array_get(cs, a), *y = json_array_get(cs, b);
+                double xs = json_number_value(json_object_get(x, "start"));
+                double xe = json_number_value(json_object_get(x, "end"));
+                double ys = json_number_value(json_object_get(y, "start"));
+                double ye = json_number_value(json_object_get(y, "end"));
+                double ov = fmin(xe, ye) - fmax(xs, ys);
+                double frac = ov / fmin(xe - xs, ye - ys);
+                if (frac > most[f])
+                    most[f] = frac;
+            }
+        json_decref(out);
+    }
+    assert_true(most[0] <= 1e-6);                 /* none by default */
+    assert_true(most[1] > 0 && most[1] <= 0.5 + 1e-3); /* some, within the limit */
+    json_decref(raw);
+    json_decref(brand);
 }
 
 static void test_energy_from_loudness(void **state)
@@ -717,6 +899,9 @@ int main(void)
         cmocka_unit_test(test_candidates_limits_and_silence),
         cmocka_unit_test(test_candidates_prefer_hook_and_relevance),
         cmocka_unit_test(test_analysis_evaluate_json),
+        cmocka_unit_test(test_relevance_hygiene),
+        cmocka_unit_test(test_hook_opens_the_clip),
+        cmocka_unit_test(test_overlap_fraction),
         cmocka_unit_test(test_energy_from_loudness),
         cmocka_unit_test(test_input_from_json_malformed),
         cmocka_unit_test(test_candidates_long_video),

@@ -111,7 +111,8 @@ static void test_export_idempotent(void **state)
                              0.8);
     sb_release(&longt);
     om_publish_req req = {"22222222-2222-4222-8222-222222222222",
-                          "33333333-3333-4333-8333-333333333333", src, side, dest, NULL};
+                          "33333333-3333-4333-8333-333333333333", src, side, dest, NULL,
+                          NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     json_t *st = json_object();
     assert_int_equal(t->auth(&req, st), OM_OK);
     assert_true(om_file_exists(dest));

@@ -14,6 +14,7 @@
 
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/proc.h"
 #include "harness/harness.h"
 #include "omtest.h"
 
@@ -140,9 +141,10 @@ static void test_verified_clips(void **state)
         char *bar = strchr(row, '|');
         assert_non_null(bar);
         *bar = '\0';
-        char sha[OM_SHA256_HEX_LEN];
-        assert_int_equal(om_sha256_file(row, sha), OM_OK);
+        char sha[OM_SHA256_HEX_LEN], *file = om_path_from_home(home, row);
+        assert_int_equal(om_sha256_file(file, sha), OM_OK);
         assert_string_equal(sha, bar + 1);
+        free(file);
         free(row);
     }
     /* and each was exported with its sidecar */
@@ -282,6 +284,88 @@ static void test_rerun_creates_nothing(void **state)
     free(renders);
 }
 
+/* Runs argv to completion; asserts it exited 0. */
+static void run_ok(const char *const *argv)
+{
+    om_proc_opts o = {.argv = argv, .timeout_ms = 120000};
+    om_proc_result r;
+    assert_int_equal(om_proc_run(&o, &r), OM_OK);
+    if (r.exit_code != 0)
+        fail_msg("%s failed (%d): %s", argv[0], r.exit_code, r.err);
+    om_proc_result_release(&r);
+}
+
+/* A copied workspace whose original is gone: every path the rows and the commands give
+ * lies in the copy (paths inside a workspace are stored relative to it). Last: it moves
+ * the demo away. */
+static void test_moved_workspace(void **state)
+{
+    (void)state;
+    char *moved = xasprintf("%s-moved", home), *gone = xasprintf("%s-gone", home);
+    run_ok((const char *[]){"cp", "-a", home, moved, NULL});
+    assert_int_equal(rename(home, gone), 0);
+    char *murl = xasprintf("sqlite://%s/omniva.db", moved);
+    /* no path the pipeline acts on names the original workspace (edit_jobs.operations keeps
+     * the plan and its ffmpeg command as they ran: a record, never read back for a path) */
+    static const char *const cols[][2] = {{"videos", "file_path"},
+                                          {"artifacts", "path"},
+                                          {"upload_jobs", "target_state"},
+                                          {"projects", "brand"}};
+    for (size_t i = 0; i < OM_ARRAY_LEN(cols); i++) {
+        char *sql = xasprintf("SELECT count(*) FROM %s WHERE %s LIKE '%%%s/%%'", cols[i][0],
+                              cols[i][1], home);
+        int64_t n = omt_query_int(murl, sql);
+        if (n != 0)
+            fail_msg("%lld rows of %s.%s name the original workspace %s", (long long)n,
+                     cols[i][0], cols[i][1], home);
+        free(sql);
+    }
+    assert_true(omt_query_int(murl, "SELECT count(*) FROM artifacts WHERE kind = 'render'") > 0);
+    /* the commands read the copy's files */
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, moved, "clips", "--json", NULL), 0);
+    json_t *clips = json_loads(out, 0, NULL);
+    assert_true(json_array_size(clips) > 0);
+    size_t i, rendered = 0;
+    json_t *c;
+    json_array_foreach(clips, i, c)
+    {
+        const char *keys[] = {"render_path", "export_path", "file_path"};
+        for (size_t k = 0; k < OM_ARRAY_LEN(keys); k++) {
+            const char *p = json_string_value(json_object_get(c, keys[k]));
+            if (!p)
+                continue;
+            if (strncmp(p, moved, strlen(moved)) != 0)
+                fail_msg("%s %s is not in the moved workspace %s", keys[k], p, moved);
+            assert_true(om_file_exists(p));
+            rendered += k == 0;
+        }
+    }
+    assert_true(rendered > 0);
+    json_decref(clips);
+    free(out);
+    assert_int_equal(omt_run(&out, NULL, moved, "videos", "--json", NULL), 0);
+    json_t *videos = json_loads(out, 0, NULL);
+    json_array_foreach(videos, i, c)
+    {
+        const char *f = json_string_value(json_object_get(c, "file"));
+        assert_non_null(f);
+        assert_true(strncmp(f, moved, strlen(moved)) == 0 && om_file_exists(f));
+    }
+    json_decref(videos);
+    free(out);
+    char *clip = omt_query(murl, "SELECT clip_id FROM clips WHERE status = 'PUBLISHED' LIMIT 1");
+    assert_int_equal(omt_run(&out, NULL, moved, "explain", clip, NULL), 0);
+    free(out);
+    assert_int_equal(omt_run(NULL, NULL, moved, "ledger", "verify", NULL), 0);
+    free(clip);
+    free(murl);
+    rename(gone, home); /* teardown removes it */
+    om_rmtree(moved);
+    free(moved);
+    free(gone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_captions_were_spoken),
         cmocka_unit_test(test_ledger_and_explain),
         cmocka_unit_test(test_rerun_creates_nothing),
+        cmocka_unit_test(test_moved_workspace),
     };
     return cmocka_run_group_tests_name("pipeline end to end", tests, setup, teardown);
 }

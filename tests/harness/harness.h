@@ -24,6 +24,17 @@ typedef struct harness_pg {
  * Returns 0 or -1 with a message on stderr. */
 int harness_pg_start(harness_pg *pg);
 void harness_pg_stop(harness_pg *pg);
+/* harness_pg_start with extra server settings, "name=value" each (NULL-terminated; NULL for
+ * none), passed as -c options after the test defaults (e.g. wal_level=replica). */
+int harness_pg_start_with(harness_pg *pg, const char *const *settings);
+/* Starts a server on the existing data directory DIR/data (a base backup to recover; no
+ * initdb, no createdb), chowned to the server's user; pg->dir = DIR (_stop removes it). */
+int harness_pg_start_datadir(harness_pg *pg, const char *dir, const char *const *settings);
+/* Runs a PostgreSQL program of the server's bin dir (argv[0] a name: "pg_basebackup") as
+ * the server's user, output to stderr on failure. Returns its exit status or -1. */
+int harness_pg_tool(const char *const *argv);
+/* chown -R PATH to the server's user (no-op when not root). 0 or -1. */
+int harness_pg_chown(const char *path);
 
 typedef struct harness_redis {
     char url[128]; /* redis://127.0.0.1:PORT/0 */

@@ -155,69 +155,58 @@ static int run_tool(const char *const *argv, int64_t timeout_ms)
     return code;
 }
 
-int harness_pg_start(harness_pg *pg)
+/* Who runs the server: as root, the 'postgres' system user. */
+static int server_user(run_user *u)
 {
-    memset(pg, 0, sizeof(*pg));
-    char bindir[200];
-    if (find_bindir(bindir, sizeof(bindir)) != 0)
+    *u = (run_user){0, 0, 0};
+    if (geteuid() != 0)
+        return 0;
+    struct passwd *pw = getpwnam("postgres");
+    if (!pw) {
+        fprintf(stderr, "harness_pg: running as root but there is no 'postgres' user to run "
+                        "initdb/postgres as\n");
         return -1;
-
-    run_user u = {0, 0, 0};
-    if (geteuid() == 0) {
-        struct passwd *pw = getpwnam("postgres");
-        if (!pw) {
-            fprintf(stderr, "harness_pg: running as root but there is no 'postgres' user to run "
-                            "initdb/postgres as\n");
-            return -1;
-        }
-        u = (run_user){1, pw->pw_uid, pw->pw_gid};
     }
+    *u = (run_user){1, pw->pw_uid, pw->pw_gid};
+    return 0;
+}
 
-    char *dir = harness_tmpdir("pg");
-    snprintf(pg->dir, sizeof(pg->dir), "%s", dir);
-    free(dir);
-    if (u.drop && chown(pg->dir, u.uid, u.gid) != 0) {
-        fprintf(stderr, "harness_pg: chown %s: %s\n", pg->dir, strerror(errno));
-        goto fail;
-    }
-
-    char data[300], log_init[300], log_pg[300], initdb[260], postgres[260], isready[260],
-        createdb[260];
-    snprintf(data, sizeof(data), "%s/data", pg->dir);
-    snprintf(log_init, sizeof(log_init), "%s/initdb.log", pg->dir);
+/* Starts postgres on `data` (pg->dir set) with the test settings plus `settings`, waits
+ * until it accepts connections, and (create_db) makes the test database. */
+static int start_server(harness_pg *pg, const run_user *u, const char *bindir, const char *data,
+                        const char *const *settings, int create_db)
+{
+    char log_pg[300], postgres[260], isready[260], createdb[260];
     snprintf(log_pg, sizeof(log_pg), "%s/postgres.log", pg->dir);
-    snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
     snprintf(postgres, sizeof(postgres), "%s/postgres", bindir);
     snprintf(isready, sizeof(isready), "%s/pg_isready", bindir);
     snprintf(createdb, sizeof(createdb), "%s/createdb", bindir);
-
-    const char *init_argv[] = {initdb, "-D", data, "-A", "trust", "-U", PG_USER, "-E", "UTF8",
-                               "--locale=C", "--no-sync", NULL};
-    pid_t ipid = spawn(init_argv, &u, log_init, 0);
-    if (ipid < 0)
-        goto fail;
-    int st = wait_for(ipid, 120000);
-    if (st != 0) {
-        print_log_tail(st < 0 ? "initdb timed out after 120 s" : "initdb failed", log_init);
-        goto fail;
-    }
-
     /* A port can be taken between probing and binding; retry a few times. */
     for (int attempt = 0; attempt < 5; attempt++) {
         pg->port = harness_free_port();
         if (pg->port <= 0)
-            goto fail;
+            return -1;
         char port[16];
         snprintf(port, sizeof(port), "%d", pg->port);
-        const char *pg_argv[] = {postgres, "-D", data, "-k", pg->dir, "-h", "127.0.0.1",
-                                 "-p", port, "-c", "fsync=off", "-c", "synchronous_commit=off",
-                                 "-c", "full_page_writes=off", "-c", "shared_buffers=32MB",
-                                 "-c", "max_connections=60", "-c", "logging_collector=off",
-                                 NULL};
-        pg->pid = spawn(pg_argv, &u, log_pg, 1);
+        const char *base_argv[] = {postgres, "-D", data, "-k", pg->dir, "-h", "127.0.0.1",
+                                   "-p", port, "-c", "fsync=off", "-c", "synchronous_commit=off",
+                                   "-c", "full_page_writes=off", "-c", "shared_buffers=32MB",
+                                   "-c", "max_connections=60", "-c", "logging_collector=off",
+                                   NULL};
+        size_t nb = OM_ARRAY_LEN(base_argv) - 1, ns = 0;
+        while (settings && settings[ns])
+            ns++;
+        const char **pg_argv = xcalloc(nb + 2 * ns + 1, sizeof(char *));
+        memcpy(pg_argv, base_argv, nb * sizeof(char *));
+        for (size_t i = 0; i < ns; i++) {
+            pg_argv[nb + 2 * i] = "-c";
+            pg_argv[nb + 2 * i + 1] = settings[i];
+        }
+        pg->pid = spawn(pg_argv, u, log_pg, 1);
+        free(pg_argv);
         if (pg->pid < 0) {
             pg->pid = 0;
-            goto fail;
+            return -1;
         }
         const char *ready_argv[] = {isready, "-q", "-h", "127.0.0.1", "-p", port,
                                     "-U", PG_USER, "-t", "1", NULL};
@@ -237,9 +226,9 @@ int harness_pg_start(harness_pg *pg)
         if (ready) {
             const char *cdb_argv[] = {createdb, "-h", "127.0.0.1", "-p", port, "-U", PG_USER,
                                       PG_DB, NULL};
-            if (run_tool(cdb_argv, 60000) != 0) {
+            if (create_db && run_tool(cdb_argv, 60000) != 0) {
                 fprintf(stderr, "harness_pg: createdb %s failed\n", PG_DB);
-                goto fail;
+                return -1;
             }
             snprintf(pg->url, sizeof(pg->url), "postgres://%s@127.0.0.1:%d/%s", PG_USER,
                      pg->port, PG_DB);
@@ -247,15 +236,126 @@ int harness_pg_start(harness_pg *pg)
         }
         if (!died) {
             print_log_tail("postgres did not become ready within 60 s", log_pg);
-            goto fail;
+            return -1;
         }
         pg->pid = 0;
         print_log_tail("postgres exited during startup", log_pg);
         /* retry on another port (the usual cause is a lost race for the port) */
     }
+    return -1;
+}
+
+int harness_pg_start(harness_pg *pg)
+{
+    return harness_pg_start_with(pg, NULL);
+}
+
+int harness_pg_start_with(harness_pg *pg, const char *const *settings)
+{
+    memset(pg, 0, sizeof(*pg));
+    char bindir[200];
+    if (find_bindir(bindir, sizeof(bindir)) != 0)
+        return -1;
+    run_user u;
+    if (server_user(&u) != 0)
+        return -1;
+
+    char *dir = harness_tmpdir("pg");
+    snprintf(pg->dir, sizeof(pg->dir), "%s", dir);
+    free(dir);
+    if (u.drop && chown(pg->dir, u.uid, u.gid) != 0) {
+        fprintf(stderr, "harness_pg: chown %s: %s\n", pg->dir, strerror(errno));
+        goto fail;
+    }
+
+    char data[300], log_init[300], initdb[260];
+    snprintf(data, sizeof(data), "%s/data", pg->dir);
+    snprintf(log_init, sizeof(log_init), "%s/initdb.log", pg->dir);
+    snprintf(initdb, sizeof(initdb), "%s/initdb", bindir);
+
+    const char *init_argv[] = {initdb, "-D", data, "-A", "trust", "-U", PG_USER, "-E", "UTF8",
+                               "--locale=C", "--no-sync", NULL};
+    pid_t ipid = spawn(init_argv, &u, log_init, 0);
+    if (ipid < 0)
+        goto fail;
+    int st = wait_for(ipid, 120000);
+    if (st != 0) {
+        print_log_tail(st < 0 ? "initdb timed out after 120 s" : "initdb failed", log_init);
+        goto fail;
+    }
+    if (start_server(pg, &u, bindir, data, settings, 1) == 0)
+        return 0;
 fail:
     harness_pg_stop(pg);
     return -1;
+}
+
+int harness_pg_start_datadir(harness_pg *pg, const char *dir, const char *const *settings)
+{
+    memset(pg, 0, sizeof(*pg));
+    char bindir[200];
+    if (find_bindir(bindir, sizeof(bindir)) != 0)
+        return -1;
+    run_user u;
+    if (server_user(&u) != 0)
+        return -1;
+    snprintf(pg->dir, sizeof(pg->dir), "%s", dir);
+    char data[300];
+    snprintf(data, sizeof(data), "%s/data", pg->dir);
+    if (harness_pg_chown(pg->dir) != 0 || chmod(data, 0700) != 0) {
+        fprintf(stderr, "harness_pg: preparing %s: %s\n", data, strerror(errno));
+        harness_pg_stop(pg);
+        return -1;
+    }
+    if (start_server(pg, &u, bindir, data, settings, 0) == 0)
+        return 0;
+    harness_pg_stop(pg);
+    return -1;
+}
+
+int harness_pg_chown(const char *path)
+{
+    run_user u;
+    if (server_user(&u) != 0)
+        return -1;
+    if (!u.drop)
+        return 0;
+    char uid[64];
+    snprintf(uid, sizeof(uid), "%d:%d", (int)u.uid, (int)u.gid);
+    const char *argv[] = {"chown", "-R", uid, path, NULL};
+    return run_tool(argv, 60000) == 0 ? 0 : -1;
+}
+
+int harness_pg_tool(const char *const *argv)
+{
+    char bindir[200];
+    if (find_bindir(bindir, sizeof(bindir)) != 0)
+        return -1;
+    run_user u;
+    if (server_user(&u) != 0)
+        return -1;
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    const char **a = xcalloc(n + 1, sizeof(char *));
+    char *exe = xasprintf("%s/%s", bindir, argv[0]);
+    a[0] = exe;
+    for (size_t i = 1; i < n; i++)
+        a[i] = argv[i];
+    char *tmp = harness_tmpdir("pgtool");
+    char *logp = xasprintf("%s/tool.log", tmp);
+    if (u.drop && chown(tmp, u.uid, u.gid) != 0)
+        fprintf(stderr, "harness_pg: chown %s: %s\n", tmp, strerror(errno));
+    pid_t pid = spawn(a, &u, logp, 0);
+    int st = pid < 0 ? -1 : wait_for(pid, 300000);
+    if (st != 0)
+        print_log_tail(argv[0], logp);
+    om_rmtree(tmp);
+    free(tmp);
+    free(logp);
+    free(exe);
+    free(a);
+    return st;
 }
 
 void harness_pg_stop(harness_pg *pg)

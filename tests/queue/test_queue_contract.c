@@ -113,6 +113,8 @@ static int setup(void **state)
         rc = om_store_exec(f->store, "DELETE FROM jobs", NULL, 0, NULL);
         if (rc == OM_OK)
             rc = om_store_exec(f->store, "DELETE FROM incidents", NULL, 0, NULL);
+        if (rc == OM_OK)
+            rc = om_store_exec(f->store, "DELETE FROM job_type_pauses", NULL, 0, NULL);
     }
     if (rc == OM_OK)
         rc = om_queue_open(&f->q, f->queue_url, f->store);
@@ -1151,6 +1153,76 @@ static void test_fork_guard(void **state)
 
 /* ---- Redis only ---- */
 
+/* A paused type is not claimed; once its probe is due ONE job goes out as the probe (its id
+ * recorded), nothing more until the probe is rescheduled or the type resumed. */
+static void test_pause_type_and_probe(void **state)
+{
+    fx *f = *state;
+    char a1[OM_UUID_LEN], a2[OM_UUID_LEN], a3[OM_UUID_LEN], b1[OM_UUID_LEN];
+    enq(f, "pa", 5, 0, NULL, NULL, a1);
+    enq(f, "pa", 5, 0, NULL, NULL, a2);
+    enq(f, "pa", 5, 0, NULL, NULL, a3);
+    enq(f, "pb", 5, 0, NULL, NULL, b1);
+    OK(om_queue_pause(f->q, "pa", "failure rate 90%", 3600 * 1000));
+    om_queue_pause_info *p = NULL;
+    size_t np = 0;
+    OK(om_queue_pauses(f->q, &p, &np));
+    assert_int_equal(np, 1);
+    assert_string_equal(p[0].type, "pa");
+    assert_string_equal(p[0].reason, "failure rate 90%");
+    assert_string_equal(p[0].probe_job_id, "");
+    assert_true(p[0].probe_at_us > om_now_us() + 3500 * 1000000LL);
+    om_queue_pauses_free(p, np);
+
+    /* paused, probe not due: only the other type comes */
+    const char *types[] = {"pa", "pb"};
+    om_job jobs[4];
+    size_t n = 99;
+    OK(om_queue_claim(f->q, types, 2, "w1", 30000, jobs, 4, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(jobs[0].id, b1);
+    om_job_release(&jobs[0]);
+    assert_int_equal(claim_n(f, "pa", 30000, jobs, 4), 0);
+
+    /* the probe is due: one job, recorded; no second one while it is out */
+    OK(om_queue_pause_reprobe(f->q, "pa", 0));
+    assert_int_equal(claim_n(f, "pa", 30000, jobs, 4), 1);
+    assert_string_equal(jobs[0].id, a1);
+    OK(om_queue_pauses(f->q, &p, &np));
+    assert_int_equal(np, 1);
+    assert_string_equal(p[0].probe_job_id, a1);
+    assert_int_equal(p[0].probes, 1);
+    om_queue_pauses_free(p, np);
+    assert_int_equal(claim_n(f, "pa", 30000, &jobs[1], 3), 0);
+    OK(om_queue_ack(f->q, &jobs[0]));
+    om_job_release(&jobs[0]);
+    get_state(f, a2, "ready");
+
+    /* pausing again keeps the probe on record; resume frees the type */
+    OK(om_queue_pause(f->q, "pa", "still failing", 3600 * 1000));
+    OK(om_queue_pauses(f->q, &p, &np));
+    assert_string_equal(p[0].probe_job_id, a1);
+    assert_string_equal(p[0].reason, "still failing");
+    om_queue_pauses_free(p, np);
+    OK(om_queue_resume(f->q, "pa"));
+    assert_int_equal(om_queue_resume(f->q, "pa"), OM_ENOTFOUND);
+    assert_int_equal(om_queue_pause_reprobe(f->q, "pa", 0), OM_ENOTFOUND);
+    om_error_clear();
+    assert_int_equal(claim_n(f, "pa", 30000, jobs, 4), 2);
+    om_job_release(&jobs[0]);
+    om_job_release(&jobs[1]);
+
+    /* a due probe with nothing to claim gives its reservation back */
+    OK(om_queue_pause(f->q, "pc", "empty", 0));
+    assert_int_equal(claim_n(f, "pc", 30000, jobs, 4), 0);
+    OK(om_queue_pauses(f->q, &p, &np));
+    assert_int_equal(np, 1);
+    assert_string_equal(p[0].probe_job_id, "");
+    om_queue_pauses_free(p, np);
+    assert_int_equal(om_queue_pause(f->q, "Bad Type", "x", 0), OM_EINVAL);
+    om_error_clear();
+}
+
 static void test_redis_restart_loses_nothing(void **state)
 {
     fx *f = *state;
@@ -1275,6 +1347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fork_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_type_and_probe, setup, teardown),
     };
     const char *name = QUEUE_VARIANT == 1   ? "queue/sqlite"
                        : QUEUE_VARIANT == 2 ? "queue/redis+sqlite-outbox"

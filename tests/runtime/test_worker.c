@@ -208,6 +208,15 @@ static void test_bad_input_dead_letters_while_good_jobs_complete(void **state)
     char *sql = xasprintf("SELECT COUNT(*) FROM job_logs WHERE job_id = '%s'", good[0]);
     assert_true(omt_query_int(url, sql) >= 4); /* started, WRITE, DONE, done */
     free(sql);
+    /* the completion says what the job cost, and the logs row carries it as fields */
+    sql = xasprintf("SELECT COUNT(*) FROM job_logs WHERE job_id = '%s' AND message LIKE "
+                    "'job done in %% ms (wall %% ms, cpu %% ms, peak %% MiB)'", good[0]);
+    assert_int_equal(omt_query_int(url, sql), 1);
+    free(sql);
+    sql = xasprintf("SELECT COUNT(*) FROM logs WHERE metadata LIKE '%%%s%%' AND metadata LIKE "
+                    "'%%\"cpu_ms\":%%' AND metadata LIKE '%%\"max_rss_kb\":%%'", good[0]);
+    assert_true(omt_query_int(url, sql) >= 1);
+    free(sql);
     sql = xasprintf("SELECT COUNT(*) FROM logs WHERE source = 'selftest_worker' AND "
                     "metadata LIKE '%%%s%%'", good[0]);
     assert_true(omt_query_int(url, sql) >= 3);

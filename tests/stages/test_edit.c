@@ -1,4 +1,4 @@
-/* test_edit_stage.c: the edit stage end to end on a real SQLite store and queue, with media
+/* test_edit.c: the edit stage end to end on a real SQLite store and queue, with media
  * generated here: a selected clip of a 1920x1080 source (a white square that jumps from the
  * left to the right, a tone) with ASR words (one mumbled line) and a project brand (logo,
  * colours, loudness). Checks the render file, edit_jobs, artifacts, clip status, the ledger
@@ -19,6 +19,7 @@
 #include "runtime/runtime.h"
 #include "stages/projects.h"
 #include "store/store.h"
+#include "fixture.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -96,13 +97,14 @@ static double measure_lufs(const char *path, double ss, double t)
 static int setup(void **state)
 {
     (void)state;
-    home = xstrdup("/tmp/omniva-edit-XXXXXX");
-    if (!mkdtemp(home))
+    if (fx_open("edit", 0, NULL) != 0)
         return -1;
-    media = xasprintf("%s/media", home);
-    om_mkdirs(media, 0755);
-    cfg = om_config_new(home);
-    om_config_set(cfg, "media", "dir", media);
+    home = FX.home;
+    media = FX.media;
+    cfg = FX.cfg;
+    st = FX.st;
+    q = FX.q;
+    memcpy(project, FX.project, sizeof(project));
     om_config_set(cfg, "editor", "preset", "ultrafast");
     om_config_set(cfg, "editor", "crf", "30");
 
@@ -161,18 +163,10 @@ static int setup(void **state)
     if (om_sha256_file(src, src_sha))
         return -1;
 
-    char *url = xasprintf("sqlite://%s/omniva.db", home);
-    int rc = om_store_open(&st, url);
-    free(url);
-    if (rc == OM_OK)
-        rc = om_store_migrate(st, NULL);
-    if (rc == OM_OK)
-        rc = om_queue_open(&q, "sqlite", st);
     char *brand = xasprintf("{\"logo\":\"%s\",\"reframe\":\"content\",\"loudness_target\":-16,"
                             "\"caption\":{\"highlight_color\":\"#00FF00\",\"size\":60}}",
                             logo);
-    if (rc == OM_OK)
-        rc = om_project_create(st, "Edit test", brand, home, project);
+    int rc = om_project_update_brand(st, project, brand, home);
     free(brand);
     free(logo);
     if (rc != OM_OK) {
@@ -233,40 +227,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    om_queue_free(q);
-    om_store_free(st);
-    om_config_free(cfg);
-    om_rmtree(home);
     free(src);
-    free(media);
-    free(home);
+    fx_close();
     return 0;
 }
 
-static volatile int g_cancel;
-
 static int run_edit(const char *clip_id, json_t **result_out)
 {
-    om_job job;
-    memset(&job, 0, sizeof(job));
-    om_uuid4(job.id);
-    snprintf(job.type, sizeof(job.type), "edit");
-    job.attempt = 1;
     json_t *payload = json_pack("{s:s, s:s}", "clip_id", clip_id, "project_id", project);
-    job.payload = json_dumps(payload, JSON_COMPACT);
-    om_job_ctx ctx;
-    assert_int_equal(om_job_ctx_init(&ctx, &job, &om_stage_edit, st, q, cfg, &g_cancel), OM_OK);
-    om_error_clear();
-    int rc = om_stage_run_inline(&om_stage_edit, &ctx);
-    assert_false(om_store_in_txn(st));
-    if (rc == OM_OK)
-        assert_string_equal(ctx.state, "DONE");
-    if (result_out) {
-        *result_out = ctx.result;
-        ctx.result = NULL;
-    }
-    om_job_ctx_release(&ctx);
-    free(job.payload);
+    int rc = run_stage(&om_stage_edit, payload, result_out);
     json_decref(payload);
     return rc;
 }
@@ -487,7 +456,7 @@ static void test_bad_clips(void **state)
 
 static void cancel_soon(void)
 {
-    g_cancel = 1;
+    FX.cancel = 1;
 }
 
 static void test_cancelled_render_writes_nothing_after(void **state)
@@ -503,7 +472,7 @@ static void test_cancelled_render_writes_nothing_after(void **state)
      * once and nothing is recorded as done */
     cancel_soon();
     int rc = run_edit(c2, NULL);
-    g_cancel = 0;
+    FX.cancel = 0;
     om_config_set(cfg, "editor", "preset", "ultrafast");
     assert_int_equal(rc, OM_ETIMEOUT);
     char *status = value("SELECT status FROM clips WHERE clip_id = ?", c2);

@@ -20,6 +20,7 @@
 #include "runtime/runtime.h"
 #include "stages/projects.h"
 #include "testsrv.h"
+#include "fixture.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,12 +64,14 @@ static char *url_of(const char *path)
 static int setup(void **state)
 {
     (void)state;
-    home = xstrdup("/tmp/omniva-scrape-XXXXXX");
-    if (!mkdtemp(home))
+    if (fx_open("scrape", 0, NULL) != 0)
         return -1;
-    media = xasprintf("%s/media", home);
-    cfg = om_config_new(home);
-    om_config_set(cfg, "media", "dir", media);
+    home = FX.home;
+    media = FX.media;
+    cfg = FX.cfg;
+    st = FX.st;
+    q = FX.q;
+    memcpy(project, FX.project, sizeof(project));
     om_config_set(cfg, "ratelimit", "feed", "6000");
     om_config_set(cfg, "ratelimit", "direct", "6000");
     om_config_set(cfg, "scraper", "max_posts", "20");
@@ -81,21 +84,6 @@ static int setup(void **state)
             om_sha256_file(clip[i], sha[i]) != OM_OK)
             return -1;
     }
-    char *url = xasprintf("sqlite://%s/omniva.db", home);
-    int rc = om_store_open(&st, url);
-    free(url);
-    if (rc == OM_OK)
-        rc = om_store_migrate(st, NULL);
-    if (rc == OM_OK)
-        rc = om_queue_open(&q, "sqlite", st);
-    if (rc == OM_OK) {
-        om_queue_set_backoff(q, 1, 2); /* retries claimable at once */
-        rc = om_project_create(st, "Scrape test", NULL, home, project);
-    }
-    if (rc != OM_OK) {
-        fprintf(stderr, "setup: %s\n", om_error_msg());
-        return -1;
-    }
     srv = testsrv_start();
     return srv ? 0 : -1;
 }
@@ -104,40 +92,12 @@ static int teardown(void **state)
 {
     (void)state;
     testsrv_stop(srv);
-    om_queue_free(q);
-    om_store_free(st);
-    om_config_free(cfg);
-    om_rmtree(home);
     for (int i = 0; i < 4; i++) {
         free(clip[i]);
         free(data[i]);
     }
-    free(media);
-    free(home);
+    fx_close();
     return 0;
-}
-
-/* Runs `stage` in-process on `job` with `payload` (borrowed) as the runtime would; returns
- * its code, *result_out (may be NULL) the summary. */
-static int run_stage(const om_stage *stage, const om_job *job, json_t *payload, json_t **result_out)
-{
-    volatile int cancel = 0;
-    om_job j = *job;
-    j.payload = json_dumps(payload, JSON_COMPACT);
-    om_job_ctx ctx;
-    assert_int_equal(om_job_ctx_init(&ctx, &j, stage, st, q, cfg, &cancel), OM_OK);
-    om_error_clear();
-    int rc = om_stage_run_inline(stage, &ctx);
-    assert_false(om_store_in_txn(st));
-    if (rc == OM_OK)
-        assert_string_equal(ctx.state, "DONE");
-    if (result_out) {
-        *result_out = ctx.result;
-        ctx.result = NULL;
-    }
-    om_job_ctx_release(&ctx);
-    free(j.payload);
-    return rc;
 }
 
 /* Runs the scrape stage in-process for a creator; returns its code, *result_out the summary. */
@@ -150,7 +110,7 @@ static int run_scrape(const char *creator_id, json_t **result_out)
     job.attempt = 1;
     json_t *payload = json_pack("{s:s, s:s, s:[s]}", "creator_id", creator_id, "project_id",
                                 project, "parents", "5c1a0e2b-7d3f-4a6e-9b8c-0d1e2f3a4b5c");
-    int rc = run_stage(&om_stage_scrape, &job, payload, result_out);
+    int rc = run_job(&om_stage_scrape, &job, payload, result_out);
     json_decref(payload);
     return rc;
 }
@@ -187,7 +147,7 @@ static tally run_fetch_jobs(void)
         json_t *payload = json_loads(job.payload, 0, NULL);
         assert_non_null(payload);
         json_t *res = NULL;
-        int rc = run_stage(&om_stage_fetch, &job, payload, &res);
+        int rc = run_job(&om_stage_fetch, &job, payload, &res);
         t.ran++;
         if (rc == OM_OK) {
             assert_int_equal(om_queue_ack(q, &job), OM_OK);
@@ -247,20 +207,18 @@ static void check_video_files(void)
     for (size_t i = 0; i < om_rows_count(r); i++) {
         const char *vid = om_rows_getn(r, i, "video_id");
         const char *path = om_rows_getn(r, i, "file_path");
-        char *want = xasprintf("%s/sources/%s.mp4", media, vid);
-        char *real = realpath(media, NULL);
-        char *want_real = xasprintf("%s/sources/%s.mp4", real, vid);
-        assert_true(strcmp(path, want) == 0 || strcmp(path, want_real) == 0);
-        assert_true(path[0] == '/');
+        /* stored relative to the workspace home (a moved workspace keeps its files) */
+        char *want = xasprintf("media/sources/%s.mp4", vid);
+        assert_string_equal(path, want);
+        char *abs = om_path_from_home(home, path);
         char got[OM_SHA256_HEX_LEN];
-        assert_int_equal(om_sha256_file(path, got), OM_OK);
+        assert_int_equal(om_sha256_file(abs, got), OM_OK);
         assert_string_equal(got, om_rows_getn(r, i, "checksum"));
         assert_non_null(om_rows_getn(r, i, "apath"));
         assert_string_equal(om_rows_getn(r, i, "apath"), path);
         assert_string_equal(om_rows_getn(r, i, "achk"), got);
         free(want);
-        free(want_real);
-        free(real);
+        free(abs);
     }
     om_rows_free(r);
 }
@@ -470,7 +428,7 @@ static void test_feed_scrape(void **state)
         assert_string_equal(job.state, "done");
         json_t *p = json_loads(job.payload, 0, NULL);
         json_t *r2 = NULL;
-        assert_int_equal(run_stage(&om_stage_fetch, &job, p, &r2), OM_OK);
+        assert_int_equal(run_job(&om_stage_fetch, &job, p, &r2), OM_OK);
         assert_string_equal(json_string_value(json_object_get(r2, "outcome")), "already_stored");
         json_decref(r2);
         json_decref(p);
@@ -558,10 +516,11 @@ static void test_local_folder(void **state)
                                           "entity_id = ?",
                                           OM_PARAMS(OM_TEXT(vid)), &spath),
                      OM_OK);
-    assert_non_null(strstr(spath, "/subs/"));
+    assert_true(strncmp(spath, "media/subs/", 11) == 0); /* relative to the home */
     assert_non_null(strstr(spath, vid));
-    char *text = NULL;
-    assert_int_equal(om_read_file(spath, 0, &text, NULL), OM_OK);
+    char *text = NULL, *sabs = om_path_from_home(home, spath);
+    assert_int_equal(om_read_file(sabs, 0, &text, NULL), OM_OK);
+    free(sabs);
     assert_string_equal(text, subs);
     free(text);
     assert_true(om_file_exists(mp4)); /* the source folder is left alone */
@@ -578,6 +537,65 @@ static void test_local_folder(void **state)
     free(js);
     free(vtt);
     free(mp4);
+    free(dir);
+}
+
+/* A folder of numbered media files (distinct content), made now. */
+static char *media_folder(const char *name, int from, int to)
+{
+    char *dir = xasprintf("%s/%s", home, name);
+    assert_int_equal(om_mkdirs(dir, 0755), OM_OK);
+    for (int i = from; i < to; i++) {
+        char *f = xasprintf("%s/post%02d.mp4", dir, i);
+        assert_int_equal(make_clip(f, 0.5, 300 + 40 * i + (int)strlen(name)), 0);
+        free(f);
+    }
+    return dir;
+}
+
+static int64_t scrape_fetch_jobs(const char *cid)
+{
+    json_t *res = NULL;
+    assert_int_equal(run_scrape(cid, &res), OM_OK);
+    int64_t n = rint_of(res, "fetch_jobs");
+    json_decref(res);
+    return n;
+}
+
+/* A folder creator with 11 files and max_posts 5: the first scrape takes the whole backlog
+ * (scraper.backfill bounds it), later scrapes only the new posts. */
+static void test_backlog_then_new_posts(void **state)
+{
+    (void)state;
+    om_config_set(cfg, "scraper", "max_posts", "5");
+    char *dir = media_folder("backlog", 0, 11);
+    char *uri = xasprintf("file://%s", dir);
+    char cid[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, uri, cid), OM_OK);
+    assert_int_equal(scrape_fetch_jobs(cid), 11); /* not 5: the backlog */
+    assert_int_equal(run_fetch_jobs().new_videos, 11);
+    assert_int_equal(scrape_fetch_jobs(cid), 0);
+    free(media_folder("backlog", 11, 13)); /* two new posts */
+    assert_int_equal(scrape_fetch_jobs(cid), 2);
+    assert_int_equal(run_fetch_jobs().new_videos, 2);
+    assert_int_equal(qint("SELECT COUNT(*) FROM posts WHERE creator_id = ?", cid), 13);
+    /* the backlog is bounded: with backfill 4 (and max_posts 3), a creator's first scrape
+     * takes its 4 newest posts; later scrapes look at the newest max(backfill, max_posts),
+     * so the older history is left alone */
+    om_config_set(cfg, "scraper", "backfill", "4");
+    om_config_set(cfg, "scraper", "max_posts", "3");
+    char *dir2 = media_folder("deep", 0, 7);
+    char *uri2 = xasprintf("file://%s", dir2);
+    char cid2[OM_UUID_LEN];
+    assert_int_equal(om_creator_add(st, project, uri2, cid2), OM_OK);
+    assert_int_equal(scrape_fetch_jobs(cid2), 4);
+    assert_int_equal(run_fetch_jobs().new_videos, 4);
+    assert_int_equal(scrape_fetch_jobs(cid2), 0);
+    om_config_set(cfg, "scraper", "max_posts", "20");
+    om_config_set(cfg, "scraper", "backfill", "50");
+    free(uri2);
+    free(dir2);
+    free(uri);
     free(dir);
 }
 
@@ -808,15 +826,15 @@ static void test_bad_payloads(void **state)
     om_uuid4(job.id);
     snprintf(job.type, sizeof(job.type), "fetch");
     json_t *p = json_pack("{s:s}", "creator_id", cid);
-    assert_int_equal(run_stage(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
+    assert_int_equal(run_job(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "\"entry\""));
     json_object_set_new(p, "entry",
                         json_pack("{s:s, s:s, s:s, s:s}", "platform_post_id", "x", "url", "u",
                                   "media_url", "m", "fetcher", "carrier-pigeon"));
-    assert_int_equal(run_stage(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
+    assert_int_equal(run_job(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "carrier-pigeon"));
     json_object_del(json_object_get(p, "entry"), "media_url");
-    assert_int_equal(run_stage(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
+    assert_int_equal(run_job(&om_stage_fetch, &job, p, NULL), OM_EINVAL);
     assert_non_null(strstr(om_error_msg(), "media_url"));
     json_decref(p);
 }
@@ -831,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_ytdlp_page),
         cmocka_unit_test(test_bad_media),
         cmocka_unit_test(test_bad_payloads),
+        cmocka_unit_test(test_backlog_then_new_posts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
     // clang-format on
