@@ -499,6 +499,11 @@ int om_auth_session(om_store *st, const char *cookie, om_principal *who)
     fill_who(who, om_rows_get(r, 0, 1), om_rows_get(r, 0, 2));
     om_rows_free(r);
     csrf_of(cookie, who->csrf);
+    /* touched at most every tenth of the idle timeout (a minute at most): a write per
+     * request would serialise every reader on SQLite's write lock */
+    int64_t touch_s = cfg.idle_s / 10 < 60 ? cfg.idle_s / 10 : 60;
+    if (idle < touch_s)
+        return OM_OK;
     char now[OM_TIME_LEN];
     om_time_iso(now, now_us);
     rc = om_store_exec(st, "UPDATE sessions SET last_seen_at = ? WHERE session_hash = ?",
@@ -626,7 +631,8 @@ int om_auth_bearer(om_store *st, const char *token, om_principal *who)
     secret_hash(token, h);
     om_rows *r = NULL;
     rc = om_store_query(st,
-                        "SELECT t.token_hash, t.user_name, u.role FROM api_tokens t JOIN "
+                        "SELECT t.token_hash, t.user_name, u.role, t.last_used_at FROM "
+                        "api_tokens t JOIN "
                         "users u ON u.name = t.user_name WHERE t.token_hash = ? AND "
                         "t.revoked_at IS NULL",
                         OM_PARAMS(OM_TEXT(h)), &r);
@@ -637,8 +643,13 @@ int om_auth_bearer(om_store *st, const char *token, om_principal *who)
         return om_error_set(OM_ENOTFOUND, "unknown or revoked API token");
     }
     fill_who(who, om_rows_get(r, 0, 1), om_rows_get(r, 0, 2));
+    int64_t used_ago = -1;
+    if (om_rows_get(r, 0, 3) && ts_age_s(om_rows_get(r, 0, 3), om_now_us(), &used_ago) < 0)
+        used_ago = -1;
     om_rows_free(r);
     who->via_token = 1;
+    if (used_ago >= 0 && used_ago < 60) /* last_used_at is kept to the minute */
+        return OM_OK;
     char now[OM_TIME_LEN];
     om_time_iso(now, om_now_us());
     rc = om_store_exec(st, "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?",
