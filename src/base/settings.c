@@ -229,6 +229,17 @@ const om_setting om_settings[] = {
          "how often PostgreSQL's materialized views are refreshed (0: never)"),
     LONG("governance.optimize_interval_s", 86400, 0, 30 * 86400.0,
          "how often SQLite runs PRAGMA optimize and an incremental vacuum (0: never)"),
+
+    /* dashboard logins (src/http/auth.c) */
+    LONG("auth.pwhash_opslimit", 2, 1, 100, "argon2id passes (libsodium opslimit; 2 = interactive)"),
+    LONG("auth.pwhash_memlimit_kib", 65536, 8, 4194304,
+         "argon2id memory in KiB (65536 = interactive; tests may use 8)"),
+    LONG("auth.min_password", 10, 1, 1024, "shortest password accepted"),
+    LONG("auth.session_idle_s", 3600, 1, 31536000, "a session unused this long is closed"),
+    LONG("auth.session_max_s", 604800, 1, 31536000, "a session's absolute lifetime"),
+    LONG("auth.ratelimit_window_s", 900, 1, 86400, "window over which failed logins are counted"),
+    LONG("auth.ratelimit_per_ip", 20, 1, 100000, "failed logins per IP within the window"),
+    LONG("auth.ratelimit_per_user", 5, 1, 100000, "failed logins per user name within the window"),
     /* Infinity, throughput control (src/oversight/infinity.c; a governance duty) */
     LONG("governance.infinity_interval_s", 15, 0, 86400,
          "how often Infinity re-reads the load and adjusts the job type limits (0: off)"),

@@ -1213,6 +1213,100 @@ static const char pg_v7[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 8: dashboard logins (src/http/auth.c) -----------------------------------
+ * users with a role and an argon2id hash (libsodium's crypto_pwhash_str text); sessions and
+ * api_tokens keyed by the BLAKE2b hash of the secret (the secret itself is never stored);
+ * login_attempts: the failed logins the rate limit counts, shared by every server instance.
+ * On PostgreSQL the read-only role of migration 1 may read users without password_hash and
+ * nothing of sessions or api_tokens. */
+static const char sqlite_v8[] =
+    "CREATE TABLE users ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("last_login_at") ","
+    "  " TS_NOW_V2("password_changed_at")
+    ") STRICT;\n"
+    "CREATE TABLE sessions ("
+    "  session_hash TEXT NOT NULL PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  ip TEXT,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("last_seen_at")
+    ") STRICT;\n"
+    "CREATE INDEX sessions_user ON sessions (user_name);\n"
+    "CREATE TABLE api_tokens ("
+    "  token_id TEXT NOT NULL PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("last_used_at") ","
+    "  " TS("revoked_at")
+    ") STRICT;\n"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_name);\n"
+    "CREATE TABLE login_attempts ("
+    "  attempt_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ip TEXT NOT NULL,"
+    "  user_name TEXT NOT NULL,"
+    "  " TS_NOW_V2("at")
+    ") STRICT;\n"
+    "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
+    "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n";
+
+static const char pg_v8[] =
+    "CREATE TABLE users ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_login_at TIMESTAMPTZ,"
+    "  password_changed_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE sessions ("
+    "  session_hash TEXT PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  ip TEXT,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_seen_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE INDEX sessions_user ON sessions (user_name);\n"
+    "CREATE TABLE api_tokens ("
+    "  token_id TEXT PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_used_at TIMESTAMPTZ,"
+    "  revoked_at TIMESTAMPTZ"
+    ");\n"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_name);\n"
+    "CREATE TABLE login_attempts ("
+    "  attempt_id BIGSERIAL PRIMARY KEY,"
+    "  ip TEXT NOT NULL,"
+    "  user_name TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
+    "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n"
+    /* the default privileges of migration 1 gave the read-only role SELECT on these */
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'REVOKE ALL ON users, sessions, api_tokens, login_attempts'\n"
+    "              ' FROM omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT SELECT (name, role, created_at, last_login_at) ON users'\n"
+    "              ' TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'auth grants for omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n"
+    "REVOKE ALL ON users, sessions, api_tokens, login_attempts FROM PUBLIC;\n";
+
 /* ---- version 10: Infinity's limits and discovery's proposals (src/oversight) ----------
  * job_type_limits: per job type, what the claim honours on every worker of a deployment
  * (queue.c): max_concurrency (-1 unlimited, 0 stopped) and a token bucket (rate_per_s > 0:
@@ -1313,6 +1407,7 @@ const om_migration om_migrations[] = {
     {5, "publishing accounts", sqlite_v5, pg_v5},
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {8, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v8, pg_v8},
     {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
