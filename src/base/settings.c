@@ -229,6 +229,19 @@ const om_setting om_settings[] = {
          "how often PostgreSQL's materialized views are refreshed (0: never)"),
     LONG("governance.optimize_interval_s", 86400, 0, 30 * 86400.0,
          "how often SQLite runs PRAGMA optimize and an incremental vacuum (0: never)"),
+    LONG("governance.infinity_interval_s", 15, 0, 86400,
+         "how often Infinity re-reads the load and adjusts the job type limits (0: off)"),
+    LONG("governance.retention_interval_s", 86400, 0, 30 * 86400.0,
+         "how often the retention rules run (a `retention` job; 0: off)"),
+    LONG("governance.archive_interval_s", 86400, 0, 30 * 86400.0,
+         "how often old logs rows are archived (0: off)"),
+    LONG("governance.archive_after_days", 30, 1, 36500,
+         "logs rows older than this are moved to a compressed archive"),
+    PATH("governance.archive_dir", "archive", "where log archives go (relative to the workspace)"),
+    LONG("governance.tokens_interval_s", 3600, 0, 30 * 86400.0,
+         "how often linked publishing accounts' tokens are checked (0: off)"),
+    LONG("governance.discovery_interval_s", 0, 0, 365 * 86400.0,
+         "how often every project gets a `discovery` job (0: off, the default: it searches YouTube; 604800: weekly)"),
 
     /* dashboard logins (src/http/auth.c) */
     LONG("auth.pwhash_opslimit", 2, 1, 100, "argon2id passes (libsodium opslimit; 2 = interactive)"),
@@ -240,9 +253,8 @@ const om_setting om_settings[] = {
     LONG("auth.ratelimit_window_s", 900, 1, 86400, "window over which failed logins are counted"),
     LONG("auth.ratelimit_per_ip", 20, 1, 100000, "failed logins per IP within the window"),
     LONG("auth.ratelimit_per_user", 5, 1, 100000, "failed logins per user name within the window"),
+
     /* Infinity, throughput control (src/oversight/infinity.c; a governance duty) */
-    LONG("governance.infinity_interval_s", 15, 0, 86400,
-         "how often Infinity re-reads the load and adjusts the job type limits (0: off)"),
     LONG("infinity.edit_depth_high", 50, 1, 10000000,
          "ready edit jobs at which scrape and fetch are slowed (backpressure)"),
     LONG("infinity.edit_depth_low", 10, 0, 10000000,
@@ -268,19 +280,6 @@ const om_setting om_settings[] = {
     LONG("infinity.render_min_failures", 3, 1, 1000000,
          "failed edits in the window before the rate counts"),
     LONG("infinity.render_probe_s", 120, 1, 7 * 86400.0, "paused edits: first probe after this"),
-
-    /* the other governance duties (src/oversight/governance.c) */
-    LONG("governance.retention_interval_s", 86400, 0, 30 * 86400.0,
-         "how often the retention rules run (a `retention` job; 0: off)"),
-    LONG("governance.archive_interval_s", 86400, 0, 30 * 86400.0,
-         "how often old logs rows are archived (0: off)"),
-    LONG("governance.archive_after_days", 30, 1, 36500,
-         "logs rows older than this are moved to a compressed archive"),
-    PATH("governance.archive_dir", "archive", "where log archives go (relative to the workspace)"),
-    LONG("governance.tokens_interval_s", 3600, 0, 30 * 86400.0,
-         "how often linked publishing accounts' tokens are checked (0: off)"),
-    LONG("governance.discovery_interval_s", 604800, 0, 365 * 86400.0,
-         "how often every project gets a `discovery` job (0: off)"),
 
     /* discovery (src/stages/discovery.c) */
     BOOL("discovery.auto_follow", "false", "follow proposed creators above discovery.min_score"),

@@ -133,9 +133,13 @@ static size_t sink(char *p, size_t s, size_t n, void *ud)
     return s * n;
 }
 
+static char *g_auth; /* "Authorization: Bearer TOKEN" */
+
 static long http(const char *method, const char *url, om_sbuf *body)
 {
     CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, g_auth);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (!strcmp(method, "POST")) {
@@ -148,6 +152,7 @@ static long http(const char *method, const char *url, om_sbuf *body)
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     return code;
 }
 
@@ -246,7 +251,17 @@ static void test_discovery(void **state)
     assert_true(omt_has(out, "not found"));
     free(out);
 
-    /* the API */
+    /* the API, as an operator with an API token */
+    char *cmd = xasprintf("printf '%%s\\n' 'correct horse battery' | '%s' --home '%s' "
+                          "--log-format none user add admin --role admin >/dev/null",
+                          getenv("OMNIVA_BIN"), home);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *tok = run_json_out(0, (const char *[]){"--log-format", "none", "user", "token",
+                                                 "create", "admin", NULL});
+    tok[strcspn(tok, "\r\n")] = '\0';
+    g_auth = xasprintf("Authorization: Bearer %s", tok);
+    free(tok);
     int port = harness_free_port();
     char listen[64], base[128];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
@@ -293,6 +308,7 @@ static void test_discovery(void **state)
     omt_wait(pid, 20000);
     sb_release(&body);
     free(log);
+    free(g_auth);
 
     /* auto_follow: the one left proposed (crema_lab) is followed by the next run */
     out = run_json_out(0, (const char *[]){"--log-format", "none", "jobs", "enqueue",

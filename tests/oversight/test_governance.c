@@ -163,10 +163,13 @@ static void test_schedule(void **state)
 {
     (void)state;
     ws w;
-    ws_open(&w, "gov-schedule", (const char *const[]){"governance", "tokens_interval_s", "0", NULL});
+    ws_open(&w, "gov-schedule",
+            (const char *const[]){"governance", "tokens_interval_s", "0", "governance",
+                                  "discovery_interval_s", "604800", NULL});
     size_t n = 0;
     OK(om_governance_schedule(w.s, w.q, w.cfg, 0, &n));
-    /* paradox, eclipse, views|optimize, infinity, retention, archive, discovery (tokens off) */
+    /* paradox, eclipse, views|optimize, infinity, retention, archive, discovery (weekly
+     * here; off by default), not tokens (off here) */
     assert_int_equal(n, 7);
     OK(om_governance_schedule(w.s, w.q, w.cfg, 0, &n));
     assert_int_equal(n, 0); /* the same bucket: the unique keys hold */
