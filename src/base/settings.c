@@ -150,6 +150,8 @@ const om_setting om_settings[] = {
     LONG("http.sse_heartbeat_s", 15, 1, 300, "omniva serve: seconds of silence before an SSE heartbeat comment"),
     PATH("http.static_dir", "web", "omniva serve: folder served under /static/ (relative to the workspace)"),
     BOOL("http.metrics_public", "false", "omniva serve: /metrics without sign-in (for a local Prometheus)"),
+    STR("http.read_role", "omniva_cognition_ro",
+        "omniva serve on PostgreSQL: role the GET routes read as (empty: the login role)"),
 
     /* publishing to YouTube (src/targets/oauth.c, accounts.c, youtube.c) */
     STR("youtube.client_id", "", "OAuth client id of the Google Cloud project (Desktop app)"),

@@ -1066,5 +1066,8 @@ void om_api_handle(om_http_req *r)
         access = API_PUBLIC;
     if (api_authorize(r, access))
         return;
+    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role */
+    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+        r->store = r->store_ro;
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

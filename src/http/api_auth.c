@@ -181,5 +181,13 @@ void h_me(om_http_req *r)
     if (r->csrf[0])
         json_object_set_new(o, "csrf", json_string(r->csrf));
     json_object_set_new(o, "accounts", json_true());
+    /* whom the database sees for this read (PostgreSQL: http.read_role when it could be
+     * taken) */
+    char *db_role = NULL;
+    if (!strcmp(om_store_dialect(r->store), "postgres") &&
+        om_store_query_value(r->store, "SELECT CAST(current_user AS TEXT)", NULL, 0, &db_role) ==
+            OM_OK)
+        json_object_set_new(o, "db_role", json_string(db_role));
+    free(db_role);
     om_http_reply_json(r, 200, o);
 }

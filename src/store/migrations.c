@@ -1398,6 +1398,36 @@ static const char pg_v10[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 15: our own results (the feedback loop) ----------------------------------
+ * clip_stats: figures of a published clip as its platform reported them at `at` (a time
+ * series: one row per clip, target and reading). The Oracle blends the latest reading of
+ * each of a project's published clips into its hour-of-week curve (cognition/oracle.c). */
+static const char sqlite_v15[] =
+    "CREATE TABLE clip_stats ("
+    "  " UUID("clip_id") " NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL,"
+    "  views INTEGER CONSTRAINT clip_stats_views_nonneg CHECK (views >= 0),"
+    "  likes INTEGER CONSTRAINT clip_stats_likes_nonneg CHECK (likes >= 0),"
+    "  comments INTEGER CONSTRAINT clip_stats_comments_nonneg CHECK (comments >= 0),"
+    "  shares INTEGER CONSTRAINT clip_stats_shares_nonneg CHECK (shares >= 0),"
+    "  watch_time_s REAL CONSTRAINT clip_stats_watch_nonneg CHECK (watch_time_s >= 0),"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ") STRICT;\n";
+
+static const char pg_v15[] =
+    "CREATE TABLE clip_stats ("
+    "  clip_id UUID NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL,"
+    "  views BIGINT CONSTRAINT clip_stats_views_nonneg CHECK (views >= 0),"
+    "  likes BIGINT CONSTRAINT clip_stats_likes_nonneg CHECK (likes >= 0),"
+    "  comments BIGINT CONSTRAINT clip_stats_comments_nonneg CHECK (comments >= 0),"
+    "  shares BIGINT CONSTRAINT clip_stats_shares_nonneg CHECK (shares >= 0),"
+    "  watch_time_s DOUBLE PRECISION CONSTRAINT clip_stats_watch_nonneg CHECK (watch_time_s >= 0),"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ");\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1409,5 +1439,6 @@ const om_migration om_migrations[] = {
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
     {8, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v8, pg_v8},
     {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
+    {15, "clip_stats: our published clips' figures over time", sqlite_v15, pg_v15},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

@@ -159,6 +159,7 @@ static void cli_user_add(const srv *s, const char *name, const char *role, const
 static void srv_start(srv *s, const char *db, const char *queue)
 {
     memset(s, 0, sizeof(*s));
+    s->db = db ? xstrdup(db) : NULL;
     s->home = db ? omt_workspace("http", "--db", db, "--queue", queue, NULL)
                  : omt_workspace("http", NULL);
     omt_conf_append(s->home, "auth", "pwhash_memlimit_kib", "8"); /* fast hashes in tests */
@@ -198,6 +199,7 @@ static void srv_stop(srv *s)
     assert_int_equal(omt_wait(s->pid, 10000), 0); /* clean stop: exit 0 */
     om_rmtree(s->home);
     free(s->home);
+    free(s->db);
 }
 
 /* the store URL of the workspace, as the server uses it */
@@ -290,6 +292,8 @@ static void auth_checks(srv *s)
     resp_free(&r);
     req(&r, &v, "GET", "/api/v1/me", NULL, 0, NULL);
     assert_true(omt_has(sb_str(&r.body), "\"role\":\"viewer\""));
+    if (s->db) /* PostgreSQL: reads run as the read-only role the migration made */
+        assert_true(omt_has(sb_str(&r.body), "\"db_role\":\"omniva_cognition_ro\""));
     resp_free(&r);
 
     /* an API token: Bearer, no CSRF needed; a wrong token is 401 */
