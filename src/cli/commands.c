@@ -72,6 +72,7 @@ static const cli_opt ledger_verify_opts[] = {
     {"anchor", "FILE", "also prove the ledger still extends this signed anchor"},
     {"key", "PUB", "the public key to trust (default HOME/keys/ledger_ed25519.pub.pem)"},
     {"json", NULL, "print the verdict as JSON"},
+    {"archive", "FILE", "verify a log archive instead (its hash chain and its ledger packet)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt ledger_anchor_opts[] = {
@@ -196,6 +197,40 @@ static const cli_opt backup_opts[] = {
 static const cli_opt restore_opts[] = {{"from", "DIR", "a folder written by 'omniva backup'"},
                                        {"json", NULL, "print what was restored as JSON"},
                                        {NULL, NULL, NULL}};
+/* ---- dashboard users (cmd_user.c) ------------------------------------------------- */
+
+static const cli_opt user_add_opts[] = {
+    {"role", "ROLE", "admin (users, settings), operator (projects, clips, retries) or viewer"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt user_token_create_opts[] = {
+    {"label", "TEXT", "what the token is for (shown by 'user token list')"}, {NULL, NULL, NULL}};
+
+static const cli_cmd user_token_cmds[] = {
+    {"create", "make an API token (printed once) for scripts: Authorization: Bearer TOKEN",
+     "NAME [--label TEXT]", NULL, user_token_create_opts, 1, 1, cmd_user_token_create, NULL,
+     STORE, check_user_name},
+    {"list", "a user's live API tokens (ids, never the tokens)", "NAME [options]", NULL,
+     json_opt, 1, 1, cmd_user_token_list, NULL, STORE | RO, check_user_name},
+    {"revoke", "revoke one API token", "NAME TOKEN_ID", NULL, NULL, 2, 2, cmd_user_token_revoke,
+     NULL, STORE, check_user_name},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
+
+static const cli_cmd user_cmds[] = {
+    {"add", "add a dashboard user; the password is read from stdin (one line)",
+     "NAME --role admin|operator|viewer",
+     "The password is one line on stdin (not echoed anywhere, never logged), at least\n"
+     "auth.min_password characters; it is stored as an argon2id hash.",
+     user_add_opts, 1, 1, cmd_user_add, NULL, STORE, check_user_add},
+    {"list", "list users and their roles (never password hashes)", "[options]", NULL, json_opt,
+     0, 0, cmd_user_list, NULL, STORE | RO, NULL},
+    {"remove", "remove a user, their sessions and API tokens", "NAME", NULL, NULL, 1, 1,
+     cmd_user_remove, NULL, STORE, check_user_name},
+    {"passwd", "set a user's password from stdin (one line); ends their sessions", "NAME",
+     NULL, NULL, 1, 1, cmd_user_passwd, NULL, STORE, check_user_name},
+    {"token", "API tokens for scripts", "<command> [options]", NULL, NULL, 0, 0, NULL,
+     user_token_cmds, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 /* ---- the root --------------------------------------------------------------------- */
 
@@ -266,6 +301,14 @@ static const cli_cmd root_cmds[] = {
      NULL, 0, 0, NULL, cli_paradox_cmds, 0, NULL},
     {"incidents", "what Paradox and Eclipse found: list and resolve", "<command> [options]",
      NULL, NULL, 0, 0, NULL, cli_incidents_cmds, 0, NULL},
+    {"user", "dashboard users, roles and API tokens", "<command> [options]", NULL, NULL, 0, 0,
+     NULL, user_cmds, 0, NULL},
+    {"discover", "creators the discovery worker proposes for a project: list, accept, reject",
+     "PROJECT [--accept ID | --reject ID] [options]",
+     "Candidates come from @handles and links in the followed creators' posts, feed links and\n"
+     "YouTube search over the brand keywords; each is scored by the relevance of its recent\n"
+     "posts to the brief and by its posting cadence. --accept follows it.",
+     cli_discover_opts, 1, 1, cmd_discover, NULL, STORE, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",

@@ -26,6 +26,7 @@
 #include "queue/jobjson.h"
 #include "stages/clipinfo.h"
 #include "stages/cliplist.h"
+#include "stages/discovery.h"
 #include "stages/halolux.h"
 #include "stages/projects.h"
 
@@ -814,6 +815,52 @@ static void h_incident_resolve(om_http_req *r)
         om_http_reply_json(r, 200, json_pack("{s:s, s:s}", "incident_id", id, "resolved_at", ts));
 }
 
+/* ---- discoveries (stages/discovery.h) ------------------------------------------------ */
+
+static void h_discoveries(om_http_req *r)
+{
+    if (api_query_only(r, "status"))
+        return;
+    const char *st = om_http_param(&r->query, "status");
+    if (st && strcmp(st, "proposed") && strcmp(st, "accepted") && strcmp(st, "rejected")) {
+        om_http_reply_error(r, 400, "bad_query", "status",
+                            "status must be proposed, accepted or rejected");
+        return;
+    }
+    json_t *arr = NULL;
+    int rc = om_discovery_list(r->store, om_http_param(&r->params, "id"), st, &arr);
+    if (rc)
+        om_http_reply_om(r, rc, "id");
+    else
+        om_http_reply_json(r, 200, json_pack("{s:o}", "discoveries", arr));
+}
+
+static void discovery_decide(om_http_req *r, int accept)
+{
+    const char *did;
+    if (api_query_only(r, "") || api_param_uuid(r, "discovery", &did))
+        return;
+    json_t *row = NULL;
+    int rc = om_discovery_decide(r->store, om_http_param(&r->params, "id"), did, accept, "api",
+                                 &row);
+    if (rc == OM_EINVAL && strstr(om_error_msg(), "already"))
+        om_http_reply_error(r, 409, "conflict", "discovery", "%s", om_error_msg());
+    else if (rc)
+        om_http_reply_om(r, rc, "discovery");
+    else
+        om_http_reply_json(r, 200, row);
+}
+
+static void h_discovery_accept(om_http_req *r)
+{
+    discovery_decide(r, 1);
+}
+
+static void h_discovery_reject(om_http_req *r)
+{
+    discovery_decide(r, 0);
+}
+
 /* ---- files: previews and static assets ---------------------------------------------- */
 
 /* 1 when `real` (a realpath) is `root` or below it. */
@@ -985,6 +1032,12 @@ const om_route om_api_routes[] = {
     R("GET", "/api/v1/events", h_events, API_VIEWER, "Server-Sent Events (Last-Event-ID)"),
     R("GET", "/metrics", h_metrics, API_VIEWER, "Prometheus text format"),
     R("GET", "/static/:file", h_static, API_PUBLIC, "files of http.static_dir"),
+    R("GET", "/api/v1/projects/:id/discoveries", h_discoveries, API_VIEWER,
+      "creators the discovery worker proposes (status=proposed|accepted|rejected)"),
+    R("POST", "/api/v1/projects/:id/discoveries/:discovery/accept", h_discovery_accept,
+      API_OPERATOR, "follow a proposed creator"),
+    R("POST", "/api/v1/projects/:id/discoveries/:discovery/reject", h_discovery_reject,
+      API_OPERATOR, "reject a proposed creator"),
 };
 
 const size_t om_api_nroutes = OM_ARRAY_LEN(om_api_routes);
@@ -1013,5 +1066,8 @@ void om_api_handle(om_http_req *r)
         access = API_PUBLIC;
     if (api_authorize(r, access))
         return;
+    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role */
+    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+        r->store = r->store_ro;
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

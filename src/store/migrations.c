@@ -1243,6 +1243,221 @@ static const char pg_v13[] =
     "  seen_at TIMESTAMPTZ NOT NULL DEFAULT now()"
     ");\n";
 
+/* ---- version 8: dashboard logins (src/http/auth.c) -----------------------------------
+ * users with a role and an argon2id hash (libsodium's crypto_pwhash_str text); sessions and
+ * api_tokens keyed by the BLAKE2b hash of the secret (the secret itself is never stored);
+ * login_attempts: the failed logins the rate limit counts, shared by every server instance.
+ * On PostgreSQL the read-only role of migration 1 may read users without password_hash and
+ * nothing of sessions or api_tokens. */
+static const char sqlite_v8[] =
+    "CREATE TABLE users ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("last_login_at") ","
+    "  " TS_NOW_V2("password_changed_at")
+    ") STRICT;\n"
+    "CREATE TABLE sessions ("
+    "  session_hash TEXT NOT NULL PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  ip TEXT,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("last_seen_at")
+    ") STRICT;\n"
+    "CREATE INDEX sessions_user ON sessions (user_name);\n"
+    "CREATE TABLE api_tokens ("
+    "  token_id TEXT NOT NULL PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("last_used_at") ","
+    "  " TS("revoked_at")
+    ") STRICT;\n"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_name);\n"
+    "CREATE TABLE login_attempts ("
+    "  attempt_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ip TEXT NOT NULL,"
+    "  user_name TEXT NOT NULL,"
+    "  " TS_NOW_V2("at")
+    ") STRICT;\n"
+    "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
+    "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n";
+
+static const char pg_v8[] =
+    "CREATE TABLE users ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_login_at TIMESTAMPTZ,"
+    "  password_changed_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE sessions ("
+    "  session_hash TEXT PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  ip TEXT,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_seen_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE INDEX sessions_user ON sessions (user_name);\n"
+    "CREATE TABLE api_tokens ("
+    "  token_id TEXT PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_used_at TIMESTAMPTZ,"
+    "  revoked_at TIMESTAMPTZ"
+    ");\n"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_name);\n"
+    "CREATE TABLE login_attempts ("
+    "  attempt_id BIGSERIAL PRIMARY KEY,"
+    "  ip TEXT NOT NULL,"
+    "  user_name TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
+    "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n"
+    /* the default privileges of migration 1 gave the read-only role SELECT on these */
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'REVOKE ALL ON users, sessions, api_tokens, login_attempts'\n"
+    "              ' FROM omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT SELECT (name, role, created_at, last_login_at) ON users'\n"
+    "              ' TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'auth grants for omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n"
+    "REVOKE ALL ON users, sessions, api_tokens, login_attempts FROM PUBLIC;\n";
+
+/* ---- version 10: Infinity's limits and discovery's proposals (src/oversight) ----------
+ * job_type_limits: per job type, what the claim honours on every worker of a deployment
+ * (queue.c): max_concurrency (-1 unlimited, 0 stopped) and a token bucket (rate_per_s > 0:
+ * tokens refilled at that rate up to burst, one taken per claim; tokens and refilled_us,
+ * microseconds, move in the claim's UPDATE). Infinity (oversight/infinity.c) sets and clears
+ * them; set_by names who. discoveries: candidate creators a `discovery` job proposes for a
+ * project (one row per project and URL), scored, proposed until accepted or rejected. */
+static const char sqlite_v10[] =
+    "CREATE TABLE job_type_limits ("
+    "  job_type TEXT NOT NULL PRIMARY KEY,"
+    "  max_concurrency INTEGER NOT NULL DEFAULT -1,"
+    "  rate_per_s REAL NOT NULL DEFAULT 0 CONSTRAINT job_type_limits_rate CHECK (rate_per_s >= 0),"
+    "  burst REAL NOT NULL DEFAULT 1,"
+    "  tokens REAL NOT NULL DEFAULT 0,"
+    "  refilled_us INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL,"
+    "  " TS_NOW_V2("updated_at")
+    ") STRICT;\n"
+    "CREATE TABLE discoveries ("
+    "  " UUID("discovery_id") " NOT NULL PRIMARY KEY,"
+    "  project_id TEXT NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL,"
+    "  platform TEXT NOT NULL,"
+    "  handle TEXT,"
+    "  source TEXT NOT NULL CONSTRAINT discoveries_source_valid"
+    "    CHECK (source IN ('mention', 'search', 'feed_link')),"
+    "  found_in TEXT,"
+    "  relevance REAL NOT NULL DEFAULT 0,"
+    "  posts_per_week REAL NOT NULL DEFAULT 0,"
+    "  score REAL NOT NULL DEFAULT 0,"
+    "  " JSON("evidence") ","
+    "  status TEXT NOT NULL DEFAULT 'proposed' CONSTRAINT discoveries_status_valid"
+    "    CHECK (status IN ('proposed', 'accepted', 'rejected')),"
+    "  creator_id TEXT,"
+    "  decided_by TEXT,"
+    "  " TS("decided_at") ","
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  UNIQUE (project_id, url)"
+    ") STRICT;\n"
+    "CREATE INDEX discoveries_project_idx ON discoveries (project_id, status, score);\n";
+
+static const char pg_v10[] =
+    "CREATE TABLE job_type_limits ("
+    "  job_type TEXT PRIMARY KEY,"
+    "  max_concurrency BIGINT NOT NULL DEFAULT -1,"
+    "  rate_per_s DOUBLE PRECISION NOT NULL DEFAULT 0"
+    "    CONSTRAINT job_type_limits_rate CHECK (rate_per_s >= 0),"
+    "  burst DOUBLE PRECISION NOT NULL DEFAULT 1,"
+    "  tokens DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  refilled_us BIGINT NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE discoveries ("
+    "  discovery_id UUID PRIMARY KEY,"
+    "  project_id UUID NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL,"
+    "  platform TEXT NOT NULL,"
+    "  handle TEXT,"
+    "  source TEXT NOT NULL CONSTRAINT discoveries_source_valid"
+    "    CHECK (source IN ('mention', 'search', 'feed_link')),"
+    "  found_in TEXT,"
+    "  relevance DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  posts_per_week DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  score DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  evidence JSONB,"
+    "  status TEXT NOT NULL DEFAULT 'proposed' CONSTRAINT discoveries_status_valid"
+    "    CHECK (status IN ('proposed', 'accepted', 'rejected')),"
+    "  creator_id UUID,"
+    "  decided_by TEXT,"
+    "  decided_at TIMESTAMPTZ,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  UNIQUE (project_id, url)"
+    ");\n"
+    "CREATE INDEX discoveries_project_idx ON discoveries (project_id, status, score);\n"
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT ON job_type_limits, discoveries TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grants to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
+/* ---- version 15: our own results (the feedback loop) ----------------------------------
+ * clip_stats: figures of a published clip as its platform reported them at `at` (a time
+ * series: one row per clip, target and reading). The Oracle blends the latest reading of
+ * each of a project's published clips into its hour-of-week curve (cognition/oracle.c). */
+static const char sqlite_v15[] =
+    "CREATE TABLE clip_stats ("
+    "  " UUID("clip_id") " NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL,"
+    "  views INTEGER CONSTRAINT clip_stats_views_nonneg CHECK (views >= 0),"
+    "  likes INTEGER CONSTRAINT clip_stats_likes_nonneg CHECK (likes >= 0),"
+    "  comments INTEGER CONSTRAINT clip_stats_comments_nonneg CHECK (comments >= 0),"
+    "  shares INTEGER CONSTRAINT clip_stats_shares_nonneg CHECK (shares >= 0),"
+    "  watch_time_s REAL CONSTRAINT clip_stats_watch_nonneg CHECK (watch_time_s >= 0),"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ") STRICT;\n";
+
+static const char pg_v15[] =
+    "CREATE TABLE clip_stats ("
+    "  clip_id UUID NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL,"
+    "  views BIGINT CONSTRAINT clip_stats_views_nonneg CHECK (views >= 0),"
+    "  likes BIGINT CONSTRAINT clip_stats_likes_nonneg CHECK (likes >= 0),"
+    "  comments BIGINT CONSTRAINT clip_stats_comments_nonneg CHECK (comments >= 0),"
+    "  shares BIGINT CONSTRAINT clip_stats_shares_nonneg CHECK (shares >= 0),"
+    "  watch_time_s DOUBLE PRECISION CONSTRAINT clip_stats_watch_nonneg CHECK (watch_time_s >= 0),"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ");\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1252,7 +1467,10 @@ const om_migration om_migrations[] = {
     {5, "publishing accounts", sqlite_v5, pg_v5},
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {8, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v8, pg_v8},
+    {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
     {13, "list indexes (clip ranking, jobs by created_at); worker_nodes (GPU render nodes)",
      sqlite_v13, pg_v13},
+    {15, "clip_stats: our published clips' figures over time", sqlite_v15, pg_v15},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

@@ -281,7 +281,7 @@ int om_account_check(om_store *s, const om_config *cfg, const char *project_id,
         *failed_out = 0;
     om_rows *r = NULL;
     int rc = om_store_query(s,
-                            ACCT_SELECT "WHERE (? IS NULL OR a.project_id = ?) ORDER BY p.name, "
+                            ACCT_SELECT "WHERE (CAST(? AS TEXT) IS NULL OR a.project_id = ?) ORDER BY p.name, "
                                         "a.platform",
                             OM_PARAMS(OM_TEXT(project_id), OM_TEXT(project_id)), &r);
     if (rc)
