@@ -52,6 +52,7 @@ typedef struct sq {
     sqlite3_stmt *ack, *hb, *fail, *bury, *reap, *retry, *get, *state_of, *expire;
     int wake_fd;      /* inotify on the database's directory (sq_wait), -1 none, -2 failed */
     char *wake_names; /* "NAME\0NAME-wal\0": the files whose writes wake a waiter */
+    int64_t last_wake_ms; /* when sq_wait last returned for a write (monotonic) */
 } sq;
 
 static sq *SQ(om_queue *q)
@@ -303,8 +304,13 @@ static void sq_close(om_queue *q)
  * process commits, so a job enqueued by a job process in another worker wakes this one
  * without a doorbell of its own. The watch is made at the first claim on this connection,
  * before the claim runs, so a commit between a claim that found nothing and the next wait
- * is already queued on the descriptor (no lost wake-up). An idle worker writes nothing
- * (an empty claim changes no row), so waiters do not wake each other in a loop. */
+ * is already queued on the descriptor (no lost wake-up). An empty claim usually writes
+ * nothing, but one that takes and gives back a token of a rate-limited type (queue.c) does,
+ * and would wake the idle workers (itself included) again and again: wake-ups that follow
+ * one another closer than WAKE_SPACING_MS are held back to that spacing, which bounds such a
+ * loop at 40 claims a second per idle worker while a first wake-up after a quiet spell is
+ * immediate. */
+#define WAKE_SPACING_MS 25
 static void wake_watch(sq *s)
 {
     if (s->wake_fd != -1)
@@ -364,8 +370,15 @@ static int sq_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t
     }
     int64_t end = om_mono_ms() + timeout_ms;
     for (;;) {
-        if (wake_drain(s))
+        if (wake_drain(s)) {
+            int64_t since = om_mono_ms() - s->last_wake_ms;
+            if (since >= 0 && since < WAKE_SPACING_MS) {
+                int64_t pause = WAKE_SPACING_MS - since;
+                om_sleep_ms(pause < end - om_mono_ms() ? pause : end - om_mono_ms());
+            }
+            s->last_wake_ms = om_mono_ms();
             return OM_OK;
+        }
         int64_t left = end - om_mono_ms();
         if (left <= 0)
             return OM_OK;
