@@ -323,6 +323,11 @@ int om_mstore_local(om_mstore *ms, const char *row, const char *sha256, char **p
     if (rc != OM_OK)
         return rc;
     if (m->be == &om_mstore_file) {
+        if (!om_file_exists(name)) {
+            rc = om_error_set(OM_ENOTFOUND, "%s does not exist", name);
+            free(name);
+            return rc;
+        }
         *path_out = name;
         return OM_OK;
     }

@@ -232,6 +232,12 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 {
     s3req *r = ud;
     size_t len = size * n;
+    if (len > 9 && !strncmp(buf, "HTTP/", 5)) { /* a status line: the body's fate hangs on it */
+        const char *sp = memchr(buf, ' ', len);
+        if (sp)
+            r->status = strtol(sp + 1, NULL, 10);
+        return len;
+    }
     const char *hdrs[] = {"etag:", "content-length:", "x-amz-meta-sha256:", "last-modified:"};
     for (size_t i = 0; i < 4; i++) {
         size_t hl = strlen(hdrs[i]);
