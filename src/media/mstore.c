@@ -362,3 +362,22 @@ char *om_mstore_key_of(const om_mstore *ms, const char *row)
     }
     return NULL;
 }
+
+char *om_mstore_row_for(om_mstore *ms, const char *key)
+{
+    char *name = ms->main.be->name(ms->main.st, key);
+    char *row = ms->main.be->row(ms->main.st, ms->cfg, name);
+    free(name);
+    return row;
+}
+
+void om_mstore_cache_adopt(om_mstore *ms, const char *row, const char *local)
+{
+    if (!ms->cache || !om_mstore_row_is_remote(row) || !om_file_exists(local))
+        return;
+    if (om_mcache_adopt(ms->cache, row, ext_of(row), local) != OM_OK) {
+        om_warn("media", "keeping %s in the media cache: %s", local, om_error_msg());
+        om_error_clear();
+        unlink(local);
+    }
+}

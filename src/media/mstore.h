@@ -75,6 +75,12 @@ int om_mstore_list(om_mstore *ms, const char *prefix, om_mstore_list_fn fn, void
  * frees the string. */
 int om_mstore_local(om_mstore *ms, const char *row, const char *sha256, char **path_out);
 
+/* The row KEY would have in this store (nothing is written). Caller frees. */
+char *om_mstore_row_for(om_mstore *ms, const char *key);
+/* After a put of LOCAL as ROW on a remote store: moves LOCAL into the node cache (it is hot:
+ * the next stage on this node reads it from there). A folder store leaves it alone. */
+void om_mstore_cache_adopt(om_mstore *ms, const char *row, const char *local);
+
 /* The key a row names relative to its store's root ("sources/x.mp4"), or NULL when the row
  * is of another store. Caller frees. */
 char *om_mstore_key_of(const om_mstore *ms, const char *row);
