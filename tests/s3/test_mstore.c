@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -501,6 +502,56 @@ static void t_cache_concurrent(void **state)
     free(src);
 }
 
+/* kill -9 in the middle of a multipart upload: the object is not visible (no part of it is
+ * an object until CompleteMultipartUpload), and the re-run stores it whole. */
+static void t_s3_kill_multipart(void **state)
+{
+    fx *f = *state;
+    char *src = tmpfile_in(f, "k9.bin", 8 * 1024 * 1024);
+    char sha[OM_SHA256_HEX_LEN];
+    assert_int_equal(om_sha256_file(src, sha), OM_OK);
+    assert_int_equal(
+        harness_s3_ctl(&S3, "POST", "/_fault?status=0&delay_ms=300&count=100&op=UploadPart", NULL),
+        0);
+    pid_t kid = fork();
+    if (kid == 0) {
+        om_mstore *ms = NULL;
+        char *row = NULL;
+        int ok = om_mstore_open(&ms, f->cfg) == OM_OK &&
+                 om_mstore_put(ms, "sources/k9.mp4", src, sha, 0, &row) == OM_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int64_t t0 = om_mono_ms();
+    while (s3_count("UploadPart") < 3 && om_mono_ms() - t0 < 20000)
+        usleep(20000);
+    assert_true(s3_count("UploadPart") >= 3);
+    kill(kid, SIGKILL);
+    int st = 0;
+    waitpid(kid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(s3_count("CompleteMultipartUpload"), 0);
+    char *row = om_mstore_row_for(f->ms, "sources/k9.mp4");
+    om_mstat ms;
+    assert_int_equal(om_mstore_stat(f->ms, row, &ms), OM_ENOTFOUND);
+    seen s = {0};
+    assert_int_equal(om_mstore_list(f->ms, "", on_row, &s), OM_OK);
+    assert_int_equal(s.n, 0);
+    /* the re-run completes */
+    assert_int_equal(harness_s3_ctl(&S3, "POST", "/_reset", NULL), 0);
+    char *row2 = NULL;
+    assert_int_equal(om_mstore_put(f->ms, "sources/k9.mp4", src, sha, 0, &row2), OM_OK);
+    assert_string_equal(row, row2);
+    assert_int_equal(om_mstore_stat(f->ms, row, &ms), OM_OK);
+    assert_int_equal(ms.size, 8 * 1024 * 1024);
+    assert_string_equal(ms.sha256, sha);
+    char *dest = xasprintf("%s/k9.out", f->home);
+    assert_int_equal(om_mstore_get(f->ms, row, dest, sha), OM_OK);
+    free(dest);
+    free(row);
+    free(row2);
+    free(src);
+}
+
 int main(void)
 {
     if (harness_s3_start(&S3, "omniva-test") != 0)
@@ -521,6 +572,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_s3_retries, setup_s3, teardown),
         cmocka_unit_test_setup_teardown(t_s3_multipart_abort, setup_s3, teardown),
         cmocka_unit_test_setup_teardown(t_s3_credentials, setup_s3, teardown),
+        cmocka_unit_test_setup_teardown(t_s3_kill_multipart, setup_s3, teardown),
         cmocka_unit_test(t_cache_lru),
         cmocka_unit_test_setup_teardown(t_cache_concurrent, setup_s3, teardown),
     };
