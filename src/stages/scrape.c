@@ -45,6 +45,7 @@
  */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "media/mstore.h"
 #include "media/probe.h"
 #include "oversight/infinity.h"
 #include "runtime/runtime.h"
@@ -228,6 +229,10 @@ static int entry_from_json(json_t *o, om_source_entry *e)
 typedef struct saved {
     char *final_media, *final_subs;     /* moved into place inside the transaction */
     const char *orig_media, *orig_subs; /* where they came from (the .partial dir) */
+    /* a remote media store: uploaded before the transaction, for the video id below */
+    om_mstore *ms;
+    char *media_row, *subs_row;
+    char video_id[OM_UUID_LEN];
 } saved;
 
 /* The transaction did not commit: put the files back where a retry finds them. */
@@ -237,6 +242,51 @@ static void saved_undo(saved *sv)
         unlink(sv->final_media);
     if (sv->final_subs && (!sv->orig_subs || rename(sv->final_subs, sv->orig_subs) != 0))
         unlink(sv->final_subs);
+}
+
+/* A remote media store ([media] store = s3://...): the media (and subtitles) go to the bucket
+ * before the transaction, under the video id the transaction will use, so the object exists
+ * before the row naming it commits and no upload holds the transaction open. Media whose
+ * SHA-256 a video already has is not uploaded (the transaction records a duplicate). */
+static int upload_first(scrape *sc, om_source_media *m, saved *sv)
+{
+    int rc = om_mstore_open(&sv->ms, sc->ctx->cfg);
+    if (rc != OM_OK || !om_mstore_is_remote(sv->ms))
+        return rc;
+    char *existing = NULL;
+    rc = om_store_query_value(sc->ctx->store, "SELECT video_id FROM videos WHERE checksum = ?",
+                              OM_PARAMS(OM_TEXT(m->sha256)), &existing);
+    free(existing);
+    if (rc == OM_OK)
+        return OM_OK;
+    if (rc != OM_ENOTFOUND)
+        return om_error_wrap(rc, "looking up checksum %s", m->sha256);
+    om_error_clear();
+    om_uuid4(sv->video_id);
+    char *key = xasprintf("sources/%s.%s", sv->video_id, m->ext);
+    rc = om_mstore_put(sv->ms, key, m->media_path, m->sha256, 0, &sv->media_row);
+    free(key);
+    if (rc == OM_OK && m->subtitle_path) {
+        const char *dot = strrchr(m->subtitle_path, '.');
+        key = xasprintf("subs/%s.%s", sv->video_id, dot && strlen(dot + 1) < 16 ? dot + 1 : "vtt");
+        rc = om_mstore_put(sv->ms, key, m->subtitle_path, NULL, 0, &sv->subs_row);
+        free(key);
+    }
+    return rc;
+}
+
+/* The transaction did not store the uploaded objects: remove them from the bucket. */
+static void upload_undo(saved *sv)
+{
+    const char *rows[] = {sv->media_row, sv->subs_row};
+    for (size_t i = 0; i < 2; i++)
+        if (rows[i] && om_mstore_delete(sv->ms, rows[i]) != OM_OK) {
+            om_warn(SRC, "removing %s after a failed save: %s", rows[i], om_error_msg());
+            om_error_clear();
+        }
+    free(sv->media_row);
+    free(sv->subs_row);
+    sv->media_row = sv->subs_row = NULL;
 }
 
 /* Everything of one entry inside the open transaction. *dup_out = 1 when the media was a
@@ -271,7 +321,10 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                   "media_url", e->media_url, "driver", e->fetcher, "raw_metadata_sha256", raw_sha,
                   "size_bytes", (json_int_t)m->size_bytes);
 
-    om_uuid4(video_id);
+    if (sv->media_row)
+        memcpy(video_id, sv->video_id, OM_UUID_LEN);
+    else
+        om_uuid4(video_id);
     sv->final_media = xasprintf("%s/sources/%s.%s", sc->media_dir, video_id, m->ext);
     n = 0;
     int have = 0;
@@ -284,7 +337,10 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         rc = OM_OK;
     if (rc == OM_OK && !have) {
         /* the file is in place before the row that names it can be seen */
-        if (rename(m->media_path, sv->final_media) != 0) {
+        if (sv->media_row) { /* in the bucket already */
+            free(sv->final_media);
+            sv->final_media = NULL;
+        } else if (rename(m->media_path, sv->final_media) != 0) {
             rc = om_error_set(OM_EIO, "moving %s to %s: %s", m->media_path, sv->final_media,
                               strerror(errno));
             free(sv->final_media);
@@ -292,7 +348,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         }
         char res[32];
         snprintf(res, sizeof(res), "%dx%d", info->display_width, info->display_height);
-        char *media_row = om_config_path_to_row(sc->ctx->cfg, sv->final_media);
+        char *media_row = sv->media_row ? xstrdup(sv->media_row)
+                                        : om_config_path_to_row(sc->ctx->cfg, sv->final_media);
         if (rc == OM_OK)
             rc = om_store_exec(
                 s,
@@ -305,7 +362,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                 &n);
         free(media_row);
         if (rc == OM_OK && n == 0) { /* another worker stored the same media meanwhile */
-            unlink(sv->final_media);
+            if (sv->final_media)
+                unlink(sv->final_media);
             free(sv->final_media);
             sv->final_media = NULL;
             rc = om_store_query_value(s, "SELECT video_id FROM videos WHERE checksum = ?",
@@ -353,7 +411,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     }
     char aid[OM_UUID_LEN];
     om_uuid4(aid);
-    char *arow = om_config_path_to_row(sc->ctx->cfg, sv->final_media);
+    char *arow = sv->media_row ? xstrdup(sv->media_row)
+                               : om_config_path_to_row(sc->ctx->cfg, sv->final_media);
     rc = om_store_exec(s,
                        "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, path, "
                        "checksum, size_bytes, metadata, created_at) VALUES (?, 'source_media', "
@@ -379,11 +438,17 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
             rc = om_sha256_file(m->subtitle_path, ssha);
         if (rc == OM_OK)
             rc = om_file_size(m->subtitle_path, &ssize);
-        if (rc == OM_OK && rename(m->subtitle_path, sv->final_subs) != 0)
+        if (rc == OM_OK && sv->subs_row) { /* in the bucket already */
+            free(sv->final_subs);
+            sv->final_subs = NULL;
+        } else if (rc == OM_OK && rename(m->subtitle_path, sv->final_subs) != 0) {
             rc = om_error_set(OM_EIO, "moving subtitles: %s", strerror(errno));
+        }
         if (rc != OM_OK) {
             free(sv->final_subs);
             sv->final_subs = NULL;
+        } else if (!sv->final_subs && !sv->subs_row) {
+            rc = om_error_set(OM_EIO, "subtitles of video %s were not stored", video_id);
         } else {
             char sid[OM_UUID_LEN];
             om_uuid4(sid);
@@ -392,7 +457,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                                    "format", sext, "driver", e->fetcher);
             char *smeta = json_dumps(sm, JSON_COMPACT | OM_JSON_REAL);
             json_decref(sm);
-            char *srow = om_config_path_to_row(sc->ctx->cfg, sv->final_subs);
+            char *srow = sv->subs_row ? xstrdup(sv->subs_row)
+                                      : om_config_path_to_row(sc->ctx->cfg, sv->final_subs);
             rc = om_store_exec(s,
                                "INSERT INTO artifacts (artifact_id, kind, entity_type, "
                                "entity_id, path, checksum, size_bytes, metadata, created_at) "
@@ -540,10 +606,12 @@ static int fetch_save(om_job_ctx *ctx, void *js)
                  m->sha256);
     char *raw = raw_text(e, m);
     const char *posted_at = e->posted_at ? e->posted_at : m->posted_at;
-    saved sv = {NULL, NULL, m->media_path, m->subtitle_path};
+    saved sv = {NULL, NULL, m->media_path, m->subtitle_path, NULL, NULL, NULL, ""};
     int dup = 0, raced = 0;
     char video_id[OM_UUID_LEN] = "";
-    int rc = om_store_begin(ctx->store);
+    int rc = upload_first(sc, m, &sv);
+    if (rc == OM_OK)
+        rc = om_store_begin(ctx->store);
     if (rc == OM_OK) {
         rc = save_in_txn(sc, e, m, &f->info, raw, posted_at, &sv, &dup, &raced, video_id);
         if (rc == OM_OK && !raced)
@@ -551,6 +619,8 @@ static int fetch_save(om_job_ctx *ctx, void *js)
         else
             om_store_rollback(ctx->store);
     }
+    if (rc != OM_OK || raced || dup)
+        upload_undo(&sv);
     if (rc != OM_OK || raced)
         saved_undo(&sv);
     if (rc == OM_OK) {
@@ -571,10 +641,15 @@ static int fetch_save(om_job_ctx *ctx, void *js)
             json_decref(fl);
         }
         om_step_note(ctx, "%s", outcome);
+        if (sv.media_row && !raced && !dup) /* hot: the analyzer on this node reads it next */
+            om_mstore_cache_adopt(sv.ms, sv.media_row, m->media_path);
         om_rmtree(f->partial);
     }
     free(sv.final_media);
     free(sv.final_subs);
+    free(sv.media_row);
+    free(sv.subs_row);
+    om_mstore_free(sv.ms);
     free(raw);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "base/config.h"
 #include "stages/clipinfo.h"
 #include "ledger/stardust.h"
+#include "media/mstore.h"
 #include "runtime/runtime.h"
 #include "targets/target.h"
 
@@ -70,21 +71,31 @@ static int load_upjob(om_store *s, const char *id, const char *clip_id, upjob *u
     return OM_OK;
 }
 
-/* The rendered file: the newest render artifact, else <media_dir>/renders/<clip_id>.mp4. */
-static char *render_path(om_store *s, const om_config *cfg, const char *clip_id)
+/* The rendered file: the newest render artifact (a bucket's read through the node's cache,
+ * held while ms lives), else <media_dir>/renders/<clip_id>.mp4. */
+static char *render_path(om_store *s, const om_config *cfg, om_mstore *ms, const char *clip_id)
 {
-    char *path = NULL;
-    int rc = om_store_query_value(s,
-                                  "SELECT path FROM artifacts WHERE kind = 'render' AND "
-                                  "entity_id = ? ORDER BY created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(clip_id)), &path);
-    if (rc == OM_OK && path) {
+    om_rows *r = NULL;
+    int rc = om_store_query(s,
+                            "SELECT path, checksum FROM artifacts WHERE kind = 'render' AND "
+                            "entity_id = ? ORDER BY created_at DESC LIMIT 1",
+                            OM_PARAMS(OM_TEXT(clip_id)), &r);
+    const char *path = rc == OM_OK && om_rows_count(r) ? om_rows_getn(r, 0, "path") : NULL;
+    if (path && ms && om_mstore_row_is_remote(path)) {
+        char *local = NULL;
+        if (om_mstore_local(ms, path, om_rows_getn(r, 0, "checksum"), &local) == OM_OK) {
+            om_rows_free(r);
+            return local;
+        }
+        om_warn(SRC, "render of clip %s: %s", clip_id, om_error_msg());
+    }
+    if (path) {
         char *abs = om_config_path_from_row(cfg, path); /* stored relative to the home */
-        free(path);
+        om_rows_free(r);
         return abs;
     }
     om_error_clear();
-    free(path);
+    om_rows_free(r);
     const char *media = om_config_media_dir(cfg);
     return xasprintf("%s/renders/%s.mp4", media && *media ? media : ".", clip_id);
 }
@@ -194,6 +205,7 @@ typedef struct upload {
     json_t *sidecar;
     om_publish_req req;
     om_job_ctx *ctx;
+    om_mstore *ms; /* the media store: holds the cached render until release */
 } upload;
 
 /* The target's persist callback: target_state saved now, in its own statement (a
@@ -211,6 +223,7 @@ static void upload_release(om_job_ctx *ctx, void *js)
     free(x->result_id);
     json_decref(x->sidecar);
     free(x->clip_path);
+    om_mstore_free(x->ms);
     free(x->dest);
     if (x->have_ci)
         om_clip_info_release(&x->ci);
@@ -308,7 +321,10 @@ static int upload_init(om_job_ctx *ctx, void *js)
             om_error_set(OM_EPERMANENT, "upload: no publishing target named '%s'", x->u.target),
             "upload clip %s", x->clip_id);
     x->dest = om_export_dir(&x->ci, om_config_home(ctx->cfg));
-    x->clip_path = render_path(s, ctx->cfg, x->clip_id);
+    rc = om_mstore_open(&x->ms, ctx->cfg);
+    if (rc)
+        return om_error_wrap(rc, "upload clip %s", x->clip_id);
+    x->clip_path = render_path(s, ctx->cfg, x->ms, x->clip_id);
     x->ctx = ctx;
     om_publish_req req = {x->clip_id,    x->uj_id,           x->clip_path,
                           NULL,          x->dest,            ctx->cfg,
