@@ -168,12 +168,17 @@ static int parse_output(om_editplan *p, const json_t *o)
     return rc;
 }
 
+static int parse_track(const json_t *tr, const char *name, double (**out)[2], size_t *n_out);
+
 static int parse_reframe(om_editplan *p, const json_t *r)
 {
-    static const char *const keys[] = {"mode", "track", "smoothing", NULL};
-    static const char *const modes[] = {"center", "content", "blur_pad", NULL};
+    static const char *const keys[] = {"mode", "track", "smoothing", "max_pan", "track2",
+                                       "evidence", NULL};
+    static const char *const modes[] = {"center", "content", "blur_pad", "speaker", "split",
+                                        NULL};
     p->reframe.mode = OM_REFRAME_CENTER;
     p->reframe.smoothing = 1.0;
+    p->reframe.max_pan = OM_EDITPLAN_MAX_PAN;
     if (!r || json_is_null(r))
         return OM_OK;
     if (!json_is_object(r))
@@ -184,26 +189,50 @@ static int parse_reframe(om_editplan *p, const json_t *r)
         rc = get_str(r, "mode", "reframe.mode", modes, "center", &mode);
     if (!rc)
         rc = get_num(r, "smoothing", "reframe.smoothing", 0, 30, 1.0, &p->reframe.smoothing);
+    if (!rc)
+        rc = get_num(r, "max_pan", "reframe.max_pan", 0.01, 10, OM_EDITPLAN_MAX_PAN,
+                     &p->reframe.max_pan);
     if (rc) {
         free(mode);
         return rc;
     }
     p->reframe.mode = strcmp(mode, "content") == 0    ? OM_REFRAME_CONTENT
                       : strcmp(mode, "blur_pad") == 0 ? OM_REFRAME_BLUR_PAD
+                      : strcmp(mode, "speaker") == 0  ? OM_REFRAME_SPEAKER
+                      : strcmp(mode, "split") == 0    ? OM_REFRAME_SPLIT
                                                       : OM_REFRAME_CENTER;
     free(mode);
-    json_t *tr = json_object_get(r, "track");
+    if ((rc = parse_track(json_object_get(r, "track"), "reframe.track", &p->reframe.track,
+                          &p->reframe.ntrack)))
+        return rc;
+    if ((rc = parse_track(json_object_get(r, "track2"), "reframe.track2", &p->reframe.track2,
+                          &p->reframe.ntrack2)))
+        return rc;
+    if ((p->reframe.mode == OM_REFRAME_CONTENT || p->reframe.mode == OM_REFRAME_SPEAKER ||
+         p->reframe.mode == OM_REFRAME_SPLIT) &&
+        p->reframe.ntrack == 0)
+        return bad("reframe.track", "content, speaker and split modes need at least one [t, x] "
+                                    "keyframe");
+    if (p->reframe.mode == OM_REFRAME_SPLIT && p->reframe.ntrack2 == 0)
+        return bad("reframe.track2", "split mode needs the bottom half's [t, x] keyframes");
+    return OM_OK;
+}
+
+/* A [[t, x], ...] array (NULL or null: none). */
+static int parse_track(const json_t *tr, const char *name, double (**out)[2], size_t *n_out)
+{
     if (tr && !json_is_null(tr)) {
         if (!json_is_array(tr))
-            return bad("reframe.track", "must be an array of [t, x] pairs");
+            return bad(name, "must be an array of [t, x] pairs");
         size_t n = json_array_size(tr);
         if (n > 100000)
-            return bad("reframe.track", "too many keyframes (max 100000)");
-        p->reframe.track = xcalloc(n ? n : 1, sizeof(*p->reframe.track));
+            return bad(name, "too many keyframes (max 100000)");
+        *out = xcalloc(n ? n : 1, sizeof(**out));
+        double(*track)[2] = *out;
         for (size_t i = 0; i < n; i++) {
             json_t *kf = json_array_get(tr, i);
             char field[64];
-            snprintf(field, sizeof(field), "reframe.track[%zu]", i);
+            snprintf(field, sizeof(field), "%s[%zu]", name, i);
             if (!json_is_array(kf) || json_array_size(kf) != 2 ||
                 !json_is_number(json_array_get(kf, 0)) || !json_is_number(json_array_get(kf, 1)))
                 return bad(field, "must be a [t, x] pair of numbers");
@@ -213,15 +242,13 @@ static int parse_reframe(om_editplan *p, const json_t *r)
                 return bad(field, "t must be a time in seconds >= 0");
             if (!isfinite(x) || x < 0 || x > 1)
                 return bad(field, "x must be in [0, 1] (fraction of the source width)");
-            if (i > 0 && t < p->reframe.track[i - 1][0])
+            if (i > 0 && t < track[i - 1][0])
                 return bad(field, "keyframe times must not decrease");
-            p->reframe.track[i][0] = t;
-            p->reframe.track[i][1] = x;
-            p->reframe.ntrack = i + 1;
+            track[i][0] = t;
+            track[i][1] = x;
+            *n_out = i + 1;
         }
     }
-    if (p->reframe.mode == OM_REFRAME_CONTENT && p->reframe.ntrack == 0)
-        return bad("reframe.track", "content mode needs at least one [t, x] keyframe");
     return OM_OK;
 }
 
@@ -401,6 +428,7 @@ void om_editplan_free(om_editplan *p)
     free(p->output.acodec);
     free(p->output.abitrate);
     free(p->reframe.track);
+    free(p->reframe.track2);
     free(p->captions_ass);
     free(p->logo.path);
     free(p->intro.path);
@@ -420,10 +448,8 @@ double om_editplan_duration(const om_editplan *p)
 
 /* ---------- content crop track ---------- */
 
-static double track_at(const om_editplan *p, double t)
+static double track_at(double (*tr)[2], size_t n, double t)
 {
-    double(*tr)[2] = p->reframe.track;
-    size_t n = p->reframe.ntrack;
     if (t <= tr[0][0])
         return tr[0][1];
     if (t >= tr[n - 1][0])
@@ -482,22 +508,31 @@ static void rdp(const double *t, const double *x, size_t a, size_t b, double eps
 
 int om_editplan_crop_keyframes(const om_editplan *p, double (**out)[2], size_t *n_out)
 {
+    return om_editplan_track_keyframes(p, 0, out, n_out);
+}
+
+int om_editplan_track_keyframes(const om_editplan *p, int which, double (**out)[2],
+                                size_t *n_out)
+{
     *out = NULL;
     *n_out = 0;
-    if (p->reframe.ntrack == 0)
-        return om_error_set(OM_EINVAL, "edit plan: reframe.track: no keyframes");
+    double(*tr)[2] = which ? p->reframe.track2 : p->reframe.track;
+    size_t ntr = which ? p->reframe.ntrack2 : p->reframe.ntrack;
+    if (ntr == 0)
+        return om_error_set(OM_EINVAL, "edit plan: reframe.%s: no keyframes",
+                            which ? "track2" : "track");
     const double step = 0.1;
     double dur = p->end - p->start;
     size_t n = (size_t)ceil(dur / step) + 1;
     double *t = xcalloc(n, sizeof(double)), *x = xcalloc(n, sizeof(double));
     for (size_t i = 0; i < n; i++) {
         t[i] = i + 1 == n ? dur : (double)i * step;
-        x[i] = track_at(p, p->start + t[i]);
+        x[i] = track_at(tr, ntr, p->start + t[i]);
     }
     size_t half = (size_t)(p->reframe.smoothing / step / 2.0 + 0.5);
     box_smooth(x, n, half);
     box_smooth(x, n, half);
-    double vmax = OM_EDITPLAN_MAX_PAN * step;
+    double vmax = p->reframe.max_pan * step;
     for (size_t i = 1; i < n; i++) {
         if (x[i] > x[i - 1] + vmax)
             x[i] = x[i - 1] + vmax;
@@ -682,6 +717,34 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     case OM_REFRAME_CENTER:
         sb_printf(g, "crop=%s,scale=%d:%d,setsar=1", cw, W, H);
         break;
+    case OM_REFRAME_SPLIT: {
+        /* stacked: the top half follows track, the bottom half track2; each half is a
+         * W x H/2 crop of the source */
+        int hh = (H / 2) & ~1;
+        char cw2[160];
+        snprintf(cw2, sizeof(cw2),
+                 "w='trunc(min(iw,ih*%d/%d)/2)*2':h='trunc(min(ih,iw*%d/%d)/2)*2'", W, hh, hh,
+                 W);
+        sb_puts(g, "split=2[sptop][spbot]");
+        for (int half = 0; half < 2; half++) {
+            double(*kf)[2] = NULL;
+            size_t nk = 0;
+            int rc = om_editplan_track_keyframes(p, half, &kf, &nk);
+            if (rc)
+                return rc;
+            om_sbuf ex = OM_SBUF_INIT;
+            track_expr(&ex, kf, nk);
+            free(kf);
+            sb_printf(g,
+                      ";[%s]crop=%s:x='clip((%s)*iw-ow/2,0,iw-ow)':y='(ih-oh)/2',scale=%d:%d,"
+                      "setsar=1[%s]",
+                      half ? "spbot" : "sptop", cw2, sb_str(&ex), W, hh, half ? "spb" : "spt");
+            sb_release(&ex);
+        }
+        sb_printf(g, ";[spt][spb]vstack=inputs=2,scale=%d:%d,setsar=1", W, H);
+        break;
+    }
+    case OM_REFRAME_SPEAKER:
     case OM_REFRAME_CONTENT: {
         double(*kf)[2] = NULL;
         size_t nk = 0;

@@ -7,10 +7,16 @@
  *    "source_has_audio": true,                                    // optional, default true
  *    "output":{"width":1080,"height":1920,"fps":30,"vcodec":"libx264"|"h264_nvenc","crf":20,
  *              "preset":"veryfast","acodec":"aac","abitrate":"160k"},   // all optional
- *    "reframe":{"mode":"center"|"content"|"blur_pad",
+ *    "reframe":{"mode":"center"|"content"|"blur_pad"|"speaker"|"split",
  *               "track":[[t,x],...],   // content: t in SOURCE seconds, x in [0,1] = centre
  *                                      // of interest as a fraction of the source width
- *               "smoothing":1.0},      // content: moving-average window in seconds
+ *               "smoothing":1.0,       // content: moving-average window in seconds
+ *               "max_pan":0.35,        // optional pan limit, widths per second
+ *               "track2":[[t,x],...],  // split: the bottom half's track (top: track)
+ *               "evidence":{...}},     // speaker/split: faces seen, speaker scores, mode
+ *                                      // (media/facetrack.h), ignored by the compiler
+ *      speaker compiles like content (its track is a face path that is already smoothed:
+ *      the edit stage sets smoothing 0 and its own max_pan); split stacks two W x H/2 crops
  *    "captions":{"ass":"/abs/clip.ass", "dropped_lines":[...], "stats":{...}} | null,
  *    "logo":{"path":"/abs/logo.png","position":"top_right","scale":0.18,"opacity":0.9}|null,
  *    "loudness":{"target_lufs":-14,"true_peak":-1.5,"lra":11,
@@ -42,8 +48,8 @@
  *     true peak under the ceiling), resampled back to 48 kHz.
  *
  * Content crop: the track is resampled every 0.1 s over the clip, smoothed (two passes of a
- * centred moving average of `smoothing` seconds), pan speed limited (OM_EDITPLAN_MAX_PAN per
- * second), simplified to at most OM_EDITPLAN_MAX_KEYFRAMES keyframes, and written as a flat
+ * centred moving average of `smoothing` seconds), pan speed limited (reframe.max_pan,
+ * default OM_EDITPLAN_MAX_PAN, per second), simplified to at most OM_EDITPLAN_MAX_KEYFRAMES keyframes, and written as a flat
  * piecewise-linear ffmpeg expression x(t) = x0 + sum_i k_i*max(0,t-t_i) clamped with clip().
  *
  * Ownership: *out values are the caller's (om_editplan_free, om_editcmd_free, free()).
@@ -63,7 +69,9 @@
 typedef enum om_reframe_mode {
     OM_REFRAME_CENTER = 0,
     OM_REFRAME_CONTENT,
-    OM_REFRAME_BLUR_PAD
+    OM_REFRAME_BLUR_PAD,
+    OM_REFRAME_SPEAKER, /* a face track (media/facetrack.h): compiled like content */
+    OM_REFRAME_SPLIT    /* stacked split screen: track on top, track2 below */
 } om_reframe_mode;
 
 typedef enum om_logo_pos {
@@ -98,6 +106,9 @@ typedef struct om_editplan {
         double (*track)[2]; /* [t_source, x] sorted by t; content mode only */
         size_t ntrack;
         double smoothing;
+        double max_pan;      /* pan limit of the keyframes, widths per second */
+        double (*track2)[2]; /* split mode: the bottom half's track */
+        size_t ntrack2;
     } reframe;
     char *captions_ass; /* NULL: no captions */
     struct {
@@ -125,6 +136,9 @@ double om_editplan_duration(const om_editplan *p);
 /* Content mode: the smoothed, clamped, simplified keyframes in CLIP time (t from 0 to
  * end-start), as a malloc'd array of [t, x] pairs (*out the caller's). */
 int om_editplan_crop_keyframes(const om_editplan *p, double (**out)[2], size_t *n_out);
+/* The same for reframe.track (which = 0) or reframe.track2 (which = 1, split mode). */
+int om_editplan_track_keyframes(const om_editplan *p, int which, double (**out)[2],
+                                size_t *n_out);
 
 typedef struct om_editcmd {
     char **argv; /* NULL-terminated, argv[0] = "ffmpeg"; all owned */
