@@ -278,11 +278,83 @@ static int parse_insert(om_edit_insert *ins, const json_t *v, const char *name)
     return rc;
 }
 
+static int parse_cuts(om_editplan *p, const json_t *c)
+{
+    if (!c || json_is_null(c))
+        return OM_OK;
+    if (!json_is_array(c) || json_array_size(c) == 0 || json_array_size(c) > 1000)
+        return bad("cuts", "must be a non-empty array of [a, b] segments (at most 1000) or null");
+    p->ncuts = json_array_size(c);
+    p->cuts = xcalloc(p->ncuts, sizeof(*p->cuts));
+    double prev = p->start;
+    for (size_t i = 0; i < p->ncuts; i++) {
+        json_t *s = json_array_get(c, i);
+        json_t *a = json_array_get(s, 0), *b = json_array_get(s, 1);
+        if (!json_is_array(s) || json_array_size(s) != 2 || !json_is_number(a) ||
+            !json_is_number(b))
+            return bad("cuts", "each segment must be [a, b] (numbers)");
+        double x = json_number_value(a), y = json_number_value(b);
+        if (!(x >= prev - 1e-6) || !(y > x) || y > p->end + 1e-6)
+            return bad("cuts", "segments must be sorted, disjoint, non-empty and inside "
+                               "[start, end]");
+        p->cuts[i][0] = x;
+        p->cuts[i][1] = y;
+        prev = y;
+    }
+    return OM_OK;
+}
+
+static int parse_hex_color(const json_t *v, const char *field, unsigned def, unsigned *out)
+{
+    *out = def;
+    if (!v || json_is_null(v))
+        return OM_OK;
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) != 7 || s[0] != '#' || strspn(s + 1, "0123456789abcdefABCDEF") != 6)
+        return bad(field, "must be a colour \"#RRGGBB\"");
+    *out = (unsigned)strtoul(s + 1, NULL, 16);
+    return OM_OK;
+}
+
+static int parse_audiogram(om_editplan *p, const json_t *a)
+{
+    if (!a || json_is_null(a))
+        return OM_OK;
+    static const char *const akeys[] = {"visual", "title", "color", "background", NULL};
+    static const char *const visuals[] = {"waves", "spectrum", NULL};
+    if (!json_is_object(a))
+        return bad("audiogram", "must be an object or null");
+    int rc = check_keys(a, "audiogram", akeys);
+    if (rc)
+        return rc;
+    if (!p->source_has_audio)
+        return bad("audiogram", "needs a source with audio");
+    char *v = NULL;
+    if ((rc = get_str(a, "visual", "audiogram.visual", visuals, "waves", &v)))
+        return rc;
+    p->audiogram.spectrum = strcmp(v, "spectrum") == 0;
+    free(v);
+    json_t *t = json_object_get(a, "title");
+    if (t && !json_is_null(t)) {
+        if (!json_is_string(t) || strlen(json_string_value(t)) > 300)
+            return bad("audiogram.title", "must be a string of at most 300 bytes or null");
+        if (*json_string_value(t))
+            p->audiogram.title = xstrdup(json_string_value(t));
+    }
+    if ((rc = parse_hex_color(json_object_get(a, "color"), "audiogram.color", 0xFFD700,
+                              &p->audiogram.color)) ||
+        (rc = parse_hex_color(json_object_get(a, "background"), "audiogram.background",
+                              0x14171F, &p->audiogram.background)))
+        return rc;
+    p->audiogram.on = 1;
+    return OM_OK;
+}
+
 static int parse_plan(om_editplan *p, const json_t *j)
 {
     static const char *const keys[] = {
         "source",   "start", "end",   "source_has_audio", "output", "reframe", "captions", "logo",
-        "loudness", "intro", "outro", "gpu_required",     "meta",   NULL};
+        "loudness", "intro", "outro", "gpu_required",     "meta",   "cuts", "audiogram", NULL};
     if (!json_is_object(j))
         return om_error_set(OM_EINVAL, "edit plan: must be a JSON object");
     int rc = check_keys(j, "", keys);
@@ -390,7 +462,9 @@ static int parse_plan(om_editplan *p, const json_t *j)
     json_t *meta = json_object_get(j, "meta");
     if (meta && !json_is_null(meta) && !json_is_object(meta))
         return bad("meta", "must be an object");
-    return OM_OK;
+    if ((rc = parse_cuts(p, json_object_get(j, "cuts"))))
+        return rc;
+    return parse_audiogram(p, json_object_get(j, "audiogram"));
 }
 
 int om_editplan_parse(om_editplan **out, const json_t *plan)
@@ -433,12 +507,25 @@ void om_editplan_free(om_editplan *p)
     free(p->logo.path);
     free(p->intro.path);
     free(p->outro.path);
+    free(p->cuts);
+    free(p->audiogram.title);
     free(p);
+}
+
+/* Kept seconds of the clip itself (the jump cuts' segments, or end - start). */
+static double kept_duration(const om_editplan *p)
+{
+    if (!p->ncuts)
+        return p->end - p->start;
+    double d = 0;
+    for (size_t i = 0; i < p->ncuts; i++)
+        d += p->cuts[i][1] - p->cuts[i][0];
+    return d;
 }
 
 double om_editplan_duration(const om_editplan *p)
 {
-    double d = p->end - p->start;
+    double d = kept_duration(p);
     if (p->intro.path && p->intro.duration > 0)
         d += p->intro.duration;
     if (p->outro.path && p->outro.duration > 0)
@@ -701,11 +788,109 @@ static int insert_chain(om_sbuf *g, const om_editplan *p, const om_edit_insert *
     return OM_OK;
 }
 
+/* Segment i of the jump cuts in clip seconds, snapped to the frame grid. */
+static void cut_bounds(const om_editplan *p, size_t i, double *a, double *b)
+{
+    double fps = p->output.fps;
+    *a = round((p->cuts[i][0] - p->start) * fps) / fps;
+    *b = i + 1 == p->ncuts && p->cuts[i][1] >= p->end - 1e-6
+             ? p->end - p->start
+             : round((p->cuts[i][1] - p->start) * fps) / fps;
+}
+
+/* Splits the open chain into the kept segments and concatenates them (video or audio);
+ * leaves the concat's output open for the chain to continue. */
+static void cut_chain(om_sbuf *g, const om_editplan *p, int audio)
+{
+    const char *tag = audio ? "ja" : "jv";
+    sb_printf(g, ",%s=%zu", audio ? "asplit" : "split", p->ncuts);
+    for (size_t i = 0; i < p->ncuts; i++)
+        sb_printf(g, "[%s%zu]", tag, i);
+    sb_puts(g, ";");
+    for (size_t i = 0; i < p->ncuts; i++) {
+        double a, b;
+        cut_bounds(p, i, &a, &b);
+        sb_printf(g, "[%s%zu]%s=start=%.6f:end=%.6f,%s=PTS-STARTPTS[%sk%zu];", tag, i,
+                  audio ? "atrim" : "trim", a, b, audio ? "asetpts" : "setpts", tag, i);
+    }
+    for (size_t i = 0; i < p->ncuts; i++)
+        sb_printf(g, "[%sk%zu]", tag, i);
+    sb_printf(g, "concat=n=%zu:v=%d:a=%d", p->ncuts, !audio, audio);
+}
+
+/* Word-wraps the audiogram title into at most 3 lines of about `per` characters. */
+static size_t title_lines(const char *t, size_t per, char out[3][128])
+{
+    size_t n = 0, len = 0;
+    out[0][0] = '\0';
+    char *dup = xstrdup(t), *save = NULL;
+    for (char *w = strtok_r(dup, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+        size_t wl = strlen(w);
+        if (len && len + 1 + wl > per) {
+            if (n == 2)
+                break;
+            out[++n][0] = '\0';
+            len = 0;
+        }
+        size_t room = 127 - len - (len ? 1 : 0);
+        if (wl > room)
+            wl = room;
+        if (len)
+            out[n][len++] = ' ';
+        memcpy(out[n] + len, w, wl);
+        len += wl;
+        out[n][len] = '\0';
+    }
+    free(dup);
+    return out[0][0] ? n + 1 : 0;
+}
+
+static void audiogram_video(om_sbuf *g, const om_editplan *p, double dur, const char *fontsdir)
+{
+    int W = p->output.width, H = p->output.height;
+    int vh = (H / 3) & ~1;
+    sb_printf(g, "color=c=0x%06X:s=%dx%d:r=%g:d=%.3f,format=yuv420p[agbg];",
+              p->audiogram.background, W, H, p->output.fps, dur);
+    if (p->audiogram.spectrum)
+        sb_printf(g,
+                  "[agsrc]showspectrum=s=%dx%d:slide=scroll:mode=combined:color=fire:scale=cbrt,"
+                  "fps=%g,format=rgba[agvis];",
+                  W, vh, p->output.fps);
+    else
+        sb_printf(g,
+                  "[agsrc]showwaves=s=%dx%d:mode=cline:rate=%g:colors=0x%06X,format=rgba[agvis];",
+                  W, vh, p->output.fps, p->audiogram.color);
+    sb_puts(g, "[agbg][agvis]overlay=x=0:y=(H-h)/2:eof_action=pass");
+    if (p->audiogram.title) {
+        char lines[3][128];
+        int size = H / 24;
+        size_t n = title_lines(p->audiogram.title, (size_t)(W / (size * 0.62)), lines);
+        char *font = xasprintf("%s/DejaVuSans-Bold.ttf", fontsdir);
+        char *ff = om_ff_escape_value(font);
+        for (size_t i = 0; i < n; i++) {
+            char *tx = om_ff_escape_value(lines[i]);
+            sb_printf(g,
+                      ",drawtext=fontfile=%s:expansion=none:text=%s:fontsize=%d:fontcolor=white:"
+                      "borderw=%d:bordercolor=black:x=(w-text_w)/2:y=%d",
+                      ff, tx, size, size / 16 > 2 ? size / 16 : 2,
+                      (int)(H * 0.17) + (int)i * (int)(size * 1.3));
+            free(tx);
+        }
+        free(ff);
+        free(font);
+    }
+}
+
 static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, int idx_intro,
                        int idx_outro, int idx_logo)
 {
     int W = p->output.width, H = p->output.height;
-    double dur = p->end - p->start;
+    double dur = kept_duration(p);
+    const char *fontsdir = env && env->fontsdir ? env->fontsdir : OM_EDITPLAN_FONTSDIR;
+    if (p->audiogram.on) {
+        audiogram_video(g, p, dur, fontsdir);
+        goto overlays;
+    }
     /* main video: fps first (less work downstream), then reframe */
     sb_printf(g, "[0:v]fps=%g,", p->output.fps);
     const char *cw = NULL;
@@ -772,9 +957,12 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
         break;
     }
     }
+    if (p->ncuts)
+        cut_chain(g, p, 0);
+overlays:
     if (p->captions_ass) {
         char *f = om_ff_escape_value(p->captions_ass);
-        char *fd = om_ff_escape_value(env && env->fontsdir ? env->fontsdir : OM_EDITPLAN_FONTSDIR);
+        char *fd = om_ff_escape_value(fontsdir);
         sb_printf(g, ",ass=filename=%s:fontsdir=%s", f, fd);
         free(f);
         free(fd);
@@ -813,6 +1001,10 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     const char *alabel = nseg > 1 ? "amain" : "aout";
     if (p->source_has_audio) {
         sb_puts(g, "[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo");
+        if (p->ncuts)
+            cut_chain(g, p, 1);
+        if (p->audiogram.on)
+            sb_puts(g, ",asplit=2[agsrc][agmain];[agmain]anull");
         if (p->has_loudness && p->has_measured) {
             /* linear gain to the target + a lookahead limiter 0.5 dB under the true-peak
              * ceiling (sample peaks; the margin covers inter-sample overs) */

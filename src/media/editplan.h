@@ -24,6 +24,10 @@
  *    "intro":{"path":"/abs/i.mp4","duration":2.0,"has_audio":true} | null,  (same for outro;
  *            duration/has_audio are filled by om_render_resolve_plan when absent)
  *    "gpu_required": false,
+ *    "cuts":[[a,b],...] | null,   // jump cuts: the kept segments, SOURCE seconds, sorted,
+ *                                 // disjoint, inside [start,end] (media/jumpcut.h)
+ *    "audiogram":{"visual":"waves"|"spectrum","title":"...","color":"#RRGGBB",
+ *                 "background":"#RRGGBB"} | null,   // an audio-only source (below)
  *    "meta":{...}}                         // free-form provenance, ignored by the compiler
  * An optional output/logo/loudness field left out takes the default of its editor.* setting
  * (src/base/settings.c: editor.width, editor.logo_scale, editor.loudness_target, ...): the one
@@ -36,6 +40,14 @@
  *   [0:a] aresample/aformat + loudness (below), or anullsrc when the source has no audio
  *                                                        -> [amain] ([aout] without inserts)
  *   intro/outro normalised to WxH/fps/48 kHz stereo, concat=n=K:v=1:a=1 -> [vout][aout]
+ * Jump cuts (cuts with segments): after the reframe the video is split, each kept segment
+ *   trimmed (trim + setpts, boundaries snapped to the frame grid) and concatenated before the
+ *   captions (whose times are already on the cut timeline); the audio likewise with
+ *   asplit/atrim/asetpts/concat before the loudness filters; the output lasts the kept time.
+ * Audiogram (audio-only sources): no [0:v]; a colour background (WxH, fps, the clip's
+ *   length), the audio's showwaves (mode cline) or showspectrum (scrolling) over its middle
+ *   third, the title card in up to three lines of drawtext (DejaVu Sans Bold, top third),
+ *   then the same captions and logo; the audio is asplit after the cuts for the visual.
  * Loudness, on the clip's own audio before the concat (intro/outro are pre-mastered brand
  * assets and stay as they are; one dynamic loudnorm across a loud intro and quiet speech
  * overshoots):
@@ -122,6 +134,14 @@ typedef struct om_editplan {
     double measured_lufs;
     om_edit_insert intro, outro;
     int gpu_required;
+    double (*cuts)[2]; /* kept segments, source seconds; NULL: the whole [start, end] */
+    size_t ncuts;
+    struct {
+        int on;
+        int spectrum; /* 0: waves */
+        char *title;  /* NULL: no title card */
+        unsigned color, background; /* 0xRRGGBB */
+    } audiogram;
 } om_editplan;
 
 /* Parses and validates a plan (borrowed JSON). OM_EINVAL with "edit plan: <field>: <why>". */
@@ -129,7 +149,8 @@ int om_editplan_parse(om_editplan **out, const json_t *plan);
 int om_editplan_parse_text(om_editplan **out, const char *json_text);
 void om_editplan_free(om_editplan *p);
 
-/* Output duration the plan promises: (end - start) + intro + outro. Unknown insert
+/* Output duration the plan promises: (end - start, or the kept segments) + intro + outro.
+ * Unknown insert
  * durations count as 0 (call om_render_resolve_inputs first). */
 double om_editplan_duration(const om_editplan *p);
 

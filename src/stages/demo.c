@@ -102,6 +102,7 @@ const char *om_demo_brand_json(void)
            "  \"quiet_hours\": {\"start\": 23, \"end\": 7},\n"
            "  \"timezone\": \"Europe/Berlin\",\n"
            "  \"reframe\": \"content\",\n"
+           "  \"caption\": {\"style\": \"pop\"},\n"
            "  \"targets\": [\"export\"]\n"
            "}\n";
 }

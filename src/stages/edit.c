@@ -527,9 +527,10 @@ static int refine(edit *e)
                             json_pack("{s:s, s:O, s:o}", "ass", e->ass_path, "dropped_lines",
                                       cap->dropped_lines, "stats", stats));
         decide(e, "captions", "burned_in",
-               "%zu words in %zu lines, word-by-word highlight; %zu lines dropped for low ASR "
-               "confidence (< %.2f)",
-               cap->nwords, cap->nlines, cap->nlines_dropped, st.min_conf);
+               "%zu words in %zu lines, preset %s, %zu keyword words highlighted, inside the "
+               "safe area of %s; %zu lines dropped for low ASR confidence (< %.2f)",
+               cap->nwords, cap->nlines, om_caption_preset_name(cap->preset),
+               cap->nkeyword_words, cap->safe.targets, cap->nlines_dropped, st.min_conf);
     } else {
         json_object_set_new(plan, "captions", json_null());
         decide(e, "captions", "none", "%s",

@@ -47,6 +47,7 @@ typedef struct field {
 } field;
 
 static const char *const POSITIONS[] = {"bottom", "middle", "top", NULL};
+static const char *const CAPTION_STYLES[] = {"karaoke", "pop", "lower_third", NULL};
 static const char *const REFRAMES[] = {"content", "center", "blur_pad", NULL};
 static const char *const TARGETS[] = {"export", "youtube", NULL};
 static const char *const PRIVACY[] = {"public", "unlisted", "private", NULL};
@@ -68,6 +69,7 @@ static const field CAPTION_FIELDS[] = {
     {"highlight_color", F_COLOR, 0, 0, NULL, NULL},
     {"outline_color", F_COLOR, 0, 0, NULL, NULL},
     {"position", F_ENUM, 0, 0, POSITIONS, NULL},
+    {"style", F_ENUM, 0, 0, CAPTION_STYLES, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -114,6 +116,7 @@ json_t *om_brand_defaults(void)
                      120, "quiet_hours", "start", 23, "end", 7, "timezone", "UTC", "targets",
                      "export", "export_dir", "reframe", "content", "loudness_target",
                      om_config_double(NULL, "editor.loudness_target"), "intro", "outro");
+    json_object_set_new(json_object_get(d, "caption"), "style", json_string("karaoke"));
     json_object_set_new(d, "youtube",
                         json_pack("{s:n,s:n,s:n,s:b,s:b}", "category_id", "default_language",
                                   "privacy_status", "made_for_kids", 0,

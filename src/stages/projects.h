@@ -7,7 +7,7 @@
  *   {"keywords": [], "brief": "", "banned_words": [], "logo": null,
  *    "caption": {"font": "DejaVu Sans", "size": 64, "color": "#FFFFFF",
  *                "highlight_color": "#FFD700", "outline_color": "#000000",
- *                "position": "bottom"},
+ *                "position": "bottom", "style": "karaoke"},
  *    "clip_min_s": 15, "clip_max_s": 60, "clips_per_video": 3, "posts_per_day": 3,
  *    "min_gap_minutes": 120, "quiet_hours": {"start": 23, "end": 7}, "timezone": "UTC",
  *    "targets": ["export"], "export_dir": null, "reframe": "content",
@@ -20,6 +20,8 @@
  *   keywords, banned_words: arrays of non-empty strings (<= 500 items, <= 200 chars each);
  *   brief: string (<= 20000 chars); colours: "#RRGGBB" or "#RRGGBBAA" (stored upper-case);
  *   caption.size 8..300; caption.position bottom|middle|top; caption.font non-empty;
+ *   caption.style karaoke|pop|lower_third (media/captions.h: the presets, the keywords in
+ *   the highlight colour, the per-target safe areas);
  *   clip_min_s, clip_max_s: numbers within 5..180 and clip_min_s < clip_max_s;
  *   clips_per_video 1..20; posts_per_day 1..48; min_gap_minutes 0..1440;
  *   quiet_hours: null (none) or {"start": 0..23, "end": 0..23};
