@@ -1213,6 +1213,72 @@ static const char pg_v7[] =
     "END\n"
     "$do$;\n";
 
+/* Version 9 (publishing, issue 8): what a platform's window allows and what our posts did.
+ *   publish_usage   per account and platform window (YouTube: the Pacific day; TikTok and
+ *                   Instagram: the UTC day): quota units and posts spent, so Horizon plans
+ *                   inside the quota and the uploader knows before asking the platform;
+ *   rate_events     one row per rate-limited request (TikTok's 6 init requests/min per
+ *                   token): a sliding window shared by every worker posting with the token;
+ *   clip_stats      the time series the stats job fetches for each published clip (views,
+ *                   likes, comments, shares, watch time where the platform gives it). */
+static const char sqlite_v9[] =
+    "CREATE TABLE publish_usage ("
+    "  " UUID("account_id") " NOT NULL REFERENCES publishing_accounts (account_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  " TS("window_start") " NOT NULL,"
+    "  " TS("window_end") " NOT NULL,"
+    "  units INTEGER NOT NULL DEFAULT 0,"
+    "  posts INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("updated_at") ","
+    "  PRIMARY KEY (account_id, window_start)"
+    ") STRICT;\n"
+    "CREATE TABLE rate_events ("
+    "  account_id TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL"
+    ") STRICT;\n"
+    "CREATE INDEX rate_events_idx ON rate_events (account_id, endpoint, at);\n"
+    "CREATE TABLE clip_stats ("
+    "  " UUID("clip_id") " NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL,"
+    "  views INTEGER,"
+    "  likes INTEGER,"
+    "  comments INTEGER,"
+    "  shares INTEGER,"
+    "  watch_time_s REAL,"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ") STRICT;\n";
+
+static const char pg_v9[] =
+    "CREATE TABLE publish_usage ("
+    "  account_id UUID NOT NULL REFERENCES publishing_accounts (account_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  window_start TIMESTAMPTZ NOT NULL,"
+    "  window_end TIMESTAMPTZ NOT NULL,"
+    "  units BIGINT NOT NULL DEFAULT 0,"
+    "  posts INT NOT NULL DEFAULT 0,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (account_id, window_start)"
+    ");\n"
+    "CREATE TABLE rate_events ("
+    "  account_id TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL"
+    ");\n"
+    "CREATE INDEX rate_events_idx ON rate_events (account_id, endpoint, at);\n"
+    "CREATE TABLE clip_stats ("
+    "  clip_id UUID NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL,"
+    "  views BIGINT,"
+    "  likes BIGINT,"
+    "  comments BIGINT,"
+    "  shares BIGINT,"
+    "  watch_time_s DOUBLE PRECISION,"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ");\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1222,5 +1288,6 @@ const om_migration om_migrations[] = {
     {5, "publishing accounts", sqlite_v5, pg_v5},
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {9, "publishing: usage per platform window, rate events, clip stats", sqlite_v9, pg_v9},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

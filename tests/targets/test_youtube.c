@@ -573,6 +573,12 @@ static void test_quota_and_rejection(void **state)
     free(sql);
     assert_int_equal(videos_with(c.sha, NULL, 0), 0);
 
+    /* Google said the day's quota is gone, so our count says so too until the reset: a
+     * new quota day (the row of this one dropped) lets the next post through */
+    assert_int_equal(omt_query_int(db, "SELECT count(*) FROM publish_usage WHERE units >= 10000"),
+                     1);
+    assert_int_equal(omt_exec(db, "DELETE FROM publish_usage"), 0);
+
     /* processing rejected: the reason recorded, no yt_video_id */
     clip d;
     make_clip(&d, 262144 + 10);
@@ -584,6 +590,56 @@ static void test_quota_and_rejection(void **state)
     char *yt = uj_col(&d, "yt_video_id");
     assert_null(yt);
     control("{\"reject\": null}");
+
+    /* our own count: 9000 of 10000 units used today, an upload costs 1600: the post moves
+     * to the next Pacific midnight before Google is asked (no session), no attempt spent,
+     * and the move is in the schedule's horizon_adjustments and in the ledger */
+    assert_int_equal(omt_exec(db, "UPDATE publish_usage SET units = 9000"), 0);
+    clip e;
+    make_clip(&e, 262144 + 20);
+    sql = xasprintf("INSERT INTO schedules (schedule_id, clip_id, recommended_time, "
+                    "final_scheduled_time, horizon_adjustments, status) VALUES "
+                    "('%s', '%s', '2026-01-01T18:00:00.000000Z', '2026-01-01T18:00:00.000000Z', "
+                    "'[]', 'SCHEDULED')",
+                    e.uj, e.clip); /* any UUID will do for the schedule's id */
+    assert_int_equal(omt_exec(db, sql), 0);
+    free(sql);
+    json_t *ds = dstate();
+    size_t sessions = json_array_size(json_object_get(ds, "sessions"));
+    json_decref(ds);
+    assert_int_equal(worker_once(), 0);
+    reason = uj_col(&e, "json_extract(target_state, '$.quota.reason')");
+    assert_string_equal(reason, "quotaPlanned");
+    free(reason);
+    ds = dstate();
+    assert_int_equal(json_array_size(json_object_get(ds, "sessions")), sessions);
+    json_decref(ds);
+    sql = xasprintf("SELECT count(*) FROM jobs WHERE type = 'upload' AND state = 'ready' AND "
+                    "attempt = 0 AND unique_key LIKE '%s:quota:%%'",
+                    e.uj);
+    assert_int_equal(omt_query_int(db, sql), 1);
+    free(sql);
+    sql = xasprintf("SELECT json_extract(horizon_adjustments, '$[0].kind') || ' ' || "
+                    "json_extract(horizon_adjustments, '$[0].reason') FROM schedules WHERE "
+                    "clip_id = '%s'",
+                    e.clip);
+    char *adj = omt_query(db, sql);
+    assert_string_equal(adj, "quota_reschedule quotaPlanned");
+    free(adj);
+    free(sql);
+    sql = xasprintf("SELECT count(*) FROM stardust_metadata WHERE entity_id = '%s' AND "
+                    "json_extract(decision_chain, '$.horizon_adjustment.reason') = "
+                    "'quotaPlanned' AND json_extract(decision_chain, '$.attempt_counted') = 0",
+                    e.uj);
+    assert_int_equal(omt_query_int(db, sql), 1);
+    free(sql);
+    /* the schedule moved to the window's reopening */
+    sql = xasprintf("SELECT final_scheduled_time > strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now') "
+                    "FROM schedules WHERE clip_id = '%s'",
+                    e.clip);
+    assert_int_equal(omt_query_int(db, sql), 1);
+    free(sql);
+    assert_int_equal(omt_exec(db, "DELETE FROM publish_usage"), 0);
 }
 
 static void test_revoked_token(void **state)
