@@ -171,10 +171,13 @@ static const cli_opt serve_opts[] = {
 
 static const cli_cmd account_cmds[] = {
     {"add", "link a publishing account to a project (OAuth in the browser)", "PLATFORM PROJECT",
-     "PLATFORM: youtube. Prints the consent URL and waits for the browser's redirect to a\n"
-     "one-shot listener on 127.0.0.1 (random port; PKCE S256). Needs [youtube] client_id\n"
-     "and client_secret (an OAuth client of type Desktop app). Tokens go to the store; the\n"
-     "refresh token is never printed. Linking again replaces the tokens.",
+     "PLATFORM: youtube, tiktok or instagram. Prints the consent URL and waits for the\n"
+     "browser's redirect to a one-shot listener on 127.0.0.1 (random port; PKCE S256).\n"
+     "Needs the platform's client id and secret ([youtube] client_id/client_secret, an\n"
+     "OAuth client of type Desktop app; [tiktok] client_key/client_secret; [instagram]\n"
+     "client_id/client_secret). Tokens go to the store; the refresh token is never printed.\n"
+     "Linking again replaces the tokens. TikTok: warns when tiktok.audited is false (every\n"
+     "post SELF_ONLY).",
      NULL, 2, 2, cmd_account_add, NULL, STORE, check_account_platform},
     {"list", "the linked accounts: state, channel, last token refresh", "[PROJECT] [options]",
      NULL, json_opt, 0, 1, cmd_account_list, NULL, STORE | RO, NULL},

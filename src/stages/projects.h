@@ -13,7 +13,8 @@
  *    "targets": ["export"], "export_dir": null, "reframe": "content",
  *    "loudness_target": -14, "intro": null, "outro": null,
  *    "youtube": {"category_id": null, "default_language": null, "privacy_status": null,
- *                "made_for_kids": false, "contains_synthetic_media": false}}
+ *                "made_for_kids": false, "contains_synthetic_media": false},
+ *    "tiktok": {"privacy_level": null, "is_aigc": false}}
  * Rules (violations are OM_EINVAL; every problem found is reported, "; "-separated, each
  * naming the key, e.g. "brand.caption.color: ..."):
  *   unknown keys (at any level) are refused with the closest known key suggested;
@@ -26,13 +27,17 @@
  *   clips_per_video 1..20; posts_per_day 1..48; min_gap_minutes 0..1440;
  *   quiet_hours: null (none) or {"start": 0..23, "end": 0..23};
  *   timezone: an IANA name with a TZif file under $TZDIR or /usr/share/zoneinfo ("UTC" always);
- *   targets: non-empty, unique, each a registered target ("export" or "youtube"); a target
- *   that posts to an account (youtube) needs one linked to the project (`omniva account
- *   add youtube PROJECT`), so a new project cannot name it yet: created with "export",
+ *   targets: non-empty, unique, each a registered target ("export", "youtube", "tiktok",
+ *   "instagram"); a target that posts to an account needs one linked to the project
+ *   (`omniva account add youtube|tiktok|instagram PROJECT`), so a new project cannot name
+ *   it yet: created with "export",
  *   linked, then updated (the error says so, naming the target);
  *   youtube: category_id (1..4 characters) and default_language (a BCP-47 tag) null or a
  *   string, privacy_status null or public|unlisted|private (null: the youtube.* settings),
  *   made_for_kids and contains_synthetic_media (the AI-disclosure flag) true/false;
+ *   tiktok: privacy_level null or PUBLIC_TO_EVERYONE|MUTUAL_FOLLOW_FRIENDS|
+ *   FOLLOWER_OF_CREATOR|SELF_ONLY (null: tiktok.privacy_level; tiktok.audited false makes
+ *   every post SELF_ONLY), is_aigc (TikTok's AI-generated label) true/false;
  *   reframe: content|center|blur_pad; loudness_target: -40..-5 (LUFS);
  *   logo: null or a PNG file (checked by its signature); intro/outro: null or an existing
  *   media file; export_dir: null (default <home>/exports/<project name>) or a folder.

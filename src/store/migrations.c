@@ -1337,6 +1337,72 @@ static const char pg_v8[] =
     "$do$;\n"
     "REVOKE ALL ON users, sessions, api_tokens, login_attempts FROM PUBLIC;\n";
 
+/* Version 9 (publishing, issue 8): what a platform's window allows and what our posts did.
+ *   publish_usage   per account and platform window (YouTube: the Pacific day; TikTok and
+ *                   Instagram: the UTC day): quota units and posts spent, so Horizon plans
+ *                   inside the quota and the uploader knows before asking the platform;
+ *   rate_events     one row per rate-limited request (TikTok's 6 init requests/min per
+ *                   token): a sliding window shared by every worker posting with the token;
+ *   clip_stats      the time series the stats job fetches for each published clip (views,
+ *                   likes, comments, shares, watch time where the platform gives it). */
+static const char sqlite_v9[] =
+    "CREATE TABLE publish_usage ("
+    "  " UUID("account_id") " NOT NULL REFERENCES publishing_accounts (account_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  " TS("window_start") " NOT NULL,"
+    "  " TS("window_end") " NOT NULL,"
+    "  units INTEGER NOT NULL DEFAULT 0,"
+    "  posts INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("updated_at") ","
+    "  PRIMARY KEY (account_id, window_start)"
+    ") STRICT;\n"
+    "CREATE TABLE rate_events ("
+    "  account_id TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL"
+    ") STRICT;\n"
+    "CREATE INDEX rate_events_idx ON rate_events (account_id, endpoint, at);\n"
+    "CREATE TABLE clip_stats ("
+    "  " UUID("clip_id") " NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL,"
+    "  views INTEGER,"
+    "  likes INTEGER,"
+    "  comments INTEGER,"
+    "  shares INTEGER,"
+    "  watch_time_s REAL,"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ") STRICT;\n";
+
+static const char pg_v9[] =
+    "CREATE TABLE publish_usage ("
+    "  account_id UUID NOT NULL REFERENCES publishing_accounts (account_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  window_start TIMESTAMPTZ NOT NULL,"
+    "  window_end TIMESTAMPTZ NOT NULL,"
+    "  units BIGINT NOT NULL DEFAULT 0,"
+    "  posts INT NOT NULL DEFAULT 0,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (account_id, window_start)"
+    ");\n"
+    "CREATE TABLE rate_events ("
+    "  account_id TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL"
+    ");\n"
+    "CREATE INDEX rate_events_idx ON rate_events (account_id, endpoint, at);\n"
+    "CREATE TABLE clip_stats ("
+    "  clip_id UUID NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL,"
+    "  views BIGINT,"
+    "  likes BIGINT,"
+    "  comments BIGINT,"
+    "  shares BIGINT,"
+    "  watch_time_s DOUBLE PRECISION,"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ");\n";
+
 /* ---- version 10: Infinity's limits and discovery's proposals (src/oversight) ----------
  * job_type_limits: per job type, what the claim honours on every worker of a deployment
  * (queue.c): max_concurrency (-1 unlimited, 0 stopped) and a token bucket (rate_per_s > 0:
@@ -1428,36 +1494,6 @@ static const char pg_v10[] =
     "END\n"
     "$do$;\n";
 
-/* ---- version 15: our own results (the feedback loop) ----------------------------------
- * clip_stats: figures of a published clip as its platform reported them at `at` (a time
- * series: one row per clip, target and reading). The Oracle blends the latest reading of
- * each of a project's published clips into its hour-of-week curve (cognition/oracle.c). */
-static const char sqlite_v15[] =
-    "CREATE TABLE clip_stats ("
-    "  " UUID("clip_id") " NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
-    "  target TEXT NOT NULL,"
-    "  " TS("at") " NOT NULL,"
-    "  views INTEGER CONSTRAINT clip_stats_views_nonneg CHECK (views >= 0),"
-    "  likes INTEGER CONSTRAINT clip_stats_likes_nonneg CHECK (likes >= 0),"
-    "  comments INTEGER CONSTRAINT clip_stats_comments_nonneg CHECK (comments >= 0),"
-    "  shares INTEGER CONSTRAINT clip_stats_shares_nonneg CHECK (shares >= 0),"
-    "  watch_time_s REAL CONSTRAINT clip_stats_watch_nonneg CHECK (watch_time_s >= 0),"
-    "  PRIMARY KEY (clip_id, target, at)"
-    ") STRICT;\n";
-
-static const char pg_v15[] =
-    "CREATE TABLE clip_stats ("
-    "  clip_id UUID NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
-    "  target TEXT NOT NULL,"
-    "  at TIMESTAMPTZ NOT NULL,"
-    "  views BIGINT CONSTRAINT clip_stats_views_nonneg CHECK (views >= 0),"
-    "  likes BIGINT CONSTRAINT clip_stats_likes_nonneg CHECK (likes >= 0),"
-    "  comments BIGINT CONSTRAINT clip_stats_comments_nonneg CHECK (comments >= 0),"
-    "  shares BIGINT CONSTRAINT clip_stats_shares_nonneg CHECK (shares >= 0),"
-    "  watch_time_s DOUBLE PRECISION CONSTRAINT clip_stats_watch_nonneg CHECK (watch_time_s >= 0),"
-    "  PRIMARY KEY (clip_id, target, at)"
-    ");\n";
-
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1468,9 +1504,9 @@ const om_migration om_migrations[] = {
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
     {8, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v8, pg_v8},
+    {9, "publishing: usage per platform window, rate events, clip stats", sqlite_v9, pg_v9},
     {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
     {13, "list indexes (clip ranking, jobs by created_at); worker_nodes (GPU render nodes)",
      sqlite_v13, pg_v13},
-    {15, "clip_stats: our published clips' figures over time", sqlite_v15, pg_v15},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);
