@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/api_int.h"
 #include "http/http.h"
 
 struct om_http_server {
@@ -274,8 +275,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, om_http_req *r)
         return MHD_NO;
     if (p->content_type)
         MHD_add_response_header(mr, "Content-Type", p->content_type);
+    int cache_set = 0; /* a handler's own Cache-Control (embedded assets) wins */
     for (int i = 0; i < p->nheaders; i++) {
         char *h = p->headers[i], *colon = strchr(h, ':');
+        cache_set |= strncasecmp(h, "Cache-Control:", 14) == 0;
         *colon = 0;
         const char *v = colon + 1;
         while (*v == ' ')
@@ -284,7 +287,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, om_http_req *r)
         *colon = ':';
     }
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(mr, "Cache-Control", "no-store");
+    if (!cache_set)
+        MHD_add_response_header(mr, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)p->status, mr);
     MHD_destroy_response(mr);
     return ret;
@@ -532,6 +536,7 @@ void om_http_stop(om_http_server *s)
     if (!s)
         return;
     s->stopping = 1;
+    api_events_stop(); /* wakes the parked event streams, which then end */
     MHD_stop_daemon(s->d);
     free(s->store_url);
     free(s->queue_url);

@@ -371,7 +371,7 @@ static void suite(const char *db, const char *queue)
     expect(&s, "POST", "/api/v1/projects", "{\"name\":\"cafe\"}", 409, "conflict", "name");
     expect(&s, "GET", "/api/v1/projects/nosuch", NULL, 404, "not_found", "id");
     expect(&s, "PATCH", "/api/v1/projects/cafe", "{\"brand\":{\"caption\":{\"color\":\"red\"}}}",
-           422, "invalid", "brand");
+           422, "invalid", "brand.caption.color"); /* the field the message names */
     req(&r, &s, "PATCH", "/api/v1/projects/cafe", "{\"brand\":{\"posts_per_day\":5}}",
         strlen("{\"brand\":{\"posts_per_day\":5}}"), NULL);
     assert_int_equal(r.status, 200);
