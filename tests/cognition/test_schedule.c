@@ -279,6 +279,7 @@ static void test_oracle_prior_and_blend(void **state)
 
     /* one great Tuesday 09:00 post moves Tuesday 09:00 a little; forty move it a lot */
     om_oracle_post p[81];
+    memset(p, 0, sizeof(p));
     int64_t now = iso("2026-11-23T10:00:00Z");
     for (int k = 0; k < 81; k++) {
         p[k].creator_id = "c";
