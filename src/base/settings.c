@@ -300,7 +300,7 @@ const om_setting om_settings[] = {
     STR("infinity.download_types", "fetch", "job types stopped while the media dir is low on space"),
     LONG("infinity.disk_retry_s", 60, 1, 86400,
          "a fetch that finds the media dir low on space runs again this much later"),
-    DBL("infinity.load_high", 1.5, 0.1, 1000,
+    DBL("infinity.load_high", 2, 0.1, 1000,
         "1-minute load average per core above which heavy job types are held to one at a time"),
     LONG("infinity.mem_min_mb", 256, 0, 1048576,
          "available memory below which heavy job types are held to one at a time"),

@@ -296,9 +296,9 @@ static int record(tick *t, const char *type, const want *x, const char *level)
         om_store_rollback(t->s);
         rc = om_error_wrap(rc, "infinity: recording the limits of %s", type);
     } else {
+        /* the logs row is written above, in the transaction: no second one through the log
+         * sink (which a job's process has) */
         json_array_append(json_object_get(t->report, "adjustments"), adj);
-        om_log_emit(!strcmp(level, "WARN") ? OM_LOG_WARN : OM_LOG_INFO, INFINITY_BY, NULL, "%s",
-                    msg);
     }
     json_decref(adj);
     json_decref(meta);
@@ -444,7 +444,6 @@ static int renderer_rule(tick *t, double *pressure)
                            OM_PARAMS(OM_TEXT(om_uuid4(id)), OM_TEXT(reason), OM_JSON("{}")),
                            NULL);
         json_array_append_new(json_object_get(t->report, "paused"), json_string("edit"));
-        om_warn(INFINITY_BY, "edits paused: %s (a probe after %ld s)", reason, probe_s);
     }
     free(reason);
     return rc;
