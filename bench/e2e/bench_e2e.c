@@ -424,8 +424,9 @@ int main(int argc, char **argv)
     free(v);
     v = NULL;
     char *engine = NULL;
-    om_store_query_value(s, "SELECT transcript->>'$.engine.name' FROM analysis LIMIT 1", NULL, 0,
-                         &engine);
+    om_store_query_value(s, "SELECT substr(message, 13) FROM job_logs WHERE message LIKE "
+                            "'TRANSCRIBE: %' ORDER BY created_at LIMIT 1",
+                         NULL, 0, &engine);
 
     /* ---- the floor: the same parts, bare, one after another ---- */
     printf("floor: the parts bare on the same source...\n");
@@ -521,7 +522,7 @@ int main(int argc, char **argv)
     getloadavg(load, 3);
     printf("\n%g-minute talk -> %lld finished clips (asked %d), %d cores, load %.2f %.2f %.2f\n",
            minutes, (long long)clips, nclips, (int)cores, load[0], load[1], load[2]);
-    printf("  ours: %.1f s wall, %.1f s CPU (whole process tree), transcript by %s\n", wall,
+    printf("  ours: %.1f s wall, %.1f s CPU (whole process tree); analyze: %s\n", wall,
            ours_cpu, engine ? engine : "?");
     printf("  floor parts, bare:            wall s    cpu s\n");
     printf("    decode (%.0f s of audio)    %8.1f %8.1f\n", audio_s, dec_wall, dec_cpu);
