@@ -484,7 +484,7 @@ int om_auth_session(om_store *st, const char *cookie, om_principal *who)
         om_rows_free(r);
         return om_error_set(OM_ENOTFOUND, "no such session");
     }
-    int64_t now_us = om_now_us(), age, idle;
+    int64_t now_us = om_now_us(), age = 0, idle = 0;
     if ((rc = ts_age_s(om_rows_get(r, 0, 3), now_us, &age)) < 0 ||
         (rc = ts_age_s(om_rows_get(r, 0, 4), now_us, &idle)) < 0) {
         om_rows_free(r);
