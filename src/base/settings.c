@@ -229,6 +229,12 @@ const om_setting om_settings[] = {
          "how often PostgreSQL's materialized views are refreshed (0: never)"),
     LONG("governance.optimize_interval_s", 86400, 0, 30 * 86400.0,
          "how often SQLite runs PRAGMA optimize and an incremental vacuum (0: never)"),
+
+    /* captions, jump cuts, audiograms (issue 10) */
+    DBL("editor.jump_cut_pause", 0.6, 0.2, 5,
+        "jump cuts: a pause between words longer than this (s) is cut (brand jump_cut_pause)"),
+    DBL("editor.jump_cut_keep", 0.08, 0, 0.5,
+        "jump cuts: seconds of a cut pause kept after the word before and before the next"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

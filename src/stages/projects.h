@@ -13,7 +13,8 @@
  *    "targets": ["export"], "export_dir": null, "reframe": "content",
  *    "loudness_target": -14, "intro": null, "outro": null,
  *    "youtube": {"category_id": null, "default_language": null, "privacy_status": null,
- *                "made_for_kids": false, "contains_synthetic_media": false}}
+ *                "made_for_kids": false, "contains_synthetic_media": false},
+ *    "jump_cuts": false, "jump_cut_pause": 0.6, "audiogram": "waves"}
  * Rules (violations are OM_EINVAL; every problem found is reported, "; "-separated, each
  * naming the key, e.g. "brand.caption.color: ..."):
  *   unknown keys (at any level) are refused with the closest known key suggested;
@@ -34,6 +35,9 @@
  *   string, privacy_status null or public|unlisted|private (null: the youtube.* settings),
  *   made_for_kids and contains_synthetic_media (the AI-disclosure flag) true/false;
  *   reframe: content|center|blur_pad; loudness_target: -40..-5 (LUFS);
+ *   jump_cuts true/false: pauses between words longer than jump_cut_pause (0.2..5 s; default
+ *   editor.jump_cut_pause) are cut out of a clip (media/jumpcut.h); audiogram waves|spectrum:
+ *   the visual of a clip from an audio-only source;
  *   logo: null or a PNG file (checked by its signature); intro/outro: null or an existing
  *   media file; export_dir: null (default <home>/exports/<project name>) or a folder.
  *   Relative paths (logo, intro, outro, export_dir) are resolved against `home`, which the
