@@ -166,6 +166,11 @@ const om_setting om_settings[] = {
         "integrated loudness target in LUFS (a brand's loudness_target wins)"),
     DBL("editor.true_peak", -1.5, -9, 0, "true-peak ceiling in dBTP"),
     DBL("editor.lra", 11, 1, 20, "loudness range target (LU) of the loudnorm filter"),
+    /* jump cuts (issue 10; media/jumpcut.h) */
+    DBL("editor.jump_cut_pause", 0.6, 0.2, 5,
+        "jump cuts: a pause between words longer than this (s) is cut (brand jump_cut_pause)"),
+    DBL("editor.jump_cut_keep", 0.08, 0, 0.5,
+        "jump cuts: seconds of a cut pause kept after the word before and before the next"),
 
     /* scheduling (src/stages/schedule.c) */
     BOOL("schedule.now", "false", "publish at once instead of at the predicted best time (tests)"),

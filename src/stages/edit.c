@@ -46,6 +46,7 @@
 #include "media/mstore.h"
 #include "media/render.h"
 #include "runtime/runtime.h"
+#include "stages/editcuts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -472,6 +473,8 @@ static int refine(edit *e)
     const char *mode = json_string_value(json_object_get(e->brand, "reframe"));
     if (!mode)
         mode = "content";
+    if (!e->src_info.has_video)
+        mode = "center"; /* audio-only: an audiogram (editcuts.h), nothing to track */
     json_t *reframe = json_object();
     double aspect = e->src_info.height > 0 ? (double)e->src_info.width / e->src_info.height : 0;
     if (aspect > 0 && aspect <= 9.0 / 16.0 + 0.01) {
@@ -510,10 +513,16 @@ static int refine(edit *e)
     if (rc)
         return om_error_wrap(OM_EINVAL, "project brand");
     json_t *words = e->raw ? json_object_get(e->raw, "words") : NULL;
-    json_t *empty = json_array();
+    /* jump cuts re-time the words; an audio-only source becomes an audiogram */
+    json_t *cwords = json_is_array(words) ? json_incref(words) : json_array();
+    double cap_end = e->end;
+    if (!e->src_info.has_video)
+        om_edit_audiogram(plan, e->brand, cwords, e->start, e->end, e->chain);
+    rc = om_edit_jumpcuts(plan, &cwords, e->start, e->end, &cap_end, e->brand, cfg, e->chain);
     om_captions *cap = NULL;
-    rc = om_captions_build(&cap, json_is_array(words) ? words : empty, e->start, e->end, &st);
-    json_decref(empty);
+    if (rc == OM_OK)
+        rc = om_captions_build(&cap, cwords, e->start, cap_end, &st);
+    json_decref(cwords);
     if (rc)
         return om_error_wrap(rc, "captions for clip %s", e->clip_id);
     e->captions_report = om_captions_report(cap);

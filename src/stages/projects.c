@@ -48,6 +48,7 @@ typedef struct field {
 
 static const char *const POSITIONS[] = {"bottom", "middle", "top", NULL};
 static const char *const CAPTION_STYLES[] = {"karaoke", "pop", "lower_third", NULL};
+static const char *const AUDIOGRAMS[] = {"waves", "spectrum", NULL};
 static const char *const REFRAMES[] = {"content", "center", "blur_pad", NULL};
 static const char *const TARGETS[] = {"export", "youtube", "tiktok", "instagram", NULL};
 static const char *const PRIVACY[] = {"public", "unlisted", "private", NULL};
@@ -109,6 +110,9 @@ static const field BRAND_FIELDS[] = {
     {"outro", F_MEDIA, 0, 0, NULL, NULL},
     {"youtube", F_OBJ, 0, 0, NULL, YOUTUBE_FIELDS},
     {"tiktok", F_OBJ, 0, 0, NULL, TIKTOK_FIELDS},
+    {"jump_cuts", F_BOOL, 0, 0, NULL, NULL},
+    {"jump_cut_pause", F_NUM, 0.2, 5, NULL, NULL},
+    {"audiogram", F_ENUM, 0, 0, AUDIOGRAMS, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -127,6 +131,10 @@ json_t *om_brand_defaults(void)
                      "export", "export_dir", "reframe", "content", "loudness_target",
                      om_config_double(NULL, "editor.loudness_target"), "intro", "outro");
     json_object_set_new(json_object_get(d, "caption"), "style", json_string("karaoke"));
+    json_object_set_new(d, "jump_cuts", json_false());
+    json_object_set_new(d, "jump_cut_pause",
+                        json_real(om_config_double(NULL, "editor.jump_cut_pause")));
+    json_object_set_new(d, "audiogram", json_string("waves"));
     json_object_set_new(d, "youtube",
                         json_pack("{s:n,s:n,s:n,s:b,s:b}", "category_id", "default_language",
                                   "privacy_status", "made_for_kids", 0,

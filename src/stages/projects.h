@@ -14,7 +14,8 @@
  *    "loudness_target": -14, "intro": null, "outro": null,
  *    "youtube": {"category_id": null, "default_language": null, "privacy_status": null,
  *                "made_for_kids": false, "contains_synthetic_media": false},
- *    "tiktok": {"privacy_level": null, "is_aigc": false}}
+ *    "tiktok": {"privacy_level": null, "is_aigc": false},
+ *    "jump_cuts": false, "jump_cut_pause": 0.6, "audiogram": "waves"}
  * Rules (violations are OM_EINVAL; every problem found is reported, "; "-separated, each
  * naming the key, e.g. "brand.caption.color: ..."):
  *   unknown keys (at any level) are refused with the closest known key suggested;
@@ -39,6 +40,9 @@
  *   FOLLOWER_OF_CREATOR|SELF_ONLY (null: tiktok.privacy_level; tiktok.audited false makes
  *   every post SELF_ONLY), is_aigc (TikTok's AI-generated label) true/false;
  *   reframe: content|center|blur_pad; loudness_target: -40..-5 (LUFS);
+ *   jump_cuts true/false: pauses between words longer than jump_cut_pause (0.2..5 s; default
+ *   editor.jump_cut_pause) are cut out of a clip (media/jumpcut.h); audiogram waves|spectrum:
+ *   the visual of a clip from an audio-only source;
  *   logo: null or a PNG file (checked by its signature); intro/outro: null or an existing
  *   media file; export_dir: null (default <home>/exports/<project name>) or a folder.
  *   Relative paths (logo, intro, outro, export_dir) are resolved against `home`, which the
