@@ -1158,35 +1158,40 @@ static void serve_file(om_http_req *r, const char *path, const char *const *root
                            (unsigned long long)to, (unsigned long long)size);
 }
 
+/* Serves the newest file of clip `id` that `sql` (one ? for the clip id) names, from under
+ * one of `roots` only; 404 naming `what` when there is none. */
+static void serve_clip_file(om_http_req *r, const char *id, const char *sql, const char *what,
+                            const char *const *roots, size_t nroots, const char *ctype)
+{
+    char *path = NULL;
+    int rc = om_store_query_value(r->store, sql, OM_PARAMS(OM_TEXT(id)), &path);
+    if (rc == OM_ENOTFOUND || (!rc && !path)) {
+        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no %s", id, what);
+    } else if (rc) {
+        om_http_reply_om(r, rc, NULL);
+    } else {
+        char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
+        serve_file(r, abs, roots, nroots, ctype);
+        free(abs);
+    }
+    free(path);
+}
+
 static void h_clip_preview(om_http_req *r)
 {
     const char *id;
     if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
         return;
-    char *path = NULL;
-    int rc = om_store_query_value(r->store,
-                                  "SELECT path FROM artifacts WHERE entity_id = ? AND kind IN "
-                                  "('render', 'export') ORDER BY CASE WHEN kind = 'render' THEN 0 "
-                                  "ELSE 1 END, created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(id)), &path);
-    if (rc == OM_ENOTFOUND || (!rc && !path)) {
-        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no rendered file", id);
-        return;
-    }
-    if (rc) {
-        om_http_reply_om(r, rc, NULL);
-        return;
-    }
-    const char *media = om_config_media_dir(r->cfg);
-    char *renders = xasprintf("%s/renders", media);
+    char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     char *exports = xasprintf("%s/exports", home_of(r));
     const char *roots[] = {renders, exports};
-    char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
-    serve_file(r, abs, roots, 2, "video/mp4");
-    free(abs);
+    serve_clip_file(r, id,
+                    "SELECT path FROM artifacts WHERE entity_id = ? AND kind IN "
+                    "('render', 'export') ORDER BY CASE WHEN kind = 'render' THEN 0 "
+                    "ELSE 1 END, created_at DESC LIMIT 1",
+                    "rendered file", roots, 2, "video/mp4");
     free(renders);
     free(exports);
-    free(path);
 }
 
 /* The frame the edit stage took when the clip rendered (artifact kind 'thumbnail', a JPEG
@@ -1196,28 +1201,15 @@ static void h_clip_thumbnail(om_http_req *r)
     const char *id;
     if (api_query_only(r, "v") || api_param_uuid(r, "id", &id))
         return;
-    char *path = NULL;
-    int rc = om_store_query_value(r->store,
-                                  "SELECT path FROM artifacts WHERE entity_id = ? AND kind = "
-                                  "'thumbnail' ORDER BY created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(id)), &path);
-    if (rc == OM_ENOTFOUND || (!rc && !path)) {
-        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no thumbnail", id);
-        return;
-    }
-    if (rc) {
-        om_http_reply_om(r, rc, NULL);
-        return;
-    }
     char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     const char *roots[] = {renders};
-    char *abs = om_config_path_from_row(r->cfg, path);
-    serve_file(r, abs, roots, 1, "image/jpeg");
-    free(abs);
+    serve_clip_file(r, id,
+                    "SELECT path FROM artifacts WHERE entity_id = ? AND kind = "
+                    "'thumbnail' ORDER BY created_at DESC LIMIT 1",
+                    "thumbnail", roots, 1, "image/jpeg");
     if (r->resp.status == 200)
         om_http_add_header(r, "Cache-Control: private, max-age=300");
     free(renders);
-    free(path);
 }
 
 static const char *ctype_of(const char *name)
