@@ -20,13 +20,13 @@
 #include "base/proc.h"
 #include "harness/harness.h"
 #include "omtest.h"
+#include "ows.h"
 #include "oversight/incidents.h"
 #include "oversight/infinity.h"
 #include "runtime/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -36,17 +36,6 @@
 #define INFINITY_PG 0
 #endif
 
-static harness_pg g_pg;
-static harness_redis g_redis;
-static int g_db_seq;
-
-#define OK(expr)                                                                            \
-    do {                                                                                    \
-        int rc_ = (expr);                                                                   \
-        if (rc_ != OM_OK)                                                                   \
-            fail_msg("%s -> %s: %s", #expr, om_error_name(rc_), om_error_msg());             \
-    } while (0)
-
 typedef struct ws {
     char *home;
     om_config *cfg;
@@ -55,34 +44,10 @@ typedef struct ws {
     char project[OM_UUID_LEN], creator[OM_UUID_LEN];
 } ws;
 
-static void redis_flush(void)
-{
-    redisContext *c = redisConnect("127.0.0.1", g_redis.port);
-    assert_non_null(c);
-    redisReply *r = redisCommand(c, "FLUSHALL");
-    freeReplyObject(r);
-    redisFree(c);
-}
-
 static void ws_init(ws *w, const char *tag, const char *const *settings)
 {
     memset(w, 0, sizeof(*w));
-    if (INFINITY_PG) {
-        om_store *admin = NULL;
-        OK(om_store_open(&admin, g_pg.url));
-        char *sql = xasprintf("CREATE DATABASE inf_%d_%d", (int)getpid(), ++g_db_seq);
-        OK(om_store_exec(admin, sql, NULL, 0, NULL));
-        free(sql);
-        om_store_free(admin);
-        char url[300];
-        snprintf(url, sizeof(url), "postgres://omniva@127.0.0.1:%d/inf_%d_%d", g_pg.port,
-                 (int)getpid(), g_db_seq);
-        redis_flush();
-        w->home = omt_workspace(tag, "--db", url, "--queue", g_redis.url, NULL);
-    } else {
-        w->home = omt_workspace(tag, NULL);
-    }
-    omt_conf_append(w->home, "worker", "idle_ms", "50");
+    w->home = ows_workspace(tag, NULL);
     omt_conf_append(w->home, "infinity", "load_high", "1000"); /* a shared machine's load */
     omt_conf_append(w->home, "infinity", "mem_min_mb", "0");
     for (size_t i = 0; settings && settings[i]; i += 3)
@@ -91,18 +56,12 @@ static void ws_init(ws *w, const char *tag, const char *const *settings)
 
 static void ws_connect(ws *w)
 {
-    OK(om_config_load(&w->cfg, w->home));
-    OK(om_store_open(&w->s, om_config_store_url(w->cfg)));
-    OK(om_queue_open(&w->q, om_config_queue_url(w->cfg), w->s));
+    ows_connect(w->home, &w->cfg, &w->s, &w->q);
 }
 
 static void ws_close(ws *w)
 {
-    om_queue_free(w->q);
-    om_store_free(w->s);
-    om_config_free(w->cfg);
-    om_rmtree(w->home);
-    free(w->home);
+    ows_release(w->home, w->cfg, w->s, w->q);
 }
 
 static void run_ok(ws *w, const char *const *args)
@@ -585,18 +544,13 @@ static int group_setup(void **state)
 {
     (void)state;
     om_runtime_register_builtin();
-    if (INFINITY_PG && (harness_pg_start(&g_pg) != 0 || harness_redis_start(&g_redis) != 0))
-        return -1;
-    return 0;
+    return ows_start(INFINITY_PG);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (INFINITY_PG) {
-        harness_pg_stop(&g_pg);
-        harness_redis_stop(&g_redis);
-    }
+    ows_stop();
     return 0;
 }
 
