@@ -211,8 +211,10 @@ static int parse_reframe(om_editplan *p, const json_t *r)
     if ((p->reframe.mode == OM_REFRAME_CONTENT || p->reframe.mode == OM_REFRAME_SPEAKER ||
          p->reframe.mode == OM_REFRAME_SPLIT) &&
         p->reframe.ntrack == 0)
-        return bad("reframe.track", "content, speaker and split modes need at least one [t, x] "
-                                    "keyframe");
+        return bad("reframe.track", p->reframe.mode == OM_REFRAME_CONTENT
+                                        ? "content mode needs at least one [t, x] keyframe"
+                                        : "speaker and split modes need at least one [t, x] "
+                                          "keyframe");
     if (p->reframe.mode == OM_REFRAME_SPLIT && p->reframe.ntrack2 == 0)
         return bad("reframe.track2", "split mode needs the bottom half's [t, x] keyframes");
     return OM_OK;

@@ -43,7 +43,7 @@ static int pipe_open(gray_pipe *gp, const char *path, double start, double dur, 
     snprintf(tt, sizeof(tt), "%.3f", dur);
     snprintf(vf, sizeof(vf), "fps=%g:round=near,scale=%d:%d:flags=area,format=gray", fps, w, h);
     const char *argv[] = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-                          "-skip_frame", "nonref", "-ss", ss, "-t", tt, "-i", path, "-an",
+                          "-skip_frame", "noref", "-ss", ss, "-t", tt, "-i", path, "-an",
                           "-sn", "-dn", "-vf", vf, "-f", "rawvideo", "-pix_fmt", "gray",
                           "pipe:1", NULL};
     snprintf(gp->errpath, sizeof(gp->errpath), "/tmp/omniva-faces-XXXXXX");
