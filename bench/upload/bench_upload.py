@@ -29,9 +29,23 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+import uuid
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else "python3"
+
+
+def random_file(path, size):
+    """Writes `size` random bytes to path; returns their SHA-256."""
+    h = hashlib.sha256()
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            blk = os.urandom(min(left, 1 << 22))
+            f.write(blk)
+            h.update(blk)
+            left -= len(blk)
+    return h.hexdigest()
 
 
 def log(*a):
@@ -139,17 +153,8 @@ class Bench:
         """A rendered clip of `size` random bytes with a youtube upload job queued."""
         self.seq += 1
         seq = self.seq
-        h = hashlib.sha256()
-        with open(path, "wb") as f:
-            left = size
-            while left:
-                blk = os.urandom(min(left, 1 << 22))
-                f.write(blk)
-                h.update(blk)
-                left -= len(blk)
-        sha = h.hexdigest()
-        ids = [subprocess.run(["cat", "/proc/sys/kernel/random/uuid"], capture_output=True,
-                              text=True).stdout.strip() for _ in range(6)]
+        sha = random_file(path, size)
+        ids = [str(uuid.uuid4()) for _ in range(6)]
         creator, post, video, clip, art, uj = ids
         for stmt, params in (
                 ("INSERT INTO creators (creator_id, platform, username) VALUES (?, 'local', ?)",
@@ -207,15 +212,7 @@ class Bench:
 
     def curl(self, size):
         path = os.path.join(self.tmp, "render-curl.mp4")
-        h = hashlib.sha256()
-        with open(path, "wb") as f:
-            left = size
-            while left:
-                blk = os.urandom(min(left, 1 << 22))
-                f.write(blk)
-                h.update(blk)
-                left -= len(blk)
-        sha = h.hexdigest()
+        sha = random_file(path, size)
         rt = self.sql("SELECT refresh_token FROM publishing_accounts LIMIT 1")[0][0]
         st, _, body = self.request("POST", "/token", urllib.parse.urlencode({
             "grant_type": "refresh_token", "refresh_token": rt,
