@@ -37,6 +37,7 @@ typedef struct other {
 
 static other others[] = {
     {"tiktok", "tiktok_double.py", "posts", 0, 0},
+    {"instagram", "instagram_double.py", "media", 0, 0},
 };
 
 static json_t *state_of(int port)
@@ -95,6 +96,14 @@ static int setup(void **state)
     tf_conf("tiktok.api_url", "http://127.0.0.1:%d", tk);
     tf_conf("tiktok.chunk_bytes", "5242880");
     tf_conf("tiktok.status_poll_ms", "20");
+    int ig = others[1].port;
+    tf_conf("instagram.client_id", "test-ig-app");
+    tf_conf("instagram.client_secret", "test-ig-secret");
+    tf_conf("instagram.auth_url", "http://127.0.0.1:%d/oauth/authorize", ig);
+    tf_conf("instagram.token_url", "http://127.0.0.1:%d/oauth/access_token", ig);
+    tf_conf("instagram.graph_url", "http://127.0.0.1:%d/v21.0", ig);
+    tf_conf("instagram.upload_url", "http://127.0.0.1:%d/ig-api-upload/v21.0", ig);
+    tf_conf("instagram.status_poll_ms", "20");
     tf_conf("schedule.now", "true");
     return 0;
 }
