@@ -290,6 +290,12 @@ const om_setting om_settings[] = {
          "how often linked publishing accounts' tokens are checked (0: off)"),
     LONG("governance.discovery_interval_s", 0, 0, 365 * 86400.0,
          "how often every project gets a `discovery` job (0: off, the default: it searches YouTube; 604800: weekly)"),
+    LONG("governance.stats_interval_s", 21600, 0, 365 * 86400.0,
+         "how often a `stats` job reads our published clips' figures (0: never)"),
+    LONG("stats.min_age_s", 21600, 0, 365 * 86400.0,
+         "a published clip is read again once its latest reading is this old"),
+    LONG("stats.max_age_days", 30, 1, 3650, "clips published longer ago are no longer read"),
+    LONG("stats.batch", 200, 1, 100000, "published clips read by one `stats` job at most"),
 
     /* dashboard logins (src/http/auth.c) */
     LONG("auth.pwhash_opslimit", 2, 1, 100, "argon2id passes (libsodium opslimit; 2 = interactive)"),

@@ -28,13 +28,15 @@ can reach Meta from here). It speaks the documented protocol:
                                         is published once (again: code 9007 subcode 2207027)
   GET  /v21.0/{ig-user-id}/media?fields=id,caption,media_product_type&limit=N
   GET  /v21.0/{media-id}?fields=id,media_product_type,permalink
+  GET  /v21.0/{media-id}/insights?metric=views,likes,comments,shares,ig_reels_video_view_total_time
   Errors: {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}; a bad or
   revoked token is 400 OAuthException code 190.
 
 Test control: POST /_control {"quota_usage": N (added to the real count), "slow": bytes_per_s,
 "upload_error": STATUS (the next upload answers it after half the bytes), "status_error":
 "text" (the next container ends ERROR), "processing_polls": P, "revoke": true,
-"clear_faults": true}; GET /_state: media (id, sha256, caption, container), containers (id,
+"clear_faults": true, "figures": {SHA256: {views, likes, comments, shares,
+watch_time_ms}}}; GET /_state: media (id, sha256, caption, container), containers (id,
 size, received, status), bytes_received, publishes. Prints "PORT <n>" once listening.
 """
 import argparse
@@ -52,7 +54,7 @@ V = "/v21.0"
 LOCK = threading.RLock()
 S = {"codes": {}, "tokens": {}, "containers": {}, "media": [], "quota_usage": 0,
      "quota_total": 50, "slow": 0, "upload_error": None, "status_error": None,
-     "processing_polls": 1, "bytes_received": 0, "publishes": 0}
+     "processing_polls": 1, "bytes_received": 0, "publishes": 0, "figures": {}}
 USER_ID, USERNAME = "17841400000000001", "double.reels"
 ARGS = None
 
@@ -176,6 +178,24 @@ class H(BaseHTTPRequestHandler):
                 items = [{"id": m["id"], "caption": m["caption"], "media_product_type": "REELS"}
                          for m in reversed(S["media"])][:n]
             return self.send(200, {"data": items})
+        if len(parts) == 2 and parts[1] == "insights":
+            with LOCK:
+                m = next((m for m in S["media"] if m["id"] == parts[0]), None)
+                f = S["figures"].get(m["sha256"], {}) if m else None
+            if m is None:
+                return self.send(400, gerr("Unsupported get request. Object with ID '%s' does "
+                                           "not exist" % parts[0], 100, "GraphMethodException", 33))
+            names = {"views": "views", "likes": "likes", "comments": "comments",
+                     "shares": "shares", "ig_reels_video_view_total_time": "watch_time_ms"}
+            data = []
+            for metric in q.get("metric", "").split(","):
+                if metric not in names:
+                    return self.send(400, gerr("(#100) metric[0] must be one of the following "
+                                               "values: " + ", ".join(names), 100))
+                data.append({"name": metric, "period": "lifetime",
+                             "values": [{"value": f.get(names[metric], 0)}],
+                             "title": metric, "id": "%s/insights/%s/lifetime" % (m["id"], metric)})
+            return self.send(200, {"data": data})
         if len(parts) == 1:
             oid = parts[0]
             with LOCK:
@@ -217,6 +237,7 @@ class H(BaseHTTPRequestHandler):
                           "processing_polls"):
                     if k in c:
                         S[k] = c[k]
+                S["figures"].update(c.get("figures", {}))
                 if c.get("revoke"):
                     for t in S["tokens"].values():
                         t["revoked"] = True

@@ -105,6 +105,7 @@ static int setup(void **state)
     tf_conf("instagram.upload_url", "http://127.0.0.1:%d/ig-api-upload/v21.0", ig);
     tf_conf("instagram.status_poll_ms", "20");
     tf_conf("schedule.now", "true");
+    tf_conf("governance.stats_interval_s", "0"); /* the test runs the stats job itself */
     return 0;
 }
 
@@ -137,6 +138,78 @@ static int files_in(const char *dir)
     }
     closedir(d);
     return n;
+}
+
+static void stats_job(void)
+{
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, TF.home, "--log-format", "none", "jobs", "enqueue",
+                             "stats", "--payload", "{}", NULL),
+                     0);
+    free(out);
+    assert_int_equal(tf_worker_once_types("stats"), 0);
+}
+
+/* The feedback loop's input: each platform's figures for our clips, read by the `stats`
+ * job into clip_stats; a platform that is down costs its readings only. */
+static void read_figures(int nclips)
+{
+    char *shas = omt_query(TF.db, "SELECT group_concat(checksum, ' ') FROM artifacts WHERE "
+                                  "kind = 'render'");
+    om_sbuf c = OM_SBUF_INIT;
+    sb_printf(&c, "{\"figures\": {");
+    int k = 0;
+    for (char *sha = shas, *sp; sha && *sha; sha = sp ? sp + 1 : NULL, k++) {
+        sp = strchr(sha, ' ');
+        if (sp)
+            *sp = '\0';
+        sb_printf(&c, "%s\"%s\": {\"views\": %d, \"likes\": %d, \"comments\": 3, "
+                      "\"shares\": 2, \"watch_time_ms\": 90000}",
+                  k ? ", " : "", sha, 1000 * (k + 1), 50 * (k + 1));
+    }
+    sb_printf(&c, "}}");
+    free(shas);
+    tf_control(sb_str(&c));
+    for (size_t i = 0; i < OM_ARRAY_LEN(others); i++) {
+        char *url = xasprintf("http://127.0.0.1:%d/_control", others[i].port);
+        assert_int_equal(tf_http("POST", url, sb_str(&c), NULL, 0), 200);
+        free(url);
+    }
+    sb_release(&c);
+    stats_job();
+    int ntargets = 1 + (int)OM_ARRAY_LEN(others); /* the export folder has no figures */
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(*) FROM clip_stats"), nclips * ntargets);
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(DISTINCT target) FROM clip_stats"),
+                     ntargets);
+    /* the figures are the platform's, for the right clip */
+    char *bad = omt_query(TF.db, "SELECT group_concat(target || ':' || coalesce(views, 'null') || "
+                                 "'/' || coalesce(likes, 'null'), ' ') FROM clip_stats WHERE "
+                                 "views IS NULL OR views < 1000 OR views % 1000 <> 0 OR likes "
+                                 "IS NULL OR likes * 20 <> views");
+    if (bad)
+        fail_msg("readings that are not the platform's figures: %s", bad);
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(*) FROM clip_stats WHERE target = "
+                                          "'instagram' AND abs(watch_time_s - 90) < 0.01 AND "
+                                          "shares = 2"),
+                     nclips);
+    /* fresh readings are not taken again; with stats.min_age_s 0 a new reading is added,
+     * and TikTok down costs only TikTok's */
+    stats_job();
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(*) FROM clip_stats"), nclips * ntargets);
+    tf_conf("stats.min_age_s", "0");
+    kill(others[0].pid, SIGKILL);
+    waitpid(others[0].pid, NULL, 0);
+    others[0].pid = 0;
+    stats_job();
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(*) FROM clip_stats"),
+                     nclips * ntargets + nclips * (ntargets - 1));
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(*) FROM logs WHERE source = "
+                                          "'stats_worker' AND level = 'WARN' AND message LIKE "
+                                          "'stats of clip % on tiktok: %'"),
+                     nclips);
+    assert_int_equal(omt_query_int(TF.db, "SELECT count(*) FROM jobs WHERE type = 'stats' AND "
+                                          "state = 'done'"),
+                     3);
 }
 
 static void test_every_target_once(void **state)
@@ -250,6 +323,7 @@ static void test_every_target_once(void **state)
                              NULL),
                      0);
     free(out);
+    read_figures(nclips);
     free(url);
     free(patch);
     free(brand);

@@ -301,13 +301,18 @@ int64_t tf_state_int(const tf_clip *c, const char *key)
     return n;
 }
 
-int tf_worker_once(void)
+int tf_worker_once_types(const char *types)
 {
     char *log = xasprintf("%s/worker.log", TF.tmp);
     pid_t pid = omt_spawn(TF.home, log, NULL,
-                          (const char *[]){"worker", "--types", "upload", "--once", NULL});
+                          (const char *[]){"worker", "--types", types, "--once", NULL});
     free(log);
     return omt_wait(pid, 120000);
+}
+
+int tf_worker_once(void)
+{
+    return tf_worker_once_types("upload");
 }
 
 void tf_kill_tree(pid_t pid)

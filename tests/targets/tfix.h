@@ -65,6 +65,7 @@ int64_t tf_state_int(const tf_clip *c, const char *key); /* target_state.key, -1
 int tf_items_with(const char *sha, char *id_out, size_t cap);
 int64_t tf_received_of(int64_t size); /* bytes of the newest session of that size, -1 none */
 int tf_worker_once(void);             /* `worker --types upload --once`, its exit status */
+int tf_worker_once_types(const char *types); /* the same for other job types */
 void tf_kill_tree(pid_t pid);         /* SIGKILL to pid and everything under it */
 /* A dead upload job brought back with `jobs retry` (the queue buries a job whose lease
  * expired 3 times; a test that kills its worker on purpose revives it as an operator). */
