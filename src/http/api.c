@@ -26,6 +26,7 @@
 #include "queue/jobjson.h"
 #include "stages/clipinfo.h"
 #include "stages/cliplist.h"
+#include "stages/discovery.h"
 #include "stages/halolux.h"
 #include "stages/projects.h"
 
@@ -182,6 +183,24 @@ static void reply_project(om_http_req *r, int status, const char *project)
     om_http_reply_json(r, status, p);
 }
 
+/* The brand key a validation message starts with ("caption.color: 'x' is not a colour")
+ * as "brand.caption.color" into buf; "brand" when the message names none. */
+static const char *brand_field(const char *msg, char *buf, size_t n)
+{
+    size_t k = 0;
+    if (strncmp(msg, "brand: ", 7) == 0)
+        msg += 7;
+    while (msg[k] && (isalnum((unsigned char)msg[k]) || msg[k] == '_' || msg[k] == '.' ||
+                      msg[k] == '[' || msg[k] == ']'))
+        k++;
+    if (k == 0 || msg[k] != ':' || (k == 5 && strncmp(msg, "brand", 5) == 0)) {
+        snprintf(buf, n, "brand");
+        return buf;
+    }
+    snprintf(buf, n, "%s%.*s", strncmp(msg, "brand.", 6) == 0 ? "" : "brand.", (int)k, msg);
+    return buf;
+}
+
 static void h_projects_create(om_http_req *r)
 {
     json_t *b = NULL;
@@ -204,10 +223,13 @@ static void h_projects_create(om_http_req *r)
         char id[OM_UUID_LEN];
         int rc = om_project_create(r->store, name, bt, home_of(r), id);
         free(bt);
+        char fb[96];
         if (rc == OM_EINVAL)
             om_http_reply_error(r, 422, "invalid",
-                                strncmp(om_error_msg(), "brand", 5) == 0 ? "brand" : "name", "%s",
-                                om_error_msg());
+                                strncmp(om_error_msg(), "project name", 12) == 0
+                                    ? "name"
+                                    : brand_field(om_error_msg(), fb, sizeof(fb)),
+                                "%s", om_error_msg());
         else if (rc)
             om_http_reply_om(r, rc, "name");
         else
@@ -238,8 +260,10 @@ static void h_projects_update(om_http_req *r)
         const char *project = om_http_param(&r->params, "id");
         int rc = om_project_update_brand(r->store, project, bt, home_of(r));
         free(bt);
+        char fb[96];
         if (rc)
-            om_http_reply_om(r, rc, rc == OM_EINVAL ? "brand" : "id");
+            om_http_reply_om(r, rc, rc == OM_EINVAL ? brand_field(om_error_msg(), fb, sizeof(fb))
+                                                    : "id");
         else
             reply_project(r, 200, project);
     }
@@ -271,10 +295,49 @@ static void h_creators_list(om_http_req *r)
         return;
     json_t *l = NULL;
     int rc = om_creator_list(r->store, om_http_param(&r->params, "id"), &l);
-    if (rc)
+    if (rc) {
         om_http_reply_om(r, rc, "id");
-    else
-        om_http_reply_json(r, 200, json_pack("{s:o}", "creators", l));
+        return;
+    }
+    /* the newest scrape job of each creator (unique key scrape:PROJECT:CREATOR:BUCKET) with
+     * its last error, and the circuit breaker's last error */
+    size_t i;
+    json_t *c;
+    json_array_foreach(l, i, c) {
+        const char *cid = json_string_value(json_object_get(c, "creator_id"));
+        char *like = xasprintf("scrape:%%:%s:%%", cid);
+        om_rows *rows = NULL;
+        if (om_store_query(r->store,
+                           "SELECT state, updated_at, errors FROM jobs WHERE type = 'scrape' AND "
+                           "unique_key LIKE ? ORDER BY created_at DESC LIMIT 1",
+                           OM_PARAMS(OM_TEXT(like)), &rows) == OM_OK &&
+            om_rows_count(rows) == 1) {
+            json_t *errs = om_json_from_db(om_rows_getn(rows, 0, "errors"));
+            json_t *last = json_array_size(errs) ? json_array_get(errs, json_array_size(errs) - 1)
+                                                 : NULL;
+            const char *st = om_rows_getn(rows, 0, "state");
+            json_object_set_new(c, "last_scrape",
+                                json_pack("{s:s, s:s?, s:s?}", "state", st, "at",
+                                          om_rows_getn(rows, 0, "updated_at"), "error",
+                                          last && strcmp(st, "done") != 0
+                                              ? json_string_value(json_object_get(last, "error"))
+                                              : NULL));
+            json_decref(errs);
+        } else {
+            json_object_set_new(c, "last_scrape", json_null());
+        }
+        om_rows_free(rows);
+        free(like);
+        char *be = NULL;
+        if (om_store_query_value(r->store,
+                                 "SELECT last_error FROM circuit_breakers WHERE entity_type = "
+                                 "'creators' AND entity_id = ? AND state <> 'closed'",
+                                 OM_PARAMS(OM_TEXT(cid)), &be) == OM_OK &&
+            be)
+            json_object_set_new(c, "breaker_error", json_string(be));
+        free(be);
+    }
+    om_http_reply_json(r, 200, json_pack("{s:o}", "creators", l));
 }
 
 static void h_creators_add(om_http_req *r)
@@ -485,12 +548,94 @@ static void h_clip_show(om_http_req *r)
         }
     }
     om_rows_free(rows);
+    rows = NULL;
+    /* the other candidates of the same video, the ffmpeg command, the render and thumbnail
+     * files, the schedule, the source post */
+    json_t *cands = json_array(), *sched = json_null();
+    char *ffmpeg = NULL, *render = NULL, *thumb = NULL;
+    if (om_store_query(r->store,
+                       "SELECT clip_id, status, start_time, end_time, confidence, "
+                       "lattice_priority FROM clips WHERE video_id = ? ORDER BY start_time "
+                       "LIMIT 200",
+                       OM_PARAMS(OM_TEXT(ci.video_id)), &rows) == OM_OK) {
+        for (size_t i = 0; i < om_rows_count(rows); i++)
+            json_array_append_new(
+                cands, json_pack("{s:s, s:s, s:f, s:f, s:o, s:o}", "clip_id",
+                                 om_rows_getn(rows, i, "clip_id"), "status",
+                                 om_rows_getn(rows, i, "status"), "start",
+                                 om_rows_real(rows, i, "start_time", 0), "end",
+                                 om_rows_real(rows, i, "end_time", 0), "confidence",
+                                 om_rows_getn(rows, i, "confidence")
+                                     ? json_real(om_rows_real(rows, i, "confidence", 0))
+                                     : json_null(),
+                                 "lattice_priority",
+                                 om_rows_getn(rows, i, "lattice_priority")
+                                     ? json_real(om_rows_real(rows, i, "lattice_priority", 0))
+                                     : json_null()));
+    }
+    om_rows_free(rows);
+    rows = NULL;
+    om_store_query_value(r->store, "SELECT ffmpeg_commands FROM edit_jobs WHERE clip_id = ?",
+                         OM_PARAMS(OM_TEXT(id)), &ffmpeg);
+    om_store_query_value(r->store,
+                         "SELECT path FROM artifacts WHERE entity_id = ? AND kind = 'render' "
+                         "ORDER BY created_at DESC LIMIT 1",
+                         OM_PARAMS(OM_TEXT(id)), &render);
+    om_store_query_value(r->store,
+                         "SELECT path FROM artifacts WHERE entity_id = ? AND kind = 'thumbnail' "
+                         "ORDER BY created_at DESC LIMIT 1",
+                         OM_PARAMS(OM_TEXT(id)), &thumb);
+    if (om_store_query(r->store,
+                       "SELECT schedule_id, status, recommended_time, final_scheduled_time FROM "
+                       "schedules WHERE clip_id = ?",
+                       OM_PARAMS(OM_TEXT(id)), &rows) == OM_OK &&
+        om_rows_count(rows) > 0) {
+        json_decref(sched);
+        sched = json_pack("{s:s, s:s?, s:s?, s:s?}", "schedule_id",
+                          om_rows_getn(rows, 0, "schedule_id"), "status",
+                          om_rows_getn(rows, 0, "status"), "recommended_time",
+                          om_rows_getn(rows, 0, "recommended_time"), "final_scheduled_time",
+                          om_rows_getn(rows, 0, "final_scheduled_time"));
+    }
+    om_rows_free(rows);
+    char posted[OM_TIME_LEN] = "";
+    if (ci.posted_at_us)
+        om_time_iso(posted, ci.posted_at_us);
+    json_t *title = ci.raw_metadata ? json_object_get(ci.raw_metadata, "title") : NULL;
+    json_t *source = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:O?}", "post_id", ci.post_id,
+                               "post_url", ci.post_url, "platform", ci.platform, "username",
+                               ci.username, "posted_at", posted[0] ? posted : NULL, "video_path",
+                               ci.video_path, "title", json_is_string(title) ? title : NULL);
     json_t *o = json_pack(
         "{s:s, s:s, s:f, s:f, s:s?, s:O, s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "clip_id", id,
         "status", ci.status, "start", ci.start, "end", ci.end, "project_id",
         ci.project_id[0] ? ci.project_id : NULL, "metadata", ci.metadata, "words", words,
         "edit_plan", plan, "uploads", uploads, "explanation", x, "video_id", ci.video_id,
         "creator_id", ci.creator_id, "timezone", ci.timezone ? ci.timezone : "UTC");
+    json_object_set_new(o, "source", source);
+    json_object_set_new(o, "candidates", cands);
+    json_object_set_new(o, "schedule", sched);
+    json_t *cmds = om_json_from_db(ffmpeg); /* TEXT[] comes out as a JSON array */
+    om_sbuf cmd = OM_SBUF_INIT;
+    size_t ci_i;
+    json_t *cv;
+    json_array_foreach(cmds, ci_i, cv) {
+        if (json_is_string(cv))
+            sb_printf(&cmd, "%s%s", cmd.len ? "\n" : "", json_string_value(cv));
+    }
+    json_decref(cmds);
+    json_object_set_new(o, "ffmpeg_command", cmd.len ? json_string(sb_str(&cmd)) : json_null());
+    sb_release(&cmd);
+    json_object_set_new(o, "render_path", render ? json_string(render) : json_null());
+    json_object_set_new(o, "thumbnail", json_boolean(thumb != NULL));
+    json_object_set_new(o, "project_name", ci.project_name ? json_string(ci.project_name)
+                                                           : json_null());
+    json_object_set_new(o, "created_at", ci.created_at ? json_string(ci.created_at) : json_null());
+    json_object_set_new(o, "confidence", isnan(ci.confidence) ? json_null()
+                                                              : json_real(ci.confidence));
+    free(ffmpeg);
+    free(render);
+    free(thumb);
     om_clip_info_release(&ci);
     om_http_reply_json(r, 200, o);
 }
@@ -675,6 +820,82 @@ static void h_job_retry(om_http_req *r)
         om_http_reply_json(r, 200, json_pack("{s:s, s:s}", "job_id", id, "state", "ready"));
 }
 
+/* POST /api/v1/jobs/retry {"type"?: T, "ids"?: [..], "error"?: "substring"}: every dead
+ * job matching the filter back to ready (at most 10,000 per call). */
+static void h_jobs_retry_bulk(om_http_req *r)
+{
+    json_t *b = NULL;
+    if (api_query_only(r, "") || om_http_body_object(r, &b))
+        return;
+    static const char *const allowed[] = {"type", "ids", "error", "state", NULL};
+    int bad = body_only(r, b, allowed) != 0;
+    const char *type = bad ? NULL : body_str(r, b, "type", 0, &bad);
+    const char *err = bad ? NULL : body_str(r, b, "error", 0, &bad);
+    const char *state = bad ? NULL : body_str(r, b, "state", 0, &bad);
+    json_t *ids = json_object_get(b, "ids");
+    if (!bad && state && strcmp(state, "dead") != 0) {
+        om_http_reply_error(r, 422, "invalid", "state", "only dead jobs can be retried, not %s",
+                            state);
+        bad = 1;
+    }
+    if (!bad && type && om_queue_type_valid(type)) {
+        om_http_reply_error(r, 422, "invalid", "type", "%s", om_error_msg());
+        bad = 1;
+    }
+    if (!bad && ids && !json_is_array(ids)) {
+        om_http_reply_error(r, 422, "invalid", "ids", "ids must be an array of job ids");
+        bad = 1;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(bad ? NULL : ids, i, v) {
+        if (!json_is_string(v) || !om_uuid_valid(json_string_value(v))) {
+            om_http_reply_error(r, 422, "invalid", "ids", "ids[%zu] is not a job id (UUID)", i);
+            bad = 1;
+            break;
+        }
+    }
+    if (bad) {
+        json_decref(b);
+        return;
+    }
+    om_queue_filter f = {"dead", type, 10000};
+    om_job_list l = {NULL, 0};
+    int rc = om_queue_list(r->queue, &f, &l);
+    if (rc) {
+        json_decref(b);
+        om_http_reply_om(r, rc, NULL);
+        return;
+    }
+    json_t *done = json_array();
+    for (size_t k = 0; k < l.n && rc == OM_OK; k++) {
+        om_job *j = &l.jobs[k];
+        int want = 1;
+        if (ids) {
+            want = 0;
+            json_array_foreach(ids, i, v) want |= strcmp(json_string_value(v), j->id) == 0;
+        }
+        if (want && err && *err)
+            want = j->errors && strstr(j->errors, err) != NULL;
+        if (!want)
+            continue;
+        rc = om_queue_retry(r->queue, j->id);
+        if (rc == OM_ENOTFOUND || rc == OM_EBUSY || rc == OM_EINVAL)
+            rc = OM_OK; /* retried or purged meanwhile by someone else */
+        else if (rc == OM_OK)
+            json_array_append_new(done, json_string(j->id));
+    }
+    om_job_list_free(&l);
+    json_decref(b);
+    if (rc) {
+        json_decref(done);
+        om_http_reply_om(r, rc, NULL);
+        return;
+    }
+    om_http_reply_json(r, 200, json_pack("{s:I, s:o}", "retried", (json_int_t)json_array_size(done),
+                                         "job_ids", done));
+}
+
 static void h_jobs_purge(om_http_req *r)
 {
     if (api_query_only(r, "state"))
@@ -731,8 +952,9 @@ static void h_schedule(om_http_req *r)
     char ts[OM_TIME_LEN];
     char *sql = xasprintf(
         "SELECT s.schedule_id, s.clip_id, s.final_scheduled_time, s.recommended_time, s.status, "
-        "c.status AS clip_status FROM schedules s JOIN clips c ON c.clip_id = s.clip_id "
-        "WHERE s.final_scheduled_time >= ? ORDER BY s.final_scheduled_time LIMIT %ld",
+        "c.status AS clip_status, u.target, u.status AS upload_status FROM schedules s "
+        "JOIN clips c ON c.clip_id = s.clip_id LEFT JOIN upload_jobs u ON u.clip_id = s.clip_id "
+        "WHERE s.final_scheduled_time >= ? ORDER BY s.final_scheduled_time, u.target LIMIT %ld",
         limit);
     reply_query(r, "schedule", sql,
                 OM_PARAMS(OM_TEXT(om_time_iso(ts, om_now_us() - 3600 * INT64_C(1000000)))));
@@ -814,6 +1036,52 @@ static void h_incident_resolve(om_http_req *r)
         om_http_reply_json(r, 200, json_pack("{s:s, s:s}", "incident_id", id, "resolved_at", ts));
 }
 
+/* ---- discoveries (stages/discovery.h) ------------------------------------------------ */
+
+static void h_discoveries(om_http_req *r)
+{
+    if (api_query_only(r, "status"))
+        return;
+    const char *st = om_http_param(&r->query, "status");
+    if (st && strcmp(st, "proposed") && strcmp(st, "accepted") && strcmp(st, "rejected")) {
+        om_http_reply_error(r, 400, "bad_query", "status",
+                            "status must be proposed, accepted or rejected");
+        return;
+    }
+    json_t *arr = NULL;
+    int rc = om_discovery_list(r->store, om_http_param(&r->params, "id"), st, &arr);
+    if (rc)
+        om_http_reply_om(r, rc, "id");
+    else
+        om_http_reply_json(r, 200, json_pack("{s:o}", "discoveries", arr));
+}
+
+static void discovery_decide(om_http_req *r, int accept)
+{
+    const char *did;
+    if (api_query_only(r, "") || api_param_uuid(r, "discovery", &did))
+        return;
+    json_t *row = NULL;
+    int rc = om_discovery_decide(r->store, om_http_param(&r->params, "id"), did, accept, "api",
+                                 &row);
+    if (rc == OM_EINVAL && strstr(om_error_msg(), "already"))
+        om_http_reply_error(r, 409, "conflict", "discovery", "%s", om_error_msg());
+    else if (rc)
+        om_http_reply_om(r, rc, "discovery");
+    else
+        om_http_reply_json(r, 200, row);
+}
+
+static void h_discovery_accept(om_http_req *r)
+{
+    discovery_decide(r, 1);
+}
+
+static void h_discovery_reject(om_http_req *r)
+{
+    discovery_decide(r, 0);
+}
+
 /* ---- files: previews and static assets ---------------------------------------------- */
 
 /* 1 when `real` (a realpath) is `root` or below it. */
@@ -890,33 +1158,58 @@ static void serve_file(om_http_req *r, const char *path, const char *const *root
                            (unsigned long long)to, (unsigned long long)size);
 }
 
+/* Serves the newest file of clip `id` that `sql` (one ? for the clip id) names, from under
+ * one of `roots` only; 404 naming `what` when there is none. */
+static void serve_clip_file(om_http_req *r, const char *id, const char *sql, const char *what,
+                            const char *const *roots, size_t nroots, const char *ctype)
+{
+    char *path = NULL;
+    int rc = om_store_query_value(r->store, sql, OM_PARAMS(OM_TEXT(id)), &path);
+    if (rc == OM_ENOTFOUND || (!rc && !path)) {
+        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no %s", id, what);
+    } else if (rc) {
+        om_http_reply_om(r, rc, NULL);
+    } else {
+        char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
+        serve_file(r, abs, roots, nroots, ctype);
+        free(abs);
+    }
+    free(path);
+}
+
 static void h_clip_preview(om_http_req *r)
 {
     const char *id;
     if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
         return;
-    char *path = NULL;
-    int rc = om_store_query_value(r->store,
-                                  "SELECT path FROM artifacts WHERE entity_id = ? AND kind IN "
-                                  "('render', 'export') ORDER BY CASE WHEN kind = 'render' THEN 0 "
-                                  "ELSE 1 END, created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(id)), &path);
-    if (rc == OM_ENOTFOUND || (!rc && !path)) {
-        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no rendered file", id);
-        return;
-    }
-    if (rc) {
-        om_http_reply_om(r, rc, NULL);
-        return;
-    }
-    const char *media = om_config_media_dir(r->cfg);
-    char *renders = xasprintf("%s/renders", media);
+    char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     char *exports = xasprintf("%s/exports", home_of(r));
     const char *roots[] = {renders, exports};
-    serve_file(r, path, roots, 2, "video/mp4");
+    serve_clip_file(r, id,
+                    "SELECT path FROM artifacts WHERE entity_id = ? AND kind IN "
+                    "('render', 'export') ORDER BY CASE WHEN kind = 'render' THEN 0 "
+                    "ELSE 1 END, created_at DESC LIMIT 1",
+                    "rendered file", roots, 2, "video/mp4");
     free(renders);
     free(exports);
-    free(path);
+}
+
+/* The frame the edit stage took when the clip rendered (artifact kind 'thumbnail', a JPEG
+ * under media/renders); the same folder rule as the preview. */
+static void h_clip_thumbnail(om_http_req *r)
+{
+    const char *id;
+    if (api_query_only(r, "v") || api_param_uuid(r, "id", &id))
+        return;
+    char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
+    const char *roots[] = {renders};
+    serve_clip_file(r, id,
+                    "SELECT path FROM artifacts WHERE entity_id = ? AND kind = "
+                    "'thumbnail' ORDER BY created_at DESC LIMIT 1",
+                    "thumbnail", roots, 1, "image/jpeg");
+    if (r->resp.status == 200)
+        om_http_add_header(r, "Cache-Control: private, max-age=300");
+    free(renders);
 }
 
 static const char *ctype_of(const char *name)
@@ -969,11 +1262,15 @@ const om_route om_api_routes[] = {
     R("GET", "/api/v1/clips", h_clips_list, API_VIEWER, "list clips (filters, sort, paging)"),
     R("GET", "/api/v1/clips/:id", h_clip_show, API_VIEWER, "one clip with everything"),
     R("GET", "/api/v1/clips/:id/preview", h_clip_preview, API_VIEWER, "the rendered file (Range)"),
+    R("GET", "/api/v1/clips/:id/thumbnail", h_clip_thumbnail, API_VIEWER,
+      "a JPEG frame of the render (at the hook)"),
     R("POST", "/api/v1/clips/:id/approve", h_clip_approve, API_OPERATOR, "select + enqueue edit"),
     R("POST", "/api/v1/clips/:id/reject", h_clip_reject, API_OPERATOR, "reject"),
     R("POST", "/api/v1/clips/:id/rerender", h_clip_rerender, API_OPERATOR, "enqueue a new edit"),
     R("GET", "/api/v1/jobs", h_jobs_list, API_VIEWER, "list jobs (type, state)"),
     R("POST", "/api/v1/jobs/purge", h_jobs_purge, API_OPERATOR, "purge dead (or done) jobs"),
+    R("POST", "/api/v1/jobs/retry", h_jobs_retry_bulk, API_OPERATOR,
+      "retry every dead job matching {type, ids, error}"),
     R("GET", "/api/v1/jobs/:id", h_job_show, API_VIEWER, "one job with its error history"),
     R("POST", "/api/v1/jobs/:id/retry", h_job_retry, API_OPERATOR, "retry a dead job"),
     R("GET", "/api/v1/schedule", h_schedule, API_VIEWER, "upcoming publications"),
@@ -985,6 +1282,16 @@ const om_route om_api_routes[] = {
     R("GET", "/api/v1/events", h_events, API_VIEWER, "Server-Sent Events (Last-Event-ID)"),
     R("GET", "/metrics", h_metrics, API_VIEWER, "Prometheus text format"),
     R("GET", "/static/:file", h_static, API_PUBLIC, "files of http.static_dir"),
+    R("GET", "/api/v1/projects/:id/discoveries", h_discoveries, API_VIEWER,
+      "creators the discovery worker proposes (status=proposed|accepted|rejected)"),
+    R("POST", "/api/v1/projects/:id/discoveries/:discovery/accept", h_discovery_accept,
+      API_OPERATOR, "follow a proposed creator"),
+    R("POST", "/api/v1/projects/:id/discoveries/:discovery/reject", h_discovery_reject,
+      API_OPERATOR, "reject a proposed creator"),
+    R("GET", "/", h_index, API_PUBLIC, "the dashboard (embedded page)"),
+    R("GET", "/assets/:file", h_asset, API_PUBLIC, "the dashboard's embedded files (ETag)"),
+    R("GET", "/api/v1/logs", h_logs, API_VIEWER,
+      "log lines: job, project, level, q (text), before (cursor), limit"),
 };
 
 const size_t om_api_nroutes = OM_ARRAY_LEN(om_api_routes);
@@ -992,7 +1299,9 @@ const size_t om_api_nroutes = OM_ARRAY_LEN(om_api_routes);
 void om_api_handle(om_http_req *r)
 {
     char allow[64];
-    int i = om_route_match(om_api_routes, om_api_nroutes, r->method, r->path, &r->params, allow);
+    /* HEAD is GET without the body (libmicrohttpd drops it) */
+    const char *method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
+    int i = om_route_match(om_api_routes, om_api_nroutes, method, r->path, &r->params, allow);
     if (i == OM_ROUTE_BAD_PATH) {
         om_http_reply_error(r, 400, "bad_path", NULL, "%s", om_error_msg());
         return;
@@ -1013,5 +1322,8 @@ void om_api_handle(om_http_req *r)
         access = API_PUBLIC;
     if (api_authorize(r, access))
         return;
+    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role */
+    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+        r->store = r->store_ro;
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

@@ -226,6 +226,34 @@ static void build(om_http_req *r, snapshot *out)
                   "gauge\nomniva_incidents_open %lld\n", (long long)inc);
     json_object_set_new(stats, "incidents_open", json_integer(inc));
 
+    /* Infinity (oversight/infinity.h): the limits in force and the adjustments made */
+    if (om_store_query(s,
+                       "SELECT job_type, max_concurrency, rate_per_s FROM job_type_limits ORDER "
+                       "BY job_type",
+                       NULL, 0, &rows) == OM_OK) {
+        sb_puts(&m, "# HELP omniva_job_type_limit Limits Infinity or an operator set on a job "
+                    "type (concurrency -1: unlimited, 0: stopped; rate 0: unlimited).\n"
+                    "# TYPE omniva_job_type_limit gauge\n");
+        for (size_t i = 0; i < om_rows_count(rows); i++) {
+            sb_puts(&m, "omniva_job_type_limit{type=\"");
+            esc_label(&m, om_rows_get(rows, i, 0));
+            sb_printf(&m, "\",limit=\"concurrency\"} %lld\n",
+                      (long long)om_rows_int(rows, i, "max_concurrency", -1));
+            sb_puts(&m, "omniva_job_type_limit{type=\"");
+            esc_label(&m, om_rows_get(rows, i, 0));
+            sb_printf(&m, "\",limit=\"rate_per_s\"} %s\n",
+                      om_rows_get(rows, i, 2) ? om_rows_get(rows, i, 2) : "0");
+        }
+    }
+    om_rows_free(rows);
+    rows = NULL;
+    int64_t adj = q_int(s, "SELECT COUNT(*) FROM logs WHERE source = 'infinity'");
+    sb_printf(&m, "# HELP omniva_infinity_adjustments_total Limits Infinity set, lifted or "
+                  "paused (logs rows).\n# TYPE omniva_infinity_adjustments_total counter\n"
+                  "omniva_infinity_adjustments_total %lld\n",
+              (long long)adj);
+    json_object_set_new(stats, "infinity_adjustments", json_integer(adj));
+
     /* render seconds: edit_jobs.operations.render_seconds is not uniform; use the edit
      * jobs' durations */
     double render_s = 0;
@@ -282,6 +310,61 @@ static void build(om_http_req *r, snapshot *out)
                                   "finished jobs per bucket, oldest first"));
     json_object_set_new(stats, "failure_rate",
                         json_real(finished ? (double)failed / (double)finished : 0.0));
+
+    /* the dashboard's stage cards: jobs finished per type and state in the last 24 h */
+    char day[OM_TIME_LEN], hour[OM_TIME_LEN];
+    om_time_iso(day, now - 86400 * INT64_C(1000000));
+    om_time_iso(hour, now - 3600 * INT64_C(1000000));
+    json_t *j24 = json_object();
+    if (om_store_query(s,
+                       "SELECT type, state, COUNT(*) AS n FROM jobs WHERE finished_at >= ? "
+                       "GROUP BY type, state",
+                       OM_PARAMS(OM_TEXT(day)), &rows) == OM_OK) {
+        for (size_t i = 0; i < om_rows_count(rows); i++) {
+            const char *t = om_rows_getn(rows, i, "type");
+            json_t *o = json_object_get(j24, t);
+            if (!o) {
+                o = json_pack("{s:i, s:i}", "done", 0, "dead", 0);
+                json_object_set_new(j24, t, o);
+            }
+            json_object_set_new(o, om_rows_getn(rows, i, "state"),
+                                json_integer(om_rows_int(rows, i, "n", 0)));
+        }
+    }
+    om_rows_free(rows);
+    rows = NULL;
+    json_object_set_new(stats, "jobs_24h", j24);
+
+    /* queue depth per minute over the last hour: jobs created by the end of the minute and
+     * not finished by then (waiting or running), rebuilt from the jobs' own timestamps */
+    int64_t depth[60] = {0};
+    if (om_store_query(s,
+                       "SELECT created_at, finished_at FROM jobs WHERE finished_at IS NULL OR "
+                       "finished_at >= ? LIMIT 500000",
+                       OM_PARAMS(OM_TEXT(hour)), &rows) == OM_OK) {
+        for (size_t i = 0; i < om_rows_count(rows); i++) {
+            int64_t a, b = INT64_MAX;
+            if (om_time_parse(om_rows_get(rows, i, 0), &a))
+                continue;
+            const char *fin = om_rows_get(rows, i, 1);
+            if (fin && om_time_parse(fin, &b))
+                continue;
+            for (int k = 0; k < 60; k++) {
+                int64_t t = now - (int64_t)(59 - k) * 60 * INT64_C(1000000);
+                if (a <= t && b > t)
+                    depth[k]++;
+            }
+        }
+    }
+    om_rows_free(rows);
+    rows = NULL;
+    json_t *qd = json_array();
+    for (int i = 0; i < 60; i++)
+        json_array_append_new(qd, json_integer(depth[i]));
+    json_object_set_new(stats, "queue_depth",
+                        json_pack("{s:o, s:s}", "per_minute_last_hour", qd, "note",
+                                  "jobs waiting or running at the end of each minute, oldest "
+                                  "first"));
 
     /* process metrics */
     FILE *f = fopen("/proc/self/stat", "r");

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/api_int.h"
 #include "http/http.h"
 
 struct om_http_server {
@@ -32,6 +33,8 @@ struct om_http_server {
 typedef struct tl_conn {
     om_store *store;
     om_queue *queue;
+    om_store *ro;  /* PostgreSQL: the same database as http.read_role, for GET routes */
+    int ro_tried;
 } tl_conn;
 
 static pthread_key_t tl_key;
@@ -42,6 +45,8 @@ static void tl_free(void *p)
     tl_conn *c = p;
     if (c->queue)
         om_queue_free(c->queue);
+    if (c->ro)
+        om_store_free(c->ro);
     if (c->store)
         om_store_free(c->store);
     free(c);
@@ -52,7 +57,9 @@ static void tl_init(void)
     pthread_key_create(&tl_key, tl_free);
 }
 
-static int tl_get(om_http_server *s, om_store **st, om_queue **q)
+/* This thread's connections; *ro is the read-only one (NULL on SQLite, when http.read_role
+ * is empty, or when the login role may not take it: then reads use *st, said once). */
+static int tl_get(om_http_server *s, om_store **st, om_queue **q, om_store **ro)
 {
     pthread_once(&tl_once, tl_init);
     tl_conn *c = pthread_getspecific(tl_key);
@@ -70,8 +77,17 @@ static int tl_get(om_http_server *s, om_store **st, om_queue **q)
         if (rc)
             return rc;
     }
+    if (!c->ro_tried) {
+        c->ro_tried = 1;
+        const char *role = om_config_str(s->o.cfg, "http.read_role");
+        static int said;
+        if (role && *role && strcmp(om_store_dialect(c->store), "postgres") == 0 &&
+            om_store_open_role(&c->ro, c->store, role) != OM_OK && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+            om_warn("http", "reads run as the login role: http.read_role: %s", om_error_msg());
+    }
     *st = c->store;
     *q = c->queue;
+    *ro = c->ro;
     return OM_OK;
 }
 
@@ -259,8 +275,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, om_http_req *r)
         return MHD_NO;
     if (p->content_type)
         MHD_add_response_header(mr, "Content-Type", p->content_type);
+    int cache_set = 0; /* a handler's own Cache-Control (embedded assets) wins */
     for (int i = 0; i < p->nheaders; i++) {
         char *h = p->headers[i], *colon = strchr(h, ':');
+        cache_set |= strncasecmp(h, "Cache-Control:", 14) == 0;
         *colon = 0;
         const char *v = colon + 1;
         while (*v == ' ')
@@ -269,7 +287,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, om_http_req *r)
         *colon = ':';
     }
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(mr, "Cache-Control", "no-store");
+    if (!cache_set)
+        MHD_add_response_header(mr, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)p->status, mr);
     MHD_destroy_response(mr);
     return ret;
@@ -363,7 +382,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sb_release(&q);
         if (rc) {
             om_http_reply_error(&r, 400, "bad_query", NULL, "%s", om_error_msg());
-        } else if ((rc = tl_get(s, &r.store, &r.queue))) {
+        } else if ((rc = tl_get(s, &r.store, &r.queue, &r.store_ro))) {
             om_http_reply_error(&r, 503, "unavailable", NULL, "database: %s", om_error_msg());
         } else {
             om_api_handle(&r);
@@ -517,6 +536,7 @@ void om_http_stop(om_http_server *s)
     if (!s)
         return;
     s->stopping = 1;
+    api_events_stop(); /* wakes the parked event streams, which then end */
     MHD_stop_daemon(s->d);
     free(s->store_url);
     free(s->queue_url);

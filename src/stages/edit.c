@@ -26,7 +26,8 @@
  *           renders/<clip_id>.mp4.partial.<pid> (stale partials of earlier attempts are
  *           removed first), verify (duration, 1080x1920, H.264 + AAC,
  *           SHA-256), rename into place; then in ONE transaction: edit_jobs DONE (operations
- *           gain meta.stardust_id), artifacts (render; subtitle for the .ass), clips.status
+ *           gain meta.stardust_id), artifacts (render; subtitle for the .ass; thumbnail:
+ *           one JPEG frame at the hook, renders/<clip_id>.jpg, for the dashboard), clips.status
  *           RENDERED (a clip already SCHEDULED/PUBLISHED keeps its status), the ledger packet
  *           (evidence: source checksum, output checksum, plan hash, ffmpeg command, encoder)
  *           and the follow-up "schedule" {clip_id} with unique key "schedule:<clip_id>".
@@ -38,12 +39,14 @@
  */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/proc.h"
 #include "media/captions.h"
 #include "media/croptrack.h"
 #include "media/editplan.h"
 #include "media/mstore.h"
 #include "media/render.h"
 #include "runtime/runtime.h"
+#include "stages/editcuts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -470,6 +473,8 @@ static int refine(edit *e)
     const char *mode = json_string_value(json_object_get(e->brand, "reframe"));
     if (!mode)
         mode = "content";
+    if (!e->src_info.has_video)
+        mode = "center"; /* audio-only: an audiogram (editcuts.h), nothing to track */
     json_t *reframe = json_object();
     double aspect = e->src_info.height > 0 ? (double)e->src_info.width / e->src_info.height : 0;
     if (aspect > 0 && aspect <= 9.0 / 16.0 + 0.01) {
@@ -508,10 +513,16 @@ static int refine(edit *e)
     if (rc)
         return om_error_wrap(OM_EINVAL, "project brand");
     json_t *words = e->raw ? json_object_get(e->raw, "words") : NULL;
-    json_t *empty = json_array();
+    /* jump cuts re-time the words; an audio-only source becomes an audiogram */
+    json_t *cwords = json_is_array(words) ? json_incref(words) : json_array();
+    double cap_end = e->end;
+    if (!e->src_info.has_video)
+        om_edit_audiogram(plan, e->brand, cwords, e->start, e->end, e->chain);
+    rc = om_edit_jumpcuts(plan, &cwords, e->start, e->end, &cap_end, e->brand, cfg, e->chain);
     om_captions *cap = NULL;
-    rc = om_captions_build(&cap, json_is_array(words) ? words : empty, e->start, e->end, &st);
-    json_decref(empty);
+    if (rc == OM_OK)
+        rc = om_captions_build(&cap, cwords, e->start, cap_end, &st);
+    json_decref(cwords);
     if (rc)
         return om_error_wrap(rc, "captions for clip %s", e->clip_id);
     e->captions_report = om_captions_report(cap);
@@ -527,9 +538,10 @@ static int refine(edit *e)
                             json_pack("{s:s, s:O, s:o}", "ass", e->ass_path, "dropped_lines",
                                       cap->dropped_lines, "stats", stats));
         decide(e, "captions", "burned_in",
-               "%zu words in %zu lines, word-by-word highlight; %zu lines dropped for low ASR "
-               "confidence (< %.2f)",
-               cap->nwords, cap->nlines, cap->nlines_dropped, st.min_conf);
+               "%zu words in %zu lines, preset %s, %zu keyword words highlighted, inside the "
+               "safe area of %s; %zu lines dropped for low ASR confidence (< %.2f)",
+               cap->nwords, cap->nlines, om_caption_preset_name(cap->preset),
+               cap->nkeyword_words, cap->safe.targets, cap->nlines_dropped, st.min_conf);
     } else {
         json_object_set_new(plan, "captions", json_null());
         decide(e, "captions", "none", "%s",
@@ -644,10 +656,57 @@ static void remove_stale_partials(edit *e)
     free(prefix);
 }
 
+/* The dashboard's thumbnail: one JPEG frame of the render at the clip's hook
+ * (metadata.hook.offset_s, seconds into the candidate; else a third of the way in), 360
+ * px wide, renders/<clip_id>.jpg. Cheap (one seek and one decoded frame); a failure only
+ * costs the thumbnail, never the render. Returns the stored path (caller frees) or NULL. */
+static char *make_thumbnail(edit *e, double duration)
+{
+    double at = duration / 3;
+    char *mt = NULL;
+    if (om_store_query_value(e->ctx->store, "SELECT metadata FROM clips WHERE clip_id = ?",
+                             OM_PARAMS(OM_TEXT(e->clip_id)), &mt) == OM_OK && mt) {
+        json_t *m = json_loads(mt, 0, NULL);
+        json_t *off = json_object_get(json_object_get(m, "hook"), "offset_s");
+        if (json_is_number(off))
+            at = e->clip_start + json_number_value(off) - e->start + 0.3;
+        json_decref(m);
+    }
+    free(mt);
+    if (at > duration - 0.2)
+        at = duration - 0.2;
+    if (at < 0)
+        at = 0;
+    char *path = xasprintf("%s/%s.jpg", e->renders, e->clip_id);
+    /* named like a partial render, so remove_stale_partials clears one a kill left */
+    char *part =
+        xasprintf("%s/%s.mp4.partial.thumb.%ld.jpg", e->renders, e->clip_id, (long)getpid());
+    char ss[32];
+    snprintf(ss, sizeof(ss), "%.3f", at);
+    const char *argv[] = {"ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", ss, "-i", e->out_path,
+                          "-frames:v", "1", "-vf", "scale=360:-2", "-q:v", "5", part, NULL};
+    om_proc_opts po = {.argv = argv, .timeout_ms = 30000, .max_output = 65536};
+    om_proc_result pr;
+    memset(&pr, 0, sizeof(pr));
+    int rc = om_proc_run(&po, &pr);
+    int ok = rc == OM_OK && pr.exit_code == 0 && om_file_exists(part) && rename(part, path) == 0;
+    if (!ok) {
+        om_step_note(e->ctx, "no thumbnail for clip %s: %s", e->clip_id,
+                     rc ? om_error_msg() : pr.err && *pr.err ? pr.err : "ffmpeg wrote no frame");
+        unlink(part);
+    }
+    om_proc_result_release(&pr);
+    free(part);
+    char *row = ok ? om_config_path_to_row(e->ctx->cfg, path) : NULL;
+    free(path);
+    return row;
+}
+
 /* Everything after a verified render, in one transaction. */
 static int commit_results(edit *e, const char *plan_sha, const char *command, const char *encoder,
                           const char *encoder_why, const om_render_check *chk)
 {
+    char *thumb = make_thumbnail(e, chk->info.duration);
     om_store *s = e->ctx->store;
     int rc = om_store_begin(s);
     if (rc)
@@ -718,6 +777,19 @@ static int commit_results(edit *e, const char *plan_sha, const char *command, co
                                          OM_JSON("{\"format\":\"ass\",\"burned_in\":true}")),
                                NULL);
     }
+    if (rc == OM_OK && thumb) {
+        char aid[OM_UUID_LEN];
+        om_uuid4(aid);
+        rc = om_store_exec(s,
+                           "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, "
+                           "path, metadata, created_at) VALUES "
+                           "(?, 'thumbnail', 'clips', ?, ?, ?, now()) "
+                           "ON CONFLICT (kind, entity_id, path) DO NOTHING",
+                           OM_PARAMS(OM_TEXT(aid), OM_TEXT(e->clip_id), OM_TEXT(thumb),
+                                     OM_JSON("{\"format\":\"jpeg\",\"width\":360}")),
+                           NULL);
+    }
+    free(thumb);
     if (rc == OM_OK)
         rc = om_store_exec(s,
                            "UPDATE clips SET status = 'RENDERED' WHERE clip_id = ? AND status "
@@ -946,6 +1018,7 @@ static const om_step edit_steps[] = {
 
 const om_stage om_stage_edit = {
     .type = "edit",
+    .gpu_setting = "editor.gpu", /* GPU plans go to the edit.gpu namespace (worker.c) */
     .source = SRC,
     .steps = edit_steps,
     .job_size = sizeof(edit),

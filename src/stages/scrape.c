@@ -28,6 +28,9 @@
  *          resolution over the limit, codec without a decoder) is OM_EINVAL naming the entry's
  *          URL and what is wrong, so the runtime dead-letters the job at once; download errors
  *          keep their code (transient ones are retried).
+ *          The media dir low on space (below media.min_free_mb) defers the fetch: the same
+ *          job again after infinity.disk_retry_s (key "fetch:P:ID:disk:BUCKET"), this one done
+ *          without downloading; a download failing while space is low removes its partial.
  *   SAVE   in ONE store transaction: insert the post; when a video with the same SHA-256
  *          already exists (the same media from another post or creator) record the post with
  *          a ledger packet pointing at that video and stop there; else move the file to
@@ -44,6 +47,7 @@
 #include "base/fsutil.h"
 #include "media/mstore.h"
 #include "media/probe.h"
+#include "oversight/infinity.h"
 #include "runtime/runtime.h"
 #include "sources/sources.h"
 
@@ -527,12 +531,45 @@ static int scrape_init(scrape *sc, om_job_ctx *ctx, const char *type)
     return rc;
 }
 
-/* FETCH: the media with the entry's fetcher into the .partial dir, then probed. */
+/* The media dir is low on space (media.min_free_mb): the same fetch again later, under a key
+ * of its own, and this job is done without downloading (it spends no attempt). */
+static int fetch_defer(om_job_ctx *ctx, fetch *f, double free_mb)
+{
+    int64_t retry_s = om_config_long(ctx->cfg, "infinity.disk_retry_s");
+    char *key = xasprintf("fetch:%s:%s:disk:%lld", f->sc.platform, f->e.platform_post_id,
+                          (long long)(om_now_us() / 1000000 / retry_s));
+    int rc = om_store_begin(ctx->store);
+    if (rc == OM_OK)
+        rc = om_job_emit(ctx, "fetch", json_deep_copy(ctx->payload),
+                         ctx->parents ? json_deep_copy(ctx->parents) : NULL, key,
+                         OM_PRIORITY_DEFAULT, retry_s * 1000);
+    if (rc == OM_OK)
+        rc = om_store_commit(ctx->store);
+    else if (om_store_in_txn(ctx->store))
+        om_store_rollback(ctx->store);
+    free(key);
+    if (rc)
+        return om_error_wrap(rc, "deferring the fetch of post %s", f->e.platform_post_id);
+    json_object_set_new(ctx->result, "outcome", json_string("deferred_disk_low"));
+    json_object_set_new(ctx->result, "media_free_mb", json_real(free_mb));
+    om_warn(SRC, "post %s not fetched: %.0f MiB free under the media dir (media.min_free_mb "
+                 "%ld); again in %lld s",
+            f->e.platform_post_id, free_mb, om_config_long(ctx->cfg, "media.min_free_mb"),
+            (long long)retry_s);
+    return om_step_done(ctx, "deferred: the media dir is low on space (%.0f MiB free)", free_mb);
+}
+
+/* FETCH: the media with the entry's fetcher into the .partial dir, then probed. Not when the
+ * media dir is low on space (deferred, nothing written); a download that fails while it is
+ * low leaves no partial file behind. */
 static int fetch_fetch(om_job_ctx *ctx, void *js)
 {
     fetch *f = js;
     scrape *sc = &f->sc;
     const om_source_entry *e = &f->e;
+    double free_mb = 0;
+    if (om_infinity_disk_low(ctx->cfg, &free_mb))
+        return fetch_defer(ctx, f, free_mb);
     om_step_note(ctx, "fetching %s with %s", e->url, e->fetcher);
     char keyhex[OM_SHA256_HEX_LEN];
     char *key = xasprintf("%s\n%s", sc->platform, e->platform_post_id);
@@ -542,7 +579,8 @@ static int fetch_fetch(om_job_ctx *ctx, void *js)
     int rc = om_source_fetch(&sc->sctx, e, f->partial, "media", &f->m);
     if (rc != OM_OK) {
         /* keep a partial download for the next attempt unless retrying cannot help */
-        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
+        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND ||
+            om_infinity_disk_low(ctx->cfg, NULL))
             om_rmtree(f->partial);
         return om_error_wrap(rc, "fetching post %s (%s)", e->platform_post_id, e->url);
     }

@@ -251,10 +251,57 @@ static int quota_reschedule(om_job_ctx *ctx, upload *x)
     if (delay_ms < 1000)
         delay_ms = 1000;
     char *key = xasprintf("%s:quota:%s", x->uj_id, at);
+    char now[OM_TIME_LEN], moved_to[OM_TIME_LEN];
+    om_time_iso(now, om_now_us());
+    om_time_iso(moved_to, om_now_us() + delay_ms * 1000);
+    /* Horizon's record of the move: appended to the schedule's horizon_adjustments (an
+     * array; an object written by the scheduler is kept as the first element) */
+    json_t *adj = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?}", "kind", "quota_reschedule",
+                            "target", x->t->name, "reason", reason ? reason : "quota", "from",
+                            x->u.scheduled_time, "to", moved_to, "at", now, "retry_at", at,
+                            "message", msg);
     om_store *s = ctx->store;
     int rc = om_store_begin(s);
     if (!rc)
         rc = save_state(ctx, x->uj_id, x->u.state, "SCHEDULED");
+    char *old = NULL;
+    if (!rc && om_store_query_value(s,
+                                    "SELECT horizon_adjustments FROM schedules WHERE clip_id = ?",
+                                    OM_PARAMS(OM_TEXT(x->clip_id)), &old) == OM_OK) {
+        json_t *arr = om_json_from_db(old);
+        if (!json_is_array(arr)) {
+            json_t *a = json_array();
+            if (arr && !json_is_null(arr))
+                json_array_append(a, arr);
+            json_decref(arr);
+            arr = a;
+        }
+        json_array_append(arr, adj);
+        char *text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+        json_decref(arr);
+        rc = om_store_exec(s,
+                           "UPDATE schedules SET horizon_adjustments = ?, final_scheduled_time = "
+                           "? WHERE clip_id = ?",
+                           OM_PARAMS(OM_JSON(text), OM_TEXT(moved_to), OM_TEXT(x->clip_id)),
+                           NULL);
+        free(text);
+    } else if (!rc) {
+        om_error_clear(); /* no schedule row (a job queued by hand): the ledger still says */
+    }
+    free(old);
+    if (!rc)
+        rc = om_store_exec(s, "UPDATE upload_jobs SET scheduled_time = ? WHERE upload_job_id = ?",
+                           OM_PARAMS(OM_TEXT(moved_to), OM_TEXT(x->uj_id)), NULL);
+    if (!rc) {
+        json_t *chain = json_pack("{s:s,s:s,s:O,s:b}", "stage", "upload", "decision",
+                                  "rescheduled to the platform's next quota window",
+                                  "horizon_adjustment", adj, "attempt_counted", 0);
+        json_t *lineage = json_pack("{s:s,s:s}", "clip_id", x->clip_id, "target", x->t->name);
+        char sid[OM_UUID_LEN];
+        rc = om_job_record(ctx, "upload_jobs", x->uj_id, lineage, chain, sid);
+        json_decref(lineage);
+        json_decref(chain);
+    }
     if (!rc)
         rc = om_job_emit(ctx, "upload", json_deep_copy(ctx->payload), NULL, key,
                          ctx->job ? ctx->job->priority : 5, delay_ms);
@@ -262,6 +309,7 @@ static int quota_reschedule(om_job_ctx *ctx, upload *x)
         rc = om_store_commit(s);
     else
         om_store_rollback(s);
+    json_decref(adj);
     free(key);
     if (rc) {
         free(msg);
