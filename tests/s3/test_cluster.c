@@ -115,7 +115,8 @@ static void test_two_nodes(void **state)
 
     /* node A: a project following a folder on A's disk */
     char *sources = xasprintf("%s/sources", a);
-    assert_int_equal(om_demo_make_sources(sources), OM_OK);
+    /* one minute of the demo talk with the platform's .srt (no speech recognition) */
+    assert_int_equal(om_demo_make_talk_sub(sources, "talk", 1.0, "srt"), OM_OK);
     int nsrc = trim_sources(sources);
     assert_true(nsrc >= 1);
     char *brand = xasprintf("%s/brand.json", a);
