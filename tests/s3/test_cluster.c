@@ -6,7 +6,8 @@
  * schedule and upload from the bucket through its own cache. Checked: every video and
  * render row is an s3:// URI whose object is in the bucket with the recorded SHA-256,
  * B's media folder holds no source or render, B's cache filled from the bucket, and clips
- * were published (exported) by B.
+ * were published (exported) by B; Paradox's file check hashes the bucket's objects (clean,
+ * then a mismatch once an object is overwritten).
  */
 #include "base/common.h"
 #include "base/config.h"
@@ -191,6 +192,30 @@ static void test_two_nodes(void **state)
     om_mstat mst;
     assert_int_equal(om_mstore_stat(ms, row, &mst), OM_OK);
     assert_string_equal(mst.sha256, sum);
+
+    /* Paradox hashes the bucket's objects: clean now; an object overwritten with other
+     * bytes is a file_checksum_mismatch naming the s3:// row (B's cache copy is not what
+     * it checks) */
+    char *out = NULL;
+    omt_run(&out, NULL, b, "paradox", "check", "--json", NULL);
+    assert_non_null(out);
+    assert_null(strstr(out, "file_checksum_mismatch"));
+    assert_null(strstr(out, "file_missing"));
+    free(out);
+    char *junk = xasprintf("%s/junk.bin", b), *key = om_mstore_key_of(ms, row), *jrow = NULL;
+    assert_non_null(key);
+    assert_int_equal(om_write_file_atomic(junk, "not the render", 14), OM_OK);
+    assert_int_equal(om_mstore_put(ms, key, junk, NULL, 0, &jrow), OM_OK);
+    assert_string_equal(jrow, row);
+    out = NULL;
+    omt_run(&out, NULL, b, "paradox", "check", "--json", NULL);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "file_checksum_mismatch"));
+    assert_non_null(strstr(out, row));
+    free(out);
+    free(jrow);
+    free(key);
+    free(junk);
     om_mstore_free(ms);
     om_config_free(cfg);
 
