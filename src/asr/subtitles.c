@@ -10,6 +10,8 @@
  */
 #include "base/common.h"
 
+#include <math.h>
+
 #include "asr/asr.h"
 #include "base/fsutil.h"
 
@@ -303,6 +305,7 @@ typedef struct parser {
     double prev_end; /* end time of the previous cue */
     tok *toks;
     size_t ntoks, toks_alloc;
+    json_t *spans; /* [[start,end],..] of the cues that gave words (align.c aligns per cue) */
 } parser;
 
 static void push_tok(parser *ps, const char *w, size_t len, double ts, size_t line)
@@ -402,6 +405,12 @@ static void add_cue(parser *ps, double start, double end, line *payload, size_t 
         }
         i = j;
     }
+    if (n) {
+        if (!ps->spans)
+            ps->spans = json_array();
+        json_array_append_new(ps->spans, json_pack("[f,f]", round(start * 1000) / 1000,
+                                                   round(end * 1000) / 1000));
+    }
     for (size_t k = 0; k < ps->ntoks; k++)
         free(ps->toks[k].w);
     ps->ntoks = 0;
@@ -495,15 +504,17 @@ int om_subtitles_parse(om_transcript *out, const char *text, size_t len, const c
     free(ps.toks);
     if (rc < 0) {
         om_transcript_release(&ps.t);
+        json_decref(ps.spans);
         return rc;
     }
     /* Overlapping cues of different speakers can interleave: order words by start. */
     if (ps.t.n) /* cues may hold only markup: no words, words NULL */
         qsort(ps.t.words, ps.t.n, sizeof(om_word), cmp_word_start);
     om_transcript_set_engine(&ps.t, "subtitles", vtt ? "webvtt" : "srt",
-                             json_pack("{s:I, s:I, s:I}", "cues", (json_int_t)ps.cues,
+                             json_pack("{s:I, s:I, s:I, s:o}", "cues", (json_int_t)ps.cues,
                                        "rolling_lines_dropped", (json_int_t)ps.dropped_lines,
-                                       "cues_with_word_times", (json_int_t)ps.inline_cues));
+                                       "cues_with_word_times", (json_int_t)ps.inline_cues,
+                                       "cue_spans", ps.spans ? ps.spans : json_array()));
     om_transcript_segment(&ps.t, NULL);
     *out = ps.t;
     return OM_OK;

@@ -379,6 +379,16 @@ const om_setting om_settings[] = {
          "how long a container may stay IN_PROGRESS before the job fails"),
     LONG("instagram.limit_retry_s", 3600, 60, 86400,
          "when the 24-hour publishing limit is reached, how long until the post is tried again"),
+    /* captions: forced alignment (src/asr/align.c), long sources (src/cognition/candidates.c) */
+    BOOL("asr.align_subtitles", "true",
+         "force-align platform subtitles to the audio (word times; interpolation where it fails)"),
+    DBL("asr.align_margin_s", 0.4, 0, 5, "audio taken beyond a subtitle cue when aligning it"),
+    DBL("analyze.long_source_s", 1200, 0, 86400,
+        "sources longer than this are analysed in overlapping windows (0: never)"),
+    DBL("analyze.window_s", 600, 60, 86400, "length of one analysis window of a long source"),
+    DBL("analyze.window_overlap_s", 120, 0, 3600,
+        "overlap of consecutive analysis windows (at least clip_max_s is used)"),
+    LONG("analyze.window_candidates", 5, 1, 100, "candidate clips kept per analysis window"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

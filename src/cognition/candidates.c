@@ -17,6 +17,10 @@ void om_cand_opts_default(om_cand_opts *o)
     o->max_overlap_frac = 0.0;
     o->max_candidates = 10;
     o->min_word_conf = 0.5;
+    o->long_source_s = 1200.0;
+    o->window_s = 600.0;
+    o->window_overlap_s = 120.0;
+    o->window_candidates = 5;
 }
 
 void om_cand_opts_from_brand(om_cand_opts *o, const json_t *brand)
@@ -372,6 +376,143 @@ static int cmp_window(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* NMS: does `win` overlap a kept candidate by more than the options allow? */
+static int clashes(const om_cand_opts *o, const window *win, const om_candidate *c, size_t nc)
+{
+    for (size_t m = 0; m < nc; m++) {
+        double ov = fmin(win->end, c[m].end) - fmax(win->start, c[m].start);
+        double shorter = fmin(win->end - win->start, c[m].end - c[m].start);
+        if (ov > fmax(o->max_overlap_s, o->max_overlap_frac * shorter) + 1e-9)
+            return 1;
+    }
+    return 0;
+}
+
+static void make_candidate(work *wk, const window *win, om_candidate *x)
+{
+    x->start = win->start;
+    x->end = win->end;
+    x->first_unit = win->i;
+    x->last_unit = win->j;
+    x->start_sentence = wk->sent_start[win->i];
+    x->end_sentence = wk->sent_end[win->j];
+    x->text = join_units(wk, win->i, win->j);
+    x->hook = win->hook;
+    x->s = win->s;
+    x->hook_offset_s = wk->u[win->hook_unit].start - x->start;
+    if (x->hook_offset_s < 0)
+        x->hook_offset_s = 0;
+    x->hook_buried = win->buried;
+    om_relevance *rel = wk->rel;
+    if (rel) {
+        size_t a = wk->soff[win->i], b = wk->soff[win->j + 1];
+        om_relevance_score_stems(rel, (const char *const *)wk->stems + a, b - a, &x->matched);
+        /* what the words below the confidence gate would have matched: for the record */
+        json_t *low = NULL;
+        om_relevance_score_stems(rel, (const char *const *)wk->lowconf + a, b - a, &low);
+        x->ignored = json_array();
+        size_t q;
+        json_t *v;
+        json_array_foreach(low, q, v)
+        {
+            int dup = 0;
+            size_t m;
+            json_t *u;
+            json_array_foreach(x->matched, m, u) dup |= json_equal(u, v);
+            if (!dup)
+                json_array_append(x->ignored, v);
+        }
+        json_decref(low);
+    } else {
+        x->matched = json_array();
+        x->ignored = json_array();
+    }
+}
+
+/* Long sources: the talk's length, and whether it is analysed in windows. */
+static double talk_length(const work *wk)
+{
+    double d = wk->duration;
+    if (wk->n && wk->u[wk->n - 1].end > d)
+        d = wk->u[wk->n - 1].end;
+    return d;
+}
+
+static int long_source(const work *wk)
+{
+    const om_cand_opts *o = wk->o;
+    return o->window_s > 0 && o->long_source_s > 0 && talk_length(wk) > o->long_source_s &&
+           o->window_s > o->max_s;
+}
+
+size_t om_cand_windows(const om_cand_opts *o, double length, double *starts, size_t max)
+{
+    double ov = fmax(o->window_overlap_s, o->max_s); /* every clip fits whole in one window */
+    if (ov >= o->window_s)
+        ov = o->window_s / 2;
+    double step = o->window_s - ov;
+    size_t n = 0;
+    for (double at = 0; n < max; at += step) {
+        starts[n++] = at;
+        if (at + o->window_s >= length)
+            break;
+    }
+    return n;
+}
+
+/* Each analysis window contributes its best candidates (window_candidates of them, inside
+ * it, none overlapping one already kept): round by round, so every window's best comes
+ * before any window's second best; within a round, by score. */
+static om_candidate *pick_windowed(work *wk, const window *wins, size_t nw, size_t *n_out)
+{
+    const om_cand_opts *o = wk->o;
+    double starts[256];
+    size_t nwin = om_cand_windows(o, talk_length(wk), starts, OM_ARRAY_LEN(starts));
+    size_t per = o->window_candidates ? o->window_candidates : 5;
+    size_t cap = st_mult(nwin, per);
+    om_candidate *c = xcalloc(cap ? cap : 1, sizeof(*c));
+    unsigned char *used = xcalloc(nw ? nw : 1, 1);
+    size_t *pick = xcalloc(nwin, sizeof(size_t));
+    size_t nc = 0;
+    for (size_t round = 0; round < per; round++) {
+        size_t round_first = nc;
+        for (size_t k = 0; k < nwin; k++) {
+            pick[k] = SIZE_MAX;
+            double ws = starts[k], we = starts[k] + o->window_s;
+            for (size_t m = 0; m < nw; m++) {
+                if (used[m] || wins[m].start < ws - 1e-9 || wins[m].end > we + 1e-9)
+                    continue;
+                if (clashes(o, &wins[m], c, nc))
+                    continue;
+                pick[k] = m;
+                break;
+            }
+            if (pick[k] == SIZE_MAX)
+                continue;
+            used[pick[k]] = 1;
+            make_candidate(wk, &wins[pick[k]], &c[nc]);
+            c[nc].window = (int)k;
+            c[nc].window_start = ws;
+            c[nc].window_end = we;
+            nc++;
+        }
+        /* this round's picks by score (wins is sorted, so by index) */
+        for (size_t i = round_first + 1; i < nc; i++) {
+            om_candidate x = c[i];
+            size_t j = i;
+            while (j > round_first && c[j - 1].s.combined < x.s.combined) {
+                c[j] = c[j - 1];
+                j--;
+            }
+            c[j] = x;
+        }
+    }
+    free(used);
+    free(pick);
+    *n_out = nc;
+    return c;
+}
+
 int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevance *rel,
                        om_candidate **out, size_t *n_out)
 {
@@ -444,55 +585,18 @@ int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevan
     }
     if (nw)
         qsort(wins, nw, sizeof(window), cmp_window);
-    size_t max = o->max_candidates ? o->max_candidates : 10;
-    om_candidate *c = xcalloc(max, sizeof(*c));
     size_t nc = 0;
-    for (size_t k = 0; k < nw && nc < max; k++) {
-        int clash = 0;
-        for (size_t m = 0; m < nc && !clash; m++) {
-            double ov = fmin(wins[k].end, c[m].end) - fmax(wins[k].start, c[m].start);
-            double shorter = fmin(wins[k].end - wins[k].start, c[m].end - c[m].start);
-            if (ov > fmax(o->max_overlap_s, o->max_overlap_frac * shorter) + 1e-9)
-                clash = 1;
-        }
-        if (clash)
-            continue;
-        om_candidate *x = &c[nc++];
-        x->start = wins[k].start;
-        x->end = wins[k].end;
-        x->first_unit = wins[k].i;
-        x->last_unit = wins[k].j;
-        x->start_sentence = w.sent_start[wins[k].i];
-        x->end_sentence = w.sent_end[wins[k].j];
-        x->text = join_units(&w, wins[k].i, wins[k].j);
-        x->hook = wins[k].hook;
-        x->s = wins[k].s;
-        x->hook_offset_s = w.u[wins[k].hook_unit].start - x->start;
-        if (x->hook_offset_s < 0)
-            x->hook_offset_s = 0;
-        x->hook_buried = wins[k].buried;
-        if (rel) {
-            size_t a = w.soff[wins[k].i], b = w.soff[wins[k].j + 1];
-            om_relevance_score_stems(rel, (const char *const *)w.stems + a, b - a, &x->matched);
-            /* what the words below the confidence gate would have matched: for the record */
-            json_t *low = NULL;
-            om_relevance_score_stems(rel, (const char *const *)w.lowconf + a, b - a, &low);
-            x->ignored = json_array();
-            size_t q;
-            json_t *v;
-            json_array_foreach(low, q, v)
-            {
-                int dup = 0;
-                size_t m;
-                json_t *u;
-                json_array_foreach(x->matched, m, u) dup |= json_equal(u, v);
-                if (!dup)
-                    json_array_append(x->ignored, v);
-            }
-            json_decref(low);
-        } else {
-            x->matched = json_array();
-            x->ignored = json_array();
+    om_candidate *c = NULL;
+    if (long_source(&w)) {
+        c = pick_windowed(&w, wins, nw, &nc);
+    } else {
+        size_t max = o->max_candidates ? o->max_candidates : 10;
+        c = xcalloc(max, sizeof(*c));
+        for (size_t k = 0; k < nw && nc < max; k++) {
+            if (clashes(o, &wins[k], c, nc))
+                continue;
+            make_candidate(&w, &wins[k], &c[nc++]);
+            c[nc - 1].window = -1;
         }
     }
     free(wins);
@@ -545,12 +649,15 @@ json_t *om_candidate_json(const om_candidate *c)
     json_t *hook = om_hook_json(&c->hook);
     json_object_set_new(hook, "offset_s", json_real(round3(c->hook_offset_s)));
     json_object_set_new(hook, "buried", json_boolean(c->hook_buried));
-    return json_pack("{s:f,s:f,s:o,s:o,s:o,s:o,s:o}", "start", round3(c->start), "end",
+    json_t *win = c->window < 0 ? json_null()
+                                : json_pack("{s:i,s:f,s:f}", "index", c->window, "start",
+                                            round3(c->window_start), "end", round3(c->window_end));
+    return json_pack("{s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:o}", "start", round3(c->start), "end",
                      round3(c->end), "transcript", om_json_text(c->text), "hook",
                      hook, "scores", scores, "matched",
                      c->matched ? json_incref(c->matched) : json_array(),
                      "relevance_ignored_low_confidence",
-                     c->ignored ? json_incref(c->ignored) : json_array());
+                     c->ignored ? json_incref(c->ignored) : json_array(), "analysis_window", win);
 }
 
 static double jnum(const json_t *v, double def)

@@ -77,6 +77,14 @@ typedef struct om_cand_opts {
     double min_word_conf;  /* words recognised with less confidence do not count for
                               relevance (a misheard word must not make a clip on-brand);
                               default 0.5, the caption gate's threshold */
+    /* Long sources: a talk longer than long_source_s is analysed in windows of window_s
+     * overlapping by window_overlap_s (at least clip_max_s, so every clip fits whole in one
+     * window); each window keeps its best window_candidates (NMS across all windows), so a
+     * long talk yields clips throughout and not only at its strongest stretch. Output order:
+     * every window's best first (by score), then every window's second best, ...;
+     * max_candidates does not apply. window_s 0 turns windows off. Defaults 1200, 600, 120, 5. */
+    double long_source_s, window_s, window_overlap_s;
+    size_t window_candidates;
 } om_cand_opts;
 
 /* Defaults: 15..60 s, pad 0.25, pause 0.35, overlap 0, 10 candidates, word confidence 0.5. */
@@ -103,6 +111,8 @@ typedef struct om_candidate {
     om_clip_scores s;
     json_t *matched;             /* relevance terms found (JSON array) */
     json_t *ignored;             /* query terms heard only in low-confidence words (array) */
+    int window;                  /* analysis window that chose it (long sources); -1: none */
+    double window_start, window_end;
 } om_candidate;
 
 /* Finds, scores and suppresses. `rel` may be NULL (relevance neutral). *out may be NULL
@@ -110,6 +120,9 @@ typedef struct om_candidate {
 int om_candidates_find(const om_cand_input *t, const om_cand_opts *o, om_relevance *rel,
                        om_candidate **out, size_t *n_out);
 void om_candidates_free(om_candidate *c, size_t n);
+/* The analysis windows of a talk of `length` seconds (long sources): their start times into
+ * starts[] (at most max), each window_s long; returns how many. */
+size_t om_cand_windows(const om_cand_opts *o, double length, double *starts, size_t max);
 
 /* Plain arrays from raw_ai_output (stages/analyze.c). Missing parts are empty; malformed entries
  * (start/end not numbers, end < start) are skipped. engagement: raw.engagement.score when
@@ -117,7 +130,9 @@ void om_candidates_free(om_candidate *c, size_t n);
 int om_cand_input_from_json(const json_t *raw_ai_output, om_cand_input *out);
 void om_cand_input_release(om_cand_input *t);
 
-/* {"start","end","transcript","hook":{..},"scores":{..},"matched":[..]} for one candidate. */
+/* {"start","end","transcript","hook":{..},"scores":{..},"matched":[..],
+ *  "relevance_ignored_low_confidence":[..],"analysis_window":{"index","start","end"}|null}
+ * for one candidate. */
 json_t *om_candidate_json(const om_candidate *c);
 
 /*

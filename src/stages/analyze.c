@@ -5,23 +5,29 @@
  *             (libavformat) so a corrupt, empty or audio-less file fails here, clearly.
  * TRANSCRIBE  decodes the audio in-process to 16 kHz mono (media/audio.c) while computing
  *             the signals (loudness, silences, scenes), then takes the transcript from the
- *             platform's subtitles when the scraper found them, else from the configured
+ *             platform's subtitles when the scraper found them (force-aligned to the audio,
+ *             asr/align.h, unless asr.align_subtitles is off), else from the configured
  *             engine (asr.h om_asr_transcribe: pocketsphinx adapted to the project's brief
  *             and keywords by default, or [asr] engine = external, command = ...).
  * SCORE       engagement relative to the creator's median, then the cognition layer's
- *             evaluation: keywords, virality and relevance scores, candidate windows.
+ *             evaluation: keywords, virality and relevance scores, candidate windows (a
+ *             source over analyze.long_source_s in overlapping analysis windows, each
+ *             contributing its best: candidates.h).
  * CLIP-FIND   one transaction: the ledger packet, the analysis row, one CANDIDATE clip per
  *             candidate, and the `select` job for Pantheon.
  *
  * Idempotent: a video that already has an analysis is done at INIT (the select job was
  * emitted in the same transaction as that analysis).
  *
+ * Fewer candidates than the brand's clips_per_video: raw_ai_output gets "candidate_shortfall"
+ * {"candidates","clips_per_video","reason"} (select.c then records its own shortfall).
  * No candidates: raw_ai_output gets "no_clip_code" ("too_short": the video or its speech is
  * shorter than the brand's clip_min_s; "no_speech": an empty transcript; "none_selected":
  * no window fits the sentence boundaries) and "no_clip_reason" (a short sentence), and the
  * stage logs it as a warning. select.c records the committee's reasons the same way.
  */
 #include "base/common.h"
+#include "asr/align.h"
 #include "asr/asr.h"
 #include "cognition/candidates.h"
 #include "media/mstore.h"
@@ -119,6 +125,27 @@ static size_t brand_keywords(const json_t *brand, const char ***out)
     return k;
 }
 
+/* Word times from the audio instead of interpolation inside each cue (align.c). A failure
+ * of the aligner itself (no model) keeps the interpolated times: the subtitles are still
+ * the best transcript; what happened is in engine.params.alignment or the warning. */
+static void align_subtitles(analyze *a)
+{
+    om_align_opts o;
+    om_align_opts_default(&o);
+    o.margin_s = om_config_double(a->ctx->cfg, "asr.align_margin_s");
+    o.model_dir = om_config_str(a->ctx->cfg, "asr.model_dir");
+    o.cancel = a->ctx->cancel;
+    om_align_stats st;
+    int rc = om_asr_align(&a->t, a->pcm.samples, a->pcm.n, &o, &st);
+    if (rc == OM_OK)
+        om_step_note(a->ctx, "subtitles aligned to the audio: %zu of %zu cues (%zu words; %zu "
+                             "interpolated)",
+                     st.aligned, st.cues, st.words_aligned, st.words_interpolated);
+    else
+        om_warn(SRC, "subtitles %s: word times interpolated, alignment failed: %s", a->subtitle,
+                om_error_msg());
+}
+
 static int transcribe(analyze *a)
 {
     const om_config *cfg = a->ctx->cfg;
@@ -137,6 +164,8 @@ static int transcribe(analyze *a)
         rc = om_subtitles_parse_file(&a->t, a->subtitle_path);
         if (rc == OM_OK && a->t.n > 0) {
             om_step_note(a->ctx, "using the platform's subtitles %s", a->subtitle);
+            if (om_config_bool(cfg, "asr.align_subtitles"))
+                align_subtitles(a);
             goto segment;
         }
         om_warn(SRC, "subtitles %s unusable (%s); transcribing the audio instead", a->subtitle,
@@ -242,6 +271,10 @@ static int score(analyze *a)
     om_cand_opts_default(&base);
     base.min_word_conf = om_config_double(a->ctx->cfg, "analyze.min_word_confidence");
     base.max_overlap_frac = om_config_double(a->ctx->cfg, "analyze.max_overlap");
+    base.long_source_s = om_config_double(a->ctx->cfg, "analyze.long_source_s");
+    base.window_s = om_config_double(a->ctx->cfg, "analyze.window_s");
+    base.window_overlap_s = om_config_double(a->ctx->cfg, "analyze.window_overlap_s");
+    base.window_candidates = (size_t)om_config_long(a->ctx->cfg, "analyze.window_candidates");
     int rc = om_analysis_evaluate(a->raw, a->brand, &base, &a->eval);
     if (rc)
         return om_error_wrap(rc, "scoring video %s", a->video_id);
@@ -308,6 +341,24 @@ static int clip_find(analyze *a)
         no_clip = no_clip_reason(a, &why);
         json_object_set_new(a->raw, "no_clip_code", json_string(no_clip));
         json_object_set_new(a->raw, "no_clip_reason", json_string(sb_str(&why)));
+    }
+    const json_t *cpv = a->brand ? json_object_get(a->brand, "clips_per_video") : NULL;
+    if (ncand > 0 && json_is_integer(cpv) && (json_int_t)ncand < json_integer_value(cpv)) {
+        om_cand_opts o;
+        om_cand_opts_default(&o);
+        om_cand_opts_from_brand(&o, a->brand);
+        double frac = om_config_double(ctx->cfg, "analyze.max_overlap");
+        char *reason = xasprintf(
+            "only %zu stretches of %g-%g s of speech start and end at a sentence boundary or "
+            "pause and overlap each other by at most %.0f%% (analyze.max_overlap); the brand "
+            "asks for %d clips per video",
+            ncand, o.min_s, o.max_s, frac * 100, (int)json_integer_value(cpv));
+        json_object_set_new(a->raw, "candidate_shortfall",
+                            json_pack("{s:I, s:I, s:s}", "candidates", (json_int_t)ncand,
+                                      "clips_per_video", json_integer_value(cpv), "reason",
+                                      reason));
+        om_step_note(ctx, "%s", reason);
+        free(reason);
     }
 
     char analysis_id[OM_UUID_LEN], packet[OM_UUID_LEN];

@@ -143,4 +143,111 @@ static inline void util_strv_free(char **v)
     free(v);
 }
 
+/* ---- speech whose word boundaries are known ------------------------------------------------ */
+
+/* A talk synthesised word by word: each word is spoken by espeak-ng on its own, its leading
+ * and trailing silence trimmed, and the words are laid end to end with pauses drawn from a
+ * fixed generator (short inside a phrase, longer between phrases of `phrase` words), so every
+ * word's true start and end are known to the sample. The SRT a platform would serve (one cue
+ * per phrase, spanning its words plus 0.1 s each side) comes along. */
+typedef struct util_talk {
+    int16_t *pcm;
+    size_t n;
+    size_t nwords;
+    char **words;         /* as written (NULL-terminated) */
+    double *start, *end;  /* truth, seconds */
+    char *srt;
+} util_talk;
+
+static inline void util_talk_free(util_talk *t)
+{
+    free(t->pcm);
+    util_strv_free(t->words);
+    free(t->start);
+    free(t->end);
+    free(t->srt);
+    memset(t, 0, sizeof(*t));
+}
+
+static inline void util_srt_time(om_sbuf *sb, double t)
+{
+    long ms = (long)(t * 1000 + 0.5);
+    sb_printf(sb, "%02ld:%02ld:%02ld,%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60,
+              ms % 1000);
+}
+
+/* 0 on success; -1 when espeak-ng or the decoder fail. `text`: words separated by spaces. */
+static inline int util_talk_make(util_talk *out, const char *text, size_t phrase, unsigned seed)
+{
+    memset(out, 0, sizeof(*out));
+    char **ws = xcalloc(strlen(text) + 2, sizeof(char *));
+    size_t nw = 0;
+    for (const char *p = text; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t l = strcspn(p, " ");
+        if (l)
+            ws[nw++] = xstrndup(p, l);
+        p += l;
+    }
+    size_t cap = 16000 * 2, n = 0;
+    int16_t *pcm = xcalloc(cap, sizeof(int16_t));
+    n = 8000; /* 0.5 s of lead-in silence */
+    double *st = xcalloc(nw + 1, sizeof(double)), *en = xcalloc(nw + 1, sizeof(double));
+    uint32_t x = seed ? seed : 1;
+    for (size_t i = 0; i < nw; i++) {
+        size_t m = 0;
+        int16_t *w = util_espeak(ws[i], "en-us", 160, &m);
+        if (!w) {
+            free(pcm), free(st), free(en), util_strv_free(ws);
+            return -1;
+        }
+        size_t a = 0, b = m;
+        while (a < b && abs(w[a]) < 300)
+            a++;
+        while (b > a && abs(w[b - 1]) < 300)
+            b--;
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        double gap = (i % phrase == 0 && i) ? 0.45 + (double)(x % 400) / 1000.0
+                                            : 0.02 + (double)(x % 250) / 1000.0;
+        if (i == 0)
+            gap = 0;
+        size_t g = (size_t)(gap * 16000);
+        while (n + g + (b - a) + 16000 > cap) {
+            cap *= 2;
+            pcm = xrealloc(pcm, cap * sizeof(int16_t));
+        }
+        memset(pcm + n, 0, g * sizeof(int16_t));
+        n += g;
+        st[i] = (double)n / 16000;
+        memcpy(pcm + n, w + a, (b - a) * sizeof(int16_t));
+        n += b - a;
+        en[i] = (double)n / 16000;
+        free(w);
+    }
+    memset(pcm + n, 0, 8000 * sizeof(int16_t));
+    n += 8000;
+    om_sbuf sb = OM_SBUF_INIT;
+    for (size_t i = 0, cue = 1; i < nw; i += phrase, cue++) {
+        size_t j = i + phrase < nw ? i + phrase : nw;
+        sb_printf(&sb, "%zu\n", cue);
+        util_srt_time(&sb, st[i] - 0.1 > 0 ? st[i] - 0.1 : 0);
+        sb_puts(&sb, " --> ");
+        util_srt_time(&sb, en[j - 1] + 0.1);
+        sb_puts(&sb, "\n");
+        for (size_t k = i; k < j; k++)
+            sb_printf(&sb, "%s%s", k > i ? " " : "", ws[k]);
+        sb_puts(&sb, "\n\n");
+    }
+    ws[nw] = NULL;
+    out->pcm = pcm;
+    out->n = n;
+    out->nwords = nw;
+    out->words = ws;
+    out->start = st;
+    out->end = en;
+    out->srt = sb_detach(&sb);
+    return 0;
+}
+
 #endif

@@ -356,11 +356,13 @@ static void check_candidates(const synth *x, const om_candidate *c, size_t n,
         assert_true(c[k].s.combined >= 0 && c[k].s.combined <= 1);
         assert_true(c[k].s.virality >= 0 && c[k].s.virality <= 1);
         assert_true(c[k].s.relevance >= 0 && c[k].s.relevance <= 1);
-        /* NMS: no two kept candidates overlap; sorted by combined score */
+        /* NMS: no two kept candidates overlap; sorted by combined score (a long source's:
+         * within each analysis window) */
         for (size_t m = k + 1; m < n; m++) {
             double ov = fmin(c[k].end, c[m].end) - fmax(c[k].start, c[m].start);
             assert_true(ov <= o->max_overlap_s + 1e-9);
-            assert_true(c[k].s.combined >= c[m].s.combined);
+            if (c[k].window == c[m].window)
+                assert_true(c[k].s.combined >= c[m].s.combined);
         }
     }
 }
@@ -876,11 +878,86 @@ static void test_candidates_long_video(void **state)
     assert_int_equal(om_candidates_find(&t, &o, rel, &c, &n), OM_OK);
     int64_t ms = om_mono_ms() - t0;
     print_message("long video: %zu words, %zu candidates in %lld ms\n", x.nw, n, (long long)ms);
+    check_candidates(&x, c, n, &o);
+    /* over 20 minutes: analysed in overlapping windows, each contributing its best (an hour
+     * of talk has enough sentence-bounded stretches for every window's quota) */
+    double len = x.w[x.nw - 1].end, starts[64];
+    size_t nwin = om_cand_windows(&o, len, starts, 64);
+    assert_true(len > o.long_source_s);
+    assert_true(nwin >= 6);
+    assert_int_equal(n, nwin * o.window_candidates);
+    size_t *per = xcalloc(nwin, sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        assert_true(c[i].window >= 0 && (size_t)c[i].window < nwin);
+        assert_true(c[i].start >= c[i].window_start - 1e-9 && c[i].end <= c[i].window_end + 1e-9);
+        per[c[i].window]++;
+        if (i < nwin) /* the first round: one per window, by score */
+            assert_true(i == 0 || c[i].s.combined <= c[i - 1].s.combined + 1e-12);
+    }
+    for (size_t k = 0; k < nwin; k++)
+        assert_int_equal(per[k], o.window_candidates);
+    free(per);
+    /* consecutive windows overlap by at least a clip's length, and the last reaches the end */
+    for (size_t k = 1; k < nwin; k++)
+        assert_true(starts[k - 1] + o.window_s - starts[k] >= o.max_s - 1e-9);
+    assert_true(starts[nwin - 1] + o.window_s >= len);
+    om_candidates_free(c, n);
+
+    /* windows off: the best max_candidates of the whole talk, which need not cover it */
+    o.window_s = 0;
+    assert_int_equal(om_candidates_find(&t, &o, rel, &c, &n), OM_OK);
     assert_int_equal(n, o.max_candidates);
     check_candidates(&x, c, n, &o);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(c[i].window, -1);
+    om_candidates_free(c, n);
+
+    /* the overlap allowance holds across windows too */
+    o.window_s = 600;
+    o.max_overlap_frac = 0.3;
+    assert_int_equal(om_candidates_find(&t, &o, rel, &c, &n), OM_OK);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double ov = fmin(c[i].end, c[j].end) - fmax(c[i].start, c[j].start);
+            double shorter = fmin(c[i].end - c[i].start, c[j].end - c[j].start);
+            assert_true(ov <= 0.3 * shorter + 1e-9);
+        }
     om_candidates_free(c, n);
     om_relevance_free(rel);
     om_stemmer_free(st);
+    synth_free(&x);
+}
+
+/* A 26-minute talk (just over analyze.long_source_s): candidates come from its last third
+ * too, the last window's quota included. */
+static void test_long_source_clips_throughout(void **state)
+{
+    (void)state;
+    synth x;
+    synth_build(&x, 7, 300, 1);
+    om_cand_input t = {0};
+    t.words = x.w;
+    t.nwords = x.nw;
+    t.sentences = x.s;
+    t.nsentences = x.ns;
+    t.engagement = -1;
+    double len = x.w[x.nw - 1].end;
+    assert_true(len > 1200);
+    om_cand_opts o;
+    om_cand_opts_default(&o);
+    om_candidate *c;
+    size_t n;
+    assert_int_equal(om_candidates_find(&t, &o, NULL, &c, &n), OM_OK);
+    double last = 0;
+    size_t in_last_third = 0;
+    for (size_t i = 0; i < n; i++) {
+        last = fmax(last, c[i].start);
+        in_last_third += c[i].start > len * 2 / 3;
+    }
+    print_message("25-minute talk (%.0f s): %zu candidates, latest at %.0f s\n", len, n, last);
+    assert_true(in_last_third >= o.window_candidates);
+    assert_true(last > len - o.window_s);
+    om_candidates_free(c, n);
     synth_free(&x);
 }
 
@@ -905,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_energy_from_loudness),
         cmocka_unit_test(test_input_from_json_malformed),
         cmocka_unit_test(test_candidates_long_video),
+        cmocka_unit_test(test_long_source_clips_throughout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

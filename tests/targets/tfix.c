@@ -97,15 +97,15 @@ int64_t tf_received_of(int64_t size)
     return got;
 }
 
-static void double_start(const char *script_name)
+pid_t tf_double_start(const char *script_name, int *port_out)
 {
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
     char *script = xasprintf("%s/tests/targets/%s", getenv("OMNIVA_SRC"), script_name);
-    char *dir = xasprintf("%s/double", TF.tmp);
+    char *dir = xasprintf("%s/double-%s", TF.tmp, script_name);
     pid_t parent = getpid();
-    TF.dbl_pid = fork();
-    if (TF.dbl_pid == 0) {
+    pid_t child = fork();
+    if (child == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127);
@@ -120,10 +120,11 @@ static void double_start(const char *script_name)
     char line[64] = "";
     FILE *f = fdopen(pfd[0], "r");
     assert_non_null(fgets(line, sizeof(line), f));
-    assert_int_equal(sscanf(line, "PORT %d", &TF.dbl_port), 1);
+    assert_int_equal(sscanf(line, "PORT %d", port_out), 1);
     fclose(f);
     free(script);
     free(dir);
+    return child;
 }
 
 void tf_conf(const char *key, const char *fmt, ...)
@@ -148,7 +149,7 @@ void tf_setup(const char *platform, const char *script, const char *items_key,
     TF.sessions_key = sessions_key;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     TF.tmp = harness_tmpdir(platform);
-    double_start(script);
+    TF.dbl_pid = tf_double_start(script, &TF.dbl_port);
     TF.home = omt_workspace(platform, NULL);
     TF.db = xasprintf("sqlite://%s/omniva.db", TF.home);
     tf_conf("worker.lease_ms", "800");
@@ -180,10 +181,15 @@ void tf_teardown(void)
 
 char *tf_link_account(const char *project, char **url_out)
 {
+    return tf_link(TF.platform, project, url_out);
+}
+
+char *tf_link(const char *platform, const char *project, char **url_out)
+{
     char *log = xasprintf("%s/account-add.log", TF.tmp);
     unlink(log);
     pid_t pid = omt_spawn(TF.home, log, NULL,
-                          (const char *[]){"--log-format", "none", "account", "add", TF.platform,
+                          (const char *[]){"--log-format", "none", "account", "add", platform,
                                            project, NULL});
     char *url = NULL;
     for (int i = 0; i < 200 && !url; i++) {
@@ -209,12 +215,12 @@ char *tf_link_account(const char *project, char **url_out)
     char *text = NULL;
     size_t len = 0;
     assert_int_equal(om_read_file(log, 0, &text, &len), OM_OK);
-    char *want = xasprintf("%s account linked to project", TF.platform);
+    char *want = xasprintf("%s account linked to project", platform);
     assert_true(omt_has(text, want));
     free(want);
     /* the refresh token is never printed */
     char *sql = xasprintf("SELECT refresh_token FROM publishing_accounts WHERE platform = '%s'",
-                          TF.platform);
+                          platform);
     char *rt = omt_query(TF.db, sql);
     assert_non_null(rt);
     assert_false(omt_has(text, rt));

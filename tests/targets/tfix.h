@@ -45,6 +45,11 @@ void tf_conf(const char *key, const char *fmt, ...) __attribute__((format(printf
  * (asserted to say "<platform> account linked to project" and never the refresh token);
  * *url_out (may be NULL) the consent URL it printed. */
 char *tf_link_account(const char *project, char **url_out);
+/* The same for another platform's account (a test with several doubles). */
+char *tf_link(const char *platform, const char *project, char **url_out);
+/* Starts tests/targets/<script> with its own folder under TF.tmp; its pid (the caller
+ * kills it), *port_out its port. tf_setup starts the fixture's own double this way. */
+pid_t tf_double_start(const char *script, int *port_out);
 
 typedef struct tf_clip {
     char clip[OM_UUID_LEN], uj[OM_UUID_LEN];
