@@ -40,6 +40,7 @@ static void conf_node(const char *home)
     omt_conf_append(home, "schedule", "now", "true"); /* upload at once, not at the best time */
     /* small fast renders: the test is about where the bytes live, not their quality */
     omt_conf_append(home, "editor", "preset", "ultrafast");
+    omt_conf_append(home, "asr", "align_subtitles", "false"); /* interpolated word times */
     omt_conf_append(home, "editor", "width", "360");
     omt_conf_append(home, "editor", "height", "640");
 }
