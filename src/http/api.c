@@ -23,6 +23,7 @@
 
 #include "http/api_int.h"
 #include "ledger/stardust.h"
+#include "media/mstore.h"
 #include "queue/jobjson.h"
 #include "stages/clipinfo.h"
 #include "stages/cliplist.h"
@@ -1169,6 +1170,32 @@ static void serve_clip_file(om_http_req *r, const char *id, const char *sql, con
         om_http_reply_error(r, 404, "not_found", "id", "clip %s has no %s", id, what);
     } else if (rc) {
         om_http_reply_om(r, rc, NULL);
+    } else if (om_mstore_row_is_remote(path)) {
+        /* the render lives in the bucket: served from this node's cache copy (fetched on a
+         * miss), the one folder allowed being the cache's; the open descriptor keeps the
+         * file even if the cache evicts it after om_mstore_free */
+        om_mstore *ms = NULL;
+        char *local = NULL;
+        rc = om_mstore_open(&ms, r->cfg);
+        if (rc == OM_OK)
+            rc = om_mstore_local(ms, path, NULL, &local);
+        if (rc == OM_ENOTFOUND) {
+            om_http_reply_error(r, 404, "not_found", "id", "clip %s: its %s is not in the bucket",
+                                id, what);
+        } else if (rc) {
+            om_http_reply_om(r, rc, NULL);
+        } else {
+            char *dir = xstrdup(local), *slash = strrchr(dir, '/');
+            if (slash)
+                *slash = '\0';
+            char *rdir = realpath(dir, NULL);
+            const char *croot[] = {rdir ? rdir : dir};
+            serve_file(r, local, croot, 1, ctype);
+            free(rdir);
+            free(dir);
+        }
+        free(local);
+        om_mstore_free(ms);
     } else {
         char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
         serve_file(r, abs, roots, nroots, ctype);
