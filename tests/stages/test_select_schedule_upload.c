@@ -449,6 +449,12 @@ static void test_schedule(void **state)
         chars += ((unsigned char)*c & 0xC0) != 0x80;
     assert_true(chars <= 100);
     free(title);
+    /* the description carries the hashtags (cognition/titles.h) and the credit line */
+    char *desc = value("SELECT description FROM upload_jobs WHERE clip_id = ?", F.clip[0]);
+    assert_non_null(desc);
+    assert_non_null(strstr(desc, "\n\n#"));
+    assert_non_null(strstr(desc, "Source: "));
+    free(desc);
     assert_int_equal(count("SELECT count(*) FROM upload_jobs WHERE clip_id = ? AND status = "
                            "'PENDING' AND target = 'export'",
                            F.clip[0]),
