@@ -42,9 +42,13 @@ static double to_ms(double v, const char *unit)
     return v;
 }
 
+/* the API token the requests carry (Authorization: Bearer), made at start */
+static char auth_hdr[160];
+
 static int wrk(const char *url, int secs, int conns, wrk_res *out)
 {
-    char *cmd = xasprintf("wrk -t2 -c%d -d%ds --latency '%s' 2>&1", conns, secs, url);
+    char *cmd = xasprintf("wrk -t2 -c%d -d%ds --latency -H '%s' '%s' 2>&1", conns, secs,
+                          auth_hdr, url);
     FILE *p = popen(cmd, "r");
     free(cmd);
     if (!p)
@@ -88,6 +92,20 @@ int main(int argc, char **argv)
     const char *init[] = {"init", home, NULL};
     if (harness_omniva(init, NULL, NULL) != 0)
         return 1;
+    /* a user and an API token: the API needs a sign-in */
+    char *uc = xasprintf("printf 'bench password 1\\n' | '%s' --home '%s' --quiet user add bench "
+                         "--role viewer >/dev/null && '%s' --home '%s' --quiet user token create bench "
+                         "2>/dev/null",
+                         bin, home, bin, home);
+    FILE *tp = popen(uc, "r");
+    char tok[128] = "";
+    if (!tp || !fgets(tok, sizeof(tok), tp) || pclose(tp) != 0) {
+        fprintf(stderr, "bench_http: could not make a user and an API token\n");
+        return 1;
+    }
+    tok[strcspn(tok, "\r\n")] = 0;
+    snprintf(auth_hdr, sizeof(auth_hdr), "Authorization: Bearer %s", tok);
+    free(uc);
     /* fill: recursive CTEs in one sqlite3 transaction */
     char *sql = xasprintf(
         "%s/fill.sql", home);
@@ -143,7 +161,9 @@ int main(int argc, char **argv)
     }
     char *u = xasprintf("%s/api/v1/clips?limit=50", base);
     CURL *c = curl_easy_init();
+    struct curl_slist *hl = curl_slist_append(NULL, auth_hdr);
     curl_easy_setopt(c, CURLOPT_URL, u);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fwrite);
     FILE *devnull = fopen("/dev/null", "w");
     curl_easy_setopt(c, CURLOPT_WRITEDATA, devnull);
@@ -192,6 +212,7 @@ int main(int argc, char **argv)
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     curl_easy_cleanup(c);
+    curl_slist_free_all(hl);
     fclose(devnull);
     om_rmtree(home);
     free(home);

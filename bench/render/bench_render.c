@@ -110,6 +110,79 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Clips of one source due together: K clips of 10 s from the same 60 s source (the same full
+ * plan, each its own span, captions and crop), one bare ffmpeg run per clip one after
+ * another, against ONE ffmpeg run for all of them (om_editcmd_batch: each clip's own input
+ * seeking, graph and encoder in one process). Interleaved, `reps` times, medians. */
+#define BATCH_CLIPS 5
+static void batch_section(const json_t *plan, const char *dir, int reps)
+{
+    om_editcmd *cmds[BATCH_CLIPS];
+    char *outs[BATCH_CLIPS], *bouts[BATCH_CLIPS];
+    om_editplan *plans[BATCH_CLIPS];
+    for (int k = 0; k < BATCH_CLIPS; k++) {
+        json_t *pk = json_deep_copy(plan);
+        double st = 2.0 + 11.0 * k;
+        json_object_set_new(pk, "start", json_real(st));
+        json_object_set_new(pk, "end", json_real(st + 10.0));
+        json_t *tr = json_array();
+        for (double t = st; t <= st + 10.01; t += 0.5)
+            json_array_append_new(tr, json_pack("[f,f]", t, 0.5 + 0.3 * sin((t - st) / 3.0)));
+        json_object_set_new(json_object_get(pk, "reframe"), "track", tr);
+        outs[k] = xasprintf("%s/one-%d.mp4", dir, k);
+        bouts[k] = xasprintf("%s/batch-%d.mp4", dir, k);
+        if (om_render_resolve_plan(pk) || om_editplan_parse(&plans[k], pk) ||
+            om_editplan_compile(&cmds[k], plans[k], outs[k], NULL))
+            die("compiling a batch clip");
+        json_decref(pk);
+    }
+    om_editcmd *batch = NULL;
+    if (om_editcmd_batch(&batch, cmds, (const char *const *)bouts, BATCH_CLIPS))
+        die("merging the batch");
+    double *t_one = xcalloc((size_t)reps, sizeof(double)), *t_b = xcalloc((size_t)reps, sizeof(double));
+    double *c_one = xcalloc((size_t)reps, sizeof(double)), *c_b = xcalloc((size_t)reps, sizeof(double));
+    for (int i = 0; i < reps; i++) {
+        double c0 = child_cpu();
+        t_one[i] = 0;
+        for (int k = 0; k < BATCH_CLIPS; k++)
+            t_one[i] += run_bare("a clip run", cmds[k]->argv);
+        c_one[i] = child_cpu() - c0;
+        c0 = child_cpu();
+        t_b[i] = run_bare("the batch run", batch->argv);
+        c_b[i] = child_cpu() - c0;
+        fprintf(stderr, "batch rep %d: one run per clip %.2f s (cpu %.2f), one run for all %.2f s "
+                        "(cpu %.2f)\n",
+                i + 1, t_one[i], c_one[i], t_b[i], c_b[i]);
+    }
+    /* the batch's outputs are the same clips: same duration and size class */
+    om_render_info a, b;
+    int same = 1;
+    for (int k = 0; k < BATCH_CLIPS; k++)
+        if (om_render_probe(outs[k], &a) || om_render_probe(bouts[k], &b) ||
+            fabs(a.duration - b.duration) > 0.1 || a.width != b.width || a.height != b.height)
+            same = 0;
+    double mo = median(t_one, reps), mb = median(t_b, reps);
+    double co = median(c_one, reps), cb = median(c_b, reps);
+    printf("  batch: %d clips of 10 s from one source: one ffmpeg run per clip %.2f s (cpu %.1f "
+           "s), one run for all %.2f s (cpu %.1f s); one-per-clip/batch wall %.2fx, cpu %.2fx; "
+           "outputs %s\n",
+           BATCH_CLIPS, mo, co, mb, cb, mo / mb, co / cb,
+           same ? "match (duration, size)" : "DIFFER");
+    for (int k = 0; k < BATCH_CLIPS; k++) {
+        unlink(outs[k]);
+        unlink(bouts[k]);
+        free(outs[k]);
+        free(bouts[k]);
+        om_editcmd_free(cmds[k]);
+        om_editplan_free(plans[k]);
+    }
+    om_editcmd_free(batch);
+    free(t_one);
+    free(t_b);
+    free(c_one);
+    free(c_b);
+}
+
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 3;
@@ -373,6 +446,8 @@ int main(int argc, char **argv)
     printf("  load average at the end: %.2f %.2f %.2f (%ld cores)\n", load[0], load[1], load[2],
            sysconf(_SC_NPROCESSORS_ONLN));
     printf("  command: %s\n", res.command);
+
+    batch_section(plan, dir, reps);
 
     om_render_result_release(&res);
     free(t_ours);

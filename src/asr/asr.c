@@ -36,6 +36,7 @@ int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *p
         .model_dir = om_config_str(cfg, "asr.model_dir"),
         .jobs = (int)om_config_long(cfg, "asr.jobs"),
         .max_chunk_s = om_config_double(cfg, "asr.max_chunk_s"),
+        .vad_min_gap_s = om_config_double(cfg, "asr.vad_min_gap_s"),
         .adapt_text = weight > 0 ? r.brief : NULL,
         .keywords = weight > 0 ? r.keywords : NULL,
         .nkeywords = weight > 0 ? r.nkeywords : 0,

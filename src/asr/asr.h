@@ -136,6 +136,8 @@ typedef struct om_asr_sphinx_opts {
                              * chunk cut points and for sentence segmentation; may be NULL */
     size_t nsilences;
     double max_chunk_s;           /* 0: 20 s */
+    double vad_min_gap_s;         /* > 0: silences this long are not decoded
+                                   * (om_asr_vad_split); 0: every second is decoded */
     const char *const *overrides; /* NULL-terminated "-name","value" pairs applied last
                                    * (parameter sweeps); recorded in engine.params */
     volatile int *cancel;         /* optional: non-zero stops between chunks (OM_ETIMEOUT) */
@@ -153,6 +155,16 @@ int om_asr_sphinx(om_transcript *out, const int16_t *pcm, size_t n,
  * (caller frees) holds nchunks+1 sample offsets, first 0, last n. */
 size_t om_asr_chunk(const int16_t *pcm, size_t n, double max_s, const double *silences,
                     size_t nsilences, size_t **bounds_out);
+
+/* Voice activity (vad.c): splits the chunks (nchunks+1 bounds, as om_asr_chunk gives) at
+ * the edges of every stretch of at least min_gap_s that holds no speech energy, and marks
+ * those stretches in *skip_out (one flag per new chunk; 1: not decoded). Returns the new
+ * number of chunks; *bounds_out (new+1 offsets) and *skip_out are the caller's;
+ * *skipped_s_out (may be NULL) gets the seconds skipped. Audio without 10 dB between its
+ * quiet and loud frames is left whole (nothing skipped). */
+size_t om_asr_vad_split(const int16_t *pcm, size_t n, const size_t *bounds, size_t nchunks,
+                        double min_gap_s, size_t **bounds_out, unsigned char **skip_out,
+                        double *skipped_s_out);
 
 /* ---- language-model adaptation (lm.c) ----------------------------------------------------- */
 

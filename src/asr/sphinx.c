@@ -240,6 +240,7 @@ typedef struct sphinx_ctx {
     pthread_mutex_t mu;
     volatile int *cancel;
     int dither; /* add our deterministic dither (not in the Debian-defaults baseline) */
+    unsigned char *skip; /* per chunk: 1 = silence (voice activity), not decoded; may be NULL */
 } sphinx_ctx;
 
 static void argv_push(sphinx_ctx *c, const char *s)
@@ -448,6 +449,8 @@ static void *worker(void *arg)
             ctx_fail(c, OM_ETIMEOUT, "transcription cancelled");
             break;
         }
+        if (c->skip && c->skip[i])
+            continue; /* silence: an empty result */
         size_t b0 = c->bounds[i], b1 = c->bounds[i + 1];
         int16_t *dith = c->dither ? dithered_copy(c->pcm + b0, b1 - b0, b0) : NULL;
         int drc = decode_chunk(ps, dith ? dith : c->pcm + b0, b1 - b0, &c->results[i], &msg);
@@ -601,6 +604,7 @@ static void ctx_free(sphinx_ctx *c)
     free(c->oov_words);
     free(c->oov_phones);
     free(c->bounds);
+    free(c->skip);
     if (c->results)
         for (size_t i = 0; i < c->nchunks; i++)
             om_transcript_release(&c->results[i]);
@@ -677,6 +681,16 @@ int om_asr_sphinx(om_transcript *out, const int16_t *pcm, size_t n, const om_asr
     double max_chunk = o.max_chunk_s > 0 ? o.max_chunk_s : 20.0;
     c.pcm = pcm;
     c.nchunks = n ? om_asr_chunk(pcm, n, max_chunk, o.silences, o.nsilences, &c.bounds) : 0;
+    if (n && o.vad_min_gap_s > 0 && !o.debian_defaults) {
+        size_t *vb = NULL;
+        double skipped = 0;
+        c.nchunks = om_asr_vad_split(pcm, n, c.bounds, c.nchunks, o.vad_min_gap_s, &vb, &c.skip,
+                                     &skipped);
+        free(c.bounds);
+        c.bounds = vb;
+        json_object_set_new(params, "vad_min_gap_s", json_real(o.vad_min_gap_s));
+        json_object_set_new(params, "vad_skipped_s", json_real(skipped));
+    }
     c.results = xcalloc(c.nchunks + 1, sizeof(*c.results));
     c.cancel = o.cancel;
     c.dither = !o.debian_defaults;

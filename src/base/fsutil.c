@@ -261,7 +261,7 @@ char *om_path_from_home(const char *home, const char *path)
 {
     if (!path)
         return NULL;
-    if (!home || !*home || path[0] == '/')
+    if (!home || !*home || path[0] == '/' || strstr(path, "://")) /* a URI: s3://b/k */
         return xstrdup(path);
     while (path[0] == '.' && path[1] == '/')
         path += 2;

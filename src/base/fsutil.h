@@ -26,7 +26,8 @@ int om_rmtree(const char *path);
  * only for a NULL path; a NULL or empty home leaves the path unchanged.
  *   om_path_to_home_rel("/ws", "/ws/media/a.mp4") -> "media/a.mp4"; "/ws" -> "."; a path
  *   outside home (or already relative) comes back unchanged.
- *   om_path_from_home("/ws", "media/a.mp4") -> "/ws/media/a.mp4"; "." -> "/ws"; an absolute
+ *   om_path_from_home("/ws", "media/a.mp4") -> "/ws/media/a.mp4"; "." -> "/ws"; a URI
+ *   ("s3://bucket/key") and an absolute
  *   path comes back unchanged. */
 char *om_path_to_home_rel(const char *home, const char *path);
 char *om_path_from_home(const char *home, const char *path);

@@ -213,5 +213,18 @@ int cmd_incidents_resolve(cli_ctx *c, cli_args *a);
 int check_incident_id(cli_ctx *c, cli_args *a);
 extern const cli_cmd cli_paradox_cmds[];
 extern const cli_cmd cli_incidents_cmds[];
+/* cmd_user.c: `omniva user ...` (dashboard users, src/http/auth.h) */
+int cmd_user_add(cli_ctx *c, cli_args *a);
+int cmd_user_list(cli_ctx *c, cli_args *a);
+int cmd_user_remove(cli_ctx *c, cli_args *a);
+int cmd_user_passwd(cli_ctx *c, cli_args *a);
+int cmd_user_token_create(cli_ctx *c, cli_args *a);
+int cmd_user_token_list(cli_ctx *c, cli_args *a);
+int cmd_user_token_revoke(cli_ctx *c, cli_args *a);
+int check_user_name(cli_ctx *c, cli_args *a);
+int check_user_add(cli_ctx *c, cli_args *a);
+/* cmd_discover.c: `omniva discover PROJECT [--accept ID|--reject ID]` (src/stages/discovery.h) */
+int cmd_discover(cli_ctx *c, cli_args *a);
+extern const cli_opt cli_discover_opts[];
 
 #endif

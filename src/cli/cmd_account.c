@@ -4,15 +4,52 @@
 #include "cli/cli.h"
 #include "stages/projects.h"
 #include "targets/accounts.h"
+#include "targets/instagram.h"
 #include "targets/oauth.h"
+#include "targets/tiktok.h"
 #include "targets/youtube.h"
 
-static const char *const PLATFORMS[] = {"youtube", NULL};
+static const char *const PLATFORMS[] = {"youtube", "tiktok", "instagram", NULL};
 
 int check_account_platform(cli_ctx *c, cli_args *a)
 {
     if (!cli_one_of(a->pos[0], PLATFORMS))
-        return cli_usage_error(c, "unknown platform '%s' (supported: youtube)", a->pos[0]);
+        return cli_usage_error(c, "unknown platform '%s' (supported: youtube, tiktok, instagram)",
+                               a->pos[0]);
+    return CLI_OK;
+}
+
+/* TikTok after linking: the creator (creator_info/query) and, for an unaudited app, the
+ * warning that every post will be private. */
+static int tiktok_linked(cli_ctx *c, const char *pid, const char *project)
+{
+    json_t *cr = NULL;
+    if (om_tiktok_creator(c->ws.cfg, c->ws.store, pid, &cr))
+        return cli_error_om("linking a tiktok account to %s", project);
+    const char *user = json_string_value(json_object_get(cr, "creator_username"));
+    const char *nick = json_string_value(json_object_get(cr, "creator_nickname"));
+    if (user)
+        om_store_exec(c->ws.store,
+                      "UPDATE publishing_accounts SET external_id = ?, display_name = ? WHERE "
+                      "project_id = ? AND platform = 'tiktok'",
+                      OM_PARAMS(OM_TEXT(user), OM_TEXT(nick), OM_TEXT(pid)), NULL);
+    char *levels = json_dumps(json_object_get(cr, "privacy_level_options"), JSON_COMPACT);
+    printf("tiktok account linked to project %s: creator @%s (%s); privacy levels %s, videos up "
+           "to %" JSON_INTEGER_FORMAT " s\n",
+           project, user ? user : "?", nick ? nick : "?", levels ? levels : "[]",
+           json_integer_value(json_object_get(cr, "max_video_post_duration_sec")));
+    free(levels);
+    const char *level = NULL;
+    int forced = 0;
+    if (om_tiktok_privacy_choice(c->ws.cfg, NULL, json_object_get(cr, "privacy_level_options"),
+                                 &level, &forced))
+        fprintf(stderr, "warning: %s\n", om_error_msg());
+    if (!om_config_bool(c->ws.cfg, "tiktok.audited"))
+        fprintf(stderr,
+                "warning: tiktok.audited is false: TikTok lets an unaudited app post only "
+                "SELF_ONLY, so every post of this account will be private (visible to its "
+                "creator only) until the app passes TikTok's audit and tiktok.audited is set\n");
+    json_decref(cr);
     return CLI_OK;
 }
 
@@ -36,10 +73,16 @@ int cmd_account_add(cli_ctx *c, cli_args *a)
     if (om_oauth_provider_load(c->ws.cfg, platform, &p))
         return cli_error_om("cannot link a %s account", platform);
     om_oauth_tokens t;
+    /* one wait for every platform's consent page (youtube.login_timeout_s) */
     if (om_oauth_login(&p, stdout, om_config_long(c->ws.cfg, "youtube.login_timeout_s"), &t))
         return cli_error_om("linking a %s account to %s", platform, project);
     char *cid = NULL, *title = NULL;
-    if (om_youtube_channel(c->ws.cfg, t.access_token, &cid, &title)) {
+    int who = !strcmp(platform, "youtube")     ? om_youtube_channel(c->ws.cfg, t.access_token,
+                                                                    &cid, &title)
+              : !strcmp(platform, "instagram") ? om_instagram_user(c->ws.cfg, t.access_token,
+                                                                   &cid, &title)
+                                               : OM_OK; /* tiktok: asked once linked */
+    if (who) {
         om_oauth_tokens_release(&t);
         return cli_error_om("linking a %s account to %s", platform, project);
     }
@@ -48,9 +91,11 @@ int cmd_account_add(cli_ctx *c, cli_args *a)
     om_oauth_tokens_release(&t);
     if (rc)
         rc = cli_error_om("linking a %s account to %s", platform, project);
+    else if (!strcmp(platform, "tiktok"))
+        rc = tiktok_linked(c, pid, project);
     else
-        printf("%s account linked to project %s: channel %s (%s), account %s\n", platform,
-               project, title ? title : "?", cid, aid);
+        printf("%s account linked to project %s: %s %s (%s), account %s\n", platform, project,
+               !strcmp(platform, "youtube") ? "channel" : "user", title ? title : "?", cid, aid);
     free(cid);
     free(title);
     return rc ? CLI_FAIL : CLI_OK;
@@ -74,7 +119,7 @@ int cmd_account_list(cli_ctx *c, cli_args *a)
     if (cli_flag(a, "json")) {
         cli_print_json(list);
     } else if (!json_array_size(list)) {
-        printf("no publishing accounts linked (omniva account add youtube PROJECT)\n");
+        printf("no publishing accounts linked (omniva account add youtube|tiktok|instagram PROJECT)\n");
     } else {
         printf("%-20s %-8s %-9s %-28s %-27s %s\n", "PROJECT", "PLATFORM", "STATE", "CHANNEL",
                "LAST REFRESH", "LAST ERROR");

@@ -3,12 +3,14 @@
  * compare its end with the head, optionally prove it still extends a signed anchor; exit 1
  * naming the first bad packet), `omniva ledger anchor [--out FILE]` (a signed checkpoint of
  * the head) and `omniva ledger show ENTITY_ID` (the packets about one entity).
+ * `ledger verify --archive FILE` checks a log archive (oversight/archive.h) instead.
  */
 #include "base/common.h"
 #include "base/fsutil.h"
 #include "cli/cli.h"
 #include "ledger/anchor.h"
 #include "ledger/stardust.h"
+#include "oversight/archive.h"
 
 #define ANCHOR_FILE_CAP (64u << 10)
 
@@ -52,8 +54,35 @@ static int read_anchor(const char *path, json_t **out)
     return CLI_OK;
 }
 
+/* `ledger verify --archive FILE`: the archive's chain and its packet in the ledger. */
+static int verify_archive(cli_ctx *c, cli_args *a, const char *file)
+{
+    json_t *rep = NULL;
+    if (om_log_archive_verify(c->ws.store, file, &rep))
+        return cli_error_om("cannot verify the archive");
+    int ok = json_is_true(json_object_get(rep, "ok"));
+    if (cli_flag(a, "json"))
+        cli_print_json(rep);
+    else if (ok)
+        printf("archive ok: %lld logs rows, chain intact, ending in %s (ledger packet %s)\n",
+               (long long)json_integer_value(json_object_get(rep, "rows")),
+               json_string_value(json_object_get(rep, "head_hash")),
+               json_string_value(json_object_get(rep, "packet")));
+    else
+        printf("archive FAILED: %s\n", json_string_value(json_object_get(rep, "error")));
+    if (!ok)
+        cli_error("archive %s: %s", file, json_string_value(json_object_get(rep, "error")));
+    json_decref(rep);
+    return ok ? CLI_OK : CLI_FAIL;
+}
+
 int cmd_ledger_verify(cli_ctx *c, cli_args *a)
 {
+    if (cli_get(a, "archive")) {
+        if (cli_get(a, "anchor"))
+            return cli_usage_error(c, "--archive and --anchor are separate checks");
+        return verify_archive(c, a, cli_get(a, "archive"));
+    }
     const char *anchor_path = cli_get(a, "anchor");
     if (cli_get(a, "key") && !anchor_path)
         return cli_usage_error(c, "--key goes with --anchor FILE");

@@ -14,6 +14,7 @@
 #include "stages/projects.h"
 #include "stages/stages.h"
 
+#include <limits.h>
 #include <math.h>
 #include <strings.h>
 
@@ -280,6 +281,24 @@ const char *cli_clips_sql =
     "ORDER BY CASE WHEN c.lattice_priority IS NULL THEN 1 ELSE 0 END, c.lattice_priority DESC, "
     "c.confidence DESC";
 
+/* One page of the same list: the page is picked on clips alone (the ranking walks
+ * clips_rank_idx, migration 13), then the details of those rows only. */
+static const char clips_page_sql[] =
+    "SELECT c.clip_id, c.status, c.start_time, c.end_time, c.confidence, c.lattice_priority, "
+    "c.metadata, v.file_path, a.virality_score, a.relevance_score, "
+    "(SELECT path FROM artifacts r WHERE r.kind = 'render' AND r.entity_id = c.clip_id "
+    " ORDER BY r.created_at DESC LIMIT 1) AS render_path, "
+    "(SELECT path FROM artifacts e WHERE e.kind = 'export' AND e.entity_id = c.clip_id "
+    " ORDER BY e.created_at DESC LIMIT 1) AS export_path, "
+    "(SELECT final_scheduled_time FROM schedules s WHERE s.clip_id = c.clip_id) AS scheduled "
+    "FROM (SELECT p.clip_id FROM clips p WHERE (CAST(? AS TEXT) IS NULL OR p.status = ?) "
+    "ORDER BY CASE WHEN p.lattice_priority IS NULL THEN 1 ELSE 0 END, p.lattice_priority DESC, "
+    "p.confidence DESC LIMIT ? OFFSET ?) pg "
+    "JOIN clips c ON c.clip_id = pg.clip_id JOIN videos v ON v.video_id = c.video_id "
+    "LEFT JOIN analysis a ON a.analysis_id = c.analysis_id "
+    "ORDER BY CASE WHEN c.lattice_priority IS NULL THEN 1 ELSE 0 END, c.lattice_priority DESC, "
+    "c.confidence DESC";
+
 static double rowd(om_rows *r, size_t i, const char *col)
 {
     return om_rows_real(r, i, col, NAN);
@@ -528,7 +547,11 @@ int check_clips(cli_ctx *c, cli_args *a)
     if (status && !cli_one_of(status, clip_statuses))
         return cli_usage_error(c, "unknown clip status '%s' (candidate, selected, rejected, "
                                   "rendered, scheduled, published)", status);
-    return CLI_OK;
+    long limit = 50, offset = 0;
+    int rc = cli_get_int(a, "limit", 0, 1000000, &limit);
+    if (rc == CLI_OK)
+        rc = cli_get_int(a, "offset", 0, LONG_MAX, &offset);
+    return rc;
 }
 
 int cmd_clips(cli_ctx *c, cli_args *a)
@@ -538,10 +561,18 @@ int cmd_clips(cli_ctx *c, cli_args *a)
     for (const char *const *k = clip_statuses; given && *k; k++)
         if (!strcasecmp(*k, given))
             status = *k; /* the store's spelling (upper case) */
+    long limit = 50, offset = 0;
+    cli_get_int(a, "limit", 0, 1000000, &limit);
+    cli_get_int(a, "offset", 0, LONG_MAX, &offset);
     om_rows *r = NULL;
     int rc = CLI_OK;
-    if (om_store_query(c->ws.store, cli_clips_sql, OM_PARAMS(OM_TEXT(status), OM_TEXT(status)),
-                       &r)) {
+    int q = limit == 0 ? om_store_query(c->ws.store, cli_clips_sql,
+                                        OM_PARAMS(OM_TEXT(status), OM_TEXT(status)), &r)
+                       : om_store_query(c->ws.store, clips_page_sql,
+                                        OM_PARAMS(OM_TEXT(status), OM_TEXT(status),
+                                                  OM_INT(limit), OM_INT(offset)),
+                                        &r);
+    if (q) {
         rc = cli_error_om("listing clips");
     } else if (cli_flag(a, "json")) {
         json_t *j = clips_json(c->ws.cfg, r);
@@ -549,6 +580,11 @@ int cmd_clips(cli_ctx *c, cli_args *a)
         json_decref(j);
     } else if (om_rows_count(r) > 0) {
         cli_print_clips(c->ws.cfg, r);
+        if (limit > 0 && om_rows_count(r) == (size_t)limit)
+            printf("(clips %ld-%ld; --offset %ld for the next page, --limit 0 for all)\n",
+                   offset + 1, offset + limit, offset + limit);
+    } else if (offset > 0) {
+        printf("no clips past %ld\n", offset);
     } else if (status) {
         printf("no %s clips\n", given);
     } else {

@@ -12,12 +12,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 
-#if __has_include("http/auth.h")
 #include "http/auth.h"
-#define HAVE_AUTH 1
-#else
-#define HAVE_AUTH 0
-#endif
 
 int cmd_serve(cli_ctx *c, cli_args *a)
 {
@@ -30,7 +25,6 @@ int cmd_serve(cli_ctx *c, cli_args *a)
     if (om_http_parse_listen(listen, host, &port))
         return cli_error_om("--listen");
     if (!om_http_host_loopback(host)) {
-#if HAVE_AUTH
         long n = 0;
         if (om_auth_users_count(c->ws.store, &n))
             return cli_error_om("counting users");
@@ -38,10 +32,6 @@ int cmd_serve(cli_ctx *c, cli_args *a)
             return cli_error("refusing to listen on %s with no user accounts: create one with "
                              "'omniva user add' (or serve on 127.0.0.1 and POST /api/v1/setup)",
                              listen);
-#else
-        return cli_error("refusing to listen on %s: this build has no user accounts; serve on "
-                         "127.0.0.1", listen);
-#endif
     }
     om_http_opts o = {listen,
                       om_config_long(cfg, "http.threads"),

@@ -5,6 +5,7 @@
  */
 #include "base/common.h"
 #include "cli/cli.h"
+#include "media/editplan.h"
 #include "runtime/runtime.h"
 #include "runtime/worker.h"
 
@@ -77,6 +78,15 @@ int cmd_worker(cli_ctx *c, cli_args *a)
     int rc = parse_types(c, a, &types_text, &types, 1);
     if (rc)
         return rc;
+    char *encoder = NULL;
+    if (cli_flag(a, "gpu")) {
+        if (om_gpu_probe(&encoder) != OM_OK) {
+            free(types);
+            free(types_text);
+            return cli_error_om("--gpu");
+        }
+        fprintf(stderr, "omniva: GPU render node: %s works\n", encoder);
+    }
     /* The check is done: workers open their own connections (never across fork). */
     om_queue_free(c->ws.queue);
     om_store_free(c->ws.store);
@@ -88,8 +98,11 @@ int cmd_worker(cli_ctx *c, cli_args *a)
         .concurrency = (int)concurrency,
         .once = cli_flag(a, "once"),
         .home = om_config_home(c->ws.cfg),
+        .gpu = encoder != NULL,
+        .gpu_encoder = encoder,
     };
     rc = om_worker_run(c->ws.cfg, &opts) == OM_OK ? CLI_OK : cli_error_om("worker failed");
+    free(encoder);
     free(types);
     free(types_text);
     return rc;

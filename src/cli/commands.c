@@ -63,6 +63,7 @@ static const cli_opt worker_opts[] = {
     {"types", "T1,T2", "job types to serve (default: all of {types})"},
     {"concurrency", "N", "worker processes (default 1); a supervisor restarts crashed ones"},
     {"once", NULL, "exit when no job is claimable"},
+    {"gpu", NULL, "a GPU render node: probe h264_nvenc/VAAPI at start, serve GPU jobs first"},
     {NULL, NULL, NULL}};
 
 /* ---- ledger ----------------------------------------------------------------------- */
@@ -71,6 +72,7 @@ static const cli_opt ledger_verify_opts[] = {
     {"anchor", "FILE", "also prove the ledger still extends this signed anchor"},
     {"key", "PUB", "the public key to trust (default HOME/keys/ledger_ed25519.pub.pem)"},
     {"json", NULL, "print the verdict as JSON"},
+    {"archive", "FILE", "verify a log archive instead (its hash chain and its ledger packet)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt ledger_anchor_opts[] = {
@@ -154,6 +156,8 @@ static const cli_opt run_opts[] = {
 static const cli_opt clips_opts[] = {
     {"status", "STATUS", "candidate, selected, rejected, rendered, scheduled or published"},
     {"json", NULL, "print a JSON array"},
+    {"limit", "N", "clips per page, best first (default 50; 0: all)"},
+    {"offset", "N", "skip the first N clips (the next page)"},
     {NULL, NULL, NULL}};
 
 static const cli_opt videos_opts[] = {{"project", "PROJECT", "only this project's videos"},
@@ -167,10 +171,13 @@ static const cli_opt serve_opts[] = {
 
 static const cli_cmd account_cmds[] = {
     {"add", "link a publishing account to a project (OAuth in the browser)", "PLATFORM PROJECT",
-     "PLATFORM: youtube. Prints the consent URL and waits for the browser's redirect to a\n"
-     "one-shot listener on 127.0.0.1 (random port; PKCE S256). Needs [youtube] client_id\n"
-     "and client_secret (an OAuth client of type Desktop app). Tokens go to the store; the\n"
-     "refresh token is never printed. Linking again replaces the tokens.",
+     "PLATFORM: youtube, tiktok or instagram. Prints the consent URL and waits for the\n"
+     "browser's redirect to a one-shot listener on 127.0.0.1 (random port; PKCE S256).\n"
+     "Needs the platform's client id and secret ([youtube] client_id/client_secret, an\n"
+     "OAuth client of type Desktop app; [tiktok] client_key/client_secret; [instagram]\n"
+     "client_id/client_secret). Tokens go to the store; the refresh token is never printed.\n"
+     "Linking again replaces the tokens. TikTok: warns when tiktok.audited is false (every\n"
+     "post SELF_ONLY).",
      NULL, 2, 2, cmd_account_add, NULL, STORE, check_account_platform},
     {"list", "the linked accounts: state, channel, last token refresh", "[PROJECT] [options]",
      NULL, json_opt, 0, 1, cmd_account_list, NULL, STORE | RO, NULL},
@@ -193,6 +200,40 @@ static const cli_opt backup_opts[] = {
 static const cli_opt restore_opts[] = {{"from", "DIR", "a folder written by 'omniva backup'"},
                                        {"json", NULL, "print what was restored as JSON"},
                                        {NULL, NULL, NULL}};
+/* ---- dashboard users (cmd_user.c) ------------------------------------------------- */
+
+static const cli_opt user_add_opts[] = {
+    {"role", "ROLE", "admin (users, settings), operator (projects, clips, retries) or viewer"},
+    {NULL, NULL, NULL}};
+
+static const cli_opt user_token_create_opts[] = {
+    {"label", "TEXT", "what the token is for (shown by 'user token list')"}, {NULL, NULL, NULL}};
+
+static const cli_cmd user_token_cmds[] = {
+    {"create", "make an API token (printed once) for scripts: Authorization: Bearer TOKEN",
+     "NAME [--label TEXT]", NULL, user_token_create_opts, 1, 1, cmd_user_token_create, NULL,
+     STORE, check_user_name},
+    {"list", "a user's live API tokens (ids, never the tokens)", "NAME [options]", NULL,
+     json_opt, 1, 1, cmd_user_token_list, NULL, STORE | RO, check_user_name},
+    {"revoke", "revoke one API token", "NAME TOKEN_ID", NULL, NULL, 2, 2, cmd_user_token_revoke,
+     NULL, STORE, check_user_name},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
+
+static const cli_cmd user_cmds[] = {
+    {"add", "add a dashboard user; the password is read from stdin (one line)",
+     "NAME --role admin|operator|viewer",
+     "The password is one line on stdin (not echoed anywhere, never logged), at least\n"
+     "auth.min_password characters; it is stored as an argon2id hash.",
+     user_add_opts, 1, 1, cmd_user_add, NULL, STORE, check_user_add},
+    {"list", "list users and their roles (never password hashes)", "[options]", NULL, json_opt,
+     0, 0, cmd_user_list, NULL, STORE | RO, NULL},
+    {"remove", "remove a user, their sessions and API tokens", "NAME", NULL, NULL, 1, 1,
+     cmd_user_remove, NULL, STORE, check_user_name},
+    {"passwd", "set a user's password from stdin (one line); ends their sessions", "NAME",
+     NULL, NULL, 1, 1, cmd_user_passwd, NULL, STORE, check_user_name},
+    {"token", "API tokens for scripts", "<command> [options]", NULL, NULL, 0, 0, NULL,
+     user_token_cmds, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 /* ---- the root --------------------------------------------------------------------- */
 
@@ -263,6 +304,14 @@ static const cli_cmd root_cmds[] = {
      NULL, 0, 0, NULL, cli_paradox_cmds, 0, NULL},
     {"incidents", "what Paradox and Eclipse found: list and resolve", "<command> [options]",
      NULL, NULL, 0, 0, NULL, cli_incidents_cmds, 0, NULL},
+    {"user", "dashboard users, roles and API tokens", "<command> [options]", NULL, NULL, 0, 0,
+     NULL, user_cmds, 0, NULL},
+    {"discover", "creators the discovery worker proposes for a project: list, accept, reject",
+     "PROJECT [--accept ID | --reject ID] [options]",
+     "Candidates come from @handles and links in the followed creators' posts, feed links and\n"
+     "YouTube search over the brand keywords; each is scored by the relevance of its recent\n"
+     "posts to the brief and by its posting cadence. --accept follows it.",
+     cli_discover_opts, 1, 1, cmd_discover, NULL, STORE, NULL},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL}};
 
 const cli_cmd cli_root = {"omniva", "Omniva Engine: autonomous short-form clip farm.",

@@ -48,7 +48,8 @@ void om_oracle_build(om_oracle *o, const om_tz *tz, const om_oracle_post *posts,
         val[i] = -1;
         if (posts[i].posted_at_s <= 0)
             continue;
-        double age_h = (double)(now_s - posts[i].posted_at_s) / 3600.0;
+        int64_t at_s = posts[i].measured_at_s > 0 ? posts[i].measured_at_s : now_s;
+        double age_h = (double)(at_s - posts[i].posted_at_s) / 3600.0;
         if (age_h < 6)
             continue; /* engagement not settled yet */
         val[i] = om_engagement_value(posts[i].views, posts[i].likes, posts[i].comments, age_h);
@@ -80,12 +81,14 @@ void om_oracle_build(om_oracle *o, const om_tz *tz, const om_oracle_post *posts,
             om_local_time lt;
             om_tz_local(tz, posts[i].posted_at_s, &lt);
             int h = om_tz_hour_of_week(&lt);
-            double w = posts[i].own ? 2.0 : 1.0;
+            double w = posts[i].result ? OM_ORACLE_RESULT_W : posts[i].own ? 2.0 : 1.0;
             raw_w[h] += w;
             raw_s[h] += w * s;
             o->samples++;
             if (posts[i].own)
                 o->own_samples++;
+            if (posts[i].result)
+                o->result_samples++;
         }
     }
     free(tmp);
@@ -117,4 +120,35 @@ double om_oracle_at(const om_oracle *o, const om_tz *tz, int64_t utc_s)
     om_local_time lt;
     om_tz_local(tz, utc_s, &lt);
     return o->score[om_tz_hour_of_week(&lt)];
+}
+
+json_t *om_oracle_result_evidence(const om_tz *tz, const om_oracle_post *posts, size_t n,
+                                  int64_t chosen_s)
+{
+    double *views = xcalloc(n ? n : 1, sizeof(double));
+    size_t m = 0, at_hour = 0;
+    double sum_hour = 0;
+    om_local_time lt;
+    om_tz_local(tz, chosen_s, &lt);
+    int hour = lt.hour;
+    for (size_t i = 0; i < n; i++) {
+        if (!posts[i].result || posts[i].views < 0 || posts[i].posted_at_s <= 0)
+            continue;
+        views[m++] = posts[i].views;
+        om_local_time pt;
+        om_tz_local(tz, posts[i].posted_at_s, &pt);
+        if (pt.hour == hour) {
+            at_hour++;
+            sum_hour += posts[i].views;
+        }
+    }
+    json_t *ev = NULL;
+    if (m) {
+        double med = om_median(views, m);
+        double ratio = at_hour && med > 0 ? (sum_hour / (double)at_hour) / med : 0;
+        ev = json_pack("{s:I,s:i,s:I,s:f}", "posts", (json_int_t)m, "hour", hour, "hour_posts",
+                       (json_int_t)at_hour, "hour_views_ratio", round(ratio * 100) / 100);
+    }
+    free(views);
+    return ev;
 }

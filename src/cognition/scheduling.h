@@ -45,6 +45,10 @@
 
 #define OM_HOURS_PER_WEEK 168
 #define OM_ORACLE_PRIOR_K 4.0
+/* Our own published clips' figures (the feedback loop: clip_stats) weigh 3 scraped posts
+ * each: they are this account, this audience, this brand. With the prior's weight of 4 the
+ * account's own curve takes over as its evidence grows (k results at an hour: 3k/(3k+4)). */
+#define OM_ORACLE_RESULT_W 3.0
 
 /* ---- Oracle ---- */
 typedef struct om_oracle_post {
@@ -52,6 +56,9 @@ typedef struct om_oracle_post {
     double views, likes, comments; /* < 0 unknown */
     const char *creator_id;        /* borrowed; groups posts for the per-creator median */
     int own;                       /* 1: the clip's own creator (weight 2) */
+    int result;                    /* 1: one of our published clips (weight
+                                    * OM_ORACLE_RESULT_W; group them per account) */
+    int64_t measured_at_s;         /* when the figures were read; <= 0: now */
 } om_oracle_post;
 
 typedef struct om_oracle {
@@ -60,12 +67,20 @@ typedef struct om_oracle {
     double observed[OM_HOURS_PER_WEEK]; /* smoothed observation, 0 where weight is 0 */
     double weight[OM_HOURS_PER_WEEK];   /* smoothed sample weight W[h] */
     size_t samples, own_samples;        /* posts used */
+    size_t result_samples;              /* ...of which our own published clips */
 } om_oracle;
 
 void om_oracle_prior(double out[OM_HOURS_PER_WEEK]);
 void om_oracle_build(om_oracle *o, const om_tz *tz, const om_oracle_post *posts, size_t n,
                      int64_t now_s);
 double om_oracle_at(const om_oracle *o, const om_tz *tz, int64_t utc_s);
+/* The evidence of our own results for posting at chosen_s (the explanation's "this
+ * account's clips at 18:00 averaged 2.3x views over 14 posts"): over the `result` posts,
+ * {"posts": N, "hour": H (local hour of day of chosen_s), "hour_posts": n posted in that
+ * hour, "hour_views_ratio": their mean views / the median views of all N (0 when n = 0)};
+ * NULL when there are no results. Caller owns the JSON. */
+json_t *om_oracle_result_evidence(const om_tz *tz, const om_oracle_post *posts, size_t n,
+                                  int64_t chosen_s);
 
 /* ---- Horizon ---- */
 typedef struct om_horizon_rules {

@@ -26,6 +26,7 @@
 #include "queue/jobjson.h"
 #include "stages/clipinfo.h"
 #include "stages/cliplist.h"
+#include "stages/discovery.h"
 #include "stages/halolux.h"
 #include "stages/projects.h"
 
@@ -1035,6 +1036,52 @@ static void h_incident_resolve(om_http_req *r)
         om_http_reply_json(r, 200, json_pack("{s:s, s:s}", "incident_id", id, "resolved_at", ts));
 }
 
+/* ---- discoveries (stages/discovery.h) ------------------------------------------------ */
+
+static void h_discoveries(om_http_req *r)
+{
+    if (api_query_only(r, "status"))
+        return;
+    const char *st = om_http_param(&r->query, "status");
+    if (st && strcmp(st, "proposed") && strcmp(st, "accepted") && strcmp(st, "rejected")) {
+        om_http_reply_error(r, 400, "bad_query", "status",
+                            "status must be proposed, accepted or rejected");
+        return;
+    }
+    json_t *arr = NULL;
+    int rc = om_discovery_list(r->store, om_http_param(&r->params, "id"), st, &arr);
+    if (rc)
+        om_http_reply_om(r, rc, "id");
+    else
+        om_http_reply_json(r, 200, json_pack("{s:o}", "discoveries", arr));
+}
+
+static void discovery_decide(om_http_req *r, int accept)
+{
+    const char *did;
+    if (api_query_only(r, "") || api_param_uuid(r, "discovery", &did))
+        return;
+    json_t *row = NULL;
+    int rc = om_discovery_decide(r->store, om_http_param(&r->params, "id"), did, accept, "api",
+                                 &row);
+    if (rc == OM_EINVAL && strstr(om_error_msg(), "already"))
+        om_http_reply_error(r, 409, "conflict", "discovery", "%s", om_error_msg());
+    else if (rc)
+        om_http_reply_om(r, rc, "discovery");
+    else
+        om_http_reply_json(r, 200, row);
+}
+
+static void h_discovery_accept(om_http_req *r)
+{
+    discovery_decide(r, 1);
+}
+
+static void h_discovery_reject(om_http_req *r)
+{
+    discovery_decide(r, 0);
+}
+
 /* ---- files: previews and static assets ---------------------------------------------- */
 
 /* 1 when `real` (a realpath) is `root` or below it. */
@@ -1111,35 +1158,40 @@ static void serve_file(om_http_req *r, const char *path, const char *const *root
                            (unsigned long long)to, (unsigned long long)size);
 }
 
+/* Serves the newest file of clip `id` that `sql` (one ? for the clip id) names, from under
+ * one of `roots` only; 404 naming `what` when there is none. */
+static void serve_clip_file(om_http_req *r, const char *id, const char *sql, const char *what,
+                            const char *const *roots, size_t nroots, const char *ctype)
+{
+    char *path = NULL;
+    int rc = om_store_query_value(r->store, sql, OM_PARAMS(OM_TEXT(id)), &path);
+    if (rc == OM_ENOTFOUND || (!rc && !path)) {
+        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no %s", id, what);
+    } else if (rc) {
+        om_http_reply_om(r, rc, NULL);
+    } else {
+        char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
+        serve_file(r, abs, roots, nroots, ctype);
+        free(abs);
+    }
+    free(path);
+}
+
 static void h_clip_preview(om_http_req *r)
 {
     const char *id;
     if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
         return;
-    char *path = NULL;
-    int rc = om_store_query_value(r->store,
-                                  "SELECT path FROM artifacts WHERE entity_id = ? AND kind IN "
-                                  "('render', 'export') ORDER BY CASE WHEN kind = 'render' THEN 0 "
-                                  "ELSE 1 END, created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(id)), &path);
-    if (rc == OM_ENOTFOUND || (!rc && !path)) {
-        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no rendered file", id);
-        return;
-    }
-    if (rc) {
-        om_http_reply_om(r, rc, NULL);
-        return;
-    }
-    const char *media = om_config_media_dir(r->cfg);
-    char *renders = xasprintf("%s/renders", media);
+    char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     char *exports = xasprintf("%s/exports", home_of(r));
     const char *roots[] = {renders, exports};
-    char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
-    serve_file(r, abs, roots, 2, "video/mp4");
-    free(abs);
+    serve_clip_file(r, id,
+                    "SELECT path FROM artifacts WHERE entity_id = ? AND kind IN "
+                    "('render', 'export') ORDER BY CASE WHEN kind = 'render' THEN 0 "
+                    "ELSE 1 END, created_at DESC LIMIT 1",
+                    "rendered file", roots, 2, "video/mp4");
     free(renders);
     free(exports);
-    free(path);
 }
 
 /* The frame the edit stage took when the clip rendered (artifact kind 'thumbnail', a JPEG
@@ -1149,28 +1201,15 @@ static void h_clip_thumbnail(om_http_req *r)
     const char *id;
     if (api_query_only(r, "v") || api_param_uuid(r, "id", &id))
         return;
-    char *path = NULL;
-    int rc = om_store_query_value(r->store,
-                                  "SELECT path FROM artifacts WHERE entity_id = ? AND kind = "
-                                  "'thumbnail' ORDER BY created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(id)), &path);
-    if (rc == OM_ENOTFOUND || (!rc && !path)) {
-        om_http_reply_error(r, 404, "not_found", "id", "clip %s has no thumbnail", id);
-        return;
-    }
-    if (rc) {
-        om_http_reply_om(r, rc, NULL);
-        return;
-    }
     char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     const char *roots[] = {renders};
-    char *abs = om_config_path_from_row(r->cfg, path);
-    serve_file(r, abs, roots, 1, "image/jpeg");
-    free(abs);
+    serve_clip_file(r, id,
+                    "SELECT path FROM artifacts WHERE entity_id = ? AND kind = "
+                    "'thumbnail' ORDER BY created_at DESC LIMIT 1",
+                    "thumbnail", roots, 1, "image/jpeg");
     if (r->resp.status == 200)
         om_http_add_header(r, "Cache-Control: private, max-age=300");
     free(renders);
-    free(path);
 }
 
 static const char *ctype_of(const char *name)
@@ -1243,6 +1282,12 @@ const om_route om_api_routes[] = {
     R("GET", "/api/v1/events", h_events, API_VIEWER, "Server-Sent Events (Last-Event-ID)"),
     R("GET", "/metrics", h_metrics, API_VIEWER, "Prometheus text format"),
     R("GET", "/static/:file", h_static, API_PUBLIC, "files of http.static_dir"),
+    R("GET", "/api/v1/projects/:id/discoveries", h_discoveries, API_VIEWER,
+      "creators the discovery worker proposes (status=proposed|accepted|rejected)"),
+    R("POST", "/api/v1/projects/:id/discoveries/:discovery/accept", h_discovery_accept,
+      API_OPERATOR, "follow a proposed creator"),
+    R("POST", "/api/v1/projects/:id/discoveries/:discovery/reject", h_discovery_reject,
+      API_OPERATOR, "reject a proposed creator"),
     R("GET", "/", h_index, API_PUBLIC, "the dashboard (embedded page)"),
     R("GET", "/assets/:file", h_asset, API_PUBLIC, "the dashboard's embedded files (ETag)"),
     R("GET", "/api/v1/logs", h_logs, API_VIEWER,
@@ -1277,5 +1322,8 @@ void om_api_handle(om_http_req *r)
         access = API_PUBLIC;
     if (api_authorize(r, access))
         return;
+    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role */
+    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+        r->store = r->store_ro;
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

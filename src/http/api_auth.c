@@ -8,12 +8,7 @@
 
 #include "http/api_int.h"
 
-#if __has_include("http/auth.h")
 #include "http/auth.h"
-#define HAVE_AUTH 1
-#else
-#define HAVE_AUTH 0
-#endif
 
 static const char *role_name(int role)
 {
@@ -25,7 +20,6 @@ static int is_write(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
-#if HAVE_AUTH
 static const char *bearer(om_http_req *r)
 {
     const char *h = om_http_header(r, "Authorization");
@@ -33,13 +27,11 @@ static const char *bearer(om_http_req *r)
         return h + 7;
     return NULL;
 }
-#endif
 
 int api_authorize(om_http_req *r, int access)
 {
     if (access == 0)
         return 0;
-#if HAVE_AUTH
     om_principal who;
     memset(&who, 0, sizeof(who));
     const char *tok = bearer(r);
@@ -69,16 +61,6 @@ int api_authorize(om_http_req *r, int access)
     r->role = (int)who.role;
     snprintf(r->csrf, sizeof(r->csrf), "%s", who.csrf);
     r->via_token = who.via_token;
-#else
-    if (!r->loopback) {
-        om_http_reply_error(r, 401, "unauthorized", NULL,
-                            "this build has no user accounts; only loopback clients are served");
-        return -1;
-    }
-    snprintf(r->user, sizeof(r->user), "local");
-    r->role = API_ADMIN;
-    r->via_token = 1;
-#endif
     if (r->role < access) {
         om_http_reply_error(r, 403, "forbidden", NULL, "%s needs role %s; %s is %s", r->method,
                             role_name(access), r->user, role_name(r->role));
@@ -130,7 +112,6 @@ void h_login(om_http_req *r)
         json_decref(b);
         return;
     }
-#if HAVE_AUTH
     char sid[65];
     om_principal who;
     memset(&who, 0, sizeof(who));
@@ -149,21 +130,14 @@ void h_login(om_http_req *r)
         om_http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "user", who.user, "role",
                                              role_name((int)who.role), "csrf", who.csrf));
     }
-#else
-    (void)user;
-    (void)pass;
-    om_http_reply_error(r, 503, "unavailable", NULL, "this build has no user accounts");
-#endif
     json_decref(b);
 }
 
 void h_logout(om_http_req *r)
 {
-#if HAVE_AUTH
     const char *cookie = om_http_cookie(r, "omniva_session");
     if (cookie)
         om_auth_logout(r->store, cookie);
-#endif
     om_http_add_header(r, "Set-Cookie: omniva_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
                        r->tls ? "; Secure" : "");
     om_http_reply_json(r, 200, json_pack("{s:b}", "signed_out", 1));
@@ -181,7 +155,6 @@ void h_setup(om_http_req *r)
         json_decref(b);
         return;
     }
-#if HAVE_AUTH
     long n = 0;
     int rc = om_auth_users_count(r->store, &n);
     if (!rc && n > 0) {
@@ -196,11 +169,6 @@ void h_setup(om_http_req *r)
         else
             om_http_reply_om(r, rc, NULL);
     }
-#else
-    (void)user;
-    (void)pass;
-    om_http_reply_error(r, 503, "unavailable", NULL, "this build has no user accounts");
-#endif
     json_decref(b);
 }
 
@@ -212,6 +180,14 @@ void h_me(om_http_req *r)
                           "via_token", r->via_token);
     if (r->csrf[0])
         json_object_set_new(o, "csrf", json_string(r->csrf));
-    json_object_set_new(o, "accounts", json_boolean(HAVE_AUTH));
+    json_object_set_new(o, "accounts", json_true());
+    /* whom the database sees for this read (PostgreSQL: http.read_role when it could be
+     * taken) */
+    char *db_role = NULL;
+    if (!strcmp(om_store_dialect(r->store), "postgres") &&
+        om_store_query_value(r->store, "SELECT CAST(current_user AS TEXT)", NULL, 0, &db_role) ==
+            OM_OK)
+        json_object_set_new(o, "db_role", json_string(db_role));
+    free(db_role);
     om_http_reply_json(r, 200, o);
 }

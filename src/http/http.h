@@ -56,7 +56,8 @@ typedef struct om_http_req {
     const char *body;
     size_t body_len;
     void *conn;           /* struct MHD_Connection * */
-    om_store *store;      /* this thread's connection */
+    om_store *store;      /* this thread's connection (the read-only one on GET routes) */
+    om_store *store_ro;   /* PostgreSQL: this thread's http.read_role connection, or NULL */
     om_queue *queue;      /* this thread's queue handle */
     const om_config *cfg;
     om_http_server *server;

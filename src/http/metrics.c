@@ -226,6 +226,34 @@ static void build(om_http_req *r, snapshot *out)
                   "gauge\nomniva_incidents_open %lld\n", (long long)inc);
     json_object_set_new(stats, "incidents_open", json_integer(inc));
 
+    /* Infinity (oversight/infinity.h): the limits in force and the adjustments made */
+    if (om_store_query(s,
+                       "SELECT job_type, max_concurrency, rate_per_s FROM job_type_limits ORDER "
+                       "BY job_type",
+                       NULL, 0, &rows) == OM_OK) {
+        sb_puts(&m, "# HELP omniva_job_type_limit Limits Infinity or an operator set on a job "
+                    "type (concurrency -1: unlimited, 0: stopped; rate 0: unlimited).\n"
+                    "# TYPE omniva_job_type_limit gauge\n");
+        for (size_t i = 0; i < om_rows_count(rows); i++) {
+            sb_puts(&m, "omniva_job_type_limit{type=\"");
+            esc_label(&m, om_rows_get(rows, i, 0));
+            sb_printf(&m, "\",limit=\"concurrency\"} %lld\n",
+                      (long long)om_rows_int(rows, i, "max_concurrency", -1));
+            sb_puts(&m, "omniva_job_type_limit{type=\"");
+            esc_label(&m, om_rows_get(rows, i, 0));
+            sb_printf(&m, "\",limit=\"rate_per_s\"} %s\n",
+                      om_rows_get(rows, i, 2) ? om_rows_get(rows, i, 2) : "0");
+        }
+    }
+    om_rows_free(rows);
+    rows = NULL;
+    int64_t adj = q_int(s, "SELECT COUNT(*) FROM logs WHERE source = 'infinity'");
+    sb_printf(&m, "# HELP omniva_infinity_adjustments_total Limits Infinity set, lifted or "
+                  "paused (logs rows).\n# TYPE omniva_infinity_adjustments_total counter\n"
+                  "omniva_infinity_adjustments_total %lld\n",
+              (long long)adj);
+    json_object_set_new(stats, "infinity_adjustments", json_integer(adj));
+
     /* render seconds: edit_jobs.operations.render_seconds is not uniform; use the edit
      * jobs' durations */
     double render_s = 0;

@@ -33,6 +33,8 @@ struct om_http_server {
 typedef struct tl_conn {
     om_store *store;
     om_queue *queue;
+    om_store *ro;  /* PostgreSQL: the same database as http.read_role, for GET routes */
+    int ro_tried;
 } tl_conn;
 
 static pthread_key_t tl_key;
@@ -43,6 +45,8 @@ static void tl_free(void *p)
     tl_conn *c = p;
     if (c->queue)
         om_queue_free(c->queue);
+    if (c->ro)
+        om_store_free(c->ro);
     if (c->store)
         om_store_free(c->store);
     free(c);
@@ -53,7 +57,9 @@ static void tl_init(void)
     pthread_key_create(&tl_key, tl_free);
 }
 
-static int tl_get(om_http_server *s, om_store **st, om_queue **q)
+/* This thread's connections; *ro is the read-only one (NULL on SQLite, when http.read_role
+ * is empty, or when the login role may not take it: then reads use *st, said once). */
+static int tl_get(om_http_server *s, om_store **st, om_queue **q, om_store **ro)
 {
     pthread_once(&tl_once, tl_init);
     tl_conn *c = pthread_getspecific(tl_key);
@@ -71,8 +77,17 @@ static int tl_get(om_http_server *s, om_store **st, om_queue **q)
         if (rc)
             return rc;
     }
+    if (!c->ro_tried) {
+        c->ro_tried = 1;
+        const char *role = om_config_str(s->o.cfg, "http.read_role");
+        static int said;
+        if (role && *role && strcmp(om_store_dialect(c->store), "postgres") == 0 &&
+            om_store_open_role(&c->ro, c->store, role) != OM_OK && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+            om_warn("http", "reads run as the login role: http.read_role: %s", om_error_msg());
+    }
     *st = c->store;
     *q = c->queue;
+    *ro = c->ro;
     return OM_OK;
 }
 
@@ -367,7 +382,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sb_release(&q);
         if (rc) {
             om_http_reply_error(&r, 400, "bad_query", NULL, "%s", om_error_msg());
-        } else if ((rc = tl_get(s, &r.store, &r.queue))) {
+        } else if ((rc = tl_get(s, &r.store, &r.queue, &r.store_ro))) {
             om_http_reply_error(&r, 503, "unavailable", NULL, "database: %s", om_error_msg());
         } else {
             om_api_handle(&r);

@@ -15,6 +15,8 @@
 #include FT_ADVANCES_H
 
 #define PAUSE_BREAK_S 1.0
+#define POP_PAUSE_S 0.35
+#define POP_MAX_WORDS 3
 #define HOLD_S 0.4
 #define MAX_WORDS 20000
 #define MAX_WORD_BYTES 512
@@ -33,10 +35,108 @@ void om_caption_style_default(om_caption_style *st)
     st->play_w = 1080;
     st->play_h = 1920;
     st->outline = 4;
-    st->side_margin = 0.08;
-    st->bottom_zone = 0.15;
     st->min_conf = 0.5;
     snprintf(st->fontsdir, sizeof(st->fontsdir), "/usr/share/fonts/truetype/dejavu");
+    st->preset = OM_CAPTION_KARAOKE;
+    st->bold = 0;
+    st->keywords = NULL;
+    om_caption_style_set_targets(st, NULL);
+}
+
+/* ---------- presets and safe areas ---------- */
+
+static const char *const PRESETS[] = {"karaoke", "pop", "lower_third"};
+
+int om_caption_preset_parse(const char *name)
+{
+    for (size_t i = 0; name && i < OM_ARRAY_LEN(PRESETS); i++)
+        if (strcmp(PRESETS[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *om_caption_preset_name(om_caption_preset preset)
+{
+    return (size_t)preset < OM_ARRAY_LEN(PRESETS) ? PRESETS[preset] : "karaoke";
+}
+
+void om_caption_style_preset(om_caption_style *st, om_caption_preset preset)
+{
+    st->preset = preset;
+    switch (preset) {
+    case OM_CAPTION_KARAOKE:
+        break;
+    case OM_CAPTION_POP:
+        st->bold = 1;
+        st->size = (int)lround(st->size * 1.25);
+        st->outline = st->size / 12 > 3 ? st->size / 12 : 3;
+        st->position = 'm';
+        break;
+    case OM_CAPTION_LOWER_THIRD:
+        st->bold = 0;
+        st->size = (int)lround(st->size * 0.6) > 8 ? (int)lround(st->size * 0.6) : 8;
+        st->outline = st->size / 4 > 4 ? st->size / 4 : 4; /* the box's padding */
+        st->outline_color = 0x60000000;                   /* translucent black box */
+        st->position = 'b';
+        break;
+    }
+}
+
+/* px at 1080x1920; see captions.h for what covers each margin */
+static const struct {
+    const char *target;
+    int top, bottom, left, right;
+} SAFE[] = {
+    {"export", 96, 288, 86, 86},
+    {"youtube", 230, 400, 60, 190},
+    {"tiktok", 160, 480, 60, 150},
+    {"instagram", 220, 420, 60, 140},
+};
+
+int om_caption_safe_area(const char *target, om_safe_area *out)
+{
+    for (size_t i = 0; target && i < OM_ARRAY_LEN(SAFE); i++) {
+        if (strcmp(SAFE[i].target, target) == 0) {
+            memset(out, 0, sizeof(*out));
+            out->top = SAFE[i].top;
+            out->bottom = SAFE[i].bottom;
+            out->left = SAFE[i].left;
+            out->right = SAFE[i].right;
+            snprintf(out->targets, sizeof(out->targets), "%s", target);
+            return OM_OK;
+        }
+    }
+    return om_error_set(OM_ENOTFOUND, "no safe area known for target '%s'",
+                        target ? target : "(null)");
+}
+
+void om_caption_style_set_targets(om_caption_style *st, const json_t *targets)
+{
+    om_safe_area u = {0, 0, 0, 0, ""};
+    size_t i, used = 0;
+    json_t *t;
+    json_array_foreach(targets, i, t) {
+        om_safe_area a;
+        if (!json_is_string(t) || om_caption_safe_area(json_string_value(t), &a) != OM_OK) {
+            om_error_clear();
+            continue;
+        }
+        u.top = a.top > u.top ? a.top : u.top;
+        u.bottom = a.bottom > u.bottom ? a.bottom : u.bottom;
+        u.left = a.left > u.left ? a.left : u.left;
+        u.right = a.right > u.right ? a.right : u.right;
+        size_t n = strlen(u.targets);
+        snprintf(u.targets + n, sizeof(u.targets) - n, "%s%s", n ? "+" : "", a.targets);
+        used++;
+    }
+    if (!used)
+        om_caption_safe_area("export", &u);
+    double sx = st->play_w / 1080.0, sy = st->play_h / 1920.0;
+    st->safe = u;
+    st->safe.top = (int)lround(u.top * sy);
+    st->safe.bottom = (int)lround(u.bottom * sy);
+    st->safe.left = (int)lround(u.left * sx);
+    st->safe.right = (int)lround(u.right * sx);
 }
 
 /* "#RRGGBB" or "#RRGGBBAA" (AA = opacity, FF opaque) -> 0xTTRRGGBB with TT the ASS
@@ -60,13 +160,35 @@ static int parse_color(const json_t *v, const char *field, uint32_t *out)
     return OM_OK;
 }
 
+static int caption_fields(om_caption_style *st, const json_t *cap);
+
 int om_caption_style_from_brand(om_caption_style *st, const json_t *brand)
 {
+    const json_t *kw = brand ? json_object_get(brand, "keywords") : NULL;
+    if (kw && !json_is_null(kw) && !json_is_array(kw))
+        return om_error_set(OM_EINVAL, "brand.keywords: must be an array of strings");
+    st->keywords = json_is_array(kw) ? kw : NULL;
+    const json_t *tg = brand ? json_object_get(brand, "targets") : NULL;
+    if (json_is_array(tg))
+        om_caption_style_set_targets(st, tg);
     const json_t *cap = brand ? json_object_get(brand, "caption") : NULL;
     if (!cap || json_is_null(cap))
         return OM_OK;
     if (!json_is_object(cap))
         return om_error_set(OM_EINVAL, "brand.caption: must be an object");
+    return caption_fields(st, cap);
+}
+
+static int caption_fields(om_caption_style *st, const json_t *cap)
+{
+    json_t *style = json_object_get(cap, "style");
+    if (style && !json_is_null(style)) {
+        int p = om_caption_preset_parse(json_string_value(style));
+        if (p < 0)
+            return om_error_set(OM_EINVAL,
+                                "brand.caption.style: must be karaoke, pop or lower_third");
+        om_caption_style_preset(st, (om_caption_preset)p);
+    }
     json_t *font = json_object_get(cap, "font");
     if (font && !json_is_null(font)) {
         const char *f = json_is_string(font) ? json_string_value(font) : NULL;
@@ -252,10 +374,12 @@ typedef struct fontm {
     double notdef; /* px advance of the missing-glyph box */
 } fontm;
 
-static int style_rank(const char *style)
+static int style_rank(const char *style, int bold)
 {
     if (!style)
         return 1;
+    if (bold)
+        return !strcasecmp(style, "Bold") ? 3 : strcasestr(style, "Bold") ? 1 : 0;
     if (!strcasecmp(style, "Book") || !strcasecmp(style, "Regular") ||
         !strcasecmp(style, "Normal") || !strcasecmp(style, "Roman"))
         return 3;
@@ -265,7 +389,7 @@ static int style_rank(const char *style)
     return 1;
 }
 
-static char *find_font_file(FT_Library lib, const char *dir, const char *family)
+static char *find_font_file(FT_Library lib, const char *dir, const char *family, int bold)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -282,7 +406,7 @@ static char *find_font_file(FT_Library lib, const char *dir, const char *family)
         FT_Face f;
         if (FT_New_Face(lib, path, 0, &f) == 0) {
             if (f->family_name && strcasecmp(f->family_name, family) == 0) {
-                int r = style_rank(f->style_name);
+                int r = style_rank(f->style_name, bold);
                 if (r > best_rank) {
                     best_rank = r;
                     free(best);
@@ -306,9 +430,9 @@ static int fontm_open(fontm *fm, const om_caption_style *st)
         fm->lib = NULL;
         return 0;
     }
-    char *path = find_font_file(fm->lib, st->fontsdir, st->font);
+    char *path = find_font_file(fm->lib, st->fontsdir, st->font, st->bold);
     if (!path) /* libass falls back through fontconfig; DejaVu Sans is the installed default */
-        path = find_font_file(fm->lib, st->fontsdir, "DejaVu Sans");
+        path = find_font_file(fm->lib, st->fontsdir, "DejaVu Sans", st->bold);
     if (!path || FT_New_Face(fm->lib, path, 0, &fm->face) != 0) {
         fm->face = NULL;
         free(path);
@@ -383,6 +507,9 @@ typedef struct cword {
     double start, end;         /* clip seconds */
     double src_start, src_end; /* source seconds */
     double conf;
+    int kw;   /* part of a brand keyword: highlight colour */
+    int glue; /* no line break between this word and the next (name, keyword) */
+    int cap;  /* capitalised as spoken/transcribed (before a preset's upper case) */
 } cword;
 
 typedef struct ctok {
@@ -469,13 +596,16 @@ static unsigned alpha(uint32_t c)
 static void ass_header(om_sbuf *sb, const om_caption_style *st)
 {
     int align = st->position == 't' ? 8 : st->position == 'm' ? 5 : 2;
-    int mlr = (int)lround(st->play_w * st->side_margin);
-    int mv = st->position == 't'   ? (int)lround(st->play_h * 0.10)
+    if (st->preset == OM_CAPTION_LOWER_THIRD)
+        align = st->position == 't' ? 7 : st->position == 'm' ? 4 : 1; /* left-aligned */
+    int ml = st->safe.left, mr = st->safe.right;
+    int mv = st->position == 't'   ? (int)lround(st->safe.top + st->play_h * 0.05)
              : st->position == 'm' ? 0
-                                   : (int)lround(st->play_h * (st->bottom_zone + 0.03));
+                                   : (int)lround(st->safe.bottom + st->play_h * 0.03);
+    int border = st->preset == OM_CAPTION_LOWER_THIRD ? 3 : 1;
     sb_printf(sb,
               "[Script Info]\n"
-              "; Omniva editor captions (word-by-word highlight)\n"
+              "; Omniva editor captions (preset %s, safe area of %s)\n"
               "ScriptType: v4.00+\n"
               "PlayResX: %d\n"
               "PlayResY: %d\n"
@@ -487,16 +617,17 @@ static void ass_header(om_sbuf *sb, const om_caption_style *st)
               "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
               "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
               "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
-              "Style: Default,%s,%d,&H%02X%06X,&H%02X%06X,&H%02X%06X,&H80000000,0,0,0,0,100,"
+              "Style: Default,%s,%d,&H%02X%06X,&H%02X%06X,&H%02X%06X,&H80000000,%d,0,0,0,100,"
               "100,0,0,"
-              "1,%d,0,%d,%d,%d,%d,1\n"
+              "%d,%d,0,%d,%d,%d,%d,1\n"
               "\n"
               "[Events]\n"
               "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-              st->play_w, st->play_h, st->font, st->size, alpha(st->color),
-              (unsigned)bgr(st->color), alpha(st->highlight_color),
-              (unsigned)bgr(st->highlight_color), alpha(st->outline_color),
-              (unsigned)bgr(st->outline_color), st->outline, align, mlr, mlr, mv);
+              om_caption_preset_name(st->preset), st->safe.targets, st->play_w, st->play_h,
+              st->font, st->size, alpha(st->color), (unsigned)bgr(st->color),
+              alpha(st->highlight_color), (unsigned)bgr(st->highlight_color),
+              alpha(st->outline_color), (unsigned)bgr(st->outline_color), st->bold ? -1 : 0,
+              border, st->outline, align, ml, mr, mv);
 }
 
 typedef struct builder {
@@ -570,25 +701,162 @@ static void add_line(builder *b, size_t tok0, size_t ntok, double width)
     b->l[b->nl++] = (cline){tok0, ntok, w0, w1, width + 2.0 * b->st->outline, b->phrase_of[w0], 0};
 }
 
-/* Greedy wrapping within phrases. */
-static void wrap(builder *b)
+/* End (exclusive) of the unit starting at token j: the tokens of words glued together
+ * (a name, a keyword); *w_out its width, *n_out its word count. */
+static size_t unit_end(const builder *b, size_t j, double *w_out, size_t *n_out)
+{
+    size_t k = j + 1;
+    double w = b->t[j].width;
+    while (k < b->nt && !b->t[k].cont && b->t[k].word == b->t[k - 1].word + 1 &&
+           b->w[b->t[k - 1].word].glue) {
+        w += b->space_w + b->t[k].width;
+        k++;
+    }
+    *w_out = w;
+    *n_out = k - j;
+    return k;
+}
+
+/* Greedy wrapping within phrases, a glued unit kept on one line when it fits one; at most
+ * max_words words a line, a pause longer than pause_s ends a line. */
+static void wrap(builder *b, size_t max_words, double pause_s)
 {
     double room = b->maxw - 2.0 * b->st->outline;
     size_t i = 0;
     while (i < b->nt) {
-        size_t j = i + 1;
-        double width = b->t[i].width;
+        size_t j = i, words = 0;
+        double width = 0;
         while (j < b->nt) {
+            double uw;
+            size_t un, k = unit_end(b, j, &uw, &un);
+            if (j == i) {
+                if (uw > room || un > max_words) { /* too big for a line: token by token */
+                    k = j + 1;
+                    uw = b->t[j].width;
+                    un = 1;
+                }
+                width = uw;
+                words = un;
+                j = k;
+                continue;
+            }
             const ctok *tk = &b->t[j];
+            const cword *prev = &b->w[b->t[j - 1].word];
             if (tk->cont || b->phrase_of[tk->word] != b->phrase_of[b->t[j - 1].word])
                 break;
-            if (width + b->space_w + tk->width > room)
+            if (b->w[tk->word].start - prev->end > pause_s)
                 break;
-            width += b->space_w + tk->width;
-            j++;
+            if (width + b->space_w + uw > room || words + un > max_words)
+                break;
+            width += b->space_w + uw;
+            words += un;
+            j = k;
         }
         add_line(b, i, j - i, width);
         i = j;
+    }
+}
+
+/* ---------- keywords and names ---------- */
+
+/* Lower-case ASCII, leading/trailing punctuation removed. Caller frees. */
+static char *norm_word(const char *w)
+{
+    size_t n = strlen(w), a = 0;
+    while (a < n && ispunct((unsigned char)w[a]))
+        a++;
+    while (n > a && ispunct((unsigned char)w[n - 1]))
+        n--;
+    char *o = xstrndup(w + a, n - a);
+    for (char *p = o; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return o;
+}
+
+static int capitalised(const char *w)
+{
+    const unsigned char *s = (const unsigned char *)w;
+    while (*s == '"' || *s == '\'' || *s == '(')
+        s++;
+    if (*s >= 'A' && *s <= 'Z')
+        return 1;
+    return s[0] == 0xC3 && s[1] >= 0x80 && s[1] <= 0x9E && s[1] != 0x97; /* À-Þ */
+}
+
+static int word_matches(const char *norm, const char *tok, int last)
+{
+    if (strcmp(norm, tok) == 0)
+        return 1;
+    size_t n = strlen(norm), t = strlen(tok);
+    if (!last || n <= t || strncmp(norm, tok, t) != 0)
+        return 0;
+    return strcmp(norm + t, "s") == 0 || strcmp(norm + t, "'s") == 0 ||
+           strcmp(norm + t, "es") == 0;
+}
+
+static void mark_keywords_and_names(builder *b, om_captions *c)
+{
+    char **nw = xcalloc(b->nw ? b->nw : 1, sizeof(char *));
+    for (size_t i = 0; i < b->nw; i++)
+        nw[i] = norm_word(b->w[i].text);
+    size_t k;
+    json_t *kwv;
+    json_array_foreach((json_t *)b->st->keywords, k, kwv) {
+        if (!json_is_string(kwv))
+            continue;
+        char *dup = xstrdup(json_string_value(kwv)), *save = NULL;
+        char *toks[16];
+        size_t nt = 0;
+        for (char *t = strtok_r(dup, " \t-", &save); t && nt < OM_ARRAY_LEN(toks);
+             t = strtok_r(NULL, " \t-", &save)) {
+            char *n = norm_word(t);
+            if (*n)
+                toks[nt++] = n;
+            else
+                free(n);
+        }
+        for (size_t i = 0; nt && i + nt <= b->nw; i++) {
+            size_t m = 0;
+            while (m < nt && word_matches(nw[i + m], toks[m], m + 1 == nt))
+                m++;
+            if (m < nt)
+                continue;
+            for (m = 0; m < nt; m++) {
+                b->w[i + m].kw = 1;
+                if (m + 1 < nt)
+                    b->w[i + m].glue = 1;
+            }
+        }
+        for (size_t m = 0; m < nt; m++)
+            free(toks[m]);
+        free(dup);
+    }
+    for (size_t i = 0; i + 1 < b->nw; i++) {
+        const char *t = b->w[i].text;
+        size_t n = strlen(t);
+        if (b->w[i].cap && b->w[i + 1].cap && !ends_sentence(t) && n &&
+            !strchr(",;:", t[n - 1]) && b->phrase_of[i] == b->phrase_of[i + 1])
+            b->w[i].glue = 1;
+    }
+    for (size_t i = 0; i < b->nw; i++) {
+        c->nkeyword_words += b->w[i].kw ? 1 : 0;
+        c->nglued += b->w[i].glue && i + 1 < b->nw ? 1 : 0;
+        free(nw[i]);
+    }
+    free(nw);
+}
+
+/* Upper case for ASCII and Latin-1 letters (U+00E0-U+00FE except U+00F7); others kept. */
+static void upper_utf8(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    for (; *p; p++) {
+        if (*p >= 'a' && *p <= 'z')
+            *p = (unsigned char)(*p - 32);
+        else if (p[0] == 0xC3 && p[1] >= 0xA0 && p[1] <= 0xBE && p[1] != 0xB7) {
+            p[1] = (unsigned char)(p[1] - 0x20);
+            p++;
+        }
     }
 }
 
@@ -601,7 +869,7 @@ static void line_text(builder *b, const cline *ln, om_sbuf *sb, long hl_word, in
         const ctok *tk = &b->t[ln->tok0 + k];
         if (k > 0 && !tk->cont)
             sb_puts(sb, " ");
-        int on = hl_word >= 0 && (size_t)hl_word == tk->word;
+        int on = escape && ((hl_word >= 0 && (size_t)hl_word == tk->word) || b->w[tk->word].kw);
         if (on)
             sb_puts(sb, hl);
         if (escape) {
@@ -649,7 +917,7 @@ static void gate(builder *b, om_captions *c)
 }
 
 static void add_event(om_captions *c, size_t *alloc, double s, double e, char *text, int nlines,
-                      const double *widths, size_t word)
+                      const double *widths, size_t word, size_t nwords)
 {
     if (c->nevents == *alloc) {
         *alloc = *alloc ? *alloc * 2 : 64;
@@ -663,6 +931,7 @@ static void add_event(om_captions *c, size_t *alloc, double s, double e, char *t
     ev->width[0] = widths[0];
     ev->width[1] = nlines > 1 ? widths[1] : 0;
     ev->word = word;
+    ev->nwords = nwords;
 }
 
 static void emit_events(builder *b, om_captions *c, om_sbuf *ass, double dur)
@@ -677,7 +946,8 @@ static void emit_events(builder *b, om_captions *c, om_sbuf *ass, double dur)
             continue;
         }
         size_t n = 1;
-        if (i + 1 < b->nl && !b->l[i + 1].dropped && b->l[i + 1].phrase == b->l[i].phrase)
+        if (b->st->preset == OM_CAPTION_KARAOKE && i + 1 < b->nl && !b->l[i + 1].dropped &&
+            b->l[i + 1].phrase == b->l[i].phrase)
             n = 2;
         pg0[np] = i;
         pgn[np++] = n;
@@ -704,6 +974,27 @@ static void emit_events(builder *b, om_captions *c, om_sbuf *ass, double dur)
         double page_end = fmin(fmin(last_end + HOLD_S, next_start), dur);
         double widths[2] = {l0->width, l1 ? l1->width : 0};
         c->measured_max = fmax(c->measured_max, fmax(widths[0], widths[1]));
+        if (b->st->preset != OM_CAPTION_KARAOKE) { /* one event per page (one line) */
+            long scs = lround(pstart[p] * 100), ecs = lround(page_end * 100);
+            if (c->nevents && scs < lround(c->events[c->nevents - 1].end * 100))
+                scs = lround(c->events[c->nevents - 1].end * 100);
+            if (ecs <= scs)
+                continue;
+            om_sbuf tx = OM_SBUF_INIT;
+            sb_puts(&tx, b->st->preset == OM_CAPTION_POP
+                             ? "{\\fscx70\\fscy70\\t(0,120,\\fscx100\\fscy100)}"
+                             : "{\\fad(120,120)}");
+            line_text(b, l0, &tx, -1, 1);
+            sb_puts(ass, "Dialogue: 0,");
+            ass_time(ass, scs);
+            sb_puts(ass, ",");
+            ass_time(ass, ecs);
+            sb_printf(ass, ",Default,,0,0,0,,%s\n", sb_str(&tx));
+            add_event(c, &alloc, scs / 100.0, ecs / 100.0, sb_detach(&tx), 1, widths, w0,
+                      w1 - w0 + 1);
+            sb_release(&tx);
+            continue;
+        }
         long prev_cs = -1;
         for (size_t w = w0; w <= w1; w++) {
             double s = w == w0 ? pstart[p] : b->w[w].start;
@@ -725,7 +1016,8 @@ static void emit_events(builder *b, om_captions *c, om_sbuf *ass, double dur)
             sb_puts(ass, ",");
             ass_time(ass, ecs);
             sb_printf(ass, ",Default,,0,0,0,,%s\n", sb_str(&tx));
-            add_event(c, &alloc, scs / 100.0, ecs / 100.0, sb_detach(&tx), l1 ? 2 : 1, widths, w);
+            add_event(c, &alloc, scs / 100.0, ecs / 100.0, sb_detach(&tx), l1 ? 2 : 1, widths, w,
+                      w1 - w0 + 1);
             sb_release(&tx);
         }
     }
@@ -750,7 +1042,10 @@ int om_captions_build(om_captions **out, const json_t *words, double clip_start,
         return om_error_set(OM_EINVAL, "captions: style size/frame too small");
     double dur = clip_end - clip_start;
     builder b = {.st = st};
-    b.maxw = st->play_w * (1.0 - 2.0 * st->side_margin);
+    b.maxw = st->play_w - st->safe.left - st->safe.right;
+    if (b.maxw < st->size)
+        return om_error_set(OM_EINVAL, "captions: safe area of %s leaves %.0f px for a line",
+                            st->safe.targets, b.maxw);
     size_t n = json_array_size(words);
     if (n > MAX_WORDS)
         return om_error_set(OM_EINVAL, "captions: too many words (%zu, max %d)", n, MAX_WORDS);
@@ -776,6 +1071,9 @@ int om_captions_build(om_captions **out, const json_t *words, double clip_start,
             continue;
         }
         cword *cw = &b.w[b.nw++];
+        cw->cap = capitalised(text);
+        if (st->preset == OM_CAPTION_POP)
+            upper_utf8(text);
         cw->text = text;
         cw->src_start = s;
         cw->src_end = e;
@@ -798,8 +1096,14 @@ int om_captions_build(om_captions **out, const json_t *words, double clip_start,
         int brk = b.w[i].start - b.w[i - 1].end > PAUSE_BREAK_S || ends_sentence(b.w[i - 1].text);
         b.phrase_of[i] = b.phrase_of[i - 1] + (brk ? 1 : 0);
     }
+    c->preset = st->preset;
+    c->safe = st->safe;
+    mark_keywords_and_names(&b, c);
     tokenize(&b);
-    wrap(&b);
+    if (st->preset == OM_CAPTION_POP)
+        wrap(&b, POP_MAX_WORDS, POP_PAUSE_S);
+    else
+        wrap(&b, SIZE_MAX, INFINITY);
     gate(&b, c);
     om_sbuf ass = OM_SBUF_INIT;
     ass_header(&ass, st);
@@ -840,5 +1144,12 @@ json_t *om_captions_report(const om_captions *c)
     json_object_set_new(r, "dropped_lines", json_deep_copy(c->dropped_lines));
     json_object_set_new(r, "font_measured", json_boolean(c->font_measured));
     json_object_set_new(r, "max_line_width", json_real(round(c->measured_max * 10) / 10));
+    json_object_set_new(r, "preset", json_string(om_caption_preset_name(c->preset)));
+    json_object_set_new(r, "keyword_words", json_integer((json_int_t)c->nkeyword_words));
+    json_object_set_new(r, "names_kept_together", json_integer((json_int_t)c->nglued));
+    json_object_set_new(r, "safe_area",
+                        json_pack("{s:s, s:i, s:i, s:i, s:i}", "targets", c->safe.targets, "top",
+                                  c->safe.top, "bottom", c->safe.bottom, "left", c->safe.left,
+                                  "right", c->safe.right));
     return r;
 }

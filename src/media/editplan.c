@@ -168,12 +168,17 @@ static int parse_output(om_editplan *p, const json_t *o)
     return rc;
 }
 
+static int parse_track(const json_t *tr, const char *name, double (**out)[2], size_t *n_out);
+
 static int parse_reframe(om_editplan *p, const json_t *r)
 {
-    static const char *const keys[] = {"mode", "track", "smoothing", NULL};
-    static const char *const modes[] = {"center", "content", "blur_pad", NULL};
+    static const char *const keys[] = {"mode", "track", "smoothing", "max_pan", "track2",
+                                       "evidence", NULL};
+    static const char *const modes[] = {"center", "content", "blur_pad", "speaker", "split",
+                                        NULL};
     p->reframe.mode = OM_REFRAME_CENTER;
     p->reframe.smoothing = 1.0;
+    p->reframe.max_pan = OM_EDITPLAN_MAX_PAN;
     if (!r || json_is_null(r))
         return OM_OK;
     if (!json_is_object(r))
@@ -184,26 +189,52 @@ static int parse_reframe(om_editplan *p, const json_t *r)
         rc = get_str(r, "mode", "reframe.mode", modes, "center", &mode);
     if (!rc)
         rc = get_num(r, "smoothing", "reframe.smoothing", 0, 30, 1.0, &p->reframe.smoothing);
+    if (!rc)
+        rc = get_num(r, "max_pan", "reframe.max_pan", 0.01, 10, OM_EDITPLAN_MAX_PAN,
+                     &p->reframe.max_pan);
     if (rc) {
         free(mode);
         return rc;
     }
     p->reframe.mode = strcmp(mode, "content") == 0    ? OM_REFRAME_CONTENT
                       : strcmp(mode, "blur_pad") == 0 ? OM_REFRAME_BLUR_PAD
+                      : strcmp(mode, "speaker") == 0  ? OM_REFRAME_SPEAKER
+                      : strcmp(mode, "split") == 0    ? OM_REFRAME_SPLIT
                                                       : OM_REFRAME_CENTER;
     free(mode);
-    json_t *tr = json_object_get(r, "track");
+    if ((rc = parse_track(json_object_get(r, "track"), "reframe.track", &p->reframe.track,
+                          &p->reframe.ntrack)))
+        return rc;
+    if ((rc = parse_track(json_object_get(r, "track2"), "reframe.track2", &p->reframe.track2,
+                          &p->reframe.ntrack2)))
+        return rc;
+    if ((p->reframe.mode == OM_REFRAME_CONTENT || p->reframe.mode == OM_REFRAME_SPEAKER ||
+         p->reframe.mode == OM_REFRAME_SPLIT) &&
+        p->reframe.ntrack == 0)
+        return bad("reframe.track", p->reframe.mode == OM_REFRAME_CONTENT
+                                        ? "content mode needs at least one [t, x] keyframe"
+                                        : "speaker and split modes need at least one [t, x] "
+                                          "keyframe");
+    if (p->reframe.mode == OM_REFRAME_SPLIT && p->reframe.ntrack2 == 0)
+        return bad("reframe.track2", "split mode needs the bottom half's [t, x] keyframes");
+    return OM_OK;
+}
+
+/* A [[t, x], ...] array (NULL or null: none). */
+static int parse_track(const json_t *tr, const char *name, double (**out)[2], size_t *n_out)
+{
     if (tr && !json_is_null(tr)) {
         if (!json_is_array(tr))
-            return bad("reframe.track", "must be an array of [t, x] pairs");
+            return bad(name, "must be an array of [t, x] pairs");
         size_t n = json_array_size(tr);
         if (n > 100000)
-            return bad("reframe.track", "too many keyframes (max 100000)");
-        p->reframe.track = xcalloc(n ? n : 1, sizeof(*p->reframe.track));
+            return bad(name, "too many keyframes (max 100000)");
+        *out = xcalloc(n ? n : 1, sizeof(**out));
+        double(*track)[2] = *out;
         for (size_t i = 0; i < n; i++) {
             json_t *kf = json_array_get(tr, i);
             char field[64];
-            snprintf(field, sizeof(field), "reframe.track[%zu]", i);
+            snprintf(field, sizeof(field), "%s[%zu]", name, i);
             if (!json_is_array(kf) || json_array_size(kf) != 2 ||
                 !json_is_number(json_array_get(kf, 0)) || !json_is_number(json_array_get(kf, 1)))
                 return bad(field, "must be a [t, x] pair of numbers");
@@ -213,15 +244,13 @@ static int parse_reframe(om_editplan *p, const json_t *r)
                 return bad(field, "t must be a time in seconds >= 0");
             if (!isfinite(x) || x < 0 || x > 1)
                 return bad(field, "x must be in [0, 1] (fraction of the source width)");
-            if (i > 0 && t < p->reframe.track[i - 1][0])
+            if (i > 0 && t < track[i - 1][0])
                 return bad(field, "keyframe times must not decrease");
-            p->reframe.track[i][0] = t;
-            p->reframe.track[i][1] = x;
-            p->reframe.ntrack = i + 1;
+            track[i][0] = t;
+            track[i][1] = x;
+            *n_out = i + 1;
         }
     }
-    if (p->reframe.mode == OM_REFRAME_CONTENT && p->reframe.ntrack == 0)
-        return bad("reframe.track", "content mode needs at least one [t, x] keyframe");
     return OM_OK;
 }
 
@@ -251,11 +280,83 @@ static int parse_insert(om_edit_insert *ins, const json_t *v, const char *name)
     return rc;
 }
 
+static int parse_cuts(om_editplan *p, const json_t *c)
+{
+    if (!c || json_is_null(c))
+        return OM_OK;
+    if (!json_is_array(c) || json_array_size(c) == 0 || json_array_size(c) > 1000)
+        return bad("cuts", "must be a non-empty array of [a, b] segments (at most 1000) or null");
+    p->ncuts = json_array_size(c);
+    p->cuts = xcalloc(p->ncuts, sizeof(*p->cuts));
+    double prev = p->start;
+    for (size_t i = 0; i < p->ncuts; i++) {
+        json_t *s = json_array_get(c, i);
+        json_t *a = json_array_get(s, 0), *b = json_array_get(s, 1);
+        if (!json_is_array(s) || json_array_size(s) != 2 || !json_is_number(a) ||
+            !json_is_number(b))
+            return bad("cuts", "each segment must be [a, b] (numbers)");
+        double x = json_number_value(a), y = json_number_value(b);
+        if (!(x >= prev - 1e-6) || !(y > x) || y > p->end + 1e-6)
+            return bad("cuts", "segments must be sorted, disjoint, non-empty and inside "
+                               "[start, end]");
+        p->cuts[i][0] = x;
+        p->cuts[i][1] = y;
+        prev = y;
+    }
+    return OM_OK;
+}
+
+static int parse_hex_color(const json_t *v, const char *field, unsigned def, unsigned *out)
+{
+    *out = def;
+    if (!v || json_is_null(v))
+        return OM_OK;
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) != 7 || s[0] != '#' || strspn(s + 1, "0123456789abcdefABCDEF") != 6)
+        return bad(field, "must be a colour \"#RRGGBB\"");
+    *out = (unsigned)strtoul(s + 1, NULL, 16);
+    return OM_OK;
+}
+
+static int parse_audiogram(om_editplan *p, const json_t *a)
+{
+    if (!a || json_is_null(a))
+        return OM_OK;
+    static const char *const akeys[] = {"visual", "title", "color", "background", NULL};
+    static const char *const visuals[] = {"waves", "spectrum", NULL};
+    if (!json_is_object(a))
+        return bad("audiogram", "must be an object or null");
+    int rc = check_keys(a, "audiogram", akeys);
+    if (rc)
+        return rc;
+    if (!p->source_has_audio)
+        return bad("audiogram", "needs a source with audio");
+    char *v = NULL;
+    if ((rc = get_str(a, "visual", "audiogram.visual", visuals, "waves", &v)))
+        return rc;
+    p->audiogram.spectrum = strcmp(v, "spectrum") == 0;
+    free(v);
+    json_t *t = json_object_get(a, "title");
+    if (t && !json_is_null(t)) {
+        if (!json_is_string(t) || strlen(json_string_value(t)) > 300)
+            return bad("audiogram.title", "must be a string of at most 300 bytes or null");
+        if (*json_string_value(t))
+            p->audiogram.title = xstrdup(json_string_value(t));
+    }
+    if ((rc = parse_hex_color(json_object_get(a, "color"), "audiogram.color", 0xFFD700,
+                              &p->audiogram.color)) ||
+        (rc = parse_hex_color(json_object_get(a, "background"), "audiogram.background",
+                              0x14171F, &p->audiogram.background)))
+        return rc;
+    p->audiogram.on = 1;
+    return OM_OK;
+}
+
 static int parse_plan(om_editplan *p, const json_t *j)
 {
     static const char *const keys[] = {
         "source",   "start", "end",   "source_has_audio", "output", "reframe", "captions", "logo",
-        "loudness", "intro", "outro", "gpu_required",     "meta",   NULL};
+        "loudness", "intro", "outro", "gpu_required",     "meta",   "cuts", "audiogram", NULL};
     if (!json_is_object(j))
         return om_error_set(OM_EINVAL, "edit plan: must be a JSON object");
     int rc = check_keys(j, "", keys);
@@ -363,7 +464,9 @@ static int parse_plan(om_editplan *p, const json_t *j)
     json_t *meta = json_object_get(j, "meta");
     if (meta && !json_is_null(meta) && !json_is_object(meta))
         return bad("meta", "must be an object");
-    return OM_OK;
+    if ((rc = parse_cuts(p, json_object_get(j, "cuts"))))
+        return rc;
+    return parse_audiogram(p, json_object_get(j, "audiogram"));
 }
 
 int om_editplan_parse(om_editplan **out, const json_t *plan)
@@ -401,16 +504,30 @@ void om_editplan_free(om_editplan *p)
     free(p->output.acodec);
     free(p->output.abitrate);
     free(p->reframe.track);
+    free(p->reframe.track2);
     free(p->captions_ass);
     free(p->logo.path);
     free(p->intro.path);
     free(p->outro.path);
+    free(p->cuts);
+    free(p->audiogram.title);
     free(p);
+}
+
+/* Kept seconds of the clip itself (the jump cuts' segments, or end - start). */
+static double kept_duration(const om_editplan *p)
+{
+    if (!p->ncuts)
+        return p->end - p->start;
+    double d = 0;
+    for (size_t i = 0; i < p->ncuts; i++)
+        d += p->cuts[i][1] - p->cuts[i][0];
+    return d;
 }
 
 double om_editplan_duration(const om_editplan *p)
 {
-    double d = p->end - p->start;
+    double d = kept_duration(p);
     if (p->intro.path && p->intro.duration > 0)
         d += p->intro.duration;
     if (p->outro.path && p->outro.duration > 0)
@@ -420,10 +537,8 @@ double om_editplan_duration(const om_editplan *p)
 
 /* ---------- content crop track ---------- */
 
-static double track_at(const om_editplan *p, double t)
+static double track_at(double (*tr)[2], size_t n, double t)
 {
-    double(*tr)[2] = p->reframe.track;
-    size_t n = p->reframe.ntrack;
     if (t <= tr[0][0])
         return tr[0][1];
     if (t >= tr[n - 1][0])
@@ -482,22 +597,31 @@ static void rdp(const double *t, const double *x, size_t a, size_t b, double eps
 
 int om_editplan_crop_keyframes(const om_editplan *p, double (**out)[2], size_t *n_out)
 {
+    return om_editplan_track_keyframes(p, 0, out, n_out);
+}
+
+int om_editplan_track_keyframes(const om_editplan *p, int which, double (**out)[2],
+                                size_t *n_out)
+{
     *out = NULL;
     *n_out = 0;
-    if (p->reframe.ntrack == 0)
-        return om_error_set(OM_EINVAL, "edit plan: reframe.track: no keyframes");
+    double(*tr)[2] = which ? p->reframe.track2 : p->reframe.track;
+    size_t ntr = which ? p->reframe.ntrack2 : p->reframe.ntrack;
+    if (ntr == 0)
+        return om_error_set(OM_EINVAL, "edit plan: reframe.%s: no keyframes",
+                            which ? "track2" : "track");
     const double step = 0.1;
     double dur = p->end - p->start;
     size_t n = (size_t)ceil(dur / step) + 1;
     double *t = xcalloc(n, sizeof(double)), *x = xcalloc(n, sizeof(double));
     for (size_t i = 0; i < n; i++) {
         t[i] = i + 1 == n ? dur : (double)i * step;
-        x[i] = track_at(p, p->start + t[i]);
+        x[i] = track_at(tr, ntr, p->start + t[i]);
     }
     size_t half = (size_t)(p->reframe.smoothing / step / 2.0 + 0.5);
     box_smooth(x, n, half);
     box_smooth(x, n, half);
-    double vmax = OM_EDITPLAN_MAX_PAN * step;
+    double vmax = p->reframe.max_pan * step;
     for (size_t i = 1; i < n; i++) {
         if (x[i] > x[i - 1] + vmax)
             x[i] = x[i - 1] + vmax;
@@ -666,11 +790,109 @@ static int insert_chain(om_sbuf *g, const om_editplan *p, const om_edit_insert *
     return OM_OK;
 }
 
+/* Segment i of the jump cuts in clip seconds, snapped to the frame grid. */
+static void cut_bounds(const om_editplan *p, size_t i, double *a, double *b)
+{
+    double fps = p->output.fps;
+    *a = round((p->cuts[i][0] - p->start) * fps) / fps;
+    *b = i + 1 == p->ncuts && p->cuts[i][1] >= p->end - 1e-6
+             ? p->end - p->start
+             : round((p->cuts[i][1] - p->start) * fps) / fps;
+}
+
+/* Splits the open chain into the kept segments and concatenates them (video or audio);
+ * leaves the concat's output open for the chain to continue. */
+static void cut_chain(om_sbuf *g, const om_editplan *p, int audio)
+{
+    const char *tag = audio ? "ja" : "jv";
+    sb_printf(g, ",%s=%zu", audio ? "asplit" : "split", p->ncuts);
+    for (size_t i = 0; i < p->ncuts; i++)
+        sb_printf(g, "[%s%zu]", tag, i);
+    sb_puts(g, ";");
+    for (size_t i = 0; i < p->ncuts; i++) {
+        double a, b;
+        cut_bounds(p, i, &a, &b);
+        sb_printf(g, "[%s%zu]%s=start=%.6f:end=%.6f,%s=PTS-STARTPTS[%sk%zu];", tag, i,
+                  audio ? "atrim" : "trim", a, b, audio ? "asetpts" : "setpts", tag, i);
+    }
+    for (size_t i = 0; i < p->ncuts; i++)
+        sb_printf(g, "[%sk%zu]", tag, i);
+    sb_printf(g, "concat=n=%zu:v=%d:a=%d", p->ncuts, !audio, audio);
+}
+
+/* Word-wraps the audiogram title into at most 3 lines of about `per` characters. */
+static size_t title_lines(const char *t, size_t per, char out[3][128])
+{
+    size_t n = 0, len = 0;
+    out[0][0] = '\0';
+    char *dup = xstrdup(t), *save = NULL;
+    for (char *w = strtok_r(dup, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+        size_t wl = strlen(w);
+        if (len && len + 1 + wl > per) {
+            if (n == 2)
+                break;
+            out[++n][0] = '\0';
+            len = 0;
+        }
+        size_t room = 127 - len - (len ? 1 : 0);
+        if (wl > room)
+            wl = room;
+        if (len)
+            out[n][len++] = ' ';
+        memcpy(out[n] + len, w, wl);
+        len += wl;
+        out[n][len] = '\0';
+    }
+    free(dup);
+    return out[0][0] ? n + 1 : 0;
+}
+
+static void audiogram_video(om_sbuf *g, const om_editplan *p, double dur, const char *fontsdir)
+{
+    int W = p->output.width, H = p->output.height;
+    int vh = (H / 3) & ~1;
+    sb_printf(g, "color=c=0x%06X:s=%dx%d:r=%g:d=%.3f,format=yuv420p[agbg];",
+              p->audiogram.background, W, H, p->output.fps, dur);
+    if (p->audiogram.spectrum)
+        sb_printf(g,
+                  "[agsrc]showspectrum=s=%dx%d:slide=scroll:mode=combined:color=fire:scale=cbrt,"
+                  "fps=%g,format=rgba[agvis];",
+                  W, vh, p->output.fps);
+    else
+        sb_printf(g,
+                  "[agsrc]showwaves=s=%dx%d:mode=cline:rate=%g:colors=0x%06X,format=rgba[agvis];",
+                  W, vh, p->output.fps, p->audiogram.color);
+    sb_puts(g, "[agbg][agvis]overlay=x=0:y=(H-h)/2:eof_action=pass");
+    if (p->audiogram.title) {
+        char lines[3][128];
+        int size = H / 24;
+        size_t n = title_lines(p->audiogram.title, (size_t)(W / (size * 0.62)), lines);
+        char *font = xasprintf("%s/DejaVuSans-Bold.ttf", fontsdir);
+        char *ff = om_ff_escape_value(font);
+        for (size_t i = 0; i < n; i++) {
+            char *tx = om_ff_escape_value(lines[i]);
+            sb_printf(g,
+                      ",drawtext=fontfile=%s:expansion=none:text=%s:fontsize=%d:fontcolor=white:"
+                      "borderw=%d:bordercolor=black:x=(w-text_w)/2:y=%d",
+                      ff, tx, size, size / 16 > 2 ? size / 16 : 2,
+                      (int)(H * 0.17) + (int)i * (int)(size * 1.3));
+            free(tx);
+        }
+        free(ff);
+        free(font);
+    }
+}
+
 static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, int idx_intro,
                        int idx_outro, int idx_logo)
 {
     int W = p->output.width, H = p->output.height;
-    double dur = p->end - p->start;
+    double dur = kept_duration(p);
+    const char *fontsdir = env && env->fontsdir ? env->fontsdir : OM_EDITPLAN_FONTSDIR;
+    if (p->audiogram.on) {
+        audiogram_video(g, p, dur, fontsdir);
+        goto overlays;
+    }
     /* main video: fps first (less work downstream), then reframe */
     sb_printf(g, "[0:v]fps=%g,", p->output.fps);
     const char *cw = NULL;
@@ -682,6 +904,34 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     case OM_REFRAME_CENTER:
         sb_printf(g, "crop=%s,scale=%d:%d,setsar=1", cw, W, H);
         break;
+    case OM_REFRAME_SPLIT: {
+        /* stacked: the top half follows track, the bottom half track2; each half is a
+         * W x H/2 crop of the source */
+        int hh = (H / 2) & ~1;
+        char cw2[160];
+        snprintf(cw2, sizeof(cw2),
+                 "w='trunc(min(iw,ih*%d/%d)/2)*2':h='trunc(min(ih,iw*%d/%d)/2)*2'", W, hh, hh,
+                 W);
+        sb_puts(g, "split=2[sptop][spbot]");
+        for (int half = 0; half < 2; half++) {
+            double(*kf)[2] = NULL;
+            size_t nk = 0;
+            int rc = om_editplan_track_keyframes(p, half, &kf, &nk);
+            if (rc)
+                return rc;
+            om_sbuf ex = OM_SBUF_INIT;
+            track_expr(&ex, kf, nk);
+            free(kf);
+            sb_printf(g,
+                      ";[%s]crop=%s:x='clip((%s)*iw-ow/2,0,iw-ow)':y='(ih-oh)/2',scale=%d:%d,"
+                      "setsar=1[%s]",
+                      half ? "spbot" : "sptop", cw2, sb_str(&ex), W, hh, half ? "spb" : "spt");
+            sb_release(&ex);
+        }
+        sb_printf(g, ";[spt][spb]vstack=inputs=2,scale=%d:%d,setsar=1", W, H);
+        break;
+    }
+    case OM_REFRAME_SPEAKER:
     case OM_REFRAME_CONTENT: {
         double(*kf)[2] = NULL;
         size_t nk = 0;
@@ -709,9 +959,12 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
         break;
     }
     }
+    if (p->ncuts)
+        cut_chain(g, p, 0);
+overlays:
     if (p->captions_ass) {
         char *f = om_ff_escape_value(p->captions_ass);
-        char *fd = om_ff_escape_value(env && env->fontsdir ? env->fontsdir : OM_EDITPLAN_FONTSDIR);
+        char *fd = om_ff_escape_value(fontsdir);
         sb_printf(g, ",ass=filename=%s:fontsdir=%s", f, fd);
         free(f);
         free(fd);
@@ -750,6 +1003,10 @@ static int build_graph(om_sbuf *g, const om_editplan *p, const om_editenv *env, 
     const char *alabel = nseg > 1 ? "amain" : "aout";
     if (p->source_has_audio) {
         sb_puts(g, "[0:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo");
+        if (p->ncuts)
+            cut_chain(g, p, 1);
+        if (p->audiogram.on)
+            sb_puts(g, ",asplit=2[agsrc][agmain];[agmain]anull");
         if (p->has_loudness && p->has_measured) {
             /* linear gain to the target + a lookahead limiter 0.5 dB under the true-peak
              * ceiling (sample peaks; the margin covers inter-sample overs) */
@@ -791,8 +1048,10 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
     if (!output_path || output_path[0] == '\0')
         return om_error_set(OM_EINVAL, "edit plan: output path is empty");
     const char *vcodec = env && env->vcodec ? env->vcodec : p->output.vcodec;
-    if (strcmp(vcodec, "libx264") != 0 && strcmp(vcodec, "h264_nvenc") != 0)
+    if (strcmp(vcodec, "libx264") != 0 && strcmp(vcodec, "h264_nvenc") != 0 &&
+        strcmp(vcodec, "h264_vaapi") != 0)
         return om_error_set(OM_EINVAL, "edit plan: encoder '%s' is not supported", vcodec);
+    int vaapi = strcmp(vcodec, "h264_vaapi") == 0;
 
     argv_b a = {0};
     argv_add(&a, "ffmpeg");
@@ -804,6 +1063,10 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
     argv_add(&a, "-progress");
     argv_add(&a, "pipe:1");
     argv_add(&a, "-y");
+    if (vaapi) { /* the device is opened once; frames go up after the CPU filters */
+        argv_add(&a, "-vaapi_device");
+        argv_add(&a, OM_VAAPI_DEVICE);
+    }
     argv_add(&a, "-ss");
     argv_addf(&a, "%.3f", p->start);
     argv_add(&a, "-t");
@@ -835,10 +1098,12 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
         free(a.v);
         return rc;
     }
+    if (vaapi)
+        sb_puts(&g, ";[vout]format=nv12,hwupload[vhw]");
     argv_add(&a, "-filter_complex");
     argv_add(&a, sb_str(&g));
     argv_add(&a, "-map");
-    argv_add(&a, "[vout]");
+    argv_add(&a, vaapi ? "[vhw]" : "[vout]");
     argv_add(&a, "-map");
     argv_add(&a, "[aout]");
     argv_add(&a, "-c:v");
@@ -852,14 +1117,21 @@ int om_editplan_compile(om_editcmd **out, const om_editplan *p, const char *outp
         argv_addf(&a, "%d", p->output.crf);
         argv_add(&a, "-b:v");
         argv_add(&a, "0");
+    } else if (vaapi) {
+        argv_add(&a, "-rc_mode");
+        argv_add(&a, "CQP");
+        argv_add(&a, "-qp");
+        argv_addf(&a, "%d", p->output.crf);
     } else {
         argv_add(&a, "-preset");
         argv_add(&a, p->output.preset);
         argv_add(&a, "-crf");
         argv_addf(&a, "%d", p->output.crf);
     }
-    argv_add(&a, "-pix_fmt");
-    argv_add(&a, "yuv420p");
+    if (!vaapi) { /* VAAPI frames are already nv12 on the device */
+        argv_add(&a, "-pix_fmt");
+        argv_add(&a, "yuv420p");
+    }
     argv_add(&a, "-c:a");
     argv_add(&a, p->output.acodec);
     argv_add(&a, "-b:a");

@@ -190,8 +190,12 @@ int om_render_resolve_plan(json_t *plan)
     int rc = om_render_probe(json_string_value(src), &mi);
     if (rc)
         return om_error_wrap(rc, "edit plan: source");
-    if (!mi.has_video)
+    json_t *ag = json_object_get(plan, "audiogram");
+    if (!mi.has_video && !json_is_object(ag))
         return om_error_set(OM_EINVAL, "edit plan: source: %s has no video stream",
+                            json_string_value(src));
+    if (json_is_object(ag) && !mi.has_audio)
+        return om_error_set(OM_EINVAL, "edit plan: audiogram: %s has no audio stream",
                             json_string_value(src));
     double end = jnum(plan, "end", -1);
     if (mi.duration > 0 && end > mi.duration + 0.05)

@@ -5,8 +5,11 @@
  */
 #include "base/common.h"
 #include "oversight/eclipse.h"
+#include "oversight/archive.h"
 #include "oversight/governance.h"
+#include "oversight/infinity.h"
 #include "oversight/paradox.h"
+#include "targets/accounts.h"
 #include "runtime/runtime.h"
 
 #define GOV_PRIORITY 1 /* below the pipeline: maintenance runs when nothing else waits */
@@ -160,14 +163,108 @@ static int duty_optimize(om_job_ctx *ctx, int64_t bucket)
     return OM_OK;
 }
 
+static int duty_infinity(om_job_ctx *ctx, int64_t bucket)
+{
+    (void)bucket;
+    json_t *rep = NULL;
+    int rc = om_infinity_tick(ctx->store, ctx->queue, ctx->cfg, &rep);
+    if (rc)
+        return rc;
+    json_object_set(ctx->result, "infinity", rep);
+    om_step_note(ctx, "infinity: score %.2f, %zu adjustments",
+                 json_real_value(json_object_get(rep, "score")),
+                 json_array_size(json_object_get(rep, "adjustments")));
+    json_decref(rep);
+    return OM_OK;
+}
+
+static int duty_retention(om_job_ctx *ctx, int64_t bucket)
+{
+    char *key = xasprintf("retention:%lld", (long long)bucket);
+    int rc = emit_in_txn(ctx, "retention", json_object(), key, 0);
+    if (rc == OM_OK)
+        json_object_set_new(ctx->result, "retention_job", json_string(key));
+    free(key);
+    return rc;
+}
+
+static int duty_archive(om_job_ctx *ctx, int64_t bucket)
+{
+    (void)bucket;
+    json_t *rep = NULL;
+    int64_t days = om_config_long(ctx->cfg, "governance.archive_after_days");
+    int rc = om_log_archive(ctx->store, ctx->cfg, om_now_us() - days * 86400LL * 1000000LL, NULL,
+                            &rep);
+    if (rc)
+        return rc;
+    json_object_set(ctx->result, "archive", rep);
+    om_step_note(ctx, "%lld logs rows archived",
+                 (long long)json_integer_value(json_object_get(rep, "rows")));
+    json_decref(rep);
+    return OM_OK;
+}
+
+static int duty_tokens(om_job_ctx *ctx, int64_t bucket)
+{
+    (void)bucket;
+    json_t *rep = NULL;
+    int failed = 0;
+    int rc = om_account_check(ctx->store, ctx->cfg, NULL, &rep, &failed);
+    if (rc)
+        return om_error_wrap(rc, "governance: token health");
+    json_object_set_new(ctx->result, "accounts", json_integer((json_int_t)json_array_size(rep)));
+    json_object_set_new(ctx->result, "failed", json_integer(failed));
+    om_step_note(ctx, "%zu accounts checked, %d failed", json_array_size(rep), failed);
+    json_decref(rep);
+    return OM_OK;
+}
+
+static int duty_discovery(om_job_ctx *ctx, int64_t bucket)
+{
+    om_rows *r = NULL;
+    int rc = om_store_query(ctx->store,
+                            "SELECT project_id FROM projects WHERE archived_at IS NULL ORDER BY "
+                            "name",
+                            NULL, 0, &r);
+    if (rc)
+        return om_error_wrap(rc, "governance: listing the projects");
+    size_t n = om_rows_count(r);
+    rc = om_store_begin(ctx->store);
+    for (size_t i = 0; rc == OM_OK && i < n; i++) {
+        const char *p = om_rows_get(r, i, 0);
+        char *key = xasprintf("discovery:%s:%lld", p, (long long)bucket);
+        rc = om_job_emit(ctx, "discovery", json_pack("{s:s}", "project_id", p), NULL, key,
+                         GOV_PRIORITY, 0);
+        free(key);
+    }
+    if (rc == OM_OK)
+        rc = om_store_commit(ctx->store);
+    else if (om_store_in_txn(ctx->store))
+        om_store_rollback(ctx->store);
+    om_rows_free(r);
+    if (rc == OM_OK) {
+        json_object_set_new(ctx->result, "discovery_jobs", json_integer((json_int_t)n));
+        om_step_note(ctx, "%zu discovery jobs", n);
+    }
+    return rc;
+}
+
 static const duty duties[] = {
     {"paradox", "governance.paradox_interval_s", NULL, duty_paradox},
     {"eclipse", "governance.eclipse_interval_s", NULL, duty_eclipse},
     {"views", "governance.views_interval_s", "postgres", duty_views},
     {"optimize", "governance.optimize_interval_s", "sqlite", duty_optimize},
+    {"infinity", "governance.infinity_interval_s", NULL, duty_infinity},
+    {"retention", "governance.retention_interval_s", NULL, duty_retention},
+    {"archive", "governance.archive_interval_s", NULL, duty_archive},
+    {"tokens", "governance.tokens_interval_s", NULL, duty_tokens},
+    {"discovery", "governance.discovery_interval_s", NULL, duty_discovery},
 };
 
-const char *const om_governance_duties[] = {"paradox", "eclipse", "views", "optimize", NULL};
+const char *const om_governance_duties[] = {"paradox",  "eclipse",   "views",
+                                            "optimize", "infinity",  "retention",
+                                            "archive",  "tokens",    "discovery",
+                                            NULL};
 
 static const duty *duty_find(const char *name)
 {
@@ -194,8 +291,9 @@ static int gov_init(om_job_ctx *ctx, void *js)
     const char *name = json_string_value(json_object_get(ctx->payload, "duty"));
     g->d = duty_find(name);
     if (!g->d)
-        return om_error_set(OM_EINVAL, "governance: unknown duty '%s' (paradox, eclipse, views "
-                                       "or optimize)",
+        return om_error_set(OM_EINVAL, "governance: unknown duty '%s' (paradox, eclipse, views, "
+                                       "optimize, infinity, retention, archive, tokens or "
+                                       "discovery)",
                             name ? name : "(none)");
     if (g->d->dialect && strcmp(g->d->dialect, om_store_dialect(ctx->store)) != 0)
         return om_step_done(ctx, "duty %s is for %s stores", g->d->name, g->d->dialect);

@@ -17,8 +17,17 @@
  *                            1; a plain REFRESH when that fails)
  *                  optimize  governance.optimize_interval_s  SQLite: PRAGMA optimize, and
  *                            PRAGMA incremental_vacuum when auto_vacuum is incremental
- *                An interval of 0 turns a duty off. Log archiving and retention are not
- *                governance duties here (not implemented in this layer).
+ *                  infinity  governance.infinity_interval_s  an Infinity tick (infinity.h)
+ *                  retention governance.retention_interval_s enqueues a `retention` job
+ *                                                           (unique key "retention:BUCKET")
+ *                  archive   governance.archive_interval_s   logs rows older than
+ *                            governance.archive_after_days to a compressed archive (archive.h)
+ *                  tokens    governance.tokens_interval_s    the token health check of every
+ *                            linked publishing account (targets/accounts.h om_account_check)
+ *                  discovery governance.discovery_interval_s a `discovery` job per project
+ *                                                           (unique key "discovery:P:BUCKET")
+ *                An interval of 0 turns a duty off. Stats pulls belong to the publishing
+ *                module (not a duty here).
  */
 #ifndef OMNIVA_OVERSIGHT_GOVERNANCE_H
 #define OMNIVA_OVERSIGHT_GOVERNANCE_H

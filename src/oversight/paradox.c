@@ -654,16 +654,6 @@ static const px_check checks[] = {
     {"files", check_files},               {"ledger", check_ledger},
 };
 
-static int role_name_ok(const char *r)
-{
-    if (!r || !*r || !(islower((unsigned char)*r) || *r == '_'))
-        return 0;
-    for (; *r; r++)
-        if (!islower((unsigned char)*r) && !isdigit((unsigned char)*r) && *r != '_')
-            return 0;
-    return 1;
-}
-
 /* On PostgreSQL: a connection as paradox.role when the login role may take it (*ro_out,
  * NULL otherwise); role_out says who the checks run as. */
 static int connect_ro(om_store *s, const om_config *cfg, om_store **ro_out, char **role_out)
@@ -683,48 +673,17 @@ static int connect_ro(om_store *s, const om_config *cfg, om_store **ro_out, char
         free(login);
         return OM_OK;
     }
-    if (!role_name_ok(role)) {
-        free(login);
-        return om_error_set(OM_EINVAL, "paradox.role '%s' is not a plain role name "
-                                       "([a-z_][a-z0-9_]*)", role);
+    rc = om_store_open_role(ro_out, s, role);
+    if (rc == OM_EPERMANENT) { /* missing, or not ours to take: run as the login role */
+        *role_out = xasprintf("%s (read-only role unavailable: %s)", login, om_error_msg());
+        rc = OM_OK;
+    } else if (rc == OM_OK) {
+        *role_out = xstrdup(role);
+    } else {
+        rc = om_error_wrap(rc, "paradox.role");
     }
-    char *may = NULL;
-    rc = om_store_query_value(s,
-                              "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
-                              "rolname = ?) THEN 'the role does not exist' WHEN "
-                              "pg_has_role(current_user, ?, 'MEMBER') THEN 'member' ELSE "
-                              "'the login role is not a member' END",
-                              OM_PARAMS(OM_TEXT(role), OM_TEXT(role)), &may);
-    if (rc) {
-        free(login);
-        return om_error_wrap(rc, "paradox: checking role %s", role);
-    }
-    if (strcmp(may, "member") != 0) {
-        *role_out = xasprintf("%s (read-only role %s unavailable: %s)", login, role, may);
-        free(may);
-        free(login);
-        return OM_OK;
-    }
-    free(may);
-    /* the role is a connection option, so a reconnect keeps it */
-    const char *url = om_store_url(s);
-    char *ro_url = xasprintf("%s%soptions=-c%%20role%%3D%s", url, strchr(url, '?') ? "&" : "?",
-                             role);
-    om_store *ro = NULL;
-    rc = om_store_open(&ro, ro_url);
-    free(ro_url);
-    char *now = NULL;
-    if (rc == OM_OK)
-        rc = om_store_query_value(ro, "SELECT CAST(current_user AS TEXT)", NULL, 0, &now);
-    if (rc) {
-        om_store_free(ro);
-        free(login);
-        return om_error_wrap(rc, "paradox: connecting as %s", role);
-    }
-    *role_out = now;
-    *ro_out = ro;
     free(login);
-    return OM_OK;
+    return rc;
 }
 
 static int last_sweep(px *x)

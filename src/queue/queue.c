@@ -351,6 +351,116 @@ int om_queue_pauses(om_queue *q, om_queue_pause_info **out, size_t *n_out)
     return OM_OK;
 }
 
+/* ---- job type limits (queue.h: the rows of job_type_limits in the store) -------------- */
+
+int om_queue_limit_set(om_queue *q, const char *type, int64_t max_concurrency,
+                       double rate_per_s, double burst, const char *reason, const char *set_by)
+{
+    OM_ASSERT(q);
+    int rc = om_queue_type_valid(type);
+    if (rc < 0)
+        return om_error_wrap(rc, "limit");
+    if (max_concurrency < -1 || rate_per_s < 0 || (rate_per_s > 0 && burst < 1))
+        return om_error_set(OM_EINVAL, "limit of %s: concurrency must be -1 or more, rate 0 or "
+                                       "more and burst at least 1 (got %lld, %g, %g)",
+                            type, (long long)max_concurrency, rate_per_s, burst);
+    rc = om_store_exec(q->store,
+                       "INSERT INTO job_type_limits (job_type, max_concurrency, rate_per_s, "
+                       "burst, tokens, refilled_us, reason, set_by, updated_at) VALUES (?, ?, ?, "
+                       "?, ?, ?, ?, ?, now()) ON CONFLICT (job_type) DO UPDATE SET "
+                       "max_concurrency = excluded.max_concurrency, rate_per_s = "
+                       "excluded.rate_per_s, burst = excluded.burst, tokens = excluded.tokens, "
+                       "refilled_us = excluded.refilled_us, reason = excluded.reason, set_by = "
+                       "excluded.set_by, updated_at = now()",
+                       OM_PARAMS(OM_TEXT(type), OM_INT(max_concurrency), OM_REAL(rate_per_s),
+                                 OM_REAL(burst < 1 ? 1 : burst), OM_REAL(burst < 1 ? 1 : burst),
+                                 OM_INT(om_now_us()), OM_TEXT(reason ? reason : ""),
+                                 OM_TEXT(set_by ? set_by : "operator")),
+                       NULL);
+    return rc < 0 ? om_error_wrap(rc, "limiting job type %s", type) : OM_OK;
+}
+
+int om_queue_limit_clear(om_queue *q, const char *type, int *cleared_out)
+{
+    OM_ASSERT(q && type);
+    int64_t n = 0;
+    int rc = om_store_exec(q->store, "DELETE FROM job_type_limits WHERE job_type = ?",
+                           OM_PARAMS(OM_TEXT(type)), &n);
+    if (rc < 0)
+        return om_error_wrap(rc, "clearing the limits of job type %s", type);
+    if (cleared_out)
+        *cleared_out = n > 0;
+    return OM_OK;
+}
+
+void om_queue_limits_free(om_queue_limit *l, size_t n)
+{
+    for (size_t i = 0; l && i < n; i++) {
+        free(l[i].reason);
+        free(l[i].set_by);
+    }
+    free(l);
+}
+
+int om_queue_limits(om_queue *q, om_queue_limit **out, size_t *n_out)
+{
+    OM_ASSERT(q && out && n_out);
+    *out = NULL;
+    *n_out = 0;
+    om_rows *r = NULL;
+    int rc = om_store_query(q->store,
+                            "SELECT job_type, max_concurrency, rate_per_s, burst, reason, set_by, "
+                            "updated_at FROM job_type_limits ORDER BY job_type",
+                            NULL, 0, &r);
+    if (rc < 0)
+        return om_error_wrap(rc, "reading the job type limits (an old schema? run 'omniva "
+                                 "migrate')");
+    size_t n = om_rows_count(r);
+    om_queue_limit *l = n ? xcalloc(n, sizeof(*l)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(l[i].type, sizeof(l[i].type), "%s", om_rows_get(r, i, 0));
+        l[i].max_concurrency = om_rows_int(r, i, "max_concurrency", -1);
+        l[i].rate_per_s = om_rows_get(r, i, 2) ? strtod(om_rows_get(r, i, 2), NULL) : 0;
+        l[i].burst = om_rows_get(r, i, 3) ? strtod(om_rows_get(r, i, 3), NULL) : 1;
+        l[i].reason = xstrdup(om_rows_get(r, i, 4) ? om_rows_get(r, i, 4) : "");
+        l[i].set_by = xstrdup(om_rows_get(r, i, 5) ? om_rows_get(r, i, 5) : "");
+        l[i].updated_us = om_queue_ts_us(om_rows_get(r, i, 6));
+    }
+    om_rows_free(r);
+    *out = l;
+    *n_out = n;
+    return OM_OK;
+}
+
+/* Takes one token of type's bucket: *won_out 1 when there was one. The refill and the take
+ * are one UPDATE, so workers on several nodes share the bucket. */
+static int limit_take_token(om_queue *q, const char *type, int *won_out)
+{
+    int64_t now = om_now_us(), won = 0;
+    /* tokens after the refill: min(burst, tokens + elapsed * rate) */
+#define REFILLED                                                                            \
+    "(CASE WHEN tokens + (? - refilled_us) * rate_per_s / 1000000.0 > burst THEN burst "     \
+    "ELSE tokens + (? - refilled_us) * rate_per_s / 1000000.0 END)"
+    int rc = om_store_exec(q->store,
+                           "UPDATE job_type_limits SET tokens = " REFILLED " - 1, refilled_us = ? "
+                           "WHERE job_type = ? AND rate_per_s > 0 AND " REFILLED " >= 1",
+                           OM_PARAMS(OM_INT(now), OM_INT(now), OM_INT(now), OM_TEXT(type),
+                                     OM_INT(now), OM_INT(now)),
+                           &won);
+#undef REFILLED
+    *won_out = won > 0;
+    return rc < 0 ? om_error_wrap(rc, "taking a token of job type %s", type) : OM_OK;
+}
+
+static void limit_give_token(om_queue *q, const char *type)
+{
+    if (om_store_exec(q->store,
+                      "UPDATE job_type_limits SET tokens = tokens + 1 WHERE job_type = ? AND "
+                      "rate_per_s > 0",
+                      OM_PARAMS(OM_TEXT(type)), NULL) < 0)
+        om_error_clear(); /* a token lost: the bucket refills anyway */
+}
+
 /* Claims like the backend, leaving paused types out; a paused type whose probe is due
  * gives ONE job (when room is left), reserved first so two workers never both probe. */
 static int claim_unpaused(om_queue *q, const char *const *types, size_t ntypes,
@@ -423,6 +533,76 @@ static int claim_unpaused(om_queue *q, const char *const *types, size_t ntypes,
     return rc < 0 ? om_error_wrap(rc, "claim") : OM_OK;
 }
 
+/* Claims honouring the limits (queue.h), then the pauses (claim_unpaused). */
+static int claim_limited(om_queue *q, const char *const *types, size_t ntypes,
+                         const char *worker, int64_t lease_ms, om_job *jobs_out, size_t max,
+                         size_t *n_out)
+{
+    om_queue_limit *l = NULL;
+    size_t nl = 0;
+    int rc = om_queue_limits(q, &l, &nl);
+    if (rc < 0)
+        return om_error_wrap(rc, "claim");
+    if (nl == 0)
+        return claim_unpaused(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
+    const char **allowed = xcalloc(ntypes, sizeof(*allowed));
+    const char **tokened = xcalloc(ntypes, sizeof(*tokened));
+    size_t nallowed = 0, ntokened = 0;
+    om_queue_stat *st = NULL;
+    size_t nst = 0;
+    int have_stats = 0;
+    for (size_t i = 0; rc == OM_OK && i < ntypes; i++) {
+        const om_queue_limit *li = NULL;
+        for (size_t k = 0; k < nl && !li; k++)
+            if (!strcmp(l[k].type, types[i]))
+                li = &l[k];
+        if (!li) {
+            allowed[nallowed++] = types[i];
+            continue;
+        }
+        if (li->max_concurrency == 0)
+            continue;
+        if (li->max_concurrency > 0) {
+            if (!have_stats) {
+                rc = om_queue_stats(q, &st, &nst);
+                if (rc < 0)
+                    break;
+                have_stats = 1;
+            }
+            int64_t leased = 0;
+            for (size_t k = 0; k < nst; k++)
+                if (!strcmp(st[k].type, types[i]))
+                    leased = st[k].leased;
+            if (leased >= li->max_concurrency)
+                continue;
+        }
+        if (li->rate_per_s > 0) {
+            int won = 0;
+            rc = limit_take_token(q, types[i], &won);
+            if (rc < 0 || !won)
+                continue;
+            tokened[ntokened++] = types[i];
+        }
+        allowed[nallowed++] = types[i];
+    }
+    if (rc == OM_OK && nallowed)
+        rc = claim_unpaused(q, allowed, nallowed, worker, lease_ms, jobs_out,
+                            ntokened ? 1 : max, n_out);
+    /* a token taken for a type the claim did not return goes back */
+    for (size_t i = 0; i < ntokened; i++) {
+        int used = 0;
+        for (size_t k = 0; k < *n_out && !used; k++)
+            used = !strcmp(jobs_out[k].type, tokened[i]);
+        if (!used)
+            limit_give_token(q, tokened[i]);
+    }
+    free(st);
+    free(allowed);
+    free(tokened);
+    om_queue_limits_free(l, nl);
+    return rc < 0 ? om_error_wrap(rc, "claim") : OM_OK;
+}
+
 int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
 {
@@ -440,7 +620,20 @@ int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const c
     if (!worker || !*worker)
         worker = "anonymous";
     memset(jobs_out, 0, max * sizeof(*jobs_out));
-    return claim_unpaused(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
+    return claim_limited(q, types, ntypes, worker, lease_ms, jobs_out, max, n_out);
+}
+
+int om_queue_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms)
+{
+    OM_ASSERT(q && types && ntypes > 0);
+    NOT_FORKED(q);
+    if (timeout_ms <= 0)
+        return OM_OK;
+    if (!q->be->wait) {
+        om_sleep_ms(timeout_ms);
+        return OM_OK;
+    }
+    return q->be->wait(q, types, ntypes, timeout_ms);
 }
 
 static void assert_job(const om_job *job)

@@ -134,6 +134,14 @@ int om_queue_relay(om_queue *q, size_t *relayed_out);
  * *n_out may be 0 (nothing claimable): that is OM_OK. jobs_out must hold `max` entries. */
 int om_queue_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
                    int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out);
+/* Blocks until a job of one of `types` may have become claimable, or timeout_ms passes,
+ * whichever comes first (then claim: a wake-up is a hint, a claim may still find nothing).
+ * No wake-up is lost between a claim that found nothing and the next wait. Redis: BLPOP on
+ * the types' wake lists (enqueue, relay, reap and retry push a token); SQLite: inotify on
+ * the database's directory (any commit to the file or its WAL wakes, cross-process);
+ * backends without a way to wait sleep. A signal may end the wait early. OM_OK, or a
+ * connection error (OM_EUNAVAIL) after which the caller reconnects. */
+int om_queue_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms);
 int om_queue_heartbeat(om_queue *q, const om_job *job, int64_t lease_ms);
 int om_queue_ack(om_queue *q, const om_job *job);
 /* n jobs acked in one round trip; each must hold its current token. *acked_out counts.
@@ -196,5 +204,32 @@ int om_queue_pause_reprobe(om_queue *q, const char *type, int64_t probe_after_ms
 /* Every paused type; *out is the caller's (om_queue_pauses_free). */
 int om_queue_pauses(om_queue *q, om_queue_pause_info **out, size_t *n_out);
 void om_queue_pauses_free(om_queue_pause_info *p, size_t n);
+
+/* Limits of a job type (Infinity, src/oversight/infinity.c): rows of the store's
+ * `job_type_limits` table (migration 10), shared by every worker of a deployment whatever
+ * the queue backend, read by om_queue_claim before it claims (one small query per claim):
+ *   max_concurrency  -1 unlimited; 0 stopped (nothing of the type is claimed); N > 0: a
+ *                    claim skips the type while N of its jobs are leased (counted through
+ *                    om_queue_stats, so across nodes; two claims racing may both pass: a
+ *                    soft limit);
+ *   rate_per_s       0 unlimited; > 0 a token bucket of `burst` tokens refilled at that
+ *                    rate, one token taken (an atomic UPDATE of the row) per job claimed,
+ *                    given back when the claim found nothing of the type. While a rate
+ *                    applies to a type, a claim returns at most one job.
+ * om_queue_limit_set replaces the type's limits (the bucket starts full); clear removes
+ * them (*cleared_out 1 when there were some; may be NULL). */
+typedef struct om_queue_limit {
+    char type[OM_JOB_TYPE_MAX];
+    int64_t max_concurrency;
+    double rate_per_s, burst;
+    char *reason, *set_by;
+    int64_t updated_us;
+} om_queue_limit;
+int om_queue_limit_set(om_queue *q, const char *type, int64_t max_concurrency,
+                       double rate_per_s, double burst, const char *reason, const char *set_by);
+int om_queue_limit_clear(om_queue *q, const char *type, int *cleared_out);
+/* Every limited type; *out is the caller's (om_queue_limits_free). */
+int om_queue_limits(om_queue *q, om_queue_limit **out, size_t *n_out);
+void om_queue_limits_free(om_queue_limit *l, size_t n);
 
 #endif

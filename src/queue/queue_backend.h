@@ -32,6 +32,8 @@ typedef struct om_queue_backend {
     int (*get)(om_queue *q, const char *job_id, om_job *out);
     int (*list)(om_queue *q, const om_queue_filter *f, om_job_list *out);
     int (*stats)(om_queue *q, om_queue_stat **stats_out, size_t *n_out);
+    /* optional (NULL: the wrapper sleeps): see om_queue_wait */
+    int (*wait)(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms);
 } om_queue_backend;
 
 #define OM_QUEUE_BACKEND_VERSION 1

@@ -27,6 +27,10 @@
  *   omniva:{T}:clock     last ready time handed out (us), so jobs enqueued in the same
  *                        microsecond keep their FIFO order.
  *   omniva:types         SET of every type ever enqueued (list/stats/reap/get walk it).
+ *   omniva:{T}:wake      LIST of at most 8 tokens: a script that makes a job of T ready
+ *                        (enqueue, relay, reap, retry, a claim promoting delayed jobs) pushes
+ *                        one; an idle worker BLPOPs the lists of its types (rd_wait), so it
+ *                        wakes when work arrives instead of on a poll interval.
  * Scripts that take a job id without its type (get, retry) find the type through
  * omniva:types. Claims over several types and batch acks touch keys of several hash tags,
  * and job keys are computed inside the scripts: fine on a standalone server (which the
@@ -615,6 +619,32 @@ static int rd_relay(om_queue *q, size_t *relayed_out)
     return OM_OK;
 }
 
+/* BLPOP on the types' wake lists. A token left by work that came while this worker was
+ * busy makes the next wait return at once (the claim then finds that work or nothing). */
+static int rd_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms)
+{
+    rq *r = RQ(q);
+    int rc = conn_ensure(r);
+    if (rc)
+        return rc;
+    int64_t cap = REDIS_COMMAND_TIMEOUT_MS - 2000; /* stay under the socket timeout */
+    if (timeout_ms > cap)
+        timeout_ms = cap;
+    args a = {0};
+    args_str(&a, "BLPOP");
+    for (size_t i = 0; i < ntypes; i++)
+        args_own(&a, xasprintf("omniva:{%s}:wake", types[i]));
+    args_own(&a, xasprintf("%.3f", (double)(timeout_ms < 1 ? 1 : timeout_ms) / 1000.0));
+    redisReply *rep = redisCommandArgv(r->c, (int)a.n, a.v, a.len);
+    args_free(&a);
+    if (!rep)
+        return conn_lost(r, "BLPOP wake");
+    if (rep->type == REDIS_REPLY_ERROR)
+        rc = om_error_set(OM_ERROR, "redis %s:%d: BLPOP wake: %s", r->host, r->port, rep->str);
+    freeReplyObject(rep);
+    return rc;
+}
+
 static int rd_claim(om_queue *q, const char *const *types, size_t ntypes, const char *worker,
                     int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
 {
@@ -1006,4 +1036,5 @@ const om_queue_backend om_queue_backend_redis = {
     .list = rd_list,
     .stats = rd_stats,
     .expire_lease = rd_expire_lease,
+    .wait = rd_wait,
 };

@@ -25,7 +25,11 @@
 #include "base/common.h"
 #include "base/hex.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <sqlite3.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "queue/queue_backend.h"
 
@@ -46,6 +50,9 @@ typedef struct sq {
     sqlite3_stmt *ins, *find_unique;
     sqlite3_stmt *claim[SQ_MAX_CACHED_TYPES + 1];
     sqlite3_stmt *ack, *hb, *fail, *bury, *reap, *retry, *get, *state_of, *expire;
+    int wake_fd;      /* inotify on the database's directory (sq_wait), -1 none, -2 failed */
+    char *wake_names; /* "NAME\0NAME-wal\0": the files whose writes wake a waiter */
+    int64_t last_wake_ms; /* when sq_wait last returned for a write (monotonic) */
 } sq;
 
 static sq *SQ(om_queue *q)
@@ -222,6 +229,7 @@ static int sq_open(om_queue *q, const char *url)
     }
     sq *s = xcalloc(1, sizeof(*s));
     s->path = path;
+    s->wake_fd = -1;
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         om_error_set(OM_EUNAVAIL, "sqlite queue: cannot open %s: %s", path,
@@ -282,9 +290,105 @@ static void sq_close(om_queue *q)
     for (size_t i = 0; i <= SQ_MAX_CACHED_TYPES; i++)
         sqlite3_finalize(s->claim[i]);
     sqlite3_close(s->db);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    free(s->wake_names);
     free(s->path);
     free(s);
     q->impl = NULL;
+}
+
+/* ---- wake-ups ------------------------------------------------------------------------
+ * Every commit of any process writes the WAL (or, in rollback mode, the file) with write(),
+ * which inotify reports as IN_MODIFY on the database's directory: a waiter wakes when any
+ * process commits, so a job enqueued by a job process in another worker wakes this one
+ * without a doorbell of its own. The watch is made at the first claim on this connection,
+ * before the claim runs, so a commit between a claim that found nothing and the next wait
+ * is already queued on the descriptor (no lost wake-up). An empty claim usually writes
+ * nothing, but one that takes and gives back a token of a rate-limited type (queue.c) does,
+ * and would wake the idle workers (itself included) again and again: wake-ups that follow
+ * one another closer than WAKE_SPACING_MS are held back to that spacing, which bounds such a
+ * loop at 40 claims a second per idle worker while a first wake-up after a quiet spell is
+ * immediate. */
+#define WAKE_SPACING_MS 25
+static void wake_watch(sq *s)
+{
+    if (s->wake_fd != -1)
+        return;
+    s->wake_fd = -2;
+    const char *slash = strrchr(s->path, '/');
+    char *dir = slash ? xstrndup(s->path, (size_t)(slash - s->path)) : xstrdup(".");
+    if (!*dir) {
+        free(dir);
+        dir = xstrdup("/");
+    }
+    const char *base = slash ? slash + 1 : s->path;
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && inotify_add_watch(fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO) >= 0) {
+        size_t bl = strlen(base);
+        s->wake_names = xmalloc(2 * bl + 6);
+        memcpy(s->wake_names, base, bl + 1);
+        memcpy(s->wake_names + bl + 1, base, bl);
+        memcpy(s->wake_names + 2 * bl + 1, "-wal", 5);
+        s->wake_fd = fd;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Reads the queued events; 1 when one of them names the database or its WAL. */
+static int wake_drain(sq *s)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    int hit = 0;
+    size_t bl = strlen(s->wake_names);
+    const char *wal = s->wake_names + bl + 1;
+    for (;;) {
+        ssize_t k = read(s->wake_fd, buf, sizeof(buf));
+        if (k <= 0)
+            break;
+        for (char *p = buf; p < buf + k;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            if (ev->len && (!strcmp(ev->name, s->wake_names) || !strcmp(ev->name, wal)))
+                hit = 1;
+            p += sizeof(*ev) + ev->len;
+        }
+    }
+    return hit;
+}
+
+static int sq_wait(om_queue *q, const char *const *types, size_t ntypes, int64_t timeout_ms)
+{
+    (void)types;
+    (void)ntypes;
+    sq *s = SQ(q);
+    wake_watch(s);
+    if (s->wake_fd < 0) {
+        om_sleep_ms(timeout_ms);
+        return OM_OK;
+    }
+    int64_t end = om_mono_ms() + timeout_ms;
+    for (;;) {
+        if (wake_drain(s)) {
+            int64_t since = om_mono_ms() - s->last_wake_ms;
+            if (since >= 0 && since < WAKE_SPACING_MS) {
+                int64_t pause = WAKE_SPACING_MS - since;
+                om_sleep_ms(pause < end - om_mono_ms() ? pause : end - om_mono_ms());
+            }
+            s->last_wake_ms = om_mono_ms();
+            return OM_OK;
+        }
+        int64_t left = end - om_mono_ms();
+        if (left <= 0)
+            return OM_OK;
+        struct pollfd pf = {.fd = s->wake_fd, .events = POLLIN};
+        int pr = poll(&pf, 1, (int)left);
+        if (pr < 0 && errno == EINTR)
+            return OM_OK; /* a signal: let the caller look at its flags */
+        if (pr == 0)
+            return OM_OK;
+    }
 }
 
 /* One insert on the queue connection (inside a transaction the caller opened). */
@@ -422,6 +526,7 @@ static int sq_claim(om_queue *q, const char *const *types, size_t ntypes, const 
                     int64_t lease_ms, om_job *jobs_out, size_t max, size_t *n_out)
 {
     sq *s = SQ(q);
+    wake_watch(s); /* before the claim: see sq_wait */
     sqlite3_stmt *st = NULL;
     int cached = ntypes <= SQ_MAX_CACHED_TYPES;
     int rc;
@@ -888,4 +993,5 @@ const om_queue_backend om_queue_backend_sqlite = {
     .list = sq_list,
     .stats = sq_stats,
     .expire_lease = sq_expire_lease,
+    .wait = sq_wait,
 };

@@ -122,6 +122,20 @@ static const om_stage selftest_stage = {
     .entity_type = "jobs",
 };
 
+/* selftest.render: a job type with a GPU namespace (gpu_setting editor.gpu) that does
+ * nothing but finish, so the routing and the CPU fallback are testable without a GPU. */
+static const om_step selftest_render_steps[] = {
+    {"INIT", NULL},
+    {NULL, NULL},
+};
+
+static const om_stage selftest_render_stage = {
+    .type = "selftest.render",
+    .source = "selftest_worker",
+    .steps = selftest_render_steps,
+    .gpu_setting = "editor.gpu",
+};
+
 static int reap_step(om_job_ctx *ctx, void *js)
 {
     (void)js;
@@ -152,4 +166,5 @@ void om_runtime_register_builtin(void)
 {
     om_runtime_register(&selftest_stage);
     om_runtime_register(&reap_stage);
+    om_runtime_register(&selftest_render_stage);
 }

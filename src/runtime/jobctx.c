@@ -268,6 +268,8 @@ int om_job_emit(om_job_ctx *ctx, const char *type, json_t *payload, json_t *pare
     if (!text)
         return om_error_set(OM_EINVAL, "follow-up '%s' payload cannot be serialised", type);
 
+    char routed[OM_JOB_TYPE_MAX + 8];
+    type = om_runtime_route(ctx->cfg, type, routed, sizeof(routed));
     om_job_spec spec = OM_JOB_SPEC_INIT;
     spec.type = type;
     spec.payload = text;

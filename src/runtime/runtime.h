@@ -101,7 +101,19 @@ struct om_stage {
     int64_t timeout_ms;        /* 0: runtime default (10 min) */
     int64_t lease_ms;          /* 0: runtime default (30 s), renewed by heartbeats */
     const char *entity_type;   /* for the completion packet, e.g. "videos" (may be NULL) */
+    const char *gpu_setting;   /* a boolean setting ("editor.gpu"): when true, jobs of this
+                                * type are enqueued as "TYPE.gpu" (om_runtime_route) and run
+                                * by `omniva worker --gpu` nodes, or by CPU workers once no
+                                * GPU worker has been alive for worker.gpu_fallback_s */
 };
+
+/* GPU routing. The queue namespace of GPU work is the type with OM_GPU_SUFFIX; the stage of
+ * "edit.gpu" is the stage of "edit" (om_runtime_find strips the suffix). om_runtime_route
+ * writes into buf the type a new job of `type` is enqueued as under cfg (the type itself, or
+ * TYPE.gpu when its stage's gpu_setting is true) and returns buf. om_job_emit routes every
+ * follow-up; code that enqueues a stage's job directly (the CLI, the API) should call it. */
+#define OM_GPU_SUFFIX ".gpu"
+const char *om_runtime_route(const om_config *cfg, const char *type, char *buf, size_t bufsize);
 
 /* Parses the job's envelope once: job->payload must be a JSON object (no duplicate keys);
  * trace_id, when present, a string (default: the job id); project_id, when present, a string
@@ -153,6 +165,10 @@ typedef struct om_worker_opts {
     int once;                 /* exit when no job is claimable (and none in flight) */
     int64_t idle_sleep_ms;    /* poll interval when idle; 0: 200 ms */
     const char *home;         /* workspace (for child processes) */
+    int gpu;                  /* a GPU render node (`omniva worker --gpu`): serves TYPE.gpu
+                               * first for every served type with a gpu_setting, and says
+                               * so in worker_nodes (migration 13) */
+    const char *gpu_encoder;  /* what the start-up probe found ("h264_nvenc", "h264_vaapi") */
 } om_worker_opts;
 
 /* Runs workers until SIGTERM/SIGINT (drain) or, with once, until idle. */

@@ -55,7 +55,11 @@ typedef struct rt_worker {
     const om_worker_opts *opts;
     rt_settings set;
     const char **types;
-    size_t ntypes;
+    size_t ntypes;     /* all served types (GPU worker: TYPE.gpu ones first) */
+    size_t nclaim;     /* how many of types a claim names now (CPU worker: the GPU namespace
+                          only while falling back, see gpu_check) */
+    size_t nbase, ngpu;
+    int64_t gpu_last_alive_us, next_gpu_check;
     char name[160];
     om_store *store;
     om_queue *queue;
@@ -820,6 +824,12 @@ static int once_must_wait(rt_worker *w)
                     next = l.jobs[i].not_before_us;
             }
     om_job_list_free(&l);
+    for (size_t i = w->nclaim; i < w->ntypes; i++) { /* GPU jobs left to a GPU worker */
+        om_queue_filter fr = {"ready", w->types[i], 1};
+        if (om_queue_list(w->queue, &fr, &l) == OM_OK)
+            due += l.n;
+        om_job_list_free(&l);
+    }
     static int64_t last_note_ms;
     if ((leased || due) && om_mono_ms() - last_note_ms >= 10000) {
         char ts[OM_TIME_LEN];
@@ -828,6 +838,64 @@ static int once_must_wait(rt_worker *w)
         last_note_ms = om_mono_ms();
     }
     return leased || due;
+}
+
+/* ---- GPU render nodes ---------------------------------------------------------------
+ * A GPU worker (opts->gpu) serves TYPE.gpu before TYPE for every served type whose stage
+ * has a gpu_setting, and keeps its worker_nodes row fresh (every reap interval; deleted at a
+ * clean stop). A CPU worker claims TYPE.gpu only once no GPU worker has been seen for
+ * worker.gpu_fallback_s (seen = a row fresher than worker.gpu_alive_s), counted from the
+ * last GPU worker seen or from its own start; the stage then picks libx264 itself
+ * (om_editplan_pick_encoder). */
+static void gpu_check(rt_worker *w)
+{
+    int64_t now_us = om_now_us();
+    w->next_gpu_check = om_mono_ms() + w->set.reap_ms;
+    if (!w->ngpu || !w->store)
+        return;
+    if (w->opts->gpu) {
+        char host[64] = "localhost";
+        gethostname(host, sizeof(host) - 1);
+        if (om_store_exec(w->store,
+                          "INSERT INTO worker_nodes (name, host, gpu, encoder, seen_at) "
+                          "VALUES (?, ?, ?, ?, now()) ON CONFLICT (name) DO UPDATE SET "
+                          "seen_at = excluded.seen_at, encoder = excluded.encoder",
+                          OM_PARAMS(OM_TEXT(w->name), OM_TEXT(host), OM_BOOL(1),
+                                    OM_TEXT(w->opts->gpu_encoder ? w->opts->gpu_encoder : "")),
+                          NULL))
+            om_warn("worker", "recording this GPU node: %s", om_error_msg());
+        return;
+    }
+    char *seen = NULL;
+    int64_t seen_us = 0;
+    if (om_store_query_value(w->store, "SELECT max(seen_at) FROM worker_nodes WHERE gpu = ?",
+                             OM_PARAMS(OM_BOOL(1)), &seen) == OM_OK && seen)
+        om_time_parse(seen, &seen_us);
+    free(seen);
+    int64_t alive_us = om_config_long(w->cfg, "worker.gpu_alive_s") * 1000000;
+    if (seen_us && now_us - seen_us <= alive_us) {
+        w->gpu_last_alive_us = seen_us;
+        if (w->nclaim != w->nbase)
+            om_info("worker", "a GPU worker is alive again: GPU jobs are left to it");
+        w->nclaim = w->nbase;
+        return;
+    }
+    if (seen_us > w->gpu_last_alive_us)
+        w->gpu_last_alive_us = seen_us;
+    int64_t fallback_us = om_config_long(w->cfg, "worker.gpu_fallback_s") * 1000000;
+    if (w->nclaim == w->nbase && now_us - w->gpu_last_alive_us >= fallback_us) {
+        om_warn("worker", "no GPU worker alive for %lld s: this CPU worker takes GPU jobs "
+                          "(they render with libx264)",
+                (long long)((now_us - w->gpu_last_alive_us) / 1000000));
+        w->nclaim = w->ntypes;
+    }
+}
+
+static void gpu_forget(rt_worker *w)
+{
+    if (w->opts->gpu && w->ngpu && w->store)
+        om_store_exec(w->store, "DELETE FROM worker_nodes WHERE name = ?",
+                      OM_PARAMS(OM_TEXT(w->name)), NULL);
 }
 
 static int worker_loop(rt_worker *w)
@@ -874,7 +942,9 @@ static int worker_loop(rt_worker *w)
         om_job job;
         memset(&job, 0, sizeof(job));
         size_t n = 0;
-        rc = om_queue_claim(w->queue, (const char *const *)w->types, w->ntypes, w->name,
+        if (now >= w->next_gpu_check)
+            gpu_check(w);
+        rc = om_queue_claim(w->queue, (const char *const *)w->types, w->nclaim, w->name,
                             w->set.lease_ms, &job, 1, &n);
         if (rc) {
             if (++claim_failures == 1 || claim_failures % 20 == 0)
@@ -890,7 +960,12 @@ static int worker_loop(rt_worker *w)
         if (n == 0) {
             if (w->opts->once && !once_must_wait(w))
                 break;
-            sleep_interruptible(w->set.idle_ms);
+            /* woken by the queue when work arrives; idle_ms bounds the wait (delayed jobs
+             * coming due, reaping, relaying) */
+            rc = om_queue_wait(w->queue, (const char *const *)w->types, w->nclaim,
+                               w->set.idle_ms);
+            if (rc && conn_error(rc))
+                worker_disconnect(w);
             continue;
         }
         run_job(w, &job);
@@ -922,33 +997,56 @@ static int worker_process(const om_config *cfg, const om_worker_opts *opts, int 
             n++;
     if (n == 0)
         n = om_runtime_count();
-    w.types = xcalloc(n + 1, sizeof(*w.types));
-    if (opts->types && opts->types[0])
-        for (size_t i = 0; i < n; i++)
-            w.types[i] = opts->types[i];
-    else
-        for (size_t i = 0; i < n; i++)
-            w.types[i] = om_runtime_at(i)->type;
-    w.ntypes = n;
+    w.types = xcalloc(2 * n + 1, sizeof(*w.types));
+    const char **base = xcalloc(n + 1, sizeof(*base));
+    char **gpu_names = xcalloc(n + 1, sizeof(*gpu_names));
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        base[i] = opts->types && opts->types[0] ? opts->types[i] : om_runtime_at(i)->type;
+        const om_stage *st = om_runtime_find(base[i]);
+        if (st && st->gpu_setting && !strcmp(st->type, base[i]))
+            gpu_names[ng++] = xasprintf("%s%s", base[i], OM_GPU_SUFFIX);
+    }
+    /* GPU worker: [gpu types][base types] (GPU work first); CPU worker: [base][gpu], the
+     * gpu ones claimed only while falling back */
+    size_t k = 0;
+    for (size_t i = 0; opts->gpu && i < ng; i++)
+        w.types[k++] = gpu_names[i];
+    for (size_t i = 0; i < n; i++)
+        w.types[k++] = base[i];
+    for (size_t i = 0; !opts->gpu && i < ng; i++)
+        w.types[k++] = gpu_names[i];
+    free(base);
+    w.nbase = n;
+    w.ngpu = ng;
+    w.ntypes = n + ng;
+    w.nclaim = opts->gpu ? w.ntypes : n;
+    w.gpu_last_alive_us = om_now_us();
 
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     int keeper_fd = -1;
     w.keeper = keeper_start(cfg, &keeper_fd);
     rt_sink_install();
     om_sbuf tl = OM_SBUF_INIT;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < w.nclaim; i++)
         sb_printf(&tl, "%s%s", i ? "," : "", w.types[i]);
-    om_info("worker", "worker %s started (types %s, lease %lld ms, reap every %lld ms)", w.name,
-            sb_str(&tl), (long long)w.set.lease_ms, (long long)w.set.reap_ms);
+    om_info("worker", "worker %s started (types %s, lease %lld ms, reap every %lld ms)%s%s", w.name,
+            sb_str(&tl), (long long)w.set.lease_ms, (long long)w.set.reap_ms,
+            opts->gpu ? "; GPU node, encoder " : "",
+            opts->gpu ? (opts->gpu_encoder ? opts->gpu_encoder : "?") : "");
     int rc = n ? worker_loop(&w) : om_error_set(OM_EINVAL, "no job types to serve");
     if (rc)
         om_err("worker", "worker %s: %s", w.name, om_error_msg());
     om_info("worker", "worker %s stopped%s", w.name, g_stop ? " (drained)" : "");
+    gpu_forget(&w);
     worker_disconnect(&w);
     keeper_stop(w.keeper, keeper_fd);
     reap_orphans(&w);
     rt_sink_uninstall();
     sb_release(&tl);
+    for (size_t i = 0; i < ng; i++)
+        free(gpu_names[i]);
+    free(gpu_names);
     free(w.types);
     return rc;
 }

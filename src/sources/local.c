@@ -205,7 +205,8 @@ static int local_list(om_source_ctx *ctx, const om_source_creator *cr, size_t li
                             root);
     found_list l = {0};
     walk_dir(root, "", 0, &l);
-    qsort(l.v, l.n, sizeof(*l.v), cmp_found);
+    if (l.n) /* qsort(NULL, 0) is undefined (an empty folder) */
+        qsort(l.v, l.n, sizeof(*l.v), cmp_found);
     for (size_t i = 0; i < l.n; i++) {
         found *f = &l.v[i];
         if (out->n < limit) {

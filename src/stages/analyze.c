@@ -24,6 +24,7 @@
 #include "base/common.h"
 #include "asr/asr.h"
 #include "cognition/candidates.h"
+#include "media/mstore.h"
 #include "media/probe.h"
 #include "media/signals.h"
 #include "runtime/runtime.h"
@@ -42,7 +43,8 @@ typedef struct analyze {
     json_t *brand;    /* projects.brand or NULL */
     char *subtitle;   /* artifact path as stored (relative to the home) or NULL */
     char *subtitle_path; /* the same, usable */
-    char *media_path; /* videos.file_path, usable (om_config_path_from_row) */
+    char *media_path; /* videos.file_path, usable (a local path: om_mstore_local) */
+    om_mstore *ms;    /* the media store; holds the cached files until release */
     om_media_info info;
     om_signals sig;
     om_pcm pcm;
@@ -87,9 +89,14 @@ static int load(analyze *a)
         rc = OM_OK;
     if (rc)
         return rc;
-    a->media_path =
-        om_config_path_from_row(a->ctx->cfg, local_path(om_rows_getn(a->video, 0, "file_path")));
-    a->subtitle_path = om_config_path_from_row(a->ctx->cfg, a->subtitle);
+    rc = om_mstore_open(&a->ms, a->ctx->cfg);
+    if (rc == OM_OK)
+        rc = om_mstore_local(a->ms, local_path(om_rows_getn(a->video, 0, "file_path")),
+                             om_rows_getn(a->video, 0, "checksum"), &a->media_path);
+    if (rc == OM_OK && a->subtitle)
+        rc = om_mstore_local(a->ms, a->subtitle, NULL, &a->subtitle_path);
+    if (rc)
+        return om_error_wrap(rc, "video %s", a->video_id);
     const char *path = a->media_path;
     rc = om_media_probe(path, &a->info);
     if (rc)
@@ -449,6 +456,7 @@ static void analyze_release(om_job_ctx *ctx, void *js)
     free(a->subtitle);
     free(a->subtitle_path);
     free(a->media_path);
+    om_mstore_free(a->ms);
     om_signals_release(&a->sig);
     om_pcm_release(&a->pcm);
     om_transcript_release(&a->t);

@@ -102,6 +102,7 @@ const char *om_demo_brand_json(void)
            "  \"quiet_hours\": {\"start\": 23, \"end\": 7},\n"
            "  \"timezone\": \"Europe/Berlin\",\n"
            "  \"reframe\": \"content\",\n"
+           "  \"caption\": {\"style\": \"pop\"},\n"
            "  \"targets\": [\"export\"]\n"
            "}\n";
 }
@@ -174,7 +175,7 @@ static void fmt_ts(char *buf, size_t n, double t, char sep)
 static int run_quiet(const char *const *argv)
 {
     om_proc_result r;
-    int rc = om_proc_run(&(om_proc_opts){.argv = argv, .timeout_ms = 300000}, &r);
+    int rc = om_proc_run(&(om_proc_opts){.argv = argv, .timeout_ms = 1800000}, &r);
     if (rc == OM_OK && r.exit_code != 0) {
         const char *tail = r.err_len > 400 ? r.err + r.err_len - 400 : r.err;
         rc = om_error_set(OM_ERROR, "%s failed (exit %d): %s", argv[0], r.exit_code, tail);
@@ -281,6 +282,11 @@ out:
 
 int om_demo_make_talk(const char *dir, const char *name, double minutes)
 {
+    return om_demo_make_talk_sub(dir, name, minutes, NULL);
+}
+
+int om_demo_make_talk_sub(const char *dir, const char *name, double minutes, const char *sidecar)
+{
     /* ~3.5 s a sentence with its pause: cycle the demo scripts until long enough */
     size_t want = (size_t)(minutes * 60.0 / 3.5) + 1, k = 0;
     const char **sentences = xcalloc(want + 1, sizeof(char *));
@@ -288,7 +294,7 @@ int om_demo_make_talk(const char *dir, const char *name, double minutes)
         for (size_t v = 0; v < OM_ARRAY_LEN(demo_videos) && k < want; v++)
             for (int i = 0; demo_videos[v].sentences[i] && k < want; i++)
                 sentences[k++] = demo_videos[v].sentences[i];
-    demo_video talk = {name, NULL, "en-us", 12000, 800, 40, "2026-11-16T18:00:00Z",
+    demo_video talk = {name, sidecar, "en-us", 12000, 800, 40, "2026-11-16T18:00:00Z",
                        (const char *const *)sentences};
     int rc = om_mkdirs(dir, 0755);
     if (rc == OM_OK)

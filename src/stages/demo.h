@@ -15,6 +15,8 @@ int om_demo_make_sources(const char *dir);
 
 /* One long talk (no subtitles) of about `minutes`, DIR/NAME.mp4, for benchmarks. */
 int om_demo_make_talk(const char *dir, const char *name, double minutes);
+/* The same with a platform's sidecar subtitles DIR/NAME.srt (sidecar "srt") or .vtt. */
+int om_demo_make_talk_sub(const char *dir, const char *name, double minutes, const char *sidecar);
 
 /* File name (without extension) of the source holding the planted hook (static storage). */
 const char *om_demo_hook_source(void);

@@ -43,8 +43,10 @@
 #include "media/captions.h"
 #include "media/croptrack.h"
 #include "media/editplan.h"
+#include "media/mstore.h"
 #include "media/render.h"
 #include "runtime/runtime.h"
+#include "stages/editcuts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -70,6 +72,7 @@ typedef struct edit {
     json_t *brand; /* projects.brand, or {} */
     char *media_dir, *renders, *out_path, *partial, *ass_path;
     char *out_row, *ass_row; /* out_path/ass_path as rows store them (relative to the home) */
+    om_mstore *ms;           /* the media store ([media] store); s3: renders are uploaded */
     om_render_info src_info;
     double start, end; /* the cut */
     json_t *chain;     /* decision chain */
@@ -92,6 +95,7 @@ static void edit_release(edit *e)
     free(e->ass_path);
     free(e->out_row);
     free(e->ass_row);
+    om_mstore_free(e->ms);
     json_decref(e->chain);
     json_decref(e->plan);
     json_decref(e->captions_report);
@@ -137,8 +141,13 @@ static int load_clip(edit *e)
     e->clip_start = om_rows_real(r, 0, "start_time", 0);
     e->clip_end = om_rows_real(r, 0, "end_time", 0);
     e->clip_status = xstrdup(om_rows_getn(r, 0, "status"));
-    e->source = om_config_path_from_row(e->ctx->cfg, om_rows_getn(r, 0, "file_path"));
     e->source_sha = xstrdup(om_rows_getn(r, 0, "checksum"));
+    e->source = xstrdup(om_rows_getn(r, 0, "file_path")); /* the row; made local in INIT */
+    rc = om_mstore_open(&e->ms, e->ctx->cfg);
+    if (rc) {
+        om_rows_free(r);
+        return om_error_wrap(rc, "clip %s", e->clip_id);
+    }
     const char *aid = om_rows_getn(r, 0, "analysis_id");
     if (!aid) {
         json_t *meta = json_loads(
@@ -256,6 +265,15 @@ static int prepare_paths(edit *e)
      * must not write into the file a retry is writing */
     e->partial = xasprintf("%s.partial.%ld", e->out_path, (long)getpid());
     e->ass_path = xasprintf("%s/%s.ass", e->renders, e->clip_id);
+    if (om_mstore_is_remote(e->ms)) { /* renders/<clip_id>.mp4 in the bucket */
+        char *k = xasprintf("renders/%s.mp4", e->clip_id);
+        e->out_row = om_mstore_row_for(e->ms, k);
+        free(k);
+        k = xasprintf("renders/%s.ass", e->clip_id);
+        e->ass_row = om_mstore_row_for(e->ms, k);
+        free(k);
+        return OM_OK;
+    }
     e->out_row = om_config_path_to_row(e->ctx->cfg, e->out_path);
     e->ass_row = om_config_path_to_row(e->ctx->cfg, e->ass_path);
     return OM_OK;
@@ -279,6 +297,13 @@ static int already_rendered(edit *e, char sha_out[OM_SHA256_HEX_LEN])
     int done = om_rows_count(r) > 0 && om_rows_getn(r, 0, "status") &&
                strcmp(om_rows_getn(r, 0, "status"), "DONE") == 0 && om_rows_getn(r, 0, "checksum");
     char have[OM_SHA256_HEX_LEN];
+    om_mstat st;
+    if (done && om_mstore_is_remote(e->ms) && om_mstore_stat(e->ms, e->out_row, &st) == OM_OK &&
+        strcmp(st.sha256, om_rows_getn(r, 0, "checksum")) == 0) { /* the bucket's record */
+        memcpy(sha_out, st.sha256, OM_SHA256_HEX_LEN);
+        om_rows_free(r);
+        return 1;
+    }
     if (done && om_file_exists(e->out_path) && om_sha256_file(e->out_path, have) == OM_OK &&
         strcmp(have, om_rows_getn(r, 0, "checksum")) == 0) {
         memcpy(sha_out, have, OM_SHA256_HEX_LEN);
@@ -448,6 +473,8 @@ static int refine(edit *e)
     const char *mode = json_string_value(json_object_get(e->brand, "reframe"));
     if (!mode)
         mode = "content";
+    if (!e->src_info.has_video)
+        mode = "center"; /* audio-only: an audiogram (editcuts.h), nothing to track */
     json_t *reframe = json_object();
     double aspect = e->src_info.height > 0 ? (double)e->src_info.width / e->src_info.height : 0;
     if (aspect > 0 && aspect <= 9.0 / 16.0 + 0.01) {
@@ -486,10 +513,16 @@ static int refine(edit *e)
     if (rc)
         return om_error_wrap(OM_EINVAL, "project brand");
     json_t *words = e->raw ? json_object_get(e->raw, "words") : NULL;
-    json_t *empty = json_array();
+    /* jump cuts re-time the words; an audio-only source becomes an audiogram */
+    json_t *cwords = json_is_array(words) ? json_incref(words) : json_array();
+    double cap_end = e->end;
+    if (!e->src_info.has_video)
+        om_edit_audiogram(plan, e->brand, cwords, e->start, e->end, e->chain);
+    rc = om_edit_jumpcuts(plan, &cwords, e->start, e->end, &cap_end, e->brand, cfg, e->chain);
     om_captions *cap = NULL;
-    rc = om_captions_build(&cap, json_is_array(words) ? words : empty, e->start, e->end, &st);
-    json_decref(empty);
+    if (rc == OM_OK)
+        rc = om_captions_build(&cap, cwords, e->start, cap_end, &st);
+    json_decref(cwords);
     if (rc)
         return om_error_wrap(rc, "captions for clip %s", e->clip_id);
     e->captions_report = om_captions_report(cap);
@@ -505,9 +538,10 @@ static int refine(edit *e)
                             json_pack("{s:s, s:O, s:o}", "ass", e->ass_path, "dropped_lines",
                                       cap->dropped_lines, "stats", stats));
         decide(e, "captions", "burned_in",
-               "%zu words in %zu lines, word-by-word highlight; %zu lines dropped for low ASR "
-               "confidence (< %.2f)",
-               cap->nwords, cap->nlines, cap->nlines_dropped, st.min_conf);
+               "%zu words in %zu lines, preset %s, %zu keyword words highlighted, inside the "
+               "safe area of %s; %zu lines dropped for low ASR confidence (< %.2f)",
+               cap->nwords, cap->nlines, om_caption_preset_name(cap->preset),
+               cap->nkeyword_words, cap->safe.targets, cap->nlines_dropped, st.min_conf);
     } else {
         json_object_set_new(plan, "captions", json_null());
         decide(e, "captions", "none", "%s",
@@ -779,6 +813,24 @@ static int commit_results(edit *e, const char *plan_sha, const char *command, co
     return OM_OK;
 }
 
+/* A remote store: the render (and its .ass) go to the bucket before the rows name them;
+ * the local render moves into the node's cache, the .ass stays until the commit read it. */
+static int upload_render(edit *e, const char *sha256)
+{
+    char *row = NULL, *k = xasprintf("renders/%s.mp4", e->clip_id);
+    int rc = om_mstore_put(e->ms, k, e->out_path, sha256, OM_MSTORE_MOVE, &row);
+    free(k);
+    free(row);
+    if (rc == OM_OK && json_is_object(json_object_get(e->plan, "captions")) &&
+        om_file_exists(e->ass_path)) {
+        k = xasprintf("renders/%s.ass", e->clip_id);
+        rc = om_mstore_put(e->ms, k, e->ass_path, NULL, 0, &row);
+        free(k);
+        free(row);
+    }
+    return rc ? om_error_wrap(rc, "uploading the render of clip %s", e->clip_id) : OM_OK;
+}
+
 static int render(edit *e)
 {
     char *plan_text = json_dumps(e->plan, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
@@ -846,6 +898,8 @@ static int render(edit *e)
         rc = om_render_verify(e->partial, p, &chk);
     if (rc == OM_OK && rename(e->partial, e->out_path) != 0)
         rc = om_error_set(OM_EIO, "rename %s: %s", e->partial, strerror(errno));
+    if (rc == OM_OK && om_mstore_is_remote(e->ms))
+        rc = upload_render(e, chk.sha256);
     if (rc) {
         unlink(e->partial);
         mark_failed(e);
@@ -858,6 +912,8 @@ static int render(edit *e)
     json_object_set_new(e->ctx->result, "size_bytes", json_integer(chk.size));
     json_object_set_new(e->ctx->result, "duration", json_real(chk.info.duration));
     rc = commit_results(e, plan_sha, cmd->text, encoder, why, &chk);
+    if (rc == OM_OK && om_mstore_is_remote(e->ms))
+        unlink(e->ass_path); /* in the bucket now; nothing of the clip stays in media/ */
 out:
     free(ops);
     free(cmds);
@@ -899,7 +955,13 @@ static int edit_init(om_job_ctx *ctx, void *js)
     if (rc == OM_OK)
         rc = load_brand(e);
     if (rc == OM_OK) {
-        rc = om_render_probe(e->source, &e->src_info);
+        /* the source through the node's cache (the folder: the file itself) */
+        char *row = e->source;
+        e->source = NULL;
+        rc = om_mstore_local(e->ms, row, e->source_sha, &e->source);
+        free(row);
+        if (rc == OM_OK)
+            rc = om_render_probe(e->source, &e->src_info);
         if (rc == OM_ENOTFOUND)
             rc = om_error_wrap(OM_EPERMANENT, "source of clip %s", clip_id);
         else if (rc)
@@ -956,6 +1018,7 @@ static const om_step edit_steps[] = {
 
 const om_stage om_stage_edit = {
     .type = "edit",
+    .gpu_setting = "editor.gpu", /* GPU plans go to the edit.gpu namespace (worker.c) */
     .source = SRC,
     .steps = edit_steps,
     .job_size = sizeof(edit),

@@ -556,6 +556,18 @@ static void text_schedule(om_sbuf *sb, const json_t *sc)
          (long long)json_integer_value(json_object_get(o, "own_posts")),
          samples < 10 ? ", so mostly the evening-peaked prior" : "",
          jnum(adj, "final_score", 0));
+    const json_t *own = json_object_get(o, "own_results");
+    if (own) {
+        int h = (int)jnum(own, "hour", 0), hp = (int)jnum(own, "hour_posts", 0);
+        if (hp > 0)
+            line(sb, "  Posted at %02d:00 because this account's clips at %02d:00 averaged %.1fx "
+                     "the median views over %d post%s (%d of our clips measured).",
+                 h, h, jnum(own, "hour_views_ratio", 0), hp, hp == 1 ? "" : "s",
+                 (int)jnum(own, "posts", 0));
+        else
+            line(sb, "  Our own results: %d of our clips measured, none posted at %02d:00 yet.",
+                 (int)jnum(own, "posts", 0), h);
+    }
     const json_t *rules = json_object_get(adj, "rules");
     const json_t *q = json_object_get(rules, "quiet_hours");
     line(sb, "  Horizon rules: %d posts/day, %d min apart, quiet %02d:00-%02d:00.",

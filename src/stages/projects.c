@@ -47,9 +47,20 @@ typedef struct field {
 } field;
 
 static const char *const POSITIONS[] = {"bottom", "middle", "top", NULL};
+static const char *const CAPTION_STYLES[] = {"karaoke", "pop", "lower_third", NULL};
+static const char *const AUDIOGRAMS[] = {"waves", "spectrum", NULL};
 static const char *const REFRAMES[] = {"content", "center", "blur_pad", NULL};
-static const char *const TARGETS[] = {"export", "youtube", NULL};
+static const char *const TARGETS[] = {"export", "youtube", "tiktok", "instagram", NULL};
 static const char *const PRIVACY[] = {"public", "unlisted", "private", NULL};
+static const char *const TT_PRIVACY[] = {"PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS",
+                                         "FOLLOWER_OF_CREATOR", "SELF_ONLY", NULL};
+
+/* brand.tiktok: the TikTok target's post settings (null: tiktok.privacy_level) */
+static const field TIKTOK_FIELDS[] = {
+    {"privacy_level", F_OPTENUM, 0, 0, TT_PRIVACY, NULL},
+    {"is_aigc", F_BOOL, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, NULL, NULL},
+};
 
 /* brand.youtube: the YouTube target's video settings (null: the youtube.* settings) */
 static const field YOUTUBE_FIELDS[] = {
@@ -68,6 +79,7 @@ static const field CAPTION_FIELDS[] = {
     {"highlight_color", F_COLOR, 0, 0, NULL, NULL},
     {"outline_color", F_COLOR, 0, 0, NULL, NULL},
     {"position", F_ENUM, 0, 0, POSITIONS, NULL},
+    {"style", F_ENUM, 0, 0, CAPTION_STYLES, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -97,6 +109,10 @@ static const field BRAND_FIELDS[] = {
     {"intro", F_MEDIA, 0, 0, NULL, NULL},
     {"outro", F_MEDIA, 0, 0, NULL, NULL},
     {"youtube", F_OBJ, 0, 0, NULL, YOUTUBE_FIELDS},
+    {"tiktok", F_OBJ, 0, 0, NULL, TIKTOK_FIELDS},
+    {"jump_cuts", F_BOOL, 0, 0, NULL, NULL},
+    {"jump_cut_pause", F_NUM, 0.2, 5, NULL, NULL},
+    {"audiogram", F_ENUM, 0, 0, AUDIOGRAMS, NULL},
     {NULL, 0, 0, 0, NULL, NULL},
 };
 
@@ -114,10 +130,16 @@ json_t *om_brand_defaults(void)
                      120, "quiet_hours", "start", 23, "end", 7, "timezone", "UTC", "targets",
                      "export", "export_dir", "reframe", "content", "loudness_target",
                      om_config_double(NULL, "editor.loudness_target"), "intro", "outro");
+    json_object_set_new(json_object_get(d, "caption"), "style", json_string("karaoke"));
+    json_object_set_new(d, "jump_cuts", json_false());
+    json_object_set_new(d, "jump_cut_pause",
+                        json_real(om_config_double(NULL, "editor.jump_cut_pause")));
+    json_object_set_new(d, "audiogram", json_string("waves"));
     json_object_set_new(d, "youtube",
                         json_pack("{s:n,s:n,s:n,s:b,s:b}", "category_id", "default_language",
                                   "privacy_status", "made_for_kids", 0,
                                   "contains_synthetic_media", 0));
+    json_object_set_new(d, "tiktok", json_pack("{s:n,s:b}", "privacy_level", "is_aigc", 0));
     return d;
 }
 
@@ -439,7 +461,7 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
     }
     case F_TARGETS: {
         if (!json_is_array(v) || json_array_size(v) == 0) {
-            berr(b, "%s: expected a non-empty array of \"export\"/\"youtube\", got %s", name,
+            berr(b, "%s: expected a non-empty array of \"export\"/\"youtube\"/\"tiktok\"/\"instagram\", got %s", name,
                  json_is_array(v) ? "an empty array" : jtype(v));
             return NULL;
         }
@@ -456,7 +478,7 @@ static json_t *check_value(bctx *b, const field *f, const char *name, json_t *v)
             for (size_t k = 0; s && k < json_array_size(out); k++)
                 dup |= strcmp(s, json_string_value(json_array_get(out, k))) == 0;
             if (!known) {
-                berr(b, "%s[%zu]: unknown target %s%s%s (known: \"export\", \"youtube\")", name, i,
+                berr(b, "%s[%zu]: unknown target %s%s%s (known: \"export\", \"youtube\", \"tiktok\", \"instagram\")", name, i,
                      s ? "'" : "", s ? s : jtype(it), s ? "'" : "");
             } else if (dup) {
                 berr(b, "%s: '%s' listed twice", name, s);

@@ -7,31 +7,42 @@
  *   {"keywords": [], "brief": "", "banned_words": [], "logo": null,
  *    "caption": {"font": "DejaVu Sans", "size": 64, "color": "#FFFFFF",
  *                "highlight_color": "#FFD700", "outline_color": "#000000",
- *                "position": "bottom"},
+ *                "position": "bottom", "style": "karaoke"},
  *    "clip_min_s": 15, "clip_max_s": 60, "clips_per_video": 3, "posts_per_day": 3,
  *    "min_gap_minutes": 120, "quiet_hours": {"start": 23, "end": 7}, "timezone": "UTC",
  *    "targets": ["export"], "export_dir": null, "reframe": "content",
  *    "loudness_target": -14, "intro": null, "outro": null,
  *    "youtube": {"category_id": null, "default_language": null, "privacy_status": null,
- *                "made_for_kids": false, "contains_synthetic_media": false}}
+ *                "made_for_kids": false, "contains_synthetic_media": false},
+ *    "tiktok": {"privacy_level": null, "is_aigc": false},
+ *    "jump_cuts": false, "jump_cut_pause": 0.6, "audiogram": "waves"}
  * Rules (violations are OM_EINVAL; every problem found is reported, "; "-separated, each
  * naming the key, e.g. "brand.caption.color: ..."):
  *   unknown keys (at any level) are refused with the closest known key suggested;
  *   keywords, banned_words: arrays of non-empty strings (<= 500 items, <= 200 chars each);
  *   brief: string (<= 20000 chars); colours: "#RRGGBB" or "#RRGGBBAA" (stored upper-case);
  *   caption.size 8..300; caption.position bottom|middle|top; caption.font non-empty;
+ *   caption.style karaoke|pop|lower_third (media/captions.h: the presets, the keywords in
+ *   the highlight colour, the per-target safe areas);
  *   clip_min_s, clip_max_s: numbers within 5..180 and clip_min_s < clip_max_s;
  *   clips_per_video 1..20; posts_per_day 1..48; min_gap_minutes 0..1440;
  *   quiet_hours: null (none) or {"start": 0..23, "end": 0..23};
  *   timezone: an IANA name with a TZif file under $TZDIR or /usr/share/zoneinfo ("UTC" always);
- *   targets: non-empty, unique, each a registered target ("export" or "youtube"); a target
- *   that posts to an account (youtube) needs one linked to the project (`omniva account
- *   add youtube PROJECT`), so a new project cannot name it yet: created with "export",
+ *   targets: non-empty, unique, each a registered target ("export", "youtube", "tiktok",
+ *   "instagram"); a target that posts to an account needs one linked to the project
+ *   (`omniva account add youtube|tiktok|instagram PROJECT`), so a new project cannot name
+ *   it yet: created with "export",
  *   linked, then updated (the error says so, naming the target);
  *   youtube: category_id (1..4 characters) and default_language (a BCP-47 tag) null or a
  *   string, privacy_status null or public|unlisted|private (null: the youtube.* settings),
  *   made_for_kids and contains_synthetic_media (the AI-disclosure flag) true/false;
+ *   tiktok: privacy_level null or PUBLIC_TO_EVERYONE|MUTUAL_FOLLOW_FRIENDS|
+ *   FOLLOWER_OF_CREATOR|SELF_ONLY (null: tiktok.privacy_level; tiktok.audited false makes
+ *   every post SELF_ONLY), is_aigc (TikTok's AI-generated label) true/false;
  *   reframe: content|center|blur_pad; loudness_target: -40..-5 (LUFS);
+ *   jump_cuts true/false: pauses between words longer than jump_cut_pause (0.2..5 s; default
+ *   editor.jump_cut_pause) are cut out of a clip (media/jumpcut.h); audiogram waves|spectrum:
+ *   the visual of a clip from an audio-only source;
  *   logo: null or a PNG file (checked by its signature); intro/outro: null or an existing
  *   media file; export_dir: null (default <home>/exports/<project name>) or a folder.
  *   Relative paths (logo, intro, outro, export_dir) are resolved against `home`, which the

@@ -78,6 +78,53 @@ static int load_posts(om_store *s, const om_clip_info *ci, om_oracle_post **out,
     return OM_OK;
 }
 
+/* Our own published clips' latest figures (clip_stats), appended to the Oracle's posts as
+ * `result` posts grouped per target account, so the curve learns from how this project's
+ * clips did (the feedback loop). Nothing for a clip without a project. */
+static int load_results(om_store *s, const om_clip_info *ci, om_oracle_post **posts, size_t *n,
+                        char ***ids)
+{
+    if (!*ci->project_id)
+        return OM_OK;
+    om_rows *r = NULL;
+    int rc = om_store_query(
+        s,
+        "SELECT s.final_scheduled_time, cs.target, cs.at, cs.views, cs.likes, cs.comments "
+        "FROM clip_stats cs JOIN schedules s ON s.clip_id = cs.clip_id "
+        "JOIN clips c ON c.clip_id = cs.clip_id JOIN videos v ON v.video_id = c.video_id "
+        "JOIN posts p ON p.post_id = v.post_id "
+        "WHERE p.creator_id IN (SELECT creator_id FROM project_creators WHERE project_id = ?) "
+        "AND cs.at = (SELECT max(c2.at) FROM clip_stats c2 WHERE c2.clip_id = cs.clip_id AND "
+        "c2.target = cs.target) ORDER BY s.final_scheduled_time DESC LIMIT 2000",
+        OM_PARAMS(OM_TEXT(ci->project_id)), &r);
+    if (rc)
+        return om_error_wrap(rc, "loading our clips' figures (clip_stats) for the Oracle");
+    size_t m = om_rows_count(r), k = *n;
+    *posts = xrealloc(*posts, (k + m + 1) * sizeof(**posts));
+    *ids = xrealloc(*ids, (k + m + 1) * sizeof(char *));
+    for (size_t i = 0; i < m; i++) {
+        int64_t posted, at;
+        if (om_time_parse(om_rows_get(r, i, 0), &posted) != OM_OK ||
+            om_time_parse(om_rows_get(r, i, 2), &at) != OM_OK)
+            continue;
+        om_oracle_post *p = &(*posts)[k];
+        memset(p, 0, sizeof(*p));
+        p->posted_at_s = posted / 1000000;
+        p->measured_at_s = at / 1000000;
+        const char *v[3] = {om_rows_get(r, i, 3), om_rows_get(r, i, 4), om_rows_get(r, i, 5)};
+        p->views = v[0] ? strtod(v[0], NULL) : -1;
+        p->likes = v[1] ? strtod(v[1], NULL) : -1;
+        p->comments = v[2] ? strtod(v[2], NULL) : -1;
+        (*ids)[k] = xasprintf("account:%s", om_rows_get(r, i, 1));
+        p->creator_id = (*ids)[k];
+        p->result = 1;
+        k++;
+    }
+    om_rows_free(r);
+    *n = k;
+    return OM_OK;
+}
+
 /* Committed posting times of the project (or creator) from two days back on. */
 static int load_existing(om_store *s, const om_clip_info *ci, int64_t now_s, int64_t **out,
                          size_t *n)
@@ -194,11 +241,15 @@ static int schedule_calc(om_job_ctx *ctx, void *js)
         return om_error_wrap(OM_EPERMANENT, "schedule: project time zone");
     x->now_s = om_now_us() / 1000000;
     rc = load_posts(ctx->store, &x->ci, &x->posts, &x->nposts, &x->post_ids);
+    if (!rc)
+        rc = load_results(ctx->store, &x->ci, &x->posts, &x->nposts, &x->post_ids);
     if (rc)
         return om_error_wrap(rc, "schedule clip %s", x->clip_id);
     om_oracle_build(&x->oracle, x->tz, x->posts, x->nposts, x->now_s);
-    om_step_note(ctx, "Oracle over %zu posts (%zu own) in %s; Horizon: %s rules",
-                 x->oracle.samples, x->oracle.own_samples, om_tz_name(x->tz),
+    om_step_note(ctx, "Oracle over %zu posts (%zu own, %zu of our published clips) in %s; "
+                 "Horizon: %s rules",
+                 x->oracle.samples, x->oracle.own_samples, x->oracle.result_samples,
+                 om_tz_name(x->tz),
                  force_now(ctx->cfg) ? "bypassed ([schedule] now)" : "brand");
     om_horizon_rules_from_brand(&x->rules, x->ci.brand);
     om_zenith_opts zo = {x->now_s,
@@ -245,6 +296,16 @@ static int schedule_enqueue(om_job_ctx *ctx, void *js)
             rc = load_existing(s, ci, x->now_s, &existing, &nexisting);
         if (!rc && !raced)
             rc = om_zenith_choose(oracle, tz, &x->rules, existing, nexisting, &x->zo, &zr);
+        if (!rc && !raced) { /* what our own results say about the chosen hour */
+            json_t *o = json_object_get(zr.adjustments, "oracle");
+            json_t *ev = om_oracle_result_evidence(tz, x->posts, x->nposts, zr.final_s);
+            if (json_is_object(o)) {
+                json_object_set_new(o, "result_posts", json_integer((json_int_t)oracle->result_samples));
+                if (ev)
+                    json_object_set(o, "own_results", ev);
+            }
+            json_decref(ev);
+        }
         if (!rc && !raced)
             om_step_note(ctx, "Zenith: %s (%s)%s",
                          json_string_value(json_object_get(zr.adjustments, "final_local")),

@@ -28,6 +28,9 @@
  *          resolution over the limit, codec without a decoder) is OM_EINVAL naming the entry's
  *          URL and what is wrong, so the runtime dead-letters the job at once; download errors
  *          keep their code (transient ones are retried).
+ *          The media dir low on space (below media.min_free_mb) defers the fetch: the same
+ *          job again after infinity.disk_retry_s (key "fetch:P:ID:disk:BUCKET"), this one done
+ *          without downloading; a download failing while space is low removes its partial.
  *   SAVE   in ONE store transaction: insert the post; when a video with the same SHA-256
  *          already exists (the same media from another post or creator) record the post with
  *          a ledger packet pointing at that video and stop there; else move the file to
@@ -42,7 +45,9 @@
  */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "media/mstore.h"
 #include "media/probe.h"
+#include "oversight/infinity.h"
 #include "runtime/runtime.h"
 #include "sources/sources.h"
 
@@ -224,6 +229,10 @@ static int entry_from_json(json_t *o, om_source_entry *e)
 typedef struct saved {
     char *final_media, *final_subs;     /* moved into place inside the transaction */
     const char *orig_media, *orig_subs; /* where they came from (the .partial dir) */
+    /* a remote media store: uploaded before the transaction, for the video id below */
+    om_mstore *ms;
+    char *media_row, *subs_row;
+    char video_id[OM_UUID_LEN];
 } saved;
 
 /* The transaction did not commit: put the files back where a retry finds them. */
@@ -233,6 +242,51 @@ static void saved_undo(saved *sv)
         unlink(sv->final_media);
     if (sv->final_subs && (!sv->orig_subs || rename(sv->final_subs, sv->orig_subs) != 0))
         unlink(sv->final_subs);
+}
+
+/* A remote media store ([media] store = s3://...): the media (and subtitles) go to the bucket
+ * before the transaction, under the video id the transaction will use, so the object exists
+ * before the row naming it commits and no upload holds the transaction open. Media whose
+ * SHA-256 a video already has is not uploaded (the transaction records a duplicate). */
+static int upload_first(scrape *sc, om_source_media *m, saved *sv)
+{
+    int rc = om_mstore_open(&sv->ms, sc->ctx->cfg);
+    if (rc != OM_OK || !om_mstore_is_remote(sv->ms))
+        return rc;
+    char *existing = NULL;
+    rc = om_store_query_value(sc->ctx->store, "SELECT video_id FROM videos WHERE checksum = ?",
+                              OM_PARAMS(OM_TEXT(m->sha256)), &existing);
+    free(existing);
+    if (rc == OM_OK)
+        return OM_OK;
+    if (rc != OM_ENOTFOUND)
+        return om_error_wrap(rc, "looking up checksum %s", m->sha256);
+    om_error_clear();
+    om_uuid4(sv->video_id);
+    char *key = xasprintf("sources/%s.%s", sv->video_id, m->ext);
+    rc = om_mstore_put(sv->ms, key, m->media_path, m->sha256, 0, &sv->media_row);
+    free(key);
+    if (rc == OM_OK && m->subtitle_path) {
+        const char *dot = strrchr(m->subtitle_path, '.');
+        key = xasprintf("subs/%s.%s", sv->video_id, dot && strlen(dot + 1) < 16 ? dot + 1 : "vtt");
+        rc = om_mstore_put(sv->ms, key, m->subtitle_path, NULL, 0, &sv->subs_row);
+        free(key);
+    }
+    return rc;
+}
+
+/* The transaction did not store the uploaded objects: remove them from the bucket. */
+static void upload_undo(saved *sv)
+{
+    const char *rows[] = {sv->media_row, sv->subs_row};
+    for (size_t i = 0; i < 2; i++)
+        if (rows[i] && om_mstore_delete(sv->ms, rows[i]) != OM_OK) {
+            om_warn(SRC, "removing %s after a failed save: %s", rows[i], om_error_msg());
+            om_error_clear();
+        }
+    free(sv->media_row);
+    free(sv->subs_row);
+    sv->media_row = sv->subs_row = NULL;
 }
 
 /* Everything of one entry inside the open transaction. *dup_out = 1 when the media was a
@@ -267,7 +321,10 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                   "media_url", e->media_url, "driver", e->fetcher, "raw_metadata_sha256", raw_sha,
                   "size_bytes", (json_int_t)m->size_bytes);
 
-    om_uuid4(video_id);
+    if (sv->media_row)
+        memcpy(video_id, sv->video_id, OM_UUID_LEN);
+    else
+        om_uuid4(video_id);
     sv->final_media = xasprintf("%s/sources/%s.%s", sc->media_dir, video_id, m->ext);
     n = 0;
     int have = 0;
@@ -280,7 +337,10 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         rc = OM_OK;
     if (rc == OM_OK && !have) {
         /* the file is in place before the row that names it can be seen */
-        if (rename(m->media_path, sv->final_media) != 0) {
+        if (sv->media_row) { /* in the bucket already */
+            free(sv->final_media);
+            sv->final_media = NULL;
+        } else if (rename(m->media_path, sv->final_media) != 0) {
             rc = om_error_set(OM_EIO, "moving %s to %s: %s", m->media_path, sv->final_media,
                               strerror(errno));
             free(sv->final_media);
@@ -288,7 +348,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         }
         char res[32];
         snprintf(res, sizeof(res), "%dx%d", info->display_width, info->display_height);
-        char *media_row = om_config_path_to_row(sc->ctx->cfg, sv->final_media);
+        char *media_row = sv->media_row ? xstrdup(sv->media_row)
+                                        : om_config_path_to_row(sc->ctx->cfg, sv->final_media);
         if (rc == OM_OK)
             rc = om_store_exec(
                 s,
@@ -301,7 +362,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                 &n);
         free(media_row);
         if (rc == OM_OK && n == 0) { /* another worker stored the same media meanwhile */
-            unlink(sv->final_media);
+            if (sv->final_media)
+                unlink(sv->final_media);
             free(sv->final_media);
             sv->final_media = NULL;
             rc = om_store_query_value(s, "SELECT video_id FROM videos WHERE checksum = ?",
@@ -349,7 +411,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     }
     char aid[OM_UUID_LEN];
     om_uuid4(aid);
-    char *arow = om_config_path_to_row(sc->ctx->cfg, sv->final_media);
+    char *arow = sv->media_row ? xstrdup(sv->media_row)
+                               : om_config_path_to_row(sc->ctx->cfg, sv->final_media);
     rc = om_store_exec(s,
                        "INSERT INTO artifacts (artifact_id, kind, entity_type, entity_id, path, "
                        "checksum, size_bytes, metadata, created_at) VALUES (?, 'source_media', "
@@ -375,11 +438,17 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
             rc = om_sha256_file(m->subtitle_path, ssha);
         if (rc == OM_OK)
             rc = om_file_size(m->subtitle_path, &ssize);
-        if (rc == OM_OK && rename(m->subtitle_path, sv->final_subs) != 0)
+        if (rc == OM_OK && sv->subs_row) { /* in the bucket already */
+            free(sv->final_subs);
+            sv->final_subs = NULL;
+        } else if (rc == OM_OK && rename(m->subtitle_path, sv->final_subs) != 0) {
             rc = om_error_set(OM_EIO, "moving subtitles: %s", strerror(errno));
+        }
         if (rc != OM_OK) {
             free(sv->final_subs);
             sv->final_subs = NULL;
+        } else if (!sv->final_subs && !sv->subs_row) {
+            rc = om_error_set(OM_EIO, "subtitles of video %s were not stored", video_id);
         } else {
             char sid[OM_UUID_LEN];
             om_uuid4(sid);
@@ -388,7 +457,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
                                    "format", sext, "driver", e->fetcher);
             char *smeta = json_dumps(sm, JSON_COMPACT | OM_JSON_REAL);
             json_decref(sm);
-            char *srow = om_config_path_to_row(sc->ctx->cfg, sv->final_subs);
+            char *srow = sv->subs_row ? xstrdup(sv->subs_row)
+                                      : om_config_path_to_row(sc->ctx->cfg, sv->final_subs);
             rc = om_store_exec(s,
                                "INSERT INTO artifacts (artifact_id, kind, entity_type, "
                                "entity_id, path, checksum, size_bytes, metadata, created_at) "
@@ -461,12 +531,45 @@ static int scrape_init(scrape *sc, om_job_ctx *ctx, const char *type)
     return rc;
 }
 
-/* FETCH: the media with the entry's fetcher into the .partial dir, then probed. */
+/* The media dir is low on space (media.min_free_mb): the same fetch again later, under a key
+ * of its own, and this job is done without downloading (it spends no attempt). */
+static int fetch_defer(om_job_ctx *ctx, fetch *f, double free_mb)
+{
+    int64_t retry_s = om_config_long(ctx->cfg, "infinity.disk_retry_s");
+    char *key = xasprintf("fetch:%s:%s:disk:%lld", f->sc.platform, f->e.platform_post_id,
+                          (long long)(om_now_us() / 1000000 / retry_s));
+    int rc = om_store_begin(ctx->store);
+    if (rc == OM_OK)
+        rc = om_job_emit(ctx, "fetch", json_deep_copy(ctx->payload),
+                         ctx->parents ? json_deep_copy(ctx->parents) : NULL, key,
+                         OM_PRIORITY_DEFAULT, retry_s * 1000);
+    if (rc == OM_OK)
+        rc = om_store_commit(ctx->store);
+    else if (om_store_in_txn(ctx->store))
+        om_store_rollback(ctx->store);
+    free(key);
+    if (rc)
+        return om_error_wrap(rc, "deferring the fetch of post %s", f->e.platform_post_id);
+    json_object_set_new(ctx->result, "outcome", json_string("deferred_disk_low"));
+    json_object_set_new(ctx->result, "media_free_mb", json_real(free_mb));
+    om_warn(SRC, "post %s not fetched: %.0f MiB free under the media dir (media.min_free_mb "
+                 "%ld); again in %lld s",
+            f->e.platform_post_id, free_mb, om_config_long(ctx->cfg, "media.min_free_mb"),
+            (long long)retry_s);
+    return om_step_done(ctx, "deferred: the media dir is low on space (%.0f MiB free)", free_mb);
+}
+
+/* FETCH: the media with the entry's fetcher into the .partial dir, then probed. Not when the
+ * media dir is low on space (deferred, nothing written); a download that fails while it is
+ * low leaves no partial file behind. */
 static int fetch_fetch(om_job_ctx *ctx, void *js)
 {
     fetch *f = js;
     scrape *sc = &f->sc;
     const om_source_entry *e = &f->e;
+    double free_mb = 0;
+    if (om_infinity_disk_low(ctx->cfg, &free_mb))
+        return fetch_defer(ctx, f, free_mb);
     om_step_note(ctx, "fetching %s with %s", e->url, e->fetcher);
     char keyhex[OM_SHA256_HEX_LEN];
     char *key = xasprintf("%s\n%s", sc->platform, e->platform_post_id);
@@ -476,7 +579,8 @@ static int fetch_fetch(om_job_ctx *ctx, void *js)
     int rc = om_source_fetch(&sc->sctx, e, f->partial, "media", &f->m);
     if (rc != OM_OK) {
         /* keep a partial download for the next attempt unless retrying cannot help */
-        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND)
+        if (rc == OM_EINVAL || rc == OM_EPERMANENT || rc == OM_ENOTFOUND ||
+            om_infinity_disk_low(ctx->cfg, NULL))
             om_rmtree(f->partial);
         return om_error_wrap(rc, "fetching post %s (%s)", e->platform_post_id, e->url);
     }
@@ -502,10 +606,12 @@ static int fetch_save(om_job_ctx *ctx, void *js)
                  m->sha256);
     char *raw = raw_text(e, m);
     const char *posted_at = e->posted_at ? e->posted_at : m->posted_at;
-    saved sv = {NULL, NULL, m->media_path, m->subtitle_path};
+    saved sv = {NULL, NULL, m->media_path, m->subtitle_path, NULL, NULL, NULL, ""};
     int dup = 0, raced = 0;
     char video_id[OM_UUID_LEN] = "";
-    int rc = om_store_begin(ctx->store);
+    int rc = upload_first(sc, m, &sv);
+    if (rc == OM_OK)
+        rc = om_store_begin(ctx->store);
     if (rc == OM_OK) {
         rc = save_in_txn(sc, e, m, &f->info, raw, posted_at, &sv, &dup, &raced, video_id);
         if (rc == OM_OK && !raced)
@@ -513,6 +619,8 @@ static int fetch_save(om_job_ctx *ctx, void *js)
         else
             om_store_rollback(ctx->store);
     }
+    if (rc != OM_OK || raced || dup)
+        upload_undo(&sv);
     if (rc != OM_OK || raced)
         saved_undo(&sv);
     if (rc == OM_OK) {
@@ -533,10 +641,15 @@ static int fetch_save(om_job_ctx *ctx, void *js)
             json_decref(fl);
         }
         om_step_note(ctx, "%s", outcome);
+        if (sv.media_row && !raced && !dup) /* hot: the analyzer on this node reads it next */
+            om_mstore_cache_adopt(sv.ms, sv.media_row, m->media_path);
         om_rmtree(f->partial);
     }
     free(sv.final_media);
     free(sv.final_subs);
+    free(sv.media_row);
+    free(sv.subs_row);
+    om_mstore_free(sv.ms);
     free(raw);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "base/config.h"
 #include "stages/clipinfo.h"
 #include "ledger/stardust.h"
+#include "media/mstore.h"
 #include "runtime/runtime.h"
 #include "targets/target.h"
 
@@ -70,21 +71,31 @@ static int load_upjob(om_store *s, const char *id, const char *clip_id, upjob *u
     return OM_OK;
 }
 
-/* The rendered file: the newest render artifact, else <media_dir>/renders/<clip_id>.mp4. */
-static char *render_path(om_store *s, const om_config *cfg, const char *clip_id)
+/* The rendered file: the newest render artifact (a bucket's read through the node's cache,
+ * held while ms lives), else <media_dir>/renders/<clip_id>.mp4. */
+static char *render_path(om_store *s, const om_config *cfg, om_mstore *ms, const char *clip_id)
 {
-    char *path = NULL;
-    int rc = om_store_query_value(s,
-                                  "SELECT path FROM artifacts WHERE kind = 'render' AND "
-                                  "entity_id = ? ORDER BY created_at DESC LIMIT 1",
-                                  OM_PARAMS(OM_TEXT(clip_id)), &path);
-    if (rc == OM_OK && path) {
+    om_rows *r = NULL;
+    int rc = om_store_query(s,
+                            "SELECT path, checksum FROM artifacts WHERE kind = 'render' AND "
+                            "entity_id = ? ORDER BY created_at DESC LIMIT 1",
+                            OM_PARAMS(OM_TEXT(clip_id)), &r);
+    const char *path = rc == OM_OK && om_rows_count(r) ? om_rows_getn(r, 0, "path") : NULL;
+    if (path && ms && om_mstore_row_is_remote(path)) {
+        char *local = NULL;
+        if (om_mstore_local(ms, path, om_rows_getn(r, 0, "checksum"), &local) == OM_OK) {
+            om_rows_free(r);
+            return local;
+        }
+        om_warn(SRC, "render of clip %s: %s", clip_id, om_error_msg());
+    }
+    if (path) {
         char *abs = om_config_path_from_row(cfg, path); /* stored relative to the home */
-        free(path);
+        om_rows_free(r);
         return abs;
     }
     om_error_clear();
-    free(path);
+    om_rows_free(r);
     const char *media = om_config_media_dir(cfg);
     return xasprintf("%s/renders/%s.mp4", media && *media ? media : ".", clip_id);
 }
@@ -194,6 +205,7 @@ typedef struct upload {
     json_t *sidecar;
     om_publish_req req;
     om_job_ctx *ctx;
+    om_mstore *ms; /* the media store: holds the cached render until release */
 } upload;
 
 /* The target's persist callback: target_state saved now, in its own statement (a
@@ -211,6 +223,7 @@ static void upload_release(om_job_ctx *ctx, void *js)
     free(x->result_id);
     json_decref(x->sidecar);
     free(x->clip_path);
+    om_mstore_free(x->ms);
     free(x->dest);
     if (x->have_ci)
         om_clip_info_release(&x->ci);
@@ -238,10 +251,57 @@ static int quota_reschedule(om_job_ctx *ctx, upload *x)
     if (delay_ms < 1000)
         delay_ms = 1000;
     char *key = xasprintf("%s:quota:%s", x->uj_id, at);
+    char now[OM_TIME_LEN], moved_to[OM_TIME_LEN];
+    om_time_iso(now, om_now_us());
+    om_time_iso(moved_to, om_now_us() + delay_ms * 1000);
+    /* Horizon's record of the move: appended to the schedule's horizon_adjustments (an
+     * array; an object written by the scheduler is kept as the first element) */
+    json_t *adj = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s?,s:s?}", "kind", "quota_reschedule",
+                            "target", x->t->name, "reason", reason ? reason : "quota", "from",
+                            x->u.scheduled_time, "to", moved_to, "at", now, "retry_at", at,
+                            "message", msg);
     om_store *s = ctx->store;
     int rc = om_store_begin(s);
     if (!rc)
         rc = save_state(ctx, x->uj_id, x->u.state, "SCHEDULED");
+    char *old = NULL;
+    if (!rc && om_store_query_value(s,
+                                    "SELECT horizon_adjustments FROM schedules WHERE clip_id = ?",
+                                    OM_PARAMS(OM_TEXT(x->clip_id)), &old) == OM_OK) {
+        json_t *arr = om_json_from_db(old);
+        if (!json_is_array(arr)) {
+            json_t *a = json_array();
+            if (arr && !json_is_null(arr))
+                json_array_append(a, arr);
+            json_decref(arr);
+            arr = a;
+        }
+        json_array_append(arr, adj);
+        char *text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS | OM_JSON_REAL);
+        json_decref(arr);
+        rc = om_store_exec(s,
+                           "UPDATE schedules SET horizon_adjustments = ?, final_scheduled_time = "
+                           "? WHERE clip_id = ?",
+                           OM_PARAMS(OM_JSON(text), OM_TEXT(moved_to), OM_TEXT(x->clip_id)),
+                           NULL);
+        free(text);
+    } else if (!rc) {
+        om_error_clear(); /* no schedule row (a job queued by hand): the ledger still says */
+    }
+    free(old);
+    if (!rc)
+        rc = om_store_exec(s, "UPDATE upload_jobs SET scheduled_time = ? WHERE upload_job_id = ?",
+                           OM_PARAMS(OM_TEXT(moved_to), OM_TEXT(x->uj_id)), NULL);
+    if (!rc) {
+        json_t *chain = json_pack("{s:s,s:s,s:O,s:b}", "stage", "upload", "decision",
+                                  "rescheduled to the platform's next quota window",
+                                  "horizon_adjustment", adj, "attempt_counted", 0);
+        json_t *lineage = json_pack("{s:s,s:s}", "clip_id", x->clip_id, "target", x->t->name);
+        char sid[OM_UUID_LEN];
+        rc = om_job_record(ctx, "upload_jobs", x->uj_id, lineage, chain, sid);
+        json_decref(lineage);
+        json_decref(chain);
+    }
     if (!rc)
         rc = om_job_emit(ctx, "upload", json_deep_copy(ctx->payload), NULL, key,
                          ctx->job ? ctx->job->priority : 5, delay_ms);
@@ -249,6 +309,7 @@ static int quota_reschedule(om_job_ctx *ctx, upload *x)
         rc = om_store_commit(s);
     else
         om_store_rollback(s);
+    json_decref(adj);
     free(key);
     if (rc) {
         free(msg);
@@ -308,7 +369,10 @@ static int upload_init(om_job_ctx *ctx, void *js)
             om_error_set(OM_EPERMANENT, "upload: no publishing target named '%s'", x->u.target),
             "upload clip %s", x->clip_id);
     x->dest = om_export_dir(&x->ci, om_config_home(ctx->cfg));
-    x->clip_path = render_path(s, ctx->cfg, x->clip_id);
+    rc = om_mstore_open(&x->ms, ctx->cfg);
+    if (rc)
+        return om_error_wrap(rc, "upload clip %s", x->clip_id);
+    x->clip_path = render_path(s, ctx->cfg, x->ms, x->clip_id);
     x->ctx = ctx;
     om_publish_req req = {x->clip_id,    x->uj_id,           x->clip_path,
                           NULL,          x->dest,            ctx->cfg,

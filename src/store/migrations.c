@@ -1213,6 +1213,287 @@ static const char pg_v7[] =
     "END\n"
     "$do$;\n";
 
+/* 13: indexes for the operator's lists on a big store (bench/lists): the clip ranking
+ * (the CLI's and the API's ORDER BY, as an expression index SQLite and PostgreSQL match
+ * term by term) and the job list's created_at order, with and without a state. */
+static const char sqlite_v13[] =
+    "CREATE INDEX IF NOT EXISTS clips_rank_idx ON clips "
+    "((CASE WHEN lattice_priority IS NULL THEN 1 ELSE 0 END), lattice_priority DESC, "
+    "confidence DESC);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_created_idx ON jobs (created_at);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_state_created_idx ON jobs (state, created_at);\n"
+    "CREATE TABLE worker_nodes ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  gpu INTEGER NOT NULL DEFAULT 0 CHECK (gpu IN (0, 1)),"
+    "  encoder TEXT,"
+    "  " TS_NOW_V2("seen_at")
+    ") STRICT;\n";
+static const char pg_v13[] =
+    "CREATE INDEX IF NOT EXISTS clips_rank_idx ON clips "
+    "((CASE WHEN lattice_priority IS NULL THEN 1 ELSE 0 END), lattice_priority DESC, "
+    "confidence DESC);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_created_idx ON jobs (created_at);\n"
+    "CREATE INDEX IF NOT EXISTS jobs_state_created_idx ON jobs (state, created_at);\n"
+    "CREATE TABLE worker_nodes ("
+    "  name TEXT PRIMARY KEY,"
+    "  host TEXT NOT NULL,"
+    "  gpu BOOLEAN NOT NULL DEFAULT false,"
+    "  encoder TEXT,"
+    "  seen_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n";
+
+/* ---- version 8: dashboard logins (src/http/auth.c) -----------------------------------
+ * users with a role and an argon2id hash (libsodium's crypto_pwhash_str text); sessions and
+ * api_tokens keyed by the BLAKE2b hash of the secret (the secret itself is never stored);
+ * login_attempts: the failed logins the rate limit counts, shared by every server instance.
+ * On PostgreSQL the read-only role of migration 1 may read users without password_hash and
+ * nothing of sessions or api_tokens. */
+static const char sqlite_v8[] =
+    "CREATE TABLE users ("
+    "  name TEXT NOT NULL PRIMARY KEY,"
+    "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("last_login_at") ","
+    "  " TS_NOW_V2("password_changed_at")
+    ") STRICT;\n"
+    "CREATE TABLE sessions ("
+    "  session_hash TEXT NOT NULL PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  ip TEXT,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("last_seen_at")
+    ") STRICT;\n"
+    "CREATE INDEX sessions_user ON sessions (user_name);\n"
+    "CREATE TABLE api_tokens ("
+    "  token_id TEXT NOT NULL PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS("last_used_at") ","
+    "  " TS("revoked_at")
+    ") STRICT;\n"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_name);\n"
+    "CREATE TABLE login_attempts ("
+    "  attempt_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  ip TEXT NOT NULL,"
+    "  user_name TEXT NOT NULL,"
+    "  " TS_NOW_V2("at")
+    ") STRICT;\n"
+    "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
+    "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n";
+
+static const char pg_v8[] =
+    "CREATE TABLE users ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CONSTRAINT users_role CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_login_at TIMESTAMPTZ,"
+    "  password_changed_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE sessions ("
+    "  session_hash TEXT PRIMARY KEY,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  ip TEXT,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_seen_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE INDEX sessions_user ON sessions (user_name);\n"
+    "CREATE TABLE api_tokens ("
+    "  token_id TEXT PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+    "  label TEXT,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  last_used_at TIMESTAMPTZ,"
+    "  revoked_at TIMESTAMPTZ"
+    ");\n"
+    "CREATE INDEX api_tokens_user ON api_tokens (user_name);\n"
+    "CREATE TABLE login_attempts ("
+    "  attempt_id BIGSERIAL PRIMARY KEY,"
+    "  ip TEXT NOT NULL,"
+    "  user_name TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE INDEX login_attempts_ip ON login_attempts (ip, at);\n"
+    "CREATE INDEX login_attempts_user ON login_attempts (user_name, at);\n"
+    /* the default privileges of migration 1 gave the read-only role SELECT on these */
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'REVOKE ALL ON users, sessions, api_tokens, login_attempts'\n"
+    "              ' FROM omniva_cognition_ro';\n"
+    "      EXECUTE 'GRANT SELECT (name, role, created_at, last_login_at) ON users'\n"
+    "              ' TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'auth grants for omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n"
+    "REVOKE ALL ON users, sessions, api_tokens, login_attempts FROM PUBLIC;\n";
+
+/* Version 9 (publishing, issue 8): what a platform's window allows and what our posts did.
+ *   publish_usage   per account and platform window (YouTube: the Pacific day; TikTok and
+ *                   Instagram: the UTC day): quota units and posts spent, so Horizon plans
+ *                   inside the quota and the uploader knows before asking the platform;
+ *   rate_events     one row per rate-limited request (TikTok's 6 init requests/min per
+ *                   token): a sliding window shared by every worker posting with the token;
+ *   clip_stats      the time series the stats job fetches for each published clip (views,
+ *                   likes, comments, shares, watch time where the platform gives it). */
+static const char sqlite_v9[] =
+    "CREATE TABLE publish_usage ("
+    "  " UUID("account_id") " NOT NULL REFERENCES publishing_accounts (account_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  " TS("window_start") " NOT NULL,"
+    "  " TS("window_end") " NOT NULL,"
+    "  units INTEGER NOT NULL DEFAULT 0,"
+    "  posts INTEGER NOT NULL DEFAULT 0,"
+    "  " TS_NOW_V2("updated_at") ","
+    "  PRIMARY KEY (account_id, window_start)"
+    ") STRICT;\n"
+    "CREATE TABLE rate_events ("
+    "  account_id TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL"
+    ") STRICT;\n"
+    "CREATE INDEX rate_events_idx ON rate_events (account_id, endpoint, at);\n"
+    "CREATE TABLE clip_stats ("
+    "  " UUID("clip_id") " NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  " TS("at") " NOT NULL,"
+    "  views INTEGER,"
+    "  likes INTEGER,"
+    "  comments INTEGER,"
+    "  shares INTEGER,"
+    "  watch_time_s REAL,"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ") STRICT;\n";
+
+static const char pg_v9[] =
+    "CREATE TABLE publish_usage ("
+    "  account_id UUID NOT NULL REFERENCES publishing_accounts (account_id) ON DELETE CASCADE,"
+    "  platform TEXT NOT NULL,"
+    "  window_start TIMESTAMPTZ NOT NULL,"
+    "  window_end TIMESTAMPTZ NOT NULL,"
+    "  units BIGINT NOT NULL DEFAULT 0,"
+    "  posts INT NOT NULL DEFAULT 0,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (account_id, window_start)"
+    ");\n"
+    "CREATE TABLE rate_events ("
+    "  account_id TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL"
+    ");\n"
+    "CREATE INDEX rate_events_idx ON rate_events (account_id, endpoint, at);\n"
+    "CREATE TABLE clip_stats ("
+    "  clip_id UUID NOT NULL REFERENCES clips (clip_id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  at TIMESTAMPTZ NOT NULL,"
+    "  views BIGINT,"
+    "  likes BIGINT,"
+    "  comments BIGINT,"
+    "  shares BIGINT,"
+    "  watch_time_s DOUBLE PRECISION,"
+    "  PRIMARY KEY (clip_id, target, at)"
+    ");\n";
+
+/* ---- version 10: Infinity's limits and discovery's proposals (src/oversight) ----------
+ * job_type_limits: per job type, what the claim honours on every worker of a deployment
+ * (queue.c): max_concurrency (-1 unlimited, 0 stopped) and a token bucket (rate_per_s > 0:
+ * tokens refilled at that rate up to burst, one taken per claim; tokens and refilled_us,
+ * microseconds, move in the claim's UPDATE). Infinity (oversight/infinity.c) sets and clears
+ * them; set_by names who. discoveries: candidate creators a `discovery` job proposes for a
+ * project (one row per project and URL), scored, proposed until accepted or rejected. */
+static const char sqlite_v10[] =
+    "CREATE TABLE job_type_limits ("
+    "  job_type TEXT NOT NULL PRIMARY KEY,"
+    "  max_concurrency INTEGER NOT NULL DEFAULT -1,"
+    "  rate_per_s REAL NOT NULL DEFAULT 0 CONSTRAINT job_type_limits_rate CHECK (rate_per_s >= 0),"
+    "  burst REAL NOT NULL DEFAULT 1,"
+    "  tokens REAL NOT NULL DEFAULT 0,"
+    "  refilled_us INTEGER NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL,"
+    "  " TS_NOW_V2("updated_at")
+    ") STRICT;\n"
+    "CREATE TABLE discoveries ("
+    "  " UUID("discovery_id") " NOT NULL PRIMARY KEY,"
+    "  project_id TEXT NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL,"
+    "  platform TEXT NOT NULL,"
+    "  handle TEXT,"
+    "  source TEXT NOT NULL CONSTRAINT discoveries_source_valid"
+    "    CHECK (source IN ('mention', 'search', 'feed_link')),"
+    "  found_in TEXT,"
+    "  relevance REAL NOT NULL DEFAULT 0,"
+    "  posts_per_week REAL NOT NULL DEFAULT 0,"
+    "  score REAL NOT NULL DEFAULT 0,"
+    "  " JSON("evidence") ","
+    "  status TEXT NOT NULL DEFAULT 'proposed' CONSTRAINT discoveries_status_valid"
+    "    CHECK (status IN ('proposed', 'accepted', 'rejected')),"
+    "  creator_id TEXT,"
+    "  decided_by TEXT,"
+    "  " TS("decided_at") ","
+    "  " TS_NOW_V2("created_at") ","
+    "  " TS_NOW_V2("updated_at") ","
+    "  UNIQUE (project_id, url)"
+    ") STRICT;\n"
+    "CREATE INDEX discoveries_project_idx ON discoveries (project_id, status, score);\n";
+
+static const char pg_v10[] =
+    "CREATE TABLE job_type_limits ("
+    "  job_type TEXT PRIMARY KEY,"
+    "  max_concurrency BIGINT NOT NULL DEFAULT -1,"
+    "  rate_per_s DOUBLE PRECISION NOT NULL DEFAULT 0"
+    "    CONSTRAINT job_type_limits_rate CHECK (rate_per_s >= 0),"
+    "  burst DOUBLE PRECISION NOT NULL DEFAULT 1,"
+    "  tokens DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  refilled_us BIGINT NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL,"
+    "  set_by TEXT NOT NULL,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "CREATE TABLE discoveries ("
+    "  discovery_id UUID PRIMARY KEY,"
+    "  project_id UUID NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  url TEXT NOT NULL,"
+    "  platform TEXT NOT NULL,"
+    "  handle TEXT,"
+    "  source TEXT NOT NULL CONSTRAINT discoveries_source_valid"
+    "    CHECK (source IN ('mention', 'search', 'feed_link')),"
+    "  found_in TEXT,"
+    "  relevance DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  posts_per_week DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  score DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    "  evidence JSONB,"
+    "  status TEXT NOT NULL DEFAULT 'proposed' CONSTRAINT discoveries_status_valid"
+    "    CHECK (status IN ('proposed', 'accepted', 'rejected')),"
+    "  creator_id UUID,"
+    "  decided_by TEXT,"
+    "  decided_at TIMESTAMPTZ,"
+    "  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+    "  UNIQUE (project_id, url)"
+    ");\n"
+    "CREATE INDEX discoveries_project_idx ON discoveries (project_id, status, score);\n"
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT ON job_type_limits, discoveries TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grants to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1222,5 +1503,10 @@ const om_migration om_migrations[] = {
     {5, "publishing accounts", sqlite_v5, pg_v5},
     {6, "data lifecycle: files gone, deletion approvals, project retention", sqlite_v6, pg_v6},
     {7, "oversight: incident dedup, job type pauses, circuit breakers", sqlite_v7, pg_v7},
+    {8, "dashboard logins: users, sessions, api_tokens, login_attempts", sqlite_v8, pg_v8},
+    {9, "publishing: usage per platform window, rate events, clip stats", sqlite_v9, pg_v9},
+    {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
+    {13, "list indexes (clip ranking, jobs by created_at); worker_nodes (GPU render nodes)",
+     sqlite_v13, pg_v13},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

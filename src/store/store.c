@@ -11,6 +11,7 @@
 #include "base/common.h"
 #include "store/store_backend.h"
 
+#include <ctype.h>
 #include <math.h>
 
 static const om_store_backend *const backends[] = {
@@ -60,6 +61,59 @@ int om_store_open_ex(om_store **out, const char *url, int flags)
         return rc;
     }
     *out = s;
+    return OM_OK;
+}
+
+static int plain_role(const char *r)
+{
+    if (!r || !(islower((unsigned char)*r) || *r == '_'))
+        return 0;
+    for (; *r; r++)
+        if (!islower((unsigned char)*r) && !isdigit((unsigned char)*r) && *r != '_')
+            return 0;
+    return 1;
+}
+
+int om_store_open_role(om_store **out, const om_store *s, const char *role)
+{
+    *out = NULL;
+    if (!plain_role(role))
+        return om_error_set(OM_EINVAL, "'%s' is not a plain role name ([a-z_][a-z0-9_]*)",
+                            role ? role : "");
+    if (strcmp(om_store_dialect(s), "postgres") != 0)
+        return om_error_set(OM_ENOTFOUND, "%s has no roles", om_store_dialect(s));
+    char *may = NULL;
+    int rc = om_store_query_value((om_store *)s,
+                                  "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+                                  "rolname = ?) THEN 'the role does not exist' WHEN "
+                                  "pg_has_role(current_user, ?, 'MEMBER') THEN 'member' ELSE "
+                                  "'the login role is not a member' END",
+                                  OM_PARAMS(OM_TEXT(role), OM_TEXT(role)), &may);
+    if (rc)
+        return om_error_wrap(rc, "checking role %s", role);
+    if (strcmp(may, "member") != 0) {
+        rc = om_error_set(OM_EPERMANENT, "role %s: %s", role, may);
+        free(may);
+        return rc;
+    }
+    free(may);
+    const char *url = om_store_url(s);
+    char *ro_url = xasprintf("%s%soptions=-c%%20role%%3D%s", url, strchr(url, '?') ? "&" : "?",
+                             role);
+    om_store *ro = NULL;
+    rc = om_store_open(&ro, ro_url);
+    free(ro_url);
+    char *now = NULL;
+    if (rc == OM_OK)
+        rc = om_store_query_value(ro, "SELECT CAST(current_user AS TEXT)", NULL, 0, &now);
+    if (rc == OM_OK && strcmp(now, role) != 0)
+        rc = om_error_set(OM_EPERMANENT, "connected as %s, not %s", now, role);
+    free(now);
+    if (rc) {
+        om_store_free(ro);
+        return om_error_wrap(rc, "connecting as %s", role);
+    }
+    *out = ro;
     return OM_OK;
 }
 

@@ -68,6 +68,12 @@ int om_store_open(om_store **out, const char *url);
  * commands that only read). */
 enum { OM_STORE_NO_CREATE = 1 };
 int om_store_open_ex(om_store **out, const char *url, int flags);
+/* A second connection to the database of `s` acting as ROLE (PostgreSQL: the role is a
+ * connection option, so a reconnect keeps it; checked through current_user). ROLE must be a
+ * plain name ([a-z_][a-z0-9_]*). OM_EINVAL for a bad name, OM_ENOTFOUND on SQLite (no
+ * roles), OM_EPERMANENT when the role is missing or the login role may not take it,
+ * OM_EUNAVAIL when the connection fails. The caller frees *out. */
+int om_store_open_role(om_store **out, const om_store *s, const char *role);
 void om_store_free(om_store *s);
 const char *om_store_dialect(const om_store *s); /* "sqlite" or "postgres" */
 const char *om_store_url(const om_store *s);     /* as given to open; borrowed */

@@ -166,13 +166,20 @@ static void mark_unusable(om_store *s, const acct *a, const char *why)
         char *text = xasprintf("%s account of project %s is unusable (%s): run 'omniva account "
                                "add %s %s' to link it again",
                                a->platform, a->project, msg, a->platform, a->project);
-        rc = om_store_exec(s,
-                           "INSERT INTO incidents (incident_id, kind, severity, entity_type, "
-                           "entity_id, message, details) VALUES (?, 'account_unusable', "
-                           "'critical', 'publishing_accounts', ?, ?, ?)",
-                           OM_PARAMS(OM_TEXT(om_uuid4(iid)), OM_TEXT(a->account_id),
-                                     OM_TEXT(text), OM_JSON(dt)),
-                           NULL);
+        /* the row om_incident_raise (src/oversight/incidents.c) writes: the targets sit
+         * below the oversight layer, so the same statement here: one open incident per
+         * account, a second sighting bumps its count */
+        rc = om_store_exec(
+            s,
+            "INSERT INTO incidents (incident_id, kind, severity, entity_type, entity_id, "
+            "message, evidence, created_at, first_seen, last_seen, count) VALUES (?, "
+            "'account_unusable', 'critical', 'publishing_accounts', ?, ?, ?, now(), now(), "
+            "now(), 1) ON CONFLICT (kind, entity_type, entity_id) WHERE resolved_at IS NULL DO "
+            "UPDATE SET count = incidents.count + 1, last_seen = excluded.last_seen, message = "
+            "excluded.message, evidence = excluded.evidence",
+            OM_PARAMS(OM_TEXT(om_uuid4(iid)), OM_TEXT(a->account_id), OM_TEXT(text),
+                      OM_JSON(dt)),
+            NULL);
         om_err(SRC, "%s", text);
         free(text);
         free(dt);
@@ -281,7 +288,7 @@ int om_account_check(om_store *s, const om_config *cfg, const char *project_id,
         *failed_out = 0;
     om_rows *r = NULL;
     int rc = om_store_query(s,
-                            ACCT_SELECT "WHERE (? IS NULL OR a.project_id = ?) ORDER BY p.name, "
+                            ACCT_SELECT "WHERE (CAST(? AS TEXT) IS NULL OR a.project_id = ?) ORDER BY p.name, "
                                         "a.platform",
                             OM_PARAMS(OM_TEXT(project_id), OM_TEXT(project_id)), &r);
     if (rc)

@@ -8,7 +8,8 @@
 #include "base/utf8.h"
 #include "targets/target.h"
 
-static const om_target *const targets[] = {&om_target_export, &om_target_youtube};
+static const om_target *const targets[] = {&om_target_export, &om_target_youtube,
+                                          &om_target_tiktok, &om_target_instagram};
 
 const om_target *om_target_find(const char *name)
 {

@@ -18,21 +18,45 @@
 int om_oauth_provider_load(const om_config *cfg, const char *platform, om_oauth_provider *out)
 {
     memset(out, 0, sizeof(*out));
-    if (!platform || strcmp(platform, "youtube"))
-        return om_error_set(OM_EINVAL, "no OAuth provider for platform '%s' (known: youtube)",
+    static const char *const known[] = {"youtube", "tiktok", "instagram"};
+    const char *name = NULL;
+    for (size_t i = 0; platform && i < OM_ARRAY_LEN(known); i++)
+        if (!strcmp(platform, known[i]))
+            name = known[i];
+    if (!name)
+        return om_error_set(OM_EINVAL,
+                            "no OAuth provider for platform '%s' (known: youtube, tiktok, "
+                            "instagram)",
                             platform ? platform : "");
-    out->platform = "youtube";
-    out->client_id = om_config_str(cfg, "youtube.client_id");
-    out->client_secret = om_config_str(cfg, "youtube.client_secret");
-    out->auth_url = om_config_str(cfg, "youtube.auth_url");
-    out->token_url = om_config_str(cfg, "youtube.token_url");
-    out->scopes = om_config_str(cfg, "youtube.scopes");
-    out->timeout_s = om_config_long(cfg, "youtube.timeout_s");
-    if (!out->client_id || !*out->client_id)
+    int tiktok = !strcmp(name, "tiktok"), ig = !strcmp(name, "instagram");
+    char key[64];
+#define PKEY(k) (snprintf(key, sizeof(key), "%s.%s", name, k), key)
+    out->platform = name;
+    out->client_param = tiktok ? "client_key" : "client_id";
+    out->client_id = om_config_str(cfg, PKEY(tiktok ? "client_key" : "client_id"));
+    out->client_secret = om_config_str(cfg, PKEY("client_secret"));
+    out->auth_url = om_config_str(cfg, PKEY("auth_url"));
+    out->token_url = om_config_str(cfg, PKEY("token_url"));
+    out->scopes = om_config_str(cfg, PKEY("scopes"));
+    out->timeout_s = om_config_long(cfg, PKEY("timeout_s"));
+    out->graph_url = ig ? om_config_str(cfg, PKEY("graph_url")) : NULL;
+    if (!out->client_id || !*out->client_id) {
+        if (tiktok)
+            return om_error_set(OM_EINVAL,
+                                "tiktok.client_key is not set: register an app on TikTok for "
+                                "Developers (Login Kit + Content Posting API) and put its key "
+                                "and secret in omniva.conf [tiktok] client_key / client_secret");
+        if (ig)
+            return om_error_set(OM_EINVAL,
+                                "instagram.client_id is not set: create a Meta app with the "
+                                "Instagram API (Instagram Login) and put its id and secret in "
+                                "omniva.conf [instagram] client_id / client_secret");
         return om_error_set(OM_EINVAL,
                             "youtube.client_id is not set: create an OAuth client (Desktop app) "
                             "in Google Cloud and put its id and secret in omniva.conf "
                             "[youtube] client_id / client_secret");
+    }
+#undef PKEY
     return OM_OK;
 }
 
@@ -69,11 +93,13 @@ char *om_oauth_consent_url(const om_oauth_provider *p, const char *redirect_uri,
 {
     char *cid = thttp_escape(p->client_id), *ru = thttp_escape(redirect_uri),
          *sc = thttp_escape(p->scopes), *st = thttp_escape(state);
-    char *url = xasprintf("%s%cclient_id=%s&redirect_uri=%s&response_type=code&scope=%s"
-                          "&code_challenge=%s&code_challenge_method=S256&state=%s"
-                          "&access_type=offline&prompt=consent",
-                          p->auth_url, strchr(p->auth_url, '?') ? '&' : '?', cid, ru, sc,
-                          challenge, st);
+    /* access_type=offline + prompt=consent: Google sends a refresh token only then */
+    int google = !strcmp(p->platform, "youtube");
+    char *url = xasprintf("%s%c%s=%s&redirect_uri=%s&response_type=code&scope=%s"
+                          "&code_challenge=%s&code_challenge_method=S256&state=%s%s",
+                          p->auth_url, strchr(p->auth_url, '?') ? '&' : '?',
+                          p->client_param ? p->client_param : "client_id", cid, ru, sc,
+                          challenge, st, google ? "&access_type=offline&prompt=consent" : "");
     free(cid), free(ru), free(sc), free(st);
     return url;
 }
@@ -87,18 +113,18 @@ void om_oauth_tokens_release(om_oauth_tokens *t)
 }
 
 /* POSTs a form to the token endpoint and parses the answer. */
-static int token_request(const om_oauth_provider *p, const char *form, const char *what,
-                         om_oauth_tokens *t)
+static int token_request_at(const om_oauth_provider *p, const char *url, const char *form,
+                            const char *what, om_oauth_tokens *t)
 {
     memset(t, 0, sizeof(*t));
     const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
                           "Accept: application/json", NULL};
     thttp_req rq = THTTP_REQ_INIT;
-    rq.method = "POST";
-    rq.url = p->token_url;
-    rq.headers = hdrs;
+    rq.method = form ? "POST" : "GET"; /* Instagram's long-lived token calls are GETs */
+    rq.url = url;
+    rq.headers = form ? hdrs : NULL;
     rq.body = form;
-    rq.body_len = strlen(form);
+    rq.body_len = form ? strlen(form) : 0;
     rq.timeout_s = p->timeout_s > 0 ? p->timeout_s : 60;
     thttp_resp r;
     int rc = thttp_do(&rq, &r);
@@ -111,6 +137,12 @@ static int token_request(const om_oauth_provider *p, const char *form, const cha
         const char *err = json_string_value(json_object_get(doc, "error"));
         const char *desc = json_string_value(json_object_get(doc, "error_description"));
         t->invalid_grant = err && !strcmp(err, "invalid_grant");
+        json_t *ge = json_object_get(doc, "error");
+        if (json_is_object(ge)) { /* the Graph API's {"error": {"message", "type", "code"}} */
+            err = json_string_value(json_object_get(ge, "type"));
+            desc = json_string_value(json_object_get(ge, "message"));
+            t->invalid_grant = json_integer_value(json_object_get(ge, "code")) == 190;
+        }
         /* 4xx from the token endpoint is an answer about the grant: retrying cannot help */
         int code = r.status >= 500 || r.status == 429 ? OM_EUNAVAIL : OM_EPERMANENT;
         rc = om_error_set(code, "%s token %s: HTTP %ld: %s%s%s%s", p->platform, what, r.status,
@@ -139,17 +171,52 @@ static int token_request(const om_oauth_provider *p, const char *form, const cha
     return OM_OK;
 }
 
+static int token_request(const om_oauth_provider *p, const char *form, const char *what,
+                         om_oauth_tokens *t)
+{
+    return token_request_at(p, p->token_url, form, what, t);
+}
+
+/* Instagram: GET {graph_url}/PATH?grant_type=GRANT&...&access_token=TOKEN; the answer's
+ * token becomes both the access and the "refresh" token (see oauth.h). */
+static int ig_long_lived(const om_oauth_provider *p, const char *path, const char *grant,
+                         const char *token, const char *what, om_oauth_tokens *t)
+{
+    char *tk = thttp_escape(token), *cs = thttp_escape(p->client_secret);
+    char *url = !strcmp(grant, "ig_exchange_token")
+                    ? xasprintf("%s/%s?grant_type=%s&client_secret=%s&access_token=%s",
+                                p->graph_url, path, grant, cs, tk)
+                    : xasprintf("%s/%s?grant_type=%s&access_token=%s", p->graph_url, path,
+                                grant, tk);
+    free(tk), free(cs);
+    int rc = token_request_at(p, url, NULL, what, t);
+    free(url);
+    if (!rc) {
+        free(t->refresh_token);
+        t->refresh_token = xstrdup(t->access_token);
+    }
+    return rc;
+}
+
 int om_oauth_exchange(const om_oauth_provider *p, const char *code, const char *verifier,
                       const char *redirect_uri, om_oauth_tokens *tokens)
 {
     char *c = thttp_escape(code), *v = thttp_escape(verifier), *ru = thttp_escape(redirect_uri),
          *ci = thttp_escape(p->client_id), *cs = thttp_escape(p->client_secret);
     char *form = xasprintf("grant_type=authorization_code&code=%s&code_verifier=%s"
-                           "&redirect_uri=%s&client_id=%s&client_secret=%s",
-                           c, v, ru, ci, cs);
+                           "&redirect_uri=%s&%s=%s&client_secret=%s",
+                           c, v, ru, p->client_param ? p->client_param : "client_id", ci, cs);
     free(c), free(v), free(ru), free(ci), free(cs);
     int rc = token_request(p, form, "exchange", tokens);
     free(form);
+    if (!rc && p->graph_url) { /* Instagram: the short-lived token for a 60-day one */
+        om_oauth_tokens lt;
+        rc = ig_long_lived(p, "access_token", "ig_exchange_token", tokens->access_token,
+                           "exchange (long-lived)", &lt);
+        om_oauth_tokens_release(tokens);
+        if (!rc)
+            *tokens = lt;
+    }
     if (!rc && !tokens->refresh_token) {
         om_oauth_tokens_release(tokens);
         return om_error_set(OM_EPERMANENT,
@@ -163,11 +230,14 @@ int om_oauth_exchange(const om_oauth_provider *p, const char *code, const char *
 int om_oauth_refresh(const om_oauth_provider *p, const char *refresh_token,
                      om_oauth_tokens *tokens)
 {
+    if (p->graph_url)
+        return ig_long_lived(p, "refresh_access_token", "ig_refresh_token", refresh_token,
+                             "refresh", tokens);
     char *r = thttp_escape(refresh_token), *ci = thttp_escape(p->client_id),
          *cs = thttp_escape(p->client_secret);
-    char *form = xasprintf("grant_type=refresh_token&refresh_token=%s&client_id=%s"
+    char *form = xasprintf("grant_type=refresh_token&refresh_token=%s&%s=%s"
                            "&client_secret=%s",
-                           r, ci, cs);
+                           r, p->client_param ? p->client_param : "client_id", ci, cs);
     free(r), free(ci), free(cs);
     int rc = token_request(p, form, "refresh", tokens);
     free(form);

@@ -24,9 +24,16 @@
 #include "base/config.h"
 
 typedef struct om_oauth_provider {
-    const char *platform; /* "youtube" */
+    const char *platform; /* "youtube", "tiktok", "instagram" */
     const char *client_id, *client_secret, *auth_url, *token_url, *scopes;
     long timeout_s;       /* per token request */
+    /* the name of the client id in URLs and forms: "client_id", TikTok's "client_key" */
+    const char *client_param;
+    /* Instagram Login: no refresh tokens. The short-lived token of the code exchange is
+     * traded for a 60-day one at {graph_url}/access_token (grant_type=ig_exchange_token),
+     * which is then refreshed at {graph_url}/refresh_access_token (ig_refresh_token): the
+     * long-lived token is kept as the account's "refresh token". NULL for the others. */
+    const char *graph_url;
 } om_oauth_provider;
 
 typedef struct om_oauth_tokens {
@@ -37,8 +44,10 @@ typedef struct om_oauth_tokens {
     int invalid_grant;   /* set by om_oauth_refresh / exchange on error=invalid_grant */
 } om_oauth_tokens;
 
-/* The provider of a platform from the settings (youtube.client_id ...). OM_EINVAL naming
- * the setting when the client id is empty, or naming the platform when none is known. */
+/* The provider of a platform from the settings (youtube.client_id, tiktok.client_key,
+ * instagram.client_id ...). OM_EINVAL naming the setting when the client id is empty, or
+ * naming the platform when none is known. An Instagram token refresh answered with an
+ * OAuthException of code 190 (expired or revoked) counts as invalid_grant. */
 int om_oauth_provider_load(const om_config *cfg, const char *platform, om_oauth_provider *out);
 
 /* PKCE: a 64-character verifier (unreserved characters) and its S256 challenge

@@ -71,6 +71,8 @@ typedef struct om_target {
 
 extern const om_target om_target_export;
 extern const om_target om_target_youtube; /* youtube.c: YouTube Data API v3 */
+extern const om_target om_target_tiktok;   /* tiktok.c: Content Posting API, Direct Post */
+extern const om_target om_target_instagram; /* instagram.c: Reels through the Graph API */
 
 /* A target's answer "the platform's quota/rate window is used up": the target returns
  * OM_EBUSY and sets state.quota = {"reason", "retry_at"} (ISO time the window reopens);

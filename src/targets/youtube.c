@@ -49,6 +49,7 @@
 #include "targets/accounts.h"
 #include "targets/target.h"
 #include "targets/thttp.h"
+#include "targets/usage.h"
 #include "targets/youtube.h"
 
 #define SRC "uploader_worker"
@@ -64,6 +65,7 @@ typedef struct yt {
     long timeout_s, retries, backoff_ms;
     int64_t chunk;
     int refreshed; /* a 401 already refreshed the token once */
+    char account_id[OM_UUID_LEN];
 } yt;
 
 static void yt_release(yt *y)
@@ -92,7 +94,7 @@ static int yt_token(yt *y, int force)
                       "= ? AND platform = 'youtube'",
                       OM_PARAMS(OM_TEXT(y->req->project_id)), NULL);
     int rc = om_account_token(y->req->store, y->req->cfg, y->req->project_id, "youtube",
-                              &y->token, NULL);
+                              &y->token, y->account_id);
     if (rc)
         return om_error_wrap(rc, "youtube target");
     y->auth_header = xasprintf("Authorization: Bearer %s", y->token);
@@ -157,38 +159,21 @@ static void google_error(const json_t *doc, const char **reason, const char **me
         *reason = json_string_value(json_object_get(doc, "error"));
 }
 
-/* The next midnight in America/Los_Angeles, when YouTube's daily quota resets (Pacific
- * time: UTC-8, UTC-7 from the second Sunday of March to the first Sunday of November). */
+/* The next midnight in America/Los_Angeles, when YouTube's daily quota resets. */
 static int64_t next_quota_reset_us(int64_t now_us)
 {
-    time_t now = (time_t)(now_us / 1000000);
-    struct tm u;
-    gmtime_r(&now, &u);
-    int year = u.tm_year + 1900;
-    /* DST bounds in UTC: 2nd Sunday of March 10:00 UTC, 1st Sunday of November 09:00 UTC */
-    struct tm m = {0};
-    m.tm_year = year - 1900, m.tm_mon = 2, m.tm_mday = 1;
-    time_t mar1 = timegm(&m);
-    struct tm mt;
-    gmtime_r(&mar1, &mt);
-    int first_sun = 1 + (7 - mt.tm_wday) % 7;
-    m.tm_mday = first_sun + 7, m.tm_hour = 10;
-    time_t dst_start = timegm(&m);
-    struct tm n = {0};
-    n.tm_year = year - 1900, n.tm_mon = 10, n.tm_mday = 1;
-    time_t nov1 = timegm(&n);
-    gmtime_r(&nov1, &mt);
-    n.tm_mday = 1 + (7 - mt.tm_wday) % 7, n.tm_hour = 9;
-    time_t dst_end = timegm(&n);
-    int offset_h = now >= dst_start && now < dst_end ? -7 : -8;
-    time_t local = now + offset_h * 3600;
-    time_t midnight = local - local % 86400 + 86400; /* next local midnight, as local secs */
-    return ((int64_t)(midnight - offset_h * 3600)) * 1000000;
+    int64_t st, en;
+    om_usage_window("youtube", now_us, &st, &en);
+    return en;
 }
 
 /* A quota/rate answer: state.quota set, OM_EBUSY. */
 static int quota_hit(yt *y, const char *reason, const char *message)
 {
+    if (*y->account_id && strcmp(reason, "quotaPlanned") &&
+        om_usage_exhaust(y->req->store, y->account_id, "youtube", om_now_us(),
+                         om_config_long(y->req->cfg, "youtube.quota_units")))
+        om_warn(SRC, "youtube: %s", om_error_msg()); /* the answer below matters more */
     char at[OM_TIME_LEN];
     om_time_iso(at, next_quota_reset_us(om_now_us()));
     json_object_set_new(y->state, OM_TARGET_QUOTA_KEY,
@@ -434,6 +419,21 @@ static int session_create(yt *y, int64_t size, const char *ctype)
 {
     if (jint(y->state, "sessions") >= 5)
         return om_error_set(OM_EPERMANENT, "youtube upload: 5 sessions made and lost already");
+    /* our own count first: a videos.insert the day's quota cannot pay for waits for the
+     * reset instead of being refused by Google */
+    om_usage u;
+    long quota = om_config_long(y->req->cfg, "youtube.quota_units"),
+         cost = om_config_long(y->req->cfg, "youtube.upload_cost");
+    int rc0 = om_usage_get(y->req->store, y->account_id, "youtube", om_now_us(), &u);
+    if (rc0)
+        return rc0;
+    if (u.units + cost > quota) {
+        char *m = xasprintf("%" PRId64 " of %ld quota units used today; an upload costs %ld",
+                            u.units, quota, cost);
+        int q = quota_hit(y, "quotaPlanned", m);
+        free(m);
+        return q;
+    }
     json_t *res = om_youtube_video_resource(y->req, om_now_us());
     char *body = json_dumps(res, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(res);
@@ -460,6 +460,8 @@ static int session_create(yt *y, int64_t size, const char *ctype)
             json_object_set_new(y->state, "session_at", json_string(om_time_iso(at, om_now_us())));
             json_object_del(y->state, OM_TARGET_QUOTA_KEY);
             rc = persist(y); /* BEFORE the first byte */
+            if (!rc) /* the insert is charged when the session is made */
+                rc = om_usage_add(y->req->store, y->account_id, "youtube", om_now_us(), cost, 1);
         } else if (r.status == 200) {
             rc = om_error_set(OM_EIO, "youtube upload session: HTTP 200 without a Location");
         } else {

@@ -239,6 +239,99 @@ static void test_chunker(void **state)
     free(pcm);
 }
 
+/* Voice activity: a long silence between noise bursts becomes its own skipped chunk, short
+ * pauses stay inside chunks, steady noise is left whole. */
+static void test_vad_split(void **state)
+{
+    (void)state;
+    const size_t sr = 16000;
+    size_t n = 10 * sr;
+    int16_t *pcm = xcalloc(n, sizeof(int16_t));
+    /* sound 0-3 s, 3.2-5 s (a 0.2 s pause), silence 5-7.5 s, sound 7.5-10 s */
+    double sound[][2] = {{0, 3}, {3.2, 5}, {7.5, 10}};
+    uint32_t seed = 3;
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = (size_t)(sound[k][0] * sr); i < (size_t)(sound[k][1] * sr) && i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            pcm[i] = (int16_t)((int32_t)(seed >> 16) % 8000 - 4000);
+        }
+    size_t *b = NULL, *vb = NULL;
+    unsigned char *skip = NULL;
+    size_t nc = om_asr_chunk(pcm, n, 20.0, NULL, 0, &b);
+    double skipped = 0;
+    size_t nv = om_asr_vad_split(pcm, n, b, nc, 0.3, &vb, &skip, &skipped);
+    assert_int_equal(vb[0], 0);
+    assert_int_equal(vb[nv], n);
+    size_t nskip = 0;
+    for (size_t i = 0; i < nv; i++) {
+        assert_true(vb[i + 1] > vb[i]);
+        if (skip[i]) {
+            nskip++;
+            /* inside the silence, with the hang-over kept on both sides */
+            assert_true(vb[i] >= 5 * sr && vb[i] <= (size_t)(5.2 * sr));
+            assert_true(vb[i + 1] >= (size_t)(7.3 * sr) && vb[i + 1] <= (size_t)(7.5 * sr));
+        }
+    }
+    assert_int_equal(nskip, 1); /* the 0.2 s pause is not skipped */
+    assert_true(skipped > 2.1 && skipped < 2.5);
+    free(vb);
+    free(skip);
+    /* steady noise: nothing to skip */
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        pcm[i] = (int16_t)((int32_t)(seed >> 16) % 8000 - 4000);
+    }
+    nv = om_asr_vad_split(pcm, n, b, nc, 0.3, &vb, &skip, &skipped);
+    assert_int_equal(nv, nc);
+    assert_true(skipped == 0);
+    for (size_t i = 0; i < nv; i++)
+        assert_int_equal(skip[i], 0);
+    free(vb);
+    free(skip);
+    free(b);
+    free(pcm);
+}
+
+/* Speech, 3 s of silence, speech: with voice activity the silence is not decoded, and the
+ * words and their times are the same as without (dither and all). */
+static void test_vad_same_words(void **state)
+{
+    (void)state;
+    if (!have_tools())
+        skip();
+    size_t n1 = 0, n2 = 0;
+    int16_t *a = util_espeak("Welcome back to the channel.", "en-us", 150, &n1);
+    int16_t *b2 = util_espeak("Today we talk about coffee.", "en-us", 150, &n2);
+    size_t gap = 3 * 16000, n = n1 + gap + n2;
+    int16_t *pcm = xcalloc(n, sizeof(int16_t));
+    memcpy(pcm, a, n1 * sizeof(int16_t));
+    memcpy(pcm + n1 + gap, b2, n2 * sizeof(int16_t));
+    om_transcript t0 = OM_TRANSCRIPT_INIT, t1 = OM_TRANSCRIPT_INIT;
+    om_asr_sphinx_opts o0 = {.jobs = 1}, o1 = {.jobs = 1, .vad_min_gap_s = 0.3};
+    assert_int_equal(om_asr_sphinx(&t0, pcm, n, &o0), OM_OK);
+    assert_int_equal(om_asr_sphinx(&t1, pcm, n, &o1), OM_OK);
+    json_t *sk = json_object_get(json_object_get(t1.engine, "params"), "vad_skipped_s");
+    assert_true(json_is_number(sk));
+    assert_true(json_number_value(sk) > 2.0);
+    char *h0 = om_transcript_join(&t0), *h1 = om_transcript_join(&t1);
+    fprintf(stderr, "  without VAD: %s\n  with VAD:    %s\n", h0, h1);
+    om_wer w0, w1;
+    const char *ref = "welcome back to the channel today we talk about coffee";
+    om_wer_compute(ref, h0, &w0);
+    om_wer_compute(ref, h1, &w1);
+    assert_true(w1.wer <= w0.wer + 0.1);
+    /* the second sentence's words keep their place after the silence */
+    assert_true(t1.n > 0);
+    assert_true(t1.words[t1.n - 1].start > (double)(n1 + gap) / 16000 - 0.2);
+    free(h0);
+    free(h1);
+    om_transcript_release(&t0);
+    om_transcript_release(&t1);
+    free(pcm);
+    free(a);
+    free(b2);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -276,6 +369,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunker),
+        cmocka_unit_test(test_vad_split),
+        cmocka_unit_test(test_vad_same_words),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_espeak_sentence),
         cmocka_unit_test(test_lm_adaptation_helps),

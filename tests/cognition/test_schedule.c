@@ -279,6 +279,7 @@ static void test_oracle_prior_and_blend(void **state)
 
     /* one great Tuesday 09:00 post moves Tuesday 09:00 a little; forty move it a lot */
     om_oracle_post p[81];
+    memset(p, 0, sizeof(p));
     int64_t now = iso("2026-11-23T10:00:00Z");
     for (int k = 0; k < 81; k++) {
         p[k].creator_id = "c";
@@ -303,7 +304,7 @@ static void test_oracle_prior_and_blend(void **state)
     assert_true(o.weight[tue9] > one.weight[tue9]);
     assert_int_equal(o.samples, 81);
     /* a post younger than 6 hours is not used */
-    om_oracle_post young = {now - 3600, 1e6, -1, -1, "c", 1};
+    om_oracle_post young = {now - 3600, 1e6, -1, -1, "c", 1, 0, 0};
     om_oracle_build(&one, utc, &young, 1, now);
     assert_int_equal(one.samples, 0);
     om_tz_free(utc);

@@ -127,8 +127,8 @@ static void test_layout_and_timing(void **state)
     assert_int_equal(c->nwords, json_array_size(w));
     assert_true(c->nevents >= c->nwords - 1);
     check_events_common(c, 13.0);
-    /* the safe area: 8% each side of 1080 */
-    assert_true(fabs(c->max_width - 1080 * 0.84) < 1e-6);
+    /* the export safe area: 86 px (8%) each side of 1080 */
+    assert_true(fabs(c->max_width - (1080 - 2 * 86)) < 1e-6);
     /* at least one page uses two lines, and lines are reasonably full (greedy wrapping) */
     int two = 0;
     for (size_t i = 0; i < c->nevents; i++)

@@ -52,4 +52,19 @@ void harness_redis_stop(harness_redis *r);
  * either may be NULL). Returns the exit code, or -1 when it could not run. */
 int harness_omniva(const char *const *args, char **out, char **err);
 
+/* The S3-protocol server of tests/s3 (s3rver behind a front that checks SigV4 and the body's
+ * SHA-256, with fault knobs; see tests/s3/server.js) on a free loopback port, objects in its
+ * own temp dir. Access key S3RVER, secret S3RVER. Needs `npm ci` in tests/s3 (bootstrap). */
+typedef struct harness_s3 {
+    char endpoint[128]; /* http://127.0.0.1:PORT */
+    char dir[256];
+    int port;
+    pid_t pid;
+} harness_s3;
+int harness_s3_start(harness_s3 *s, const char *buckets); /* "a,b": buckets made at start */
+void harness_s3_stop(harness_s3 *s);
+/* POST/GET a control path of the front ("/_fault?status=503&count=2", "/_reset"); the
+ * answer's body in *out when out is not NULL (caller frees). 0 or -1. */
+int harness_s3_ctl(const harness_s3 *s, const char *method, const char *path, char **out);
+
 #endif

@@ -26,6 +26,8 @@ typedef struct srv {
     char *db;
     char base[64];
     pid_t pid;
+    char cookie[160]; /* "Cookie: omniva_session=..." of the signed-in admin, sent by default */
+    char csrf[160];   /* "X-CSRF-Token: ..." of that session */
 } srv;
 
 typedef struct resp {
@@ -40,7 +42,9 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-/* One request; hdrs is a NULL-terminated list (may be NULL). */
+/* One request; hdrs is a NULL-terminated list (may be NULL). The server's admin session
+ * (cookie + CSRF header) goes along unless hdrs carries its own Cookie or Authorization, or
+ * "X-No-Auth: 1" to send no credentials at all. */
 static void req(resp *r, const srv *s, const char *method, const char *path, const char *body,
                 size_t body_len, const char *const *hdrs)
 {
@@ -56,8 +60,16 @@ static void req(resp *r, const srv *s, const char *method, const char *path, con
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
     struct curl_slist *hl = NULL;
-    for (size_t i = 0; hdrs && hdrs[i]; i++)
+    int own = 0;
+    for (size_t i = 0; hdrs && hdrs[i]; i++) {
         hl = curl_slist_append(hl, hdrs[i]);
+        own |= !strncasecmp(hdrs[i], "Cookie:", 7) || !strncasecmp(hdrs[i], "Authorization:", 14) ||
+               !strcmp(hdrs[i], "X-No-Auth: 1");
+    }
+    if (!own && s->cookie[0]) {
+        hl = curl_slist_append(hl, s->cookie);
+        hl = curl_slist_append(hl, s->csrf);
+    }
     hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     if (body) {
@@ -109,11 +121,49 @@ static void expect(const srv *s, const char *method, const char *path, const cha
     resp_free(&r);
 }
 
+#define ADMIN_PASS "correct horse battery"
+
+/* Signs in through POST /api/v1/login; keeps the session cookie and CSRF token in *s. */
+static void srv_login(srv *s, const char *user, const char *pass)
+{
+    resp r;
+    char *body = xasprintf("{\"user\":\"%s\",\"password\":\"%s\"}", user, pass);
+    const char *none[] = {"X-No-Auth: 1", NULL};
+    req(&r, s, "POST", "/api/v1/login", body, strlen(body), none);
+    free(body);
+    if (r.status != 200)
+        fail_msg("login as %s: %ld %s", user, r.status, sb_str(&r.body));
+    const char *c = strstr(sb_str(&r.headers), "omniva_session=");
+    assert_non_null(c);
+    size_t n = strcspn(c, ";\r\n");
+    assert_true(omt_has(sb_str(&r.headers), "HttpOnly") &&
+                omt_has(sb_str(&r.headers), "SameSite=Strict"));
+    snprintf(s->cookie, sizeof(s->cookie), "Cookie: %.*s", (int)n, c);
+    json_t *j = jbody(&r);
+    snprintf(s->csrf, sizeof(s->csrf), "X-CSRF-Token: %s",
+             json_string_value(json_object_get(j, "csrf")));
+    json_decref(j);
+    resp_free(&r);
+}
+
+/* `omniva user add NAME --role ROLE` with the password on stdin. */
+static void cli_user_add(const srv *s, const char *name, const char *role, const char *pass)
+{
+    char *cmd = xasprintf("printf '%%s\\n' '%s' | '%s' --home '%s' --log-format none user add %s "
+                          "--role %s >/dev/null",
+                          pass, getenv("OMNIVA_BIN"), s->home, name, role);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
 static void srv_start(srv *s, const char *db, const char *queue)
 {
     memset(s, 0, sizeof(*s));
+    s->db = db ? xstrdup(db) : NULL;
     s->home = db ? omt_workspace("http", "--db", db, "--queue", queue, NULL)
                  : omt_workspace("http", NULL);
+    omt_conf_append(s->home, "auth", "pwhash_memlimit_kib", "8"); /* fast hashes in tests */
+    omt_conf_append(s->home, "auth", "pwhash_opslimit", "1");
     int port = harness_free_port();
     char listen[32];
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
@@ -130,8 +180,14 @@ static void srv_start(srv *s, const char *db, const char *queue)
         CURLcode rc = curl_easy_perform(c);
         curl_easy_cleanup(c);
         free(url);
-        if (rc == CURLE_OK)
+        if (rc == CURLE_OK) {
+            /* a fresh workspace has no users: the one-time set-up from loopback */
+            expect(s, "GET", "/api/v1/projects", NULL, 401, "unauthorized", NULL);
+            expect(s, "POST", "/api/v1/setup", "{\"user\":\"admin\",\"password\":\"" ADMIN_PASS "\"}",
+                   201, NULL, NULL);
+            srv_login(s, "admin", ADMIN_PASS);
             return;
+        }
         om_sleep_ms(100);
     }
     fail_msg("omniva serve did not come up on %s", listen);
@@ -143,6 +199,7 @@ static void srv_stop(srv *s)
     assert_int_equal(omt_wait(s->pid, 10000), 0); /* clean stop: exit 0 */
     om_rmtree(s->home);
     free(s->home);
+    free(s->db);
 }
 
 /* the store URL of the workspace, as the server uses it */
@@ -189,12 +246,82 @@ static void make_clip(const char *url, const char *clip, const char *tag)
     free(sql);
 }
 
+/* Sign-in and roles: 401 without (or with a dead) session, 403 for a viewer's write and for a
+ * write without or with a wrong CSRF token, Bearer tokens need no CSRF, set-up only once,
+ * wrong passwords refused. */
+static void auth_checks(srv *s)
+{
+    resp r;
+    const char *none[] = {"X-No-Auth: 1", NULL};
+    req(&r, s, "GET", "/api/v1/projects", NULL, 0, none);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    const char *dead[] = {"Cookie: omniva_session=00ff", NULL};
+    req(&r, s, "GET", "/api/v1/projects", NULL, 0, dead);
+    assert_int_equal(r.status, 401);
+    assert_true(omt_has(sb_str(&r.body), "\"unauthorized\""));
+    resp_free(&r);
+    const char *body = "{\"name\":\"csrfcheck\"}";
+    const char *nocsrf[] = {s->cookie, NULL};
+    req(&r, s, "POST", "/api/v1/projects", body, strlen(body), nocsrf);
+    assert_int_equal(r.status, 403);
+    assert_true(omt_has(sb_str(&r.body), "\"csrf\""));
+    resp_free(&r);
+    const char *badcsrf[] = {s->cookie, "X-CSRF-Token: 0123", NULL};
+    req(&r, s, "POST", "/api/v1/projects", body, strlen(body), badcsrf);
+    assert_int_equal(r.status, 403);
+    assert_true(omt_has(sb_str(&r.body), "does not match"));
+    resp_free(&r);
+    expect(s, "POST", "/api/v1/setup", "{\"user\":\"other\",\"password\":\"" ADMIN_PASS "\"}",
+           409, "conflict", NULL);
+    req(&r, s, "POST", "/api/v1/login", "{\"user\":\"admin\",\"password\":\"wrong one!\"}",
+        strlen("{\"user\":\"admin\",\"password\":\"wrong one!\"}"), none);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+
+    /* a viewer reads but cannot write */
+    cli_user_add(s, "vera", "viewer", "viewer password 1");
+    srv v = *s;
+    srv_login(&v, "vera", "viewer password 1");
+    req(&r, &v, "GET", "/api/v1/projects", NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    req(&r, &v, "POST", "/api/v1/projects", body, strlen(body), NULL);
+    assert_int_equal(r.status, 403);
+    assert_true(omt_has(sb_str(&r.body), "needs role operator"));
+    resp_free(&r);
+    req(&r, &v, "GET", "/api/v1/me", NULL, 0, NULL);
+    assert_true(omt_has(sb_str(&r.body), "\"role\":\"viewer\""));
+    if (s->db) /* PostgreSQL: reads run as the read-only role the migration made */
+        assert_true(omt_has(sb_str(&r.body), "\"db_role\":\"omniva_cognition_ro\""));
+    resp_free(&r);
+
+    /* an API token: Bearer, no CSRF needed; a wrong token is 401 */
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, s->home, "user", "token", "create", "admin", NULL), 0);
+    out[strcspn(out, "\r\n")] = 0;
+    char *bearer = xasprintf("Authorization: Bearer %s", out);
+    const char *tok[] = {bearer, NULL};
+    req(&r, s, "POST", "/api/v1/projects", "{\"name\":\"tok\",\"brand\":{\"nope\":1}}",
+        strlen("{\"name\":\"tok\",\"brand\":{\"nope\":1}}"), tok);
+    assert_int_equal(r.status, 422); /* reached validation: the token passed auth and CSRF */
+    resp_free(&r);
+    const char *badtok[] = {"Authorization: Bearer 1234", NULL};
+    req(&r, s, "GET", "/api/v1/projects", NULL, 0, badtok);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    free(bearer);
+    free(out);
+}
+
 static void suite(const char *db, const char *queue)
 {
     srv s;
     srv_start(&s, db, queue);
     char *url = db_url(&s, db);
     resp r;
+
+    auth_checks(&s);
 
     /* routing errors */
     expect(&s, "GET", "/api/v1/nope", NULL, 404, "not_found", NULL);
@@ -469,6 +596,7 @@ static void suite(const char *db, const char *queue)
         om_sbuf b = OM_SBUF_INIT;
         char *u = xasprintf("%s/api/v1/events", s.base);
         struct curl_slist *hl = curl_slist_append(NULL, from0[0]);
+        hl = curl_slist_append(hl, s.cookie);
         curl_easy_setopt(c, CURLOPT_URL, u);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1500L);
@@ -488,6 +616,7 @@ static void suite(const char *db, const char *queue)
         free(sql);
         char *h = xasprintf("Last-Event-ID: %s", id);
         hl = curl_slist_append(NULL, h);
+        hl = curl_slist_append(hl, s.cookie);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
         b = (om_sbuf)OM_SBUF_INIT;
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);

@@ -1122,6 +1122,85 @@ static void test_concurrent_claimers(void **state)
     assert_int_equal(st.ready + st.leased, 0);
 }
 
+/* om_queue_wait: an idle claimer is woken by an enqueue from another process (a job
+ * process of another worker), well before its timeout; with nothing coming it waits out the
+ * timeout; work enqueued between a claim that found nothing and the wait is not missed. */
+static void test_wait_wakes_on_enqueue(void **state)
+{
+    fx *f = *state;
+    const char *types[] = {"w1", "w2"};
+    om_job j;
+    size_t n = 0;
+    OK(om_queue_claim(f->q, types, 2, "waiter", 60000, &j, 1, &n));
+    assert_int_equal(n, 0);
+    /* nothing comes: the whole timeout passes */
+    int64_t t0 = om_mono_ms();
+    OK(om_queue_wait(f->q, types, 2, 400));
+    int64_t waited = om_mono_ms() - t0;
+    assert_true(waited >= 350);
+    assert_true(waited < 3000);
+
+    /* another process enqueues after 300 ms (Redis: straight into the queue; SQLite: a
+     * commit of another connection, as a job process's follow-up is) */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        om_sleep_ms(300);
+        om_store *st = NULL;
+        om_queue *q = NULL;
+        if (om_store_open(&st, f->store_url) != OM_OK ||
+            om_queue_open(&q, f->queue_url, st) != OM_OK)
+            _exit(2);
+        om_job_spec s = OM_JOB_SPEC_INIT;
+        s.type = "w2";
+        char id[OM_UUID_LEN];
+        int rc = om_queue_enqueue(q, &s, id, NULL);
+        om_queue_free(q);
+        om_store_free(st);
+        _exit(rc == OM_OK ? 0 : 3);
+    }
+    t0 = om_mono_ms();
+    int64_t woke = 0;
+    while (om_mono_ms() - t0 < 8000) { /* spurious wake-ups are allowed: claim and go on */
+        OK(om_queue_wait(f->q, types, 2, 5000));
+        OK(om_queue_claim(f->q, types, 2, "waiter", 60000, &j, 1, &n));
+        if (n) {
+            woke = om_mono_ms() - t0;
+            break;
+        }
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(j.type, "w2");
+    assert_true(woke >= 250);
+    assert_true(woke < 2500); /* not the 5 s timeout */
+    OK(om_queue_ack(f->q, &j));
+    om_job_release(&j);
+
+    /* an enqueue after an empty claim and before the wait: the wait returns at once */
+    OK(om_queue_claim(f->q, types, 2, "waiter", 60000, &j, 1, &n));
+    assert_int_equal(n, 0);
+    om_store *st2 = NULL;
+    om_queue *q2 = NULL;
+    OK(om_store_open(&st2, f->store_url));
+    OK(om_queue_open(&q2, f->queue_url, st2));
+    om_job_spec s = OM_JOB_SPEC_INIT;
+    s.type = "w1";
+    char id[OM_UUID_LEN];
+    OK(om_queue_enqueue(q2, &s, id, NULL));
+    t0 = om_mono_ms();
+    OK(om_queue_wait(f->q, types, 2, 5000));
+    assert_true(om_mono_ms() - t0 < 2500);
+    OK(om_queue_claim(f->q, types, 2, "waiter", 60000, &j, 1, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(j.id, id);
+    om_job_release(&j);
+    om_queue_free(q2);
+    om_store_free(st2);
+}
+
 /* A forked child must open its own queue: the inherited handle refuses work, and freeing
  * it in the child leaves the parent's connection working. */
 static void test_fork_guard(void **state)
@@ -1348,6 +1427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_restart_loses_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_type_and_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_wakes_on_enqueue, setup, teardown),
     };
     const char *name = QUEUE_VARIANT == 1   ? "queue/sqlite"
                        : QUEUE_VARIANT == 2 ? "queue/redis+sqlite-outbox"

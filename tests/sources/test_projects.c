@@ -155,8 +155,8 @@ static void test_brand_errors(void **state)
                "brand.timezone: unknown time zone 'Mars/Olympus_Mons'");
     expect_bad("{\"timezone\": \"../../etc/passwd\"}", "unknown time zone");
     expect_bad("{\"timezone\": \"zone.tab\"}", "unknown time zone"); /* a file, not TZif */
-    expect_bad("{\"targets\": [\"export\", \"tiktok\"]}",
-               "brand.targets[1]: unknown target 'tiktok'");
+    expect_bad("{\"targets\": [\"export\", \"myspace\"]}",
+               "brand.targets[1]: unknown target 'myspace'");
     expect_bad("{\"targets\": []}", "non-empty");
     expect_bad("{\"targets\": [\"export\", \"export\"]}", "'export' listed twice");
     expect_bad("{\"reframe\": \"zoom\"}", "brand.reframe: 'zoom' is not one of");

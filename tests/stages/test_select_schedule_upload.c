@@ -29,6 +29,7 @@
 #include "harness/harness.h"
 #include "runtime/runtime.h"
 #include "stages/projects.h"
+#include "cognition/tz.h"
 #include "fixture.h"
 
 extern const om_stage om_stage_select, om_stage_schedule, om_stage_upload;
@@ -643,6 +644,102 @@ static void test_explain(void **state)
     assert_int_equal(om_halolux_explain(F.st, "x", 0, &text), OM_EINVAL);
 }
 
+/* ---- the feedback loop: our own results move the posting time ---- */
+
+/* UTC seconds of HOUR:00 Berlin time, `days` days ago. */
+static int64_t berlin_at(const om_tz *tz, int days, int hour)
+{
+    int64_t t = om_now_us() / 1000000 - (int64_t)days * 86400;
+    om_local_time lt;
+    om_tz_local(tz, t, &lt);
+    return t - (int64_t)(lt.hour - hour) * 3600 - lt.min * 60 - lt.sec;
+}
+
+/* One published clip of ours posted at `posted_s` whose platform reported `views`. */
+static void seed_result(const char *video, int64_t posted_s, long views)
+{
+    static int n;
+    double start = 1000 + 30 * n++;
+    char id[OM_UUID_LEN], sid[OM_UUID_LEN], at[OM_TIME_LEN], when[OM_TIME_LEN];
+    om_uuid4(id);
+    om_uuid4(sid);
+    insert_clip(id, video, start, start + 20, "PUBLISHED", meta("an older clip of ours", 0.5, 0.5, 0.5, "you"));
+    om_time_iso(when, posted_s * 1000000);
+    om_time_iso(at, (posted_s + 48 * 3600) * 1000000); /* read two days after posting */
+    exec_ok("INSERT INTO schedules (schedule_id, clip_id, recommended_time, final_scheduled_time, "
+            "horizon_adjustments, status) VALUES (?, ?, ?, ?, '{}', 'DONE')",
+            OM_PARAMS(OM_TEXT(sid), OM_TEXT(id), OM_TEXT(when), OM_TEXT(when)));
+    exec_ok("INSERT INTO clip_stats (clip_id, target, at, views, likes, comments) VALUES "
+            "(?, 'export', ?, ?, ?, ?)",
+            OM_PARAMS(OM_TEXT(id), OM_TEXT(at), OM_INT(views), OM_INT(views / 20),
+                      OM_INT(views / 100)));
+}
+
+static int local_hour(const char *clip)
+{
+    json_t *adj = json_value("SELECT horizon_adjustments FROM schedules WHERE clip_id = ?", clip);
+    int h = atoi(json_string_value(json_object_get(adj, "final_local")) + 11);
+    json_decref(adj);
+    return h;
+}
+
+static void test_feedback(void **state)
+{
+    (void)state;
+    exec_ok("DELETE FROM schedules WHERE status <> 'DONE'", NULL, 0);
+    om_tz *tz = NULL;
+    assert_int_equal(om_tz_load("Europe/Berlin", &tz), OM_OK);
+    /* before: no results of ours; the scraped history and the prior choose */
+    char before[OM_UUID_LEN], after[OM_UUID_LEN];
+    om_uuid4(before);
+    om_uuid4(after);
+    insert_clip(before, F.video, 200, 220, "SELECTED", meta("before the results", 0.4, 0.5, 0.5, "you"));
+    mark_rendered(before);
+    json_t *p = json_pack("{s:s,s:s,s:[]}", "clip_id", before, "project_id", F.project, "parents");
+    assert_int_equal(run_stage(&om_stage_schedule, p, NULL), OM_OK);
+    json_decref(p);
+    int h0 = local_hour(before);
+    assert_int_not_equal(h0, 18); /* the prior peaks at 19-21 h */
+
+    /* The spacing rule is not under test here: the calendar starts empty again, so
+     * "before" and the earlier tests' posts cannot block the 18:00 slots whatever the
+     * time of day this runs at. */
+    exec_ok("DELETE FROM schedules WHERE status <> 'DONE'", NULL, 0);
+
+    /* 14 of our clips posted at 18:00 did 3x the views of those at 12:00 and 20:00 */
+    for (int d = 3; d < 17; d++) {
+        seed_result(F.video, berlin_at(tz, d, 18), 3000);
+        seed_result(F.video, berlin_at(tz, d, 12), 1000);
+        seed_result(F.video, berlin_at(tz, d, 20), 1000);
+    }
+    insert_clip(after, F.video, 230, 250, "SELECTED", meta("after the results", 0.4, 0.5, 0.5, "you"));
+    mark_rendered(after);
+    p = json_pack("{s:s,s:s,s:[]}", "clip_id", after, "project_id", F.project, "parents");
+    assert_int_equal(run_stage(&om_stage_schedule, p, NULL), OM_OK);
+    json_decref(p);
+    assert_int_equal(local_hour(after), 18);
+
+    /* the evidence is in the schedule, its ledger packet, and the explanation */
+    json_t *adj = json_value("SELECT horizon_adjustments FROM schedules WHERE clip_id = ?", after);
+    json_t *own = json_object_get(json_object_get(adj, "oracle"), "own_results");
+    assert_int_equal(json_integer_value(json_object_get(own, "posts")), 42);
+    assert_int_equal(json_integer_value(json_object_get(own, "hour_posts")), 14);
+    assert_true(fabs(json_number_value(json_object_get(own, "hour_views_ratio")) - 3.0) < 0.01);
+    json_decref(adj);
+    char *pk = value("SELECT decision_chain FROM stardust_metadata WHERE entity_type = 'schedules' "
+                     "AND entity_id = (SELECT schedule_id FROM schedules WHERE clip_id = ?)",
+                     after);
+    assert_non_null(strstr(pk, "own_results"));
+    free(pk);
+    char *text = NULL;
+    assert_int_equal(om_halolux_explain(F.st, after, 0, &text), OM_OK);
+    if (!strstr(text, "Posted at 18:00 because this account's clips at 18:00 averaged 3.0x the "
+                      "median views over 14 posts (42 of our clips measured)"))
+        fail_msg("explanation lacks the results:\n%s", text);
+    free(text);
+    om_tz_free(tz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_upload),
         cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_feedback),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, setup_sqlite, teardown);
     if (!getenv("OMNIVA_SKIP_PG"))

@@ -52,7 +52,7 @@ for i = 0, n - 1 do
   end
 end
 local types = {}
-for t, z in pairs(ready) do redis.call('ZADD', K(t, 'ready'), unpack(z)); types[t] = 1 end
+for t, z in pairs(ready) do redis.call('ZADD', K(t, 'ready'), unpack(z)); types[t] = 1; wake(t) end
 for t, z in pairs(delayed) do redis.call('ZADD', K(t, 'delayed'), unpack(z)); types[t] = 1 end
 for t, c in pairs(clock) do redis.call('SET', K(t, 'clock'), N(c)) end
 for t, _ in pairs(types) do redis.call('SADD', 'omniva:types', t) end

@@ -22,9 +22,16 @@ local function tick(t, now)
   if rt <= c then rt = c + 1 end
   redis.call('SET', ck, N(rt))
   return rt end
+-- A token on the type's wake list for a worker blocked in BLPOP (queue_redis.c rd_wait);
+-- at most 8 kept, so a list nobody waits on stays small.
+local function wake(t)
+  local wk = K(t, 'wake')
+  redis.call('LPUSH', wk, '1')
+  redis.call('LTRIM', wk, '0', '7') end
 local function to_ready(t, id, p, rt)
   local m = string.format('%d%016d:', 9 - p, rt) .. id
   redis.call('ZADD', K(t, 'ready'), '0', m)
+  wake(t)
   return m end
 local function promote(t, now)
   local dk = K(t, 'delayed')
