@@ -1292,6 +1292,19 @@ const om_route om_api_routes[] = {
     R("GET", "/assets/:file", h_asset, API_PUBLIC, "the dashboard's embedded files (ETag)"),
     R("GET", "/api/v1/logs", h_logs, API_VIEWER,
       "log lines: job, project, level, q (text), before (cursor), limit"),
+    R("GET", "/api/v1/users", h_users_list, API_ADMIN, "users and their roles"),
+    R("POST", "/api/v1/users", h_users_add, API_ADMIN, "add a user {name, role, password}"),
+    R("PATCH", "/api/v1/users/:name", h_users_update, API_ADMIN, "change {role, password}"),
+    R("DELETE", "/api/v1/users/:name", h_users_remove, API_ADMIN,
+      "remove a user (its sessions and tokens)"),
+    R("GET", "/api/v1/settings", h_settings_show, API_ADMIN,
+      "every setting: value, origin, default, doc (secrets as ***)"),
+    R("PATCH", "/api/v1/settings", h_settings_update, API_ADMIN,
+      "set {\"section.key\": value|null} in omniva.conf (a restart applies it)"),
+    R("GET", "/api/v1/tokens", h_tokens_list, API_VIEWER, "your API tokens"),
+    R("POST", "/api/v1/tokens", h_tokens_create, API_VIEWER,
+      "a new API token {label}: the secret is shown once"),
+    R("DELETE", "/api/v1/tokens/:id", h_tokens_revoke, API_VIEWER, "revoke one of your tokens"),
 };
 
 const size_t om_api_nroutes = OM_ARRAY_LEN(om_api_routes);
@@ -1322,8 +1335,10 @@ void om_api_handle(om_http_req *r)
         access = API_PUBLIC;
     if (api_authorize(r, access))
         return;
-    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role */
-    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role,
+     * and so does listing one's own API tokens (auth data the read-only role cannot see) */
+    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) &&
+        strcmp(om_api_routes[i].pattern, "/api/v1/tokens") != 0)
         r->store = r->store_ro;
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

@@ -463,7 +463,7 @@ class H(BaseHTTPRequestHandler):
         with LOCK:
             doc = {"videos": [dict(v) for v in S["videos"].values()],
                    "sessions": [{"upload_id": k, "size": s["size"], "received": s["received"],
-                                 "video": s["video"]} for k, s in S["sessions"].items()],
+                                 "video": s["video"], "created": s["created"]} for k, s in S["sessions"].items()],
                    "bytes_received": S["bytes_received"], "chunks": S["chunks"],
                    "token_grants": dict(S["token_grants"]), "quota_units": S["quota_units"],
                    "faults": list(S["faults"])}
