@@ -313,7 +313,13 @@ static int bench(const char *bin, const char *name, const char *db, const char *
         goto out;
     }
     loadavg("before");
-    if (wrk(u, (int)secs, (int)conns, &cl) || wrk(su, (int)secs, (int)conns, &stc)) {
+    long long busy0 = cpu_ticks(pid);
+    int64_t busy_t0 = om_mono_ms();
+    int werr = wrk(u, (int)secs, (int)conns, &cl);
+    /* the same counter under load: shows the idle figures below are not a dead counter */
+    double busy = 100.0 * (double)(cpu_ticks(pid) - busy0) / (double)sysconf(_SC_CLK_TCK) /
+                  ((double)(om_mono_ms() - busy_t0) / 1000);
+    if (werr || wrk(su, (int)secs, (int)conns, &stc)) {
         fprintf(stderr, "bench_http: wrk failed (is it installed?)\n");
         goto out;
     }
@@ -336,6 +342,7 @@ static int bench(const char *bin, const char *name, const char *db, const char *
            stc.p99_ms > 0 ? cl.p99_ms / stc.p99_ms : 0);
     printf("  GET /metrics (uncached)      best %7.2f ms, worst of 5 %7.2f ms\n", m_best,
            m_worst);
+    printf("  server CPU under the clips wrk %8.1f %% of a core\n", busy);
     printf("  server CPU, idle, no client  %9.2f %% of a core (10 s)\n", idle0);
     printf("  server CPU, %d idle SSE      %9.2f %% of a core (10 s; %d of %ld streams open)\n",
            opened, idle_sse, opened, n_sse);
@@ -389,6 +396,7 @@ int main(int argc, char **argv)
     }
     const char *bin = getenv("OMNIVA_BIN") ? getenv("OMNIVA_BIN") : OMNIVA_BIN_DEFAULT;
     setenv("OMNIVA_BIN", bin, 1);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* no buffered line is copied into forked children */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = 0;
     if (strcmp(backend, "postgres") != 0)
