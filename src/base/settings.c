@@ -395,6 +395,19 @@ const om_setting om_settings[] = {
     DBL("analyze.window_overlap_s", 120, 0, 3600,
         "overlap of consecutive analysis windows (at least clip_max_s is used)"),
     LONG("analyze.window_candidates", 5, 1, 100, "candidate clips kept per analysis window"),
+
+    /* face framing (issue 10; src/stages/editframe.c, media/facetrack.h): brand reframe
+     * auto|speaker|split */
+    DBL("framing.sample_fps", 4, 0.5, 15, "face detection samples per second of a clip"),
+    LONG("framing.detect_width", 320, 64, 1920,
+         "width (px, even) of the grey decode faces are looked for in"),
+    DBL("framing.hold_s", 1.0, 0, 10, "a face missed for up to this long is held where it was"),
+    DBL("framing.dead_zone", 0.05, 0, 0.5,
+        "the crop moves only when the face is this far (fraction of the width) from its centre"),
+    DBL("framing.max_pan_speed", 1.0, 0.05, 10,
+        "fastest crop movement following a face, source widths per second"),
+    STR("framing.cascade", "",
+        "OpenCV cascade XML for face detection (empty: opencv-data's frontalface_alt2)"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

@@ -334,14 +334,16 @@ static void speech_energy(const char *path, double start, double end, om_face_sc
         db[k] = 20 * log10(rms + 1e-6);
         sorted[k] = db[k];
     }
-    /* noise floor: the 10th percentile, never under -80 dBFS */
+    /* noise floor: the 10th percentile, never under -80 dBFS (see below) */
     for (size_t i = 1; i < s->n; i++) /* insertion sort: n is small */
         for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
             double tmp = sorted[j];
             sorted[j] = sorted[j - 1];
             sorted[j - 1] = tmp;
         }
-    double floor_db = fmax(-80.0, sorted[s->n / 10]);
+    /* a clip that is speech throughout has no pause to measure the floor in: the floor is
+     * then taken 20 dB under the loud end (the 95th percentile) */
+    double floor_db = fmax(-80.0, fmin(sorted[s->n / 10], sorted[(s->n * 95) / 100] - 20.0));
     for (size_t k = 0; k < s->n; k++) {
         double v = (db[k] - floor_db - 6.0) / 12.0;
         s->speech[k] = db[k] < -55.0 ? 0 : v < 0 ? 0 : v > 1 ? 1 : v;

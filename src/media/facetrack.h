@@ -18,7 +18,9 @@
  * this sample or not in shot in the previous one. Only two pictures are held at a time. Tracks detected in fewer than max(2, 15% of the samples) are
  * dropped (false detections in the background). Speech energy per sample (0..1) from the
  * audio's RMS over the sample period: 0 at the span's noise floor + 6 dB, 1 at 18 dB above
- * it; all 0 when the source has no audio. Errors: those of om_media_probe, OM_EINVAL for a
+ * it (the floor: the 10th percentile of the span, or 20 dB under its 95th percentile when
+ * that is lower, so a span that is speech throughout still counts as speech); all 0 when
+ * the source has no audio. Errors: those of om_media_probe, OM_EINVAL for a
  * bad span/option or no video, OM_ENOTFOUND when the face cascade is missing (opencv-data),
  * OM_EUNAVAIL when ffmpeg cannot run, OM_ERROR when ffmpeg fails (its stderr in the
  * message).
