@@ -1,6 +1,8 @@
 /* url.c: creator URL classification (platform + normalised username) and a small URL
  * splitter shared by the drivers. Pure string work: no network, no file system. */
 #include "base/common.h"
+
+#include <strings.h>
 #include "base/hex.h"
 #include "sources/sources_int.h"
 
@@ -297,11 +299,13 @@ static int classify_instagram(const char *url, const om_url *u, om_source_class 
     char *segs[3];
     size_t n = split_path(u->path, segs, 3);
     int rc = OM_OK, bad = 0;
+    /* Instagram's paths ignore case (the profile URL is lower-cased below), so /Web/ is
+     * the reserved /web/ and no profile */
     for (size_t i = 0; n >= 1 && reserved[i]; i++)
-        if (strcmp(segs[0], reserved[i]) == 0)
+        if (strcasecmp(segs[0], reserved[i]) == 0)
             bad = 2;
     if (!bad && (n < 1 || n > 2 || !name_ok(segs[0], "._", 1, 30) ||
-                 (n == 2 && strcmp(segs[1], "reels") != 0)))
+                 (n == 2 && strcasecmp(segs[1], "reels") != 0)))
         bad = 1;
     if (bad) {
         rc = reject(url, bad == 2 ? "an Instagram post or page, not a profile"
