@@ -30,28 +30,14 @@
 /* Exactly one media with the render's bytes, the job DONE with that media id. */
 static void assert_published_once(const tf_clip *c)
 {
-    char mid[48] = "";
-    assert_int_equal(tf_items_with(c->sha, mid, sizeof(mid)), 1);
-    char *st = tf_uj_col(c, "status"), *id = tf_uj_col(c, "json_extract(target_state, '$.media_id')");
-    assert_non_null(st);
-    assert_string_equal(st, "DONE");
-    assert_non_null(id);
-    assert_string_equal(id, mid);
-    free(st);
-    free(id);
+    tf_assert_published_once(c, "json_extract(target_state, '$.media_id')", NULL, 0);
 }
 
 static int setup(void **state)
 {
     (void)state;
     tf_setup("instagram", "instagram_double.py", "media", "containers");
-    tf_conf("instagram.client_id", "test-ig-app");
-    tf_conf("instagram.client_secret", "test-ig-secret");
-    tf_conf("instagram.auth_url", "http://127.0.0.1:%d/oauth/authorize", TF.dbl_port);
-    tf_conf("instagram.token_url", "http://127.0.0.1:%d/oauth/access_token", TF.dbl_port);
-    tf_conf("instagram.graph_url", "http://127.0.0.1:%d/v21.0", TF.dbl_port);
-    tf_conf("instagram.upload_url", "http://127.0.0.1:%d/ig-api-upload/v21.0", TF.dbl_port);
-    tf_conf("instagram.status_poll_ms", "20");
+    tf_conf_platform("instagram", TF.dbl_port);
     tf_conf("instagram.limit_retry_s", "600");
     return 0;
 }

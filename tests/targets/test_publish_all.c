@@ -77,33 +77,11 @@ static int setup(void **state)
 {
     (void)state;
     tf_setup("youtube", "youtube_double.py", "videos", "sessions");
-    tf_conf("youtube.client_id", "test-client.apps.googleusercontent.com");
-    tf_conf("youtube.client_secret", "test-secret");
-    tf_conf("youtube.auth_url", "http://127.0.0.1:%d/o/oauth2/v2/auth", TF.dbl_port);
-    tf_conf("youtube.token_url", "http://127.0.0.1:%d/token", TF.dbl_port);
-    tf_conf("youtube.api_url", "http://127.0.0.1:%d", TF.dbl_port);
-    tf_conf("youtube.upload_url", "http://127.0.0.1:%d/upload", TF.dbl_port);
-    tf_conf("youtube.chunk_bytes", "262144");
-    tf_conf("youtube.backoff_ms", "20");
-    tf_conf("youtube.verify_poll_ms", "20");
+    tf_conf_platform("youtube", TF.dbl_port);
     for (size_t i = 0; i < OM_ARRAY_LEN(others); i++)
         others[i].pid = tf_double_start(others[i].script, &others[i].port);
-    int tk = others[0].port;
-    tf_conf("tiktok.client_key", "test-client-key");
-    tf_conf("tiktok.client_secret", "test-secret");
-    tf_conf("tiktok.auth_url", "http://127.0.0.1:%d/v2/auth/authorize/", tk);
-    tf_conf("tiktok.token_url", "http://127.0.0.1:%d/v2/oauth/token/", tk);
-    tf_conf("tiktok.api_url", "http://127.0.0.1:%d", tk);
-    tf_conf("tiktok.chunk_bytes", "5242880");
-    tf_conf("tiktok.status_poll_ms", "20");
-    int ig = others[1].port;
-    tf_conf("instagram.client_id", "test-ig-app");
-    tf_conf("instagram.client_secret", "test-ig-secret");
-    tf_conf("instagram.auth_url", "http://127.0.0.1:%d/oauth/authorize", ig);
-    tf_conf("instagram.token_url", "http://127.0.0.1:%d/oauth/access_token", ig);
-    tf_conf("instagram.graph_url", "http://127.0.0.1:%d/v21.0", ig);
-    tf_conf("instagram.upload_url", "http://127.0.0.1:%d/ig-api-upload/v21.0", ig);
-    tf_conf("instagram.status_poll_ms", "20");
+    tf_conf_platform("tiktok", others[0].port);
+    tf_conf_platform("instagram", others[1].port);
     tf_conf("schedule.now", "true");
     tf_conf("governance.stats_interval_s", "0"); /* the test runs the stats job itself */
     return 0;

@@ -32,28 +32,14 @@
 /* Exactly one post with the render's bytes, the job DONE with that post id. */
 static void assert_published_once(const tf_clip *c)
 {
-    char pid[48] = "";
-    assert_int_equal(tf_items_with(c->sha, pid, sizeof(pid)), 1);
-    char *st = tf_uj_col(c, "status"), *id = tf_uj_col(c, "json_extract(target_state, '$.post_id')");
-    assert_non_null(st);
-    assert_string_equal(st, "DONE");
-    assert_non_null(id);
-    assert_string_equal(id, pid);
-    free(st);
-    free(id);
+    tf_assert_published_once(c, "json_extract(target_state, '$.post_id')", NULL, 0);
 }
 
 static int setup(void **state)
 {
     (void)state;
     tf_setup("tiktok", "tiktok_double.py", "posts", "publishes");
-    tf_conf("tiktok.client_key", "test-client-key");
-    tf_conf("tiktok.client_secret", "test-secret");
-    tf_conf("tiktok.auth_url", "http://127.0.0.1:%d/v2/auth/authorize/", TF.dbl_port);
-    tf_conf("tiktok.token_url", "http://127.0.0.1:%d/v2/oauth/token/", TF.dbl_port);
-    tf_conf("tiktok.api_url", "http://127.0.0.1:%d", TF.dbl_port);
-    tf_conf("tiktok.chunk_bytes", "5242880");
-    tf_conf("tiktok.status_poll_ms", "20");
+    tf_conf_platform("tiktok", TF.dbl_port);
     return 0;
 }
 

@@ -30,16 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Exactly one video with the render's bytes, the job DONE with that yt_video_id. */
+/* Exactly one video with the render's bytes, the job DONE with that yt_video_id, which
+ * no other upload job has, and the clip PUBLISHED. */
 static void assert_published_once(const tf_clip *c)
 {
-    char vid[32] = "";
-    assert_int_equal(tf_items_with(c->sha, vid, sizeof(vid)), 1);
-    char *st = tf_uj_col(c, "status"), *yt = tf_uj_col(c, "yt_video_id");
-    assert_non_null(st);
-    assert_string_equal(st, "DONE");
-    assert_non_null(yt);
-    assert_string_equal(yt, vid);
+    char vid[48];
+    tf_assert_published_once(c, "yt_video_id", vid, sizeof(vid));
     char *sql = xasprintf("SELECT count(*) FROM upload_jobs WHERE yt_video_id = '%s'", vid);
     assert_int_equal(omt_query_int(TF.db, sql), 1);
     free(sql);
@@ -48,23 +44,13 @@ static void assert_published_once(const tf_clip *c)
     assert_string_equal(cs, "PUBLISHED");
     free(cs);
     free(sql);
-    free(st);
-    free(yt);
 }
 
 static int setup(void **state)
 {
     (void)state;
     tf_setup("youtube", "youtube_double.py", "videos", "sessions");
-    tf_conf("youtube.client_id", "test-client.apps.googleusercontent.com");
-    tf_conf("youtube.client_secret", "test-secret");
-    tf_conf("youtube.auth_url", "http://127.0.0.1:%d/o/oauth2/v2/auth", TF.dbl_port);
-    tf_conf("youtube.token_url", "http://127.0.0.1:%d/token", TF.dbl_port);
-    tf_conf("youtube.api_url", "http://127.0.0.1:%d", TF.dbl_port);
-    tf_conf("youtube.upload_url", "http://127.0.0.1:%d/upload", TF.dbl_port);
-    tf_conf("youtube.chunk_bytes", "262144");
-    tf_conf("youtube.backoff_ms", "20");
-    tf_conf("youtube.verify_poll_ms", "20");
+    tf_conf_platform("youtube", TF.dbl_port);
     return 0;
 }
 

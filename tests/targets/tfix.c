@@ -84,6 +84,21 @@ int tf_items_with(const char *sha, char *id_out, size_t cap)
     return n;
 }
 
+void tf_assert_published_once(const tf_clip *c, const char *id_col, char *id_out, size_t cap)
+{
+    char id[48] = "";
+    assert_int_equal(tf_items_with(c->sha, id, sizeof(id)), 1);
+    char *st = tf_uj_col(c, "status"), *ours = tf_uj_col(c, id_col);
+    assert_non_null(st);
+    assert_string_equal(st, "DONE");
+    assert_non_null(ours);
+    assert_string_equal(ours, id);
+    free(st);
+    free(ours);
+    if (id_out)
+        snprintf(id_out, cap, "%s", id);
+}
+
 int64_t tf_received_of(int64_t size)
 {
     json_t *st = tf_state();
@@ -138,6 +153,38 @@ void tf_conf(const char *key, const char *fmt, ...)
     omt_conf_append(TF.home, sec, dot + 1, v);
     free(sec);
     free(v);
+}
+
+void tf_conf_platform(const char *platform, int port)
+{
+    if (!strcmp(platform, "youtube")) {
+        tf_conf("youtube.client_id", "test-client.apps.googleusercontent.com");
+        tf_conf("youtube.client_secret", "test-secret");
+        tf_conf("youtube.auth_url", "http://127.0.0.1:%d/o/oauth2/v2/auth", port);
+        tf_conf("youtube.token_url", "http://127.0.0.1:%d/token", port);
+        tf_conf("youtube.api_url", "http://127.0.0.1:%d", port);
+        tf_conf("youtube.upload_url", "http://127.0.0.1:%d/upload", port);
+        tf_conf("youtube.chunk_bytes", "262144");
+        tf_conf("youtube.backoff_ms", "20");
+        tf_conf("youtube.verify_poll_ms", "20");
+    } else if (!strcmp(platform, "tiktok")) {
+        tf_conf("tiktok.client_key", "test-client-key");
+        tf_conf("tiktok.client_secret", "test-secret");
+        tf_conf("tiktok.auth_url", "http://127.0.0.1:%d/v2/auth/authorize/", port);
+        tf_conf("tiktok.token_url", "http://127.0.0.1:%d/v2/oauth/token/", port);
+        tf_conf("tiktok.api_url", "http://127.0.0.1:%d", port);
+        tf_conf("tiktok.chunk_bytes", "5242880");
+        tf_conf("tiktok.status_poll_ms", "20");
+    } else {
+        assert_string_equal(platform, "instagram");
+        tf_conf("instagram.client_id", "test-ig-app");
+        tf_conf("instagram.client_secret", "test-ig-secret");
+        tf_conf("instagram.auth_url", "http://127.0.0.1:%d/oauth/authorize", port);
+        tf_conf("instagram.token_url", "http://127.0.0.1:%d/oauth/access_token", port);
+        tf_conf("instagram.graph_url", "http://127.0.0.1:%d/v21.0", port);
+        tf_conf("instagram.upload_url", "http://127.0.0.1:%d/ig-api-upload/v21.0", port);
+        tf_conf("instagram.status_poll_ms", "20");
+    }
 }
 
 void tf_setup(const char *platform, const char *script, const char *items_key,

@@ -33,6 +33,9 @@ extern tfix TF;
 void tf_setup(const char *platform, const char *script, const char *items_key,
               const char *sessions_key);
 void tf_teardown(void);
+/* The platform's settings pointed at its double on `port` (client ids the doubles expect,
+ * small chunks, short polls and backoffs). */
+void tf_conf_platform(const char *platform, int port);
 
 /* HTTP to any URL: the status (0 when unreachable); *body_out (may be NULL) the body. */
 long tf_http(const char *method, const char *url, const char *body, char **body_out, int follow);
@@ -63,6 +66,10 @@ char *tf_uj_col(const tf_clip *c, const char *col); /* a column (or expression) 
 int64_t tf_state_int(const tf_clip *c, const char *key); /* target_state.key, -1 when none */
 /* Items on the double whose bytes hash to sha (id of the last into id_out). */
 int tf_items_with(const char *sha, char *id_out, size_t cap);
+/* Exactly one item on the double with the clip's bytes; the upload job DONE and its
+ * id_col (a column or expression of upload_jobs) naming that item (into id_out, may be
+ * NULL). */
+void tf_assert_published_once(const tf_clip *c, const char *id_col, char *id_out, size_t cap);
 int64_t tf_received_of(int64_t size); /* bytes of the newest session of that size, -1 none */
 int tf_worker_once(void);             /* `worker --types upload --once`, its exit status */
 int tf_worker_once_types(const char *types); /* the same for other job types */
