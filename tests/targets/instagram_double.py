@@ -48,7 +48,8 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from double_http import JsonHandler, serve
 
 V = "/v21.0"
 LOCK = threading.RLock()
@@ -66,32 +67,7 @@ def gerr(message, code, etype="OAuthException", sub=None):
     return {"error": e}
 
 
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *a):
-        pass
-
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except (ConnectionResetError, BrokenPipeError):
-            self.close_connection = True
-
-    def send(self, status, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
+class H(JsonHandler):
     def form(self):
         return dict(urllib.parse.parse_qsl(self.body().decode()))
 
@@ -374,10 +350,7 @@ def main():
     ap.add_argument("--client-secret", default="test-ig-secret")
     ARGS = ap.parse_args()
     os.makedirs(ARGS.dir, exist_ok=True)
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    srv.daemon_threads = True
-    print("PORT %d" % srv.server_address[1], flush=True)
-    srv.serve_forever()
+    serve(H)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,8 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from double_http import JsonHandler, serve
 
 MB = 1024 * 1024
 LOCK = threading.RLock()
@@ -53,32 +54,7 @@ def envelope(data=None, code="ok", message=""):
                                           "log_id": secrets.token_hex(8)}}
 
 
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *a):
-        pass
-
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except (ConnectionResetError, BrokenPipeError):
-            self.close_connection = True
-
-    def send(self, status, body=None, headers=None):
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
+class H(JsonHandler):
     def token(self):
         a = self.headers.get("Authorization", "")
         t = a[7:] if a.startswith("Bearer ") else None
@@ -321,10 +297,7 @@ def main():
     ap.add_argument("--dir", required=True)
     ARGS = ap.parse_args()
     os.makedirs(ARGS.dir, exist_ok=True)
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    srv.daemon_threads = True
-    print("PORT %d" % srv.server_address[1], flush=True)
-    srv.serve_forever()
+    serve(H)
 
 
 if __name__ == "__main__":
