@@ -72,14 +72,9 @@ static uint32_t rnd(uint32_t *x)
 /* ---- 1. alignment ------------------------------------------------------------------------- */
 
 static const char *k_align_texts[] = {
-    "so here is the thing about espresso nobody tells you the grind matters more than the "
-    "machine a cheap burr grinder beats an expensive blade every single morning and the water "
-    "should be just off the boil",
-    "last weekend we drove up to the lake with my brother and his two kids the traffic was "
-    "terrible but the weather made up for it and we stayed until the sun went down behind "
-    "the hills",
-    "if you only change one thing this year write down what you spend for a month you will be "
-    "surprised how much goes on small things you do not even remember buying",
+    ("so here is the thing about espresso nobody tells you the grind matters more than the " "machine a cheap burr grinder beats an expensive blade every single morning and the water " "should be just off the boil"),
+    ("last weekend we drove up to the lake with my brother and his two kids the traffic was " "terrible but the weather made up for it and we stayed until the sun went down behind " "the hills"),
+    ("if you only change one thing this year write down what you spend for a month you will be " "surprised how much goes on small things you do not even remember buying"),
 };
 
 static void bench_alignment(void)
@@ -172,8 +167,7 @@ static const char *k_chatter[] = {
 };
 
 static const char *k_hooks[] = {
-    "Here is the secret nobody tells you about espresso: the grind matters more than the "
-    "machine.",
+    ("Here is the secret nobody tells you about espresso: the grind matters more than the " "machine."),
     "Stop buying expensive espresso machines until you fix your coffee grinder.",
     "Why does your espresso taste bitter? Most of the time the coffee beans are too old.",
     "The biggest mistake people make with latte art is the milk, not the pour.",
