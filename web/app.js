@@ -13,9 +13,12 @@ import * as schedule from './page_schedule.js';
 import * as jobs from './page_jobs.js';
 import * as incidents from './page_incidents.js';
 import * as logs from './page_logs.js';
+import * as users from './page_users.js';
+import * as settings from './page_settings.js';
+import * as tokens from './page_tokens.js';
 
 const routes = {
-  overview, projects, clips, clip, schedule, jobs, incidents, logs,
+  overview, projects, clips, clip, schedule, jobs, incidents, logs, users, settings, tokens,
 };
 
 let cleanup = null;

@@ -14,6 +14,7 @@ const FIELDS = [
   { name: 'caption.highlight_color', label: 'Caption highlight colour (#RRGGBB)', path: ['caption', 'highlight_color'] },
   { name: 'clip_min_s', label: 'Shortest clip (s)', path: ['clip_min_s'], number: true },
   { name: 'clip_max_s', label: 'Longest clip (s)', path: ['clip_max_s'], number: true },
+  { name: 'clips_per_video', label: 'Clips per source video', path: ['clips_per_video'], number: true },
   { name: 'posts_per_day', label: 'Posts per day', path: ['posts_per_day'], number: true },
   { name: 'timezone', label: 'Time zone (IANA, e.g. Europe/Paris)', path: ['timezone'] },
 ];

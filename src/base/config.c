@@ -184,6 +184,15 @@ int om_config_put(om_config *c, const char *key, const char *value, om_config_or
     return OM_OK;
 }
 
+int om_config_reset(om_config *c, const char *key)
+{
+    const om_setting *s = om_setting_find(key);
+    if (!s)
+        return om_error_set(OM_EINVAL, "%s: unknown setting", key);
+    put_checked(c, (size_t)(s - om_settings), s->def, OM_ORIGIN_DEFAULT, NULL);
+    return OM_OK;
+}
+
 int om_config_set(om_config *c, const char *section, const char *key, const char *value)
 {
     char *name = xasprintf("%s.%s", section, key);
@@ -527,4 +536,66 @@ void om_config_json_paths(const om_config *cfg, json_t *obj, int to_row)
         json_string_set(v, p);
         free(p);
     }
+}
+
+int om_setting_is_secret(const char *name)
+{
+    size_t n = strlen(name);
+    static const char *const ends[] = {"secret", "password", ".token", "_token"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(ends); i++) {
+        size_t m = strlen(ends[i]);
+        if (n >= m && strcmp(name + n - m, ends[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+char *om_config_shown_value(const om_config *cfg, const om_setting *s, int mask_secrets)
+{
+    if (mask_secrets && om_setting_is_secret(s->name))
+        return xstrdup(*om_config_text(cfg, s->name) ? "***" : "");
+    if (s->type == OM_SETTING_PATH)
+        return xstrdup(om_config_str(cfg, s->name));
+    const char *t = om_config_text(cfg, s->name);
+    size_t n = strlen(s->name);
+    if (n > 4 && strcmp(s->name + n - 4, ".url") == 0)
+        return om_url_redact(t);
+    return xstrdup(t);
+}
+
+static json_t *setting_value_json(const om_config *cfg, const om_setting *s, int mask)
+{
+    switch (s->type) {
+    case OM_SETTING_LONG: return json_integer((json_int_t)om_config_long(cfg, s->name));
+    case OM_SETTING_DOUBLE: return json_real(om_config_double(cfg, s->name));
+    case OM_SETTING_BOOL: return json_boolean(om_config_bool(cfg, s->name));
+    default: {
+        char *v = om_config_shown_value(cfg, s, mask);
+        json_t *j = json_string(v);
+        free(v);
+        return j;
+    }
+    }
+}
+
+json_t *om_config_setting_json(const om_config *cfg, const om_setting *s, int mask_secrets)
+{
+    om_config_origin o = om_config_origin_of(cfg, s->name);
+    json_t *j = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "key", s->name, "value",
+                          setting_value_json(cfg, s, mask_secrets), "origin", om_config_origin_name(o), "type",
+                          om_setting_type_name(s->type), "default", s->def, "doc", s->doc);
+    if (o != OM_ORIGIN_DEFAULT)
+        json_object_set_new(j, "source", json_string(om_config_origin_detail(cfg, s->name)));
+    if (s->type == OM_SETTING_LONG || s->type == OM_SETTING_DOUBLE) {
+        json_object_set_new(j, "min", json_real(s->min));
+        json_object_set_new(j, "max", json_real(s->max));
+    }
+    if (s->type == OM_SETTING_ENUM)
+        json_object_set_new(j, "choices", json_string(s->choices));
+    if (strcmp(s->name, "store.url") == 0 && om_config_store_url(cfg)) {
+        char *r = om_url_redact(om_config_store_url(cfg));
+        json_object_set_new(j, "resolved", json_string(r));
+        free(r);
+    }
+    return j;
 }

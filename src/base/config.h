@@ -81,6 +81,10 @@ int om_config_set_arg(om_config *cfg, const char *assignment, const char *detail
 int om_config_put(om_config *cfg, const char *key, const char *value, om_config_origin origin,
                   const char *detail);
 
+/* Back to the default (origin "default"): what a setting removed from the file would be.
+ * OM_EINVAL for an unknown key. */
+int om_config_reset(om_config *cfg, const char *key);
+
 /* HOME/omniva.conf as `omniva init` writes it: every section and key with its doc line;
  * keys set from the file or by flag written as `key = value`, the others commented out with
  * their default. om_config_render returns that text (caller frees); om_config_save writes it
@@ -111,5 +115,16 @@ const char *om_config_media_dir(const om_config *cfg);
 
 /* The home directory to use given an explicit --home (may be NULL). Caller frees. */
 char *om_config_resolve_home(const char *explicit_home);
+
+/* Settings as shown to an operator (`config show`, the API's settings page). The
+ * effective value as text: PATH settings resolved, URLs' passwords redacted, and with
+ * mask_secrets the value of a secret setting (om_setting_is_secret: a name ending in
+ * "secret", "password" or "token") as "***" ("" when unset). Caller frees. */
+struct om_setting;
+int om_setting_is_secret(const char *name);
+char *om_config_shown_value(const om_config *cfg, const struct om_setting *s, int mask_secrets);
+/* {key, value, origin, type, default, doc[, source][, min, max][, choices][, resolved]}. */
+json_t *om_config_setting_json(const om_config *cfg, const struct om_setting *s,
+                               int mask_secrets);
 
 #endif

@@ -150,6 +150,17 @@ const om_setting om_settings[] = {
     DBL("pantheon.preferred_max_s", 0, 0, 3600,
         "longest preferred clip (0: 55% into the brand's clip_min_s..clip_max_s)"),
     DBL("pantheon.min_confidence", 0.3, 0, 1, "committee confidence a clip needs to be kept"),
+    LONG("pantheon.learn_min_clips", 12, 0, 100000,
+        "published clips with figures before the agents' weights learn from them (0: never)"),
+    LONG("pantheon.learn_interval_s", 21600, 0, 31536000,
+        "at most one learning step per project in this many seconds (new figures needed)"),
+    DBL("pantheon.learn_max_step", 0.2, 0.01, 1,
+        "one learning step changes an agent's weight by at most this factor"),
+    DBL("pantheon.learn_ridge", 1.0, 0, 100, "ridge penalty of the weight regression"),
+    DBL("pantheon.learn_gain", 1.5, 0.01, 10,
+        "learned weight = base x exp(gain x standardised effect on log views)"),
+    DBL("pantheon.learn_bound", 4, 1, 100,
+        "learned weights stay within base / bound .. base x bound"),
     STR("pantheon.llm_url", "", "OpenAI-compatible chat endpoint of the LLM agent (empty: off)"),
     STR("pantheon.llm_model", "gpt-4o-mini", "model the LLM agent asks"),
     LONG("pantheon.llm_timeout_ms", 20000, 100, 600000, "LLM request timeout"),
@@ -288,6 +299,12 @@ const om_setting om_settings[] = {
          "how often linked publishing accounts' tokens are checked (0: off)"),
     LONG("governance.discovery_interval_s", 0, 0, 365 * 86400.0,
          "how often every project gets a `discovery` job (0: off, the default: it searches YouTube; 604800: weekly)"),
+    LONG("governance.stats_interval_s", 21600, 0, 365 * 86400.0,
+         "how often a `stats` job reads our published clips' figures (0: never)"),
+    LONG("stats.min_age_s", 21600, 0, 365 * 86400.0,
+         "a published clip is read again once its latest reading is this old"),
+    LONG("stats.max_age_days", 30, 1, 3650, "clips published longer ago are no longer read"),
+    LONG("stats.batch", 200, 1, 100000, "published clips read by one `stats` job at most"),
 
     /* dashboard logins (src/http/auth.c) */
     LONG("auth.pwhash_opslimit", 2, 1, 100, "argon2id passes (libsodium opslimit; 2 = interactive)"),
@@ -377,6 +394,19 @@ const om_setting om_settings[] = {
          "how long a container may stay IN_PROGRESS before the job fails"),
     LONG("instagram.limit_retry_s", 3600, 60, 86400,
          "when the 24-hour publishing limit is reached, how long until the post is tried again"),
+
+    /* face framing (issue 10; src/stages/editframe.c, media/facetrack.h): brand reframe
+     * auto|speaker|split */
+    DBL("framing.sample_fps", 4, 0.5, 15, "face detection samples per second of a clip"),
+    LONG("framing.detect_width", 320, 64, 1920,
+         "width (px, even) of the grey decode faces are looked for in"),
+    DBL("framing.hold_s", 1.0, 0, 10, "a face missed for up to this long is held where it was"),
+    DBL("framing.dead_zone", 0.05, 0, 0.5,
+        "the crop moves only when the face is this far (fraction of the width) from its centre"),
+    DBL("framing.max_pan_speed", 1.0, 0.05, 10,
+        "fastest crop movement following a face, source widths per second"),
+    STR("framing.cascade", "",
+        "OpenCV cascade XML for face detection (empty: opencv-data's frontalface_alt2)"),
 };
 
 const size_t om_settings_count = OM_ARRAY_LEN(om_settings);

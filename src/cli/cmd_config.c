@@ -10,55 +10,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-/* The effective value as text: PATH settings resolved, URLs redacted. Caller frees. */
-static char *shown_value(const om_config *cfg, const om_setting *s)
-{
-    if (s->type == OM_SETTING_PATH)
-        return xstrdup(om_config_str(cfg, s->name));
-    const char *t = om_config_text(cfg, s->name);
-    size_t n = strlen(s->name);
-    if (n > 4 && strcmp(s->name + n - 4, ".url") == 0)
-        return om_url_redact(t);
-    return xstrdup(t);
-}
-
-static json_t *json_value(const om_config *cfg, const om_setting *s)
-{
-    switch (s->type) {
-    case OM_SETTING_LONG: return json_integer((json_int_t)om_config_long(cfg, s->name));
-    case OM_SETTING_DOUBLE: return json_real(om_config_double(cfg, s->name));
-    case OM_SETTING_BOOL: return json_boolean(om_config_bool(cfg, s->name));
-    default: {
-        char *v = shown_value(cfg, s);
-        json_t *j = json_string(v);
-        free(v);
-        return j;
-    }
-    }
-}
-
-static json_t *setting_json(const om_config *cfg, const om_setting *s)
-{
-    om_config_origin o = om_config_origin_of(cfg, s->name);
-    json_t *j = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "key", s->name, "value",
-                          json_value(cfg, s), "origin", om_config_origin_name(o), "type",
-                          om_setting_type_name(s->type), "default", s->def, "doc", s->doc);
-    if (o != OM_ORIGIN_DEFAULT)
-        json_object_set_new(j, "source", json_string(om_config_origin_detail(cfg, s->name)));
-    if (s->type == OM_SETTING_LONG || s->type == OM_SETTING_DOUBLE) {
-        json_object_set_new(j, "min", json_real(s->min));
-        json_object_set_new(j, "max", json_real(s->max));
-    }
-    if (s->type == OM_SETTING_ENUM)
-        json_object_set_new(j, "choices", json_string(s->choices));
-    if (strcmp(s->name, "store.url") == 0 && om_config_store_url(cfg)) {
-        char *r = om_url_redact(om_config_store_url(cfg));
-        json_object_set_new(j, "resolved", json_string(r));
-        free(r);
-    }
-    return j;
-}
-
 int cmd_config_show(cli_ctx *c, cli_args *a)
 {
     om_config *cfg = NULL;
@@ -68,7 +19,7 @@ int cmd_config_show(cli_ctx *c, cli_args *a)
     if (cli_flag(a, "json")) {
         json_t *arr = json_array();
         for (size_t i = 0; i < om_settings_count; i++)
-            json_array_append_new(arr, setting_json(cfg, &om_settings[i]));
+            json_array_append_new(arr, om_config_setting_json(cfg, &om_settings[i], 0));
         json_t *doc = json_pack("{s:s, s:o}", "home", om_config_home(cfg), "settings", arr);
         cli_print_json(doc);
         json_decref(doc);
@@ -79,7 +30,7 @@ int cmd_config_show(cli_ctx *c, cli_args *a)
     for (size_t i = 0; i < om_settings_count; i++) {
         const om_setting *s = &om_settings[i];
         om_config_origin o = om_config_origin_of(cfg, s->name);
-        char *v = shown_value(cfg, s);
+        char *v = om_config_shown_value(cfg, s, 0);
         char *kv = xasprintf("%s = %s", s->name, v);
         char *origin = o == OM_ORIGIN_DEFAULT
                            ? xstrdup("default")

@@ -467,6 +467,26 @@ size_t om_pantheon_nagents(const om_pantheon *p)
     return OM_ARRAY_LEN(agents);
 }
 
+const char *om_pantheon_agent_name(size_t i)
+{
+    return i < OM_ARRAY_LEN(agents) ? agents[i].name : NULL;
+}
+
+double om_pantheon_weight(const om_pantheon *p, size_t i)
+{
+    return i < OM_ARRAY_LEN(agents) ? p->weights[i] : 0;
+}
+
+int om_pantheon_set_weight(om_pantheon *p, const char *agent, double w)
+{
+    for (size_t i = 0; i < OM_ARRAY_LEN(agents); i++)
+        if (!strcmp(agents[i].name, agent)) {
+            p->weights[i] = w < 0 ? 0 : w;
+            return OM_OK;
+        }
+    return om_error_set(OM_ENOTFOUND, "Pantheon has no agent '%s'", agent);
+}
+
 int om_pantheon_vote(om_pantheon *p, const om_pantheon_clip *clip, om_vote *votes,
                      size_t *n_out)
 {

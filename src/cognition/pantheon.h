@@ -28,6 +28,8 @@
  *                      when the call fails the agent abstains (weight 0) and says why
  *
  * An agent that has nothing to judge abstains: weight 0, with the reason.
+ * Per project, the configured weights are multiplied by factors learned from how our own
+ * published clips did (cognition/learn.h, stages/weights.h; om_pantheon_set_weight).
  *
  * Chorus: confidence = sum(w*s)/sum(w) over agents with w > 0; disagreement = weighted
  * standard deviation sqrt(sum(w*(s-confidence)^2)/sum(w)); any veto rejects the clip
@@ -84,6 +86,12 @@ void om_pantheon_free(om_pantheon *p);
 void om_pantheon_add_prior(om_pantheon *p, const char *clip_id, const char *creator_id,
                            const char *transcript);
 size_t om_pantheon_nagents(const om_pantheon *p);
+/* The i-th agent's name (static storage; NULL past the last) and its weight in p. */
+const char *om_pantheon_agent_name(size_t i);
+double om_pantheon_weight(const om_pantheon *p, size_t i);
+/* Sets one agent's weight (a learned weight, stages/weights.c; < 0 counts as 0).
+ * OM_ENOTFOUND for an unknown agent. */
+int om_pantheon_set_weight(om_pantheon *p, const char *agent, double w);
 /* Overrides the LLM endpoint (tests; NULL disables). Copies. */
 void om_pantheon_set_llm(om_pantheon *p, const char *url, const char *model, long timeout_ms);
 

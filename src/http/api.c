@@ -23,6 +23,7 @@
 
 #include "http/api_int.h"
 #include "ledger/stardust.h"
+#include "media/mstore.h"
 #include "queue/jobjson.h"
 #include "stages/clipinfo.h"
 #include "stages/cliplist.h"
@@ -1169,6 +1170,32 @@ static void serve_clip_file(om_http_req *r, const char *id, const char *sql, con
         om_http_reply_error(r, 404, "not_found", "id", "clip %s has no %s", id, what);
     } else if (rc) {
         om_http_reply_om(r, rc, NULL);
+    } else if (om_mstore_row_is_remote(path)) {
+        /* the render lives in the bucket: served from this node's cache copy (fetched on a
+         * miss), the one folder allowed being the cache's; the open descriptor keeps the
+         * file even if the cache evicts it after om_mstore_free */
+        om_mstore *ms = NULL;
+        char *local = NULL;
+        rc = om_mstore_open(&ms, r->cfg);
+        if (rc == OM_OK)
+            rc = om_mstore_local(ms, path, NULL, &local);
+        if (rc == OM_ENOTFOUND) {
+            om_http_reply_error(r, 404, "not_found", "id", "clip %s: its %s is not in the bucket",
+                                id, what);
+        } else if (rc) {
+            om_http_reply_om(r, rc, NULL);
+        } else {
+            char *dir = xstrdup(local), *slash = strrchr(dir, '/');
+            if (slash)
+                *slash = '\0';
+            char *rdir = realpath(dir, NULL);
+            const char *croot[] = {rdir ? rdir : dir};
+            serve_file(r, local, croot, 1, ctype);
+            free(rdir);
+            free(dir);
+        }
+        free(local);
+        om_mstore_free(ms);
     } else {
         char *abs = om_config_path_from_row(r->cfg, path); /* rows keep home-relative paths */
         serve_file(r, abs, roots, nroots, ctype);
@@ -1292,6 +1319,19 @@ const om_route om_api_routes[] = {
     R("GET", "/assets/:file", h_asset, API_PUBLIC, "the dashboard's embedded files (ETag)"),
     R("GET", "/api/v1/logs", h_logs, API_VIEWER,
       "log lines: job, project, level, q (text), before (cursor), limit"),
+    R("GET", "/api/v1/users", h_users_list, API_ADMIN, "users and their roles"),
+    R("POST", "/api/v1/users", h_users_add, API_ADMIN, "add a user {name, role, password}"),
+    R("PATCH", "/api/v1/users/:name", h_users_update, API_ADMIN, "change {role, password}"),
+    R("DELETE", "/api/v1/users/:name", h_users_remove, API_ADMIN,
+      "remove a user (its sessions and tokens)"),
+    R("GET", "/api/v1/settings", h_settings_show, API_ADMIN,
+      "every setting: value, origin, default, doc (secrets as ***)"),
+    R("PATCH", "/api/v1/settings", h_settings_update, API_ADMIN,
+      "set {\"section.key\": value|null} in omniva.conf (a restart applies it)"),
+    R("GET", "/api/v1/tokens", h_tokens_list, API_VIEWER, "your API tokens"),
+    R("POST", "/api/v1/tokens", h_tokens_create, API_VIEWER,
+      "a new API token {label}: the secret is shown once"),
+    R("DELETE", "/api/v1/tokens/:id", h_tokens_revoke, API_VIEWER, "revoke one of your tokens"),
 };
 
 const size_t om_api_nroutes = OM_ARRAY_LEN(om_api_routes);
@@ -1322,8 +1362,10 @@ void om_api_handle(om_http_req *r)
         access = API_PUBLIC;
     if (api_authorize(r, access))
         return;
-    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role */
-    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+    /* reads run as the read-only role (PostgreSQL); sign-in itself needed the login role,
+     * and so does listing one's own API tokens (auth data the read-only role cannot see) */
+    if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) &&
+        strcmp(om_api_routes[i].pattern, "/api/v1/tokens") != 0)
         r->store = r->store_ro;
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

@@ -43,5 +43,15 @@ extern const size_t om_web_nassets;
 void h_index(om_http_req *r);
 void h_asset(om_http_req *r);
 void h_logs(om_http_req *r);
+/* api_admin.c */
+void h_users_list(om_http_req *r);
+void h_users_add(om_http_req *r);
+void h_users_update(om_http_req *r);
+void h_users_remove(om_http_req *r);
+void h_settings_show(om_http_req *r);
+void h_settings_update(om_http_req *r);
+void h_tokens_list(om_http_req *r);
+void h_tokens_create(om_http_req *r);
+void h_tokens_revoke(om_http_req *r);
 
 #endif

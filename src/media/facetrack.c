@@ -182,8 +182,6 @@ typedef struct track {
     size_t detected;
     double last_t;
     om_face_box last;      /* last detected box, detection pixels */
-    int have_patch;        /* patches of the previous sample */
-    float mouth[PATCH_W * PATCH_H], eyes[PATCH_W * PATCH_H];
     int ended;
 } track;
 
@@ -202,8 +200,25 @@ typedef struct scan_state {
     size_t n;
 } scan_state;
 
-static void scan_frame(scan_state *ss, size_t k, double t, const uint8_t *img, int W, int H,
-                       const om_face_box *det, size_t nd, double hold_s)
+/* Mouth activity of a face with box b between the previous sample `prev` and `img`: both
+ * patches are taken with the CURRENT box, so detection jitter (a box a pixel wider or
+ * lower) does not count as movement; the eye band's change is subtracted, so a head that
+ * moves does not count as talking either. */
+static double mouth_activity(const uint8_t *prev, const uint8_t *img, int W, int H,
+                             const om_face_box *b)
+{
+    float m0[PATCH_W * PATCH_H], m1[PATCH_W * PATCH_H], e0[PATCH_W * PATCH_H],
+        e1[PATCH_W * PATCH_H];
+    box_patch(prev, W, H, b, 0.2, 0.8, 0.68, 1.0, m0);
+    box_patch(img, W, H, b, 0.2, 0.8, 0.68, 1.0, m1);
+    box_patch(prev, W, H, b, 0.15, 0.85, 0.22, 0.5, e0);
+    box_patch(img, W, H, b, 0.15, 0.85, 0.22, 0.5, e1);
+    return fmax(0.0, patch_diff(m1, m0) - patch_diff(e1, e0));
+}
+
+static void scan_frame(scan_state *ss, size_t k, double t, const uint8_t *img,
+                       const uint8_t *prev, int W, int H, const om_face_box *det, size_t nd,
+                       double hold_s)
 {
     int used[MAX_DET] = {0};
     int matched[OM_FACE_MAX_TRACKS * 4] = {0};
@@ -245,16 +260,8 @@ static void scan_frame(scan_state *ss, size_t k, double t, const uint8_t *img, i
         o->cy = (b->y + b->h / 2) / H;
         o->w = b->w / W;
         o->h = b->h / H;
-        float mouth[PATCH_W * PATCH_H], eyes[PATCH_W * PATCH_H];
-        box_patch(img, W, H, b, 0.2, 0.8, 0.68, 1.0, mouth);
-        box_patch(img, W, H, b, 0.15, 0.85, 0.22, 0.5, eyes);
-        if (tr->have_patch && k > 0 && tr->obs[k - 1].present == 1) {
-            double dm = patch_diff(mouth, tr->mouth), de = patch_diff(eyes, tr->eyes);
-            o->mouth = fmax(0.0, dm - de);
-        }
-        memcpy(tr->mouth, mouth, sizeof(mouth));
-        memcpy(tr->eyes, eyes, sizeof(eyes));
-        tr->have_patch = 1;
+        if (prev && k > 0 && tr->obs[k - 1].present)
+            o->mouth = mouth_activity(prev, img, W, H, b);
         tr->last = *b;
         tr->last_t = t;
         tr->detected++;
@@ -295,9 +302,6 @@ static void scan_frame(scan_state *ss, size_t k, double t, const uint8_t *img, i
         o->cy = (b->y + b->h / 2) / H;
         o->w = b->w / W;
         o->h = b->h / H;
-        box_patch(img, W, H, b, 0.2, 0.8, 0.68, 1.0, tr->mouth);
-        box_patch(img, W, H, b, 0.15, 0.85, 0.22, 0.5, tr->eyes);
-        tr->have_patch = 1;
         tr->last = *b;
         tr->last_t = t;
         tr->detected = 1;
@@ -330,14 +334,16 @@ static void speech_energy(const char *path, double start, double end, om_face_sc
         db[k] = 20 * log10(rms + 1e-6);
         sorted[k] = db[k];
     }
-    /* noise floor: the 10th percentile, never under -80 dBFS */
+    /* noise floor: the 10th percentile, never under -80 dBFS (see below) */
     for (size_t i = 1; i < s->n; i++) /* insertion sort: n is small */
         for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
             double tmp = sorted[j];
             sorted[j] = sorted[j - 1];
             sorted[j - 1] = tmp;
         }
-    double floor_db = fmax(-80.0, sorted[s->n / 10]);
+    /* a clip that is speech throughout has no pause to measure the floor in: the floor is
+     * then taken 20 dB under the loud end (the 95th percentile) */
+    double floor_db = fmax(-80.0, fmin(sorted[s->n / 10], sorted[(s->n * 95) / 100] - 20.0));
     for (size_t k = 0; k < s->n; k++) {
         double v = (db[k] - floor_db - 6.0) / 12.0;
         s->speech[k] = db[k] < -55.0 ? 0 : v < 0 ? 0 : v > 1 ? 1 : v;
@@ -405,7 +411,7 @@ int om_media_face_scan(const char *path, double start, double end, const om_face
         return rc;
     }
     size_t flen = (size_t)W * H;
-    uint8_t *frame = xmalloc(flen);
+    uint8_t *frame = xmalloc(flen), *prev = xmalloc(flen); /* two frames: all that is kept */
     scan_state ss = {NULL, 0, 0, n};
     size_t k = 0;
     int r = 0;
@@ -415,7 +421,10 @@ int om_media_face_scan(const char *path, double start, double end, const om_face
         if ((rc = om_face_detect(det, frame, W, H, W, 0, boxes, MAX_DET, &nd)) < 0)
             break;
         out->detections += nd;
-        scan_frame(&ss, k, out->t[k], frame, W, H, boxes, nd, o->hold_s);
+        scan_frame(&ss, k, out->t[k], frame, k > 0 ? prev : NULL, W, H, boxes, nd, o->hold_s);
+        uint8_t *tmp = prev;
+        prev = frame;
+        frame = tmp;
         k++;
     }
     if (r < 0)
@@ -424,6 +433,7 @@ int om_media_face_scan(const char *path, double start, double end, const om_face
     if (rc >= 0 && prc < 0 && k == 0)
         rc = prc;
     free(frame);
+    free(prev);
     om_face_detector_free(det);
     if (rc >= 0 && k == 0)
         rc = om_error_set(OM_EINVAL, "%s: no video frame could be decoded in [%.3f, %.3f]", path,
@@ -640,6 +650,25 @@ int om_framing_decide(const om_face_scan *s, const om_framing_opts *o, om_framin
             }
         }
         out->speaker[k] = cur;
+    }
+    /* The smoothing and the hysteresis decide a change late: the whole span is known, so a
+     * change is moved back to where the new speaker's own activity (speech-weighted) first
+     * matched the old one's, through the pause between them, at most 2 x the half window
+     * and never before the previous change: the crop then moves in the pause, not into the
+     * new speaker's first words. */
+    size_t lo = 1;
+    for (size_t k = 1; k < n; k++) {
+        int a = out->speaker[k - 1], b = out->speaker[k];
+        if (a < 0 || b < 0 || a == b)
+            continue;
+        size_t j = k;
+        while (j > lo && j + 2 * half > k && s->obs[(size_t)b * n + j - 1].present &&
+               out->speaker[j - 1] == a &&
+               act[(size_t)b * n + j - 1] >= act[(size_t)a * n + j - 1])
+            j--;
+        for (size_t q = j; q < k; q++)
+            out->speaker[q] = b;
+        lo = k + 1;
     }
     /* the mode */
     double span_lo = 1, span_hi = 0, mean_w = 0;

@@ -12,12 +12,15 @@
  * distance under 0.7 face widths); a track missing for at most o->hold_s seconds is held at
  * its last box (present = 2), longer and it ends. Mouth activity of a face = mean absolute
  * change of its mouth region (lower third of the box, normalised to 16x8 and its mean
- * removed) since the previous sample, minus the same change of its eye band (so a head
- * that moves, or a jittery box, does not count as talking); NAN when the face was not
- * detected in both samples. Tracks detected in fewer than max(2, 15% of the samples) are
+ * removed) between the previous sample's picture and this one, both cut with this sample's
+ * box (so a jittery box does not count as movement), minus the same change of its eye band
+ * (so a head that moves does not count as talking); NAN when the face was not detected in
+ * this sample or not in shot in the previous one. Only two pictures are held at a time. Tracks detected in fewer than max(2, 15% of the samples) are
  * dropped (false detections in the background). Speech energy per sample (0..1) from the
  * audio's RMS over the sample period: 0 at the span's noise floor + 6 dB, 1 at 18 dB above
- * it; all 0 when the source has no audio. Errors: those of om_media_probe, OM_EINVAL for a
+ * it (the floor: the 10th percentile of the span, or 20 dB under its 95th percentile when
+ * that is lower, so a span that is speech throughout still counts as speech); all 0 when
+ * the source has no audio. Errors: those of om_media_probe, OM_EINVAL for a
  * bad span/option or no video, OM_ENOTFOUND when the face cascade is missing (opencv-data),
  * OM_EUNAVAIL when ffmpeg cannot run, OM_ERROR when ffmpeg fails (its stderr in the
  * message).
@@ -34,7 +37,10 @@
  *           changes.
  * The speaker per sample: each track's mouth activity weighted by the speech energy,
  * averaged over a centred 1.5 s window; the current speaker changes when another face's
- * value beats it by 25% (and by a floor), and without speech the current one is kept.
+ * value beats it by 25% (and by a floor), and without speech the current one is kept; a
+ * change is then moved back to where the new speaker's own activity first matched the old
+ * one's (through the pause between turns, at most 1.5 s, never before the previous change),
+ * so the crop moves in the pause rather than into the new speaker's first words.
  * Crop path: a follower stepped every 0.1 s towards the target: it starts moving only when
  * the target is more than o->dead_zone (fraction of the width) away, settles once within a
  * quarter of it, speed proportional to the distance (4/s), at most o->max_pan widths per

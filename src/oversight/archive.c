@@ -214,7 +214,7 @@ int om_log_archive_verify(om_store *s, const char *file, json_t **report_out)
             bad = fail(rep, "line %lld: prev does not match the previous line's hash (a line "
                             "removed or reordered)",
                        (long long)seq) || 1;
-        else if (!row || !h)
+        else if (!json_is_object(row) || !h)
             bad = fail(rep, "line %lld: no row or hash", (long long)seq) || 1;
         else {
             chain_hash(prev, row, hash);

@@ -249,6 +249,23 @@ static int duty_discovery(om_job_ctx *ctx, int64_t bucket)
     return rc;
 }
 
+static int duty_stats(om_job_ctx *ctx, int64_t bucket)
+{
+    char *key = xasprintf("stats:%lld", (long long)bucket);
+    int rc = om_store_begin(ctx->store);
+    if (!rc)
+        rc = om_job_emit(ctx, "stats", json_object(), NULL, key, GOV_PRIORITY, 0);
+    if (!rc)
+        rc = om_store_commit(ctx->store);
+    else if (om_store_in_txn(ctx->store))
+        om_store_rollback(ctx->store);
+    free(key);
+    if (rc)
+        return om_error_wrap(rc, "governance: enqueueing the stats job");
+    om_step_note(ctx, "a stats job enqueued");
+    return OM_OK;
+}
+
 static const duty duties[] = {
     {"paradox", "governance.paradox_interval_s", NULL, duty_paradox},
     {"eclipse", "governance.eclipse_interval_s", NULL, duty_eclipse},
@@ -259,12 +276,13 @@ static const duty duties[] = {
     {"archive", "governance.archive_interval_s", NULL, duty_archive},
     {"tokens", "governance.tokens_interval_s", NULL, duty_tokens},
     {"discovery", "governance.discovery_interval_s", NULL, duty_discovery},
+    {"stats", "governance.stats_interval_s", NULL, duty_stats},
 };
 
 const char *const om_governance_duties[] = {"paradox",  "eclipse",   "views",
                                             "optimize", "infinity",  "retention",
                                             "archive",  "tokens",    "discovery",
-                                            NULL};
+                                            "stats",    NULL};
 
 static const duty *duty_find(const char *name)
 {

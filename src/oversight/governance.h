@@ -26,8 +26,10 @@
  *                            linked publishing account (targets/accounts.h om_account_check)
  *                  discovery governance.discovery_interval_s a `discovery` job per project
  *                                                           (unique key "discovery:P:BUCKET")
- *                An interval of 0 turns a duty off. Stats pulls belong to the publishing
- *                module (not a duty here).
+ *                  stats     governance.stats_interval_s     a `stats` job (stages/stats.c:
+ *                                                           our published clips' figures;
+ *                                                           unique key "stats:BUCKET")
+ *                An interval of 0 turns a duty off.
  */
 #ifndef OMNIVA_OVERSIGHT_GOVERNANCE_H
 #define OMNIVA_OVERSIGHT_GOVERNANCE_H

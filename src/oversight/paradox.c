@@ -7,6 +7,7 @@
 #include "base/fsutil.h"
 #include "ledger/anchor.h"
 #include "ledger/stardust.h"
+#include "media/mstore.h"
 #include "oversight/incidents.h"
 #include "oversight/paradox.h"
 #include "runtime/runtime.h"
@@ -31,6 +32,7 @@ typedef struct px {
     json_t *checks;       /* [{kind, violations, note?}] */
     int64_t files_checked, files_hashed;
     const char *note;     /* the running check's note (static storage), "" for none */
+    om_mstore *ms;        /* opened by the files check for s3:// rows; NULL otherwise */
 } px;
 
 static void violation(px *x, const char *kind, const char *severity, const char *etype,
@@ -469,8 +471,9 @@ static int check_published(px *x)
 
 typedef struct fcand {
     const char *etype, *eid, *checksum; /* borrowed from the rows */
-    char *path;                         /* resolved */
+    char *path;                         /* resolved, or the s3:// row itself */
     int changed;
+    int remote; /* an object of the bucket: fetched to a temp file and hashed */
 } fcand;
 
 static char *resolve_path(const px *x, const char *p)
@@ -487,7 +490,19 @@ static void hash_and_compare(px *x, json_t *hashes, const fcand *c)
     json_t *h = json_object_get(hashes, c->path);
     if (!h) {
         char sum[OM_SHA256_HEX_LEN];
-        if (om_sha256_file(c->path, sum) != OM_OK) {
+        char *local = NULL; /* the bucket's bytes now, not a cache copy of what they were */
+        int hrc = OM_OK;
+        if (c->remote) {
+            const char *td = getenv("TMPDIR");
+            local = xasprintf("%s/omniva-paradox-%d.tmp", td && *td ? td : "/tmp", (int)getpid());
+            hrc = om_mstore_get(x->ms, c->path, local, NULL);
+        }
+        if (hrc == OM_OK)
+            hrc = om_sha256_file(local ? local : c->path, sum);
+        if (local)
+            unlink(local);
+        free(local);
+        if (hrc != OM_OK) {
             om_error_clear();
             snprintf(sum, sizeof(sum), "unreadable");
         }
@@ -519,12 +534,33 @@ static int check_files(px *x)
     fcand *c = n ? xcalloc(n, sizeof(*c)) : NULL;
     for (size_t i = 0; i < n; i++) {
         const char *path = om_rows_get(r, i, 2);
-        if (!path || !strncmp(path, "s3://", 5))
-            continue; /* object storage: not a local file */
+        if (!path)
+            continue;
         fcand *f = &c[nc];
         f->etype = row(r, i, "etype");
         f->eid = row(r, i, "eid");
         f->checksum = row(r, i, "checksum");
+        if (om_mstore_row_is_remote(path)) { /* the bucket: its stat, then its bytes */
+            om_mstat mst;
+            int src = x->ms ? OM_OK : om_mstore_open(&x->ms, x->cfg);
+            if (src == OM_OK)
+                src = om_mstore_stat(x->ms, path, &mst);
+            x->files_checked++;
+            if (src != OM_OK) {
+                const char *why = src == OM_ENOTFOUND ? "no such object" : om_error_msg();
+                violation(x, "file_missing", "error", f->etype, f->eid,
+                          json_pack("{s:s, s:s, s:s}", "path", path, "recorded", f->checksum,
+                                    "error", why),
+                          "%s %s: %s is missing (%s)", f->etype, f->eid, path, why);
+                om_error_clear();
+                continue;
+            }
+            f->path = xstrdup(path);
+            f->remote = 1;
+            f->changed = !x->last_sweep_us || !mst.mtime_us || mst.mtime_us >= x->last_sweep_us;
+            nc++;
+            continue;
+        }
         f->path = resolve_path(x, path);
         struct stat sb;
         x->files_checked++;
@@ -586,6 +622,8 @@ static int check_files(px *x)
         free(c[i].path);
     free(c);
     om_rows_free(r);
+    om_mstore_free(x->ms); /* and the cache copies it held */
+    x->ms = NULL;
     return OM_OK;
 }
 

@@ -126,6 +126,23 @@ static void scan_text(disc *d, const char *text, const char *platform, const cha
     }
 }
 
+int om_discovery_scan(const char *text, const char *platform, size_t max, json_t **out)
+{
+    disc d;
+    memset(&d, 0, sizeof(d));
+    d.max = max;
+    d.followed = json_object();
+    scan_text(&d, text ? text : "", platform ? platform : "", "text");
+    *out = json_array();
+    for (size_t i = 0; i < d.n; i++)
+        json_array_append_new(*out, json_pack("{s:s,s:s,s:s,s:s,s:s}", "url", d.c[i].url,
+                                              "platform", d.c[i].platform, "handle",
+                                              d.c[i].handle, "source", d.c[i].source,
+                                              "snippet", d.c[i].snippet));
+    disc_release(NULL, &d);
+    return OM_OK;
+}
+
 static int disc_init(om_job_ctx *ctx, void *js)
 {
     disc *d = js;

@@ -39,4 +39,9 @@ int om_discovery_list(om_store *s, const char *project, const char *status, json
 int om_discovery_decide(om_store *s, const char *project, const char *discovery_id, int accept,
                         const char *by, json_t **out);
 
+/* GATHER's scanner on one text: the @handles (of `platform`'s network: tiktok, instagram,
+ * else YouTube) and links in it, classified, at most `max`, as an array of {url, platform,
+ * handle, source, snippet}. Never fails on any text (unusable mentions are skipped). */
+int om_discovery_scan(const char *text, const char *platform, size_t max, json_t **out);
+
 #endif

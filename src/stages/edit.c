@@ -13,7 +13,8 @@
  *   REFINE  reframe track (brand.reframe, default content: om_media_motion_track from
  *           media/croptrack.h at 2 samples/s; samples below 0.2 confidence hold the previous
  *           position; falls back to a centre crop, with the reason recorded, when the track
- *           fails or finds nothing; a source already 9:16 or narrower is centre-cropped),
+ *           fails or finds nothing; a source already 9:16 or narrower is centre-cropped;
+ *           brand reframe auto/speaker/split: faces first, stages/editframe.h),
  *           ASS captions (media/captions.h: brand style, confidence gate; the dropped lines
  *           go into the plan), logo, loudness (brand target; the clip's measured loudness
  *           from the analysis' short-term values when present: linear gain + limiter, else
@@ -47,6 +48,7 @@
 #include "media/render.h"
 #include "runtime/runtime.h"
 #include "stages/editcuts.h"
+#include "stages/editframe.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -475,13 +477,19 @@ static int refine(edit *e)
         mode = "content";
     if (!e->src_info.has_video)
         mode = "center"; /* audio-only: an audiogram (editcuts.h), nothing to track */
-    json_t *reframe = json_object();
+    json_t *reframe = json_object(), *faced = NULL;
     double aspect = e->src_info.height > 0 ? (double)e->src_info.width / e->src_info.height : 0;
     if (aspect > 0 && aspect <= 9.0 / 16.0 + 0.01) {
         json_object_set_new(reframe, "mode", json_string("center"));
         decide(e, "reframe", "center", "source is already %dx%d (9:16 or narrower)",
                e->src_info.width, e->src_info.height);
-    } else if (strcmp(mode, "content") == 0) {
+    } else if (om_editframe_wanted(mode) &&
+               (faced = om_editframe_reframe(e->source, e->start, e->end, mode,
+                                             e->src_info.width, e->src_info.height, cfg,
+                                             e->chain))) {
+        json_decref(reframe);
+        reframe = faced;
+    } else if (strcmp(mode, "content") == 0 || om_editframe_wanted(mode)) {
         double conf = 0;
         json_t *track = content_track(e, &conf);
         if (track) {

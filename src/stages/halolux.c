@@ -86,6 +86,8 @@ static json_t *why_section(const om_clip_info *ci)
         json_array_append_new(votes, tmp[i]);
     free(tmp);
     json_object_set_new(why, "votes", votes);
+    const json_t *aw = json_object_get(m, "agent_weights");
+    json_object_set_new(why, "agent_weights", json_is_object(aw) ? json_deep_copy(aw) : json_null());
 
     json_t *an = json_object();
     const json_t *scores = json_object_get(m, "scores");
@@ -448,6 +450,20 @@ static void text_why(om_sbuf *sb, const json_t *why)
         }
     } else {
         line(sb, "  The Pantheon has not voted on this clip yet.");
+    }
+    const json_t *aw = json_object_get(why, "agent_weights");
+    if (json_is_object(aw) && json_object_size(json_object_get(aw, "factors"))) {
+        om_sbuf fs = OM_SBUF_INIT;
+        const char *agent;
+        json_t *f;
+        json_object_foreach(json_object_get(aw, "factors"), agent, f)
+            sb_printf(&fs, "%s%s x%.2f", fs.len ? ", " : "", agent, json_number_value(f));
+        line(sb, "  Weights learned from this project's results (%lld published clips measured, "
+                 "step %lld): %s of the configured weight (ledger packet %s)",
+             (long long)json_integer_value(json_object_get(aw, "clips")),
+             (long long)json_integer_value(json_object_get(aw, "steps")), sb_str(&fs),
+             jstr(aw, "stardust_id") ? jstr(aw, "stardust_id") : "?");
+        sb_release(&fs);
     }
     const json_t *lat = json_object_get(why, "lattice");
     if (json_is_object(lat))

@@ -49,7 +49,8 @@ typedef struct field {
 static const char *const POSITIONS[] = {"bottom", "middle", "top", NULL};
 static const char *const CAPTION_STYLES[] = {"karaoke", "pop", "lower_third", NULL};
 static const char *const AUDIOGRAMS[] = {"waves", "spectrum", NULL};
-static const char *const REFRAMES[] = {"content", "center", "blur_pad", NULL};
+static const char *const REFRAMES[] = {"content", "center", "blur_pad", "auto", "speaker",
+                                       "split", NULL};
 static const char *const TARGETS[] = {"export", "youtube", "tiktok", "instagram", NULL};
 static const char *const PRIVACY[] = {"public", "unlisted", "private", NULL};
 static const char *const TT_PRIVACY[] = {"PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS",

@@ -39,7 +39,9 @@
  *   tiktok: privacy_level null or PUBLIC_TO_EVERYONE|MUTUAL_FOLLOW_FRIENDS|
  *   FOLLOWER_OF_CREATOR|SELF_ONLY (null: tiktok.privacy_level; tiktok.audited false makes
  *   every post SELF_ONLY), is_aigc (TikTok's AI-generated label) true/false;
- *   reframe: content|center|blur_pad; loudness_target: -40..-5 (LUFS);
+ *   reframe: content|center|blur_pad|auto|speaker|split (auto = speaker: the crop follows
+ *   the speaking face, a wide group gets blur_pad, no face the content crop; split also
+ *   stacks two people who both speak; stages/editframe.h); loudness_target: -40..-5 (LUFS);
  *   jump_cuts true/false: pauses between words longer than jump_cut_pause (0.2..5 s; default
  *   editor.jump_cut_pause) are cut out of a clip (media/jumpcut.h); audiogram waves|spectrum:
  *   the visual of a clip from an audio-only source;

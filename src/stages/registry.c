@@ -9,6 +9,7 @@ extern const om_stage om_stage_scrape, om_stage_analyze, om_stage_select, om_sta
     om_stage_schedule, om_stage_upload, om_stage_rescrape, om_stage_fetch;
 extern const om_stage om_stage_retention; /* the data lifecycle (src/lifecycle) */
 extern const om_stage om_stage_discovery; /* new creators for a project (discovery.c) */
+extern const om_stage om_stage_stats;     /* our published clips' figures (stats.c) */
 
 void om_stages_register_all(void)
 {
@@ -21,4 +22,5 @@ void om_stages_register_all(void)
     om_runtime_register(&om_stage_retention);
     om_oversight_register_all(); /* paradox, governance (src/oversight) */
     om_runtime_register(&om_stage_discovery);
+    om_runtime_register(&om_stage_stats);
 }

@@ -20,6 +20,7 @@
 #include "stages/clipinfo.h"
 #include "cognition/pantheon.h"
 #include "runtime/runtime.h"
+#include "stages/weights.h"
 
 #define SRC "pantheon"
 #define PRIOR_LIMIT 2000     /* clips the novelty agent compares against */
@@ -124,6 +125,7 @@ typedef struct sel {
     size_t per_video;
     double min_conf;
     int64_t now_us;
+    json_t *weights; /* the project's learned agent weights in use (weights.h), or NULL */
 } sel;
 
 static void select_release(om_job_ctx *ctx, void *js)
@@ -131,6 +133,7 @@ static void select_release(om_job_ctx *ctx, void *js)
     (void)ctx;
     sel *x = js;
     free(x->items);
+    json_decref(x->weights);
     om_pantheon_free(x->p);
     release_cands(x->c, x->n);
 }
@@ -278,7 +281,22 @@ static int select_vote(om_job_ctx *ctx, void *js)
     const om_clip_info *first = &x->c[0].ci;
     x->p = om_pantheon_new(first->brand, ctx->cfg);
     om_step_note(ctx, "%zu candidates, %zu agents", x->n, om_pantheon_nagents(x->p));
-    int rc = load_priors(ctx->store, first->project_id, x->p);
+    int rc = OM_OK;
+    if (*first->project_id) {
+        /* the feedback loop: new figures of our published clips may move the weights first;
+         * a failed step is not a reason to stop choosing clips */
+        json_t *rep = NULL;
+        if (om_weights_learn(ctx->store, ctx->cfg, first->project_id, 0, &rep) != OM_OK)
+            om_warn(SRC, "agent weights not learned this time: %s", om_error_msg());
+        else if (json_is_true(json_object_get(rep, "stepped")))
+            om_step_note(ctx, "agent weights learned from %lld published clips: %s",
+                         (long long)json_integer_value(json_object_get(rep, "clips")),
+                         json_string_value(json_object_get(rep, "why")));
+        json_decref(rep);
+        rc = om_weights_apply(ctx->store, ctx->cfg, first->project_id, x->p, &x->weights);
+    }
+    if (rc == OM_OK)
+        rc = load_priors(ctx->store, first->project_id, x->p);
     for (size_t i = 0; i < x->n && rc == OM_OK; i++) {
         om_clip_info *ci = &x->c[i].ci;
         om_pantheon_clip pc = {ci->clip_id, ci->creator_id, ci->start, ci->end, NULL,
@@ -392,6 +410,8 @@ static int select_prioritize(om_job_ctx *ctx, void *js)
             json_t *chain = json_pack("{s:s,s:O,s:O,s:O,s:s,s:s}", "stage", "select", "votes",
                                       votes, "chorus", chorus, "lattice", lattice, "decision",
                                       decision, "reason", items[i].reason);
+            if (x->weights)
+                json_object_set(chain, "agent_weights", x->weights);
             json_t *lineage = json_pack("{s:s,s:s,s:s?,s:s?}", "video_id", video_id, "post_id",
                                         ci->post_id, "analysis_id",
                                         ci->analysis_id[0] ? ci->analysis_id : NULL,
@@ -404,6 +424,10 @@ static int select_prioritize(om_job_ctx *ctx, void *js)
             json_t *meta = json_deep_copy(ci->metadata);
             json_object_set(meta, "chorus", chorus);
             json_object_set(meta, "lattice", lattice);
+            if (x->weights)
+                json_object_set(meta, "agent_weights", x->weights);
+            else
+                json_object_del(meta, "agent_weights");
             json_object_set_new(meta, "selection",
                                 json_pack("{s:s,s:s,s:i,s:s}", "decision", decision, "reason",
                                           items[i].reason, "rank", items[i].rank,

@@ -1494,6 +1494,44 @@ static const char pg_v10[] =
     "END\n"
     "$do$;\n";
 
+/* ---- version 21: Pantheon's learned agent weights (stages/weights.c) ---------------------
+ * One row per project: the weights in use ({agent: weight}), the evidence of the last step
+ * (per agent: base, before, target, after, correlation, coefficient), how many clip_stats
+ * readings it saw (a step needs new ones), the step count and the step's ledger packet. */
+static const char sqlite_v21[] =
+    "CREATE TABLE pantheon_weights ("
+    "  " UUID("project_id") " NOT NULL PRIMARY KEY REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  " JSON("weights") " NOT NULL,"
+    "  " JSON("evidence") ","
+    "  clips INTEGER NOT NULL DEFAULT 0,"
+    "  readings INTEGER NOT NULL DEFAULT 0,"
+    "  steps INTEGER NOT NULL DEFAULT 0,"
+    "  stardust_id TEXT,"
+    "  " TS_NOW_V2("updated_at")
+    ") STRICT;\n";
+static const char pg_v21[] =
+    "CREATE TABLE pantheon_weights ("
+    "  project_id UUID PRIMARY KEY REFERENCES projects (project_id) ON DELETE CASCADE,"
+    "  weights JSONB NOT NULL,"
+    "  evidence JSONB,"
+    "  clips INT NOT NULL DEFAULT 0,"
+    "  readings BIGINT NOT NULL DEFAULT 0,"
+    "  steps INT NOT NULL DEFAULT 0,"
+    "  stardust_id UUID,"
+    "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"
+    ");\n"
+    "DO $do$\n"
+    "BEGIN\n"
+    "  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'omniva_cognition_ro') THEN\n"
+    "    BEGIN\n"
+    "      EXECUTE 'GRANT SELECT ON pantheon_weights TO omniva_cognition_ro';\n"
+    "    EXCEPTION WHEN insufficient_privilege THEN\n"
+    "      RAISE NOTICE 'grants to omniva_cognition_ro skipped: %', SQLERRM;\n"
+    "    END;\n"
+    "  END IF;\n"
+    "END\n"
+    "$do$;\n";
+
 const om_migration om_migrations[] = {
     {1, "initial schema", sqlite_v1, pg_v1},
     {2, "schema without custom SQL functions (sqlite3 CLI)", sqlite_v2, "SELECT 1"},
@@ -1508,5 +1546,6 @@ const om_migration om_migrations[] = {
     {10, "Infinity's job type limits, discovery proposals", sqlite_v10, pg_v10},
     {13, "list indexes (clip ranking, jobs by created_at); worker_nodes (GPU render nodes)",
      sqlite_v13, pg_v13},
+    {21, "Pantheon's learned agent weights per project", sqlite_v21, pg_v21},
 };
 const size_t om_migrations_count = OM_ARRAY_LEN(om_migrations);

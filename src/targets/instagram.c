@@ -579,6 +579,48 @@ int om_instagram_user(const om_config *cfg, const char *access_token, char **id_
     return rc;
 }
 
+/* STATS: the Reel's lifetime insights (views, likes, comments, shares, total watch time). */
+static int ig_stats(const om_publish_req *req, json_t *state, om_clip_figures *out)
+{
+    om_clip_figures none = OM_CLIP_FIGURES_NONE;
+    *out = none;
+    const char *id = json_string_value(json_object_get(state, "media_id"));
+    if (!id)
+        return om_error_set(OM_EINVAL, "instagram stats: the upload has no media id");
+    ig g;
+    int rc = ig_init(&g, req, state);
+    json_t *doc = NULL;
+    if (!rc) {
+        char *url = xasprintf("%s/%s/insights?metric=views,likes,comments,shares,"
+                              "ig_reels_video_view_total_time",
+                              g.graph, id);
+        rc = graph(&g, "GET", url, NULL, "insights", &doc);
+        free(url);
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(doc, "data"), i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        json_t *v = json_object_get(json_array_get(json_object_get(m, "values"), 0), "value");
+        if (!name || !json_is_number(v))
+            continue;
+        double x = json_number_value(v);
+        if (!strcmp(name, "views"))
+            out->views = (long long)x;
+        else if (!strcmp(name, "likes"))
+            out->likes = (long long)x;
+        else if (!strcmp(name, "comments"))
+            out->comments = (long long)x;
+        else if (!strcmp(name, "shares"))
+            out->shares = (long long)x;
+        else if (!strcmp(name, "ig_reels_video_view_total_time"))
+            out->watch_time_s = x / 1000.0; /* milliseconds */
+    }
+    json_decref(doc);
+    ig_release(&g);
+    return rc;
+}
+
 const om_target om_target_instagram = {
     .version = OM_TARGET_VERSION,
     .name = "instagram",
@@ -586,4 +628,5 @@ const om_target om_target_instagram = {
     .auth = ig_auth,
     .publish = ig_publish,
     .verify = ig_verify,
+    .stats = ig_stats,
 };

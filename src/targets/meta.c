@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base/utf8.h"
+#include "cognition/titles.h"
 #include "targets/target.h"
 
 static const om_target *const targets[] = {&om_target_export, &om_target_youtube,
@@ -143,9 +144,21 @@ json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
             n += (tr[n] == ' ') + n2;
         }
         char *t = xstrndup(tr, n);
-        if (t[0] >= 'a' && t[0] <= 'z')
-            t[0] = (char)(t[0] - 32);
-        title = om_publish_truncate(t, OM_TITLE_MAX_CHARS);
+        /* the hook as a title (cognition/titles.h: filler trimmed, sentence case); too
+         * long, it is cut at a word without dangling punctuation and marked with "…" */
+        char *clean = om_title_from_hook(t, SIZE_MAX / 8);
+        if (clean && om_utf8_len(clean) > OM_TITLE_MAX_CHARS) {
+            char *cut = om_title_from_hook(clean, OM_TITLE_MAX_CHARS - 1);
+            free(clean);
+            clean = cut ? xasprintf("%s\xE2\x80\xA6", cut) : NULL;
+            free(cut);
+        }
+        if (!clean) { /* only filler: the sentence as it was said */
+            if (t[0] >= 'a' && t[0] <= 'z')
+                t[0] = (char)(t[0] - 32);
+            clean = om_publish_truncate(t, OM_TITLE_MAX_CHARS);
+        }
+        title = clean;
         free(t);
     } else {
         char *t = xasprintf("Clip from %s", creator && *creator ? creator : "the archive");
@@ -163,21 +176,15 @@ json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
     char *body = om_publish_truncate(tr, 300);
     sb_puts(&d, body);
     free(body);
-    size_t nh = 0, i;
+    /* hashtags: brand keywords first, then the transcript's (cognition/titles.h), up to 5 */
+    om_title_limits hl = *om_title_limits_for("youtube");
+    hl.hashtags_max = 5;
+    json_t *hashtags = om_hashtags_build(brand_keywords, keywords, &hl);
+    size_t i;
     json_t *t;
-    json_array_foreach(tags, i, t) {
-        if (nh >= 5)
-            break;
-        om_sbuf h = OM_SBUF_INIT;
-        for (const char *p = json_string_value(t); *p; p++)
-            if (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80 || *p == '_')
-                sb_append(&h, p, 1);
-        if (h.len) {
-            sb_puts(&d, nh == 0 ? (d.len ? "\n\n#" : "#") : " #");
-            sb_puts(&d, sb_str(&h));
-            nh++;
-        }
-        sb_release(&h);
+    json_array_foreach(hashtags, i, t) {
+        sb_puts(&d, i == 0 ? (d.len ? "\n\n" : "") : " ");
+        sb_puts(&d, json_string_value(t));
     }
     if ((creator && *creator) || (source_url && *source_url)) {
         sb_puts(&d, d.len ? "\n\nSource: " : "Source: ");
@@ -194,6 +201,7 @@ json_t *om_publish_meta_build(const char *transcript, const json_t *keywords,
     json_object_set_new(out, "title", jt ? jt : json_string("Clip"));
     json_object_set_new(out, "description", jd ? jd : json_string(""));
     json_object_set_new(out, "tags", tags);
+    json_object_set_new(out, "hashtags", hashtags);
     free(title);
     free(desc);
     free(tr);

@@ -55,6 +55,8 @@ typedef struct om_publish_req {
     volatile int *cancel;   /* becomes 1 when the job must stop (may be NULL) */
 } om_publish_req;
 
+struct om_clip_figures;
+
 typedef struct om_target {
     int version; /* OM_TARGET_VERSION */
     const char *name;
@@ -67,7 +69,18 @@ typedef struct om_target {
     int (*publish)(const om_publish_req *req, json_t *state, char **result_id_out);
     /* VERIFY: the publish is really there (export: files on disk, checksum matches). */
     int (*verify)(const om_publish_req *req, json_t *state, const char *result_id);
+    /* STATS (may be NULL: export has none): the published item's figures now, read from the
+     * platform (the item named by `state`, the upload job's target_state after VERIFY).
+     * req carries cfg, store and project_id (the account); fields not given are < 0. */
+    int (*stats)(const om_publish_req *req, json_t *state, struct om_clip_figures *out);
 } om_target;
+
+/* One reading of a published clip (clip_stats' columns). */
+typedef struct om_clip_figures {
+    long long views, likes, comments, shares; /* < 0: not given by the platform */
+    double watch_time_s;                      /* total seconds watched; < 0: not given */
+} om_clip_figures;
+#define OM_CLIP_FIGURES_NONE {-1, -1, -1, -1, -1}
 
 extern const om_target om_target_export;
 extern const om_target om_target_youtube; /* youtube.c: YouTube Data API v3 */

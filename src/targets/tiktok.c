@@ -669,6 +669,42 @@ static int tt_auth(const om_publish_req *req, json_t *state)
 }
 
 /* VERIFY: the publish reached PUBLISH_COMPLETE (publish polls until it does). */
+/* STATS: video/query with the post's id (fields view/like/comment/share counts). */
+static int tt_stats(const om_publish_req *req, json_t *state, om_clip_figures *out)
+{
+    om_clip_figures none = OM_CLIP_FIGURES_NONE;
+    *out = none;
+    const char *id = json_string_value(json_object_get(state, "post_id"));
+    if (!id)
+        return om_error_set(OM_EINVAL, "tiktok stats: the upload has no post id");
+    tt t;
+    int rc = tt_init(&t, req, state);
+    json_t *doc = NULL;
+    if (!rc) {
+        json_t *body = json_pack("{s:{s:[s]}}", "filters", "video_ids", id);
+        rc = api_post(&t, "/v2/video/query/?fields=id,view_count,like_count,comment_count,"
+                          "share_count",
+                      body, NULL, 0, "video/query", &doc);
+        json_decref(body);
+    }
+    if (!rc) {
+        json_t *v = json_array_get(json_object_get(json_object_get(doc, "data"), "videos"), 0);
+        if (!json_is_object(v)) {
+            rc = om_error_set(OM_EPERMANENT, "tiktok stats: post %s is not listed (deleted?)", id);
+        } else {
+            out->views = json_is_integer(json_object_get(v, "view_count")) ? jint(v, "view_count") : -1;
+            out->likes = json_is_integer(json_object_get(v, "like_count")) ? jint(v, "like_count") : -1;
+            out->comments =
+                json_is_integer(json_object_get(v, "comment_count")) ? jint(v, "comment_count") : -1;
+            out->shares =
+                json_is_integer(json_object_get(v, "share_count")) ? jint(v, "share_count") : -1;
+        }
+    }
+    json_decref(doc);
+    tt_release(&t);
+    return rc;
+}
+
 static int tt_verify(const om_publish_req *req, json_t *state, const char *result_id)
 {
     (void)req;
@@ -686,4 +722,5 @@ const om_target om_target_tiktok = {
     .auth = tt_auth,
     .publish = tt_publish,
     .verify = tt_verify,
+    .stats = tt_stats,
 };

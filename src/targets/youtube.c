@@ -739,6 +739,58 @@ static int yt_verify(const om_publish_req *req, json_t *state, const char *resul
     return rc;
 }
 
+/* A decimal string of the API ("viewCount": "1234") as a number; -1 when absent. */
+static long long count_of(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v && *v ? strtoll(v, NULL, 10) : -1;
+}
+
+/* STATS: videos.list part=statistics (1 quota unit). */
+static int yt_stats(const om_publish_req *req, json_t *state, om_clip_figures *out)
+{
+    om_clip_figures none = OM_CLIP_FIGURES_NONE;
+    *out = none;
+    const char *id = json_string_value(json_object_get(state, "video_id"));
+    if (!id)
+        return om_error_set(OM_EINVAL, "youtube stats: the upload has no video id");
+    yt y;
+    int rc = yt_init(&y, req, state);
+    if (rc) {
+        yt_release(&y);
+        return rc;
+    }
+    char *url = xasprintf("%s/youtube/v3/videos?part=statistics&id=%s", y.api_url, id);
+    thttp_req rq = THTTP_REQ_INIT;
+    rq.method = "GET";
+    rq.url = url;
+    thttp_resp r;
+    rc = request(&y, &rq, NULL, &r, "videos.list (statistics)", 0);
+    if (rc) { /* request() released r */
+        free(url);
+        yt_release(&y);
+        return rc;
+    }
+    if (r.status != 200)
+        rc = answer_error(&y, &r, "videos.list (statistics)");
+    else {
+        json_t *doc = json_loadb(r.body, r.len, 0, NULL);
+        json_t *st = json_object_get(json_array_get(json_object_get(doc, "items"), 0), "statistics");
+        if (!json_is_object(st)) {
+            rc = om_error_set(OM_EPERMANENT, "youtube stats: video %s is not on YouTube", id);
+        } else {
+            out->views = count_of(st, "viewCount");
+            out->likes = count_of(st, "likeCount");
+            out->comments = count_of(st, "commentCount");
+        }
+        json_decref(doc);
+    }
+    thttp_resp_release(&r);
+    free(url);
+    yt_release(&y);
+    return rc;
+}
+
 int om_youtube_channel(const om_config *cfg, const char *access_token, char **id_out,
                        char **title_out)
 {
@@ -791,4 +843,5 @@ const om_target om_target_youtube = {
     .auth = yt_auth,
     .publish = yt_publish,
     .verify = yt_verify,
+    .stats = yt_stats,
 };

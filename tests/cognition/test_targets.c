@@ -21,6 +21,46 @@ static size_t u8len(const char *s)
     return n;
 }
 
+/* The hook becomes the title through cognition/titles.h (filler gone, sentence case, a cut
+ * at a word with no dangling comma), hashtags are a field and in the description, and the
+ * credit names the creator and the post. */
+static void test_meta_title_hashtags_credit(void **state)
+{
+    (void)state;
+    json_t *kw = json_pack("[s,s]", "latte art", "Espresso");
+    json_t *bkw = json_pack("[s,s]", "espresso", "oat milk");
+    json_t *m = om_publish_meta_build("so, um, THIS IS HOW YOU POUR A HEART. then wiggle.",
+                                      kw, bkw, "@barista", "https://example.com/v/9");
+    assert_string_equal(json_string_value(json_object_get(m, "title")),
+                        "This is how you pour a heart.");
+    json_t *h = json_object_get(m, "hashtags");
+    assert_int_equal(json_array_size(h), 3);
+    assert_string_equal(json_string_value(json_array_get(h, 0)), "#espresso");
+    assert_string_equal(json_string_value(json_array_get(h, 1)), "#OatMilk");
+    assert_string_equal(json_string_value(json_array_get(h, 2)), "#LatteArt");
+    const char *d = json_string_value(json_object_get(m, "description"));
+    assert_non_null(strstr(d, "#espresso #OatMilk #LatteArt"));
+    assert_non_null(strstr(d, "Source: @barista - https://example.com/v/9"));
+    json_decref(m);
+
+    /* a long hook with commas: <= 100 characters, ends in a word then "…" */
+    om_sbuf sb = OM_SBUF_INIT;
+    for (int i = 0; i < 30; i++)
+        sb_puts(&sb, "well, ");
+    sb_puts(&sb, "the grind matters");
+    for (int i = 0; i < 30; i++)
+        sb_puts(&sb, ", really");
+    m = om_publish_meta_build(sb_str(&sb), NULL, NULL, NULL, NULL);
+    const char *t = json_string_value(json_object_get(m, "title"));
+    assert_true(u8len(t) <= OM_TITLE_MAX_CHARS);
+    assert_true(!strncmp(t, "The grind matters, really", 25));
+    assert_non_null(strstr(t, "really\xE2\x80\xA6"));
+    json_decref(m);
+    sb_release(&sb);
+    json_decref(kw);
+    json_decref(bkw);
+}
+
 static void test_meta_build_limits(void **state)
 {
     (void)state;
@@ -37,7 +77,7 @@ static void test_meta_build_limits(void **state)
     assert_string_equal(json_string_value(json_array_get(tags, 0)), "investing");
     assert_string_equal(json_string_value(json_array_get(tags, 1)), "personal finance");
     const char *d = json_string_value(json_object_get(m, "description"));
-    assert_non_null(strstr(d, "#investing #personalfinance #compoundinterest"));
+    assert_non_null(strstr(d, "#investing #PersonalFinance #CompoundInterest"));
     assert_non_null(strstr(d, "Source: @moneycoach - https://example.com/v/1"));
     json_decref(m);
 
@@ -183,6 +223,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_meta_build_limits),
+        cmocka_unit_test(test_meta_title_hashtags_credit),
         cmocka_unit_test(test_export_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -314,6 +314,110 @@ static void auth_checks(srv *s)
     free(out);
 }
 
+/* What only an admin steers (users, settings) and every user's own tokens. */
+static void admin_checks(srv *s)
+{
+    resp r;
+    /* users: add (field errors named), list without hashes, role change, removal */
+    expect(s, "POST", "/api/v1/users", "{\"name\":\"otto\",\"role\":\"boss\",\"password\":\"x\"}",
+           422, "invalid", "role");
+    expect(s, "POST", "/api/v1/users", "{\"name\":\"otto\",\"role\":\"operator\",\"password\":\"x\"}",
+           422, "invalid", "password");
+    expect(s, "POST", "/api/v1/users", "{\"name\":\"otto\",\"age\":3}", 422, "invalid", "age");
+    expect(s, "POST", "/api/v1/users",
+           "{\"name\":\"otto\",\"role\":\"operator\",\"password\":\"operator pass 1\"}", 201, NULL,
+           NULL);
+    expect(s, "POST", "/api/v1/users",
+           "{\"name\":\"otto\",\"role\":\"operator\",\"password\":\"operator pass 1\"}", 409,
+           "conflict", "name");
+    req(&r, s, "GET", "/api/v1/users", NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(omt_has(sb_str(&r.body), "\"otto\"") && omt_has(sb_str(&r.body), "\"operator\""));
+    assert_false(omt_has(sb_str(&r.body), "argon2") || omt_has(sb_str(&r.body), "password"));
+    resp_free(&r);
+    /* an operator is not an admin */
+    srv o = *s;
+    srv_login(&o, "otto", "operator pass 1");
+    req(&r, &o, "GET", "/api/v1/users", NULL, 0, NULL);
+    assert_int_equal(r.status, 403);
+    assert_true(omt_has(sb_str(&r.body), "needs role admin"));
+    resp_free(&r);
+    req(&r, &o, "GET", "/api/v1/settings", NULL, 0, NULL);
+    assert_int_equal(r.status, 403);
+    resp_free(&r);
+    /* the last admin stays an admin; nobody removes themselves */
+    expect(s, "PATCH", "/api/v1/users/admin", "{\"role\":\"viewer\"}", 409, "conflict", "role");
+    expect(s, "DELETE", "/api/v1/users/admin", NULL, 409, "conflict", "name");
+    expect(s, "PATCH", "/api/v1/users/nobody", "{\"role\":\"viewer\"}", 404, NULL, NULL);
+    expect(s, "PATCH", "/api/v1/users/otto", "{\"role\":\"viewer\"}", 200, NULL, NULL);
+    req(&r, &o, "POST", "/api/v1/projects", "{\"name\":\"ottos\"}", strlen("{\"name\":\"ottos\"}"),
+        NULL);
+    assert_int_equal(r.status, 403); /* the new role holds at once */
+    resp_free(&r);
+
+    /* own tokens: created (the secret once), listed without it, revoked */
+    req(&r, &o, "POST", "/api/v1/tokens", "{\"label\":\"ci\"}", strlen("{\"label\":\"ci\"}"), NULL);
+    assert_int_equal(r.status, 201);
+    json_t *t = jbody(&r);
+    char *secret = xstrdup(json_string_value(json_object_get(t, "token")));
+    char *tid = xstrdup(json_string_value(json_object_get(t, "id")));
+    json_decref(t);
+    resp_free(&r);
+    char *bearer = xasprintf("Authorization: Bearer %s", secret);
+    const char *tok[] = {bearer, NULL};
+    req(&r, s, "GET", "/api/v1/me", NULL, 0, tok);
+    assert_true(omt_has(sb_str(&r.body), "\"user\":\"otto\""));
+    resp_free(&r);
+    req(&r, &o, "GET", "/api/v1/tokens", NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(omt_has(sb_str(&r.body), tid) && !omt_has(sb_str(&r.body), secret));
+    resp_free(&r);
+    char *path = xasprintf("/api/v1/tokens/%s", tid);
+    expect(&o, "DELETE", path, NULL, 200, NULL, NULL);
+    req(&r, s, "GET", "/api/v1/me", NULL, 0, tok);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    free(path);
+    free(bearer);
+    free(secret);
+    free(tid);
+    expect(s, "DELETE", "/api/v1/users/otto", NULL, 200, NULL, NULL);
+    expect(s, "DELETE", "/api/v1/users/otto", NULL, 404, NULL, NULL);
+
+    /* settings: shown with origin and doc, secrets masked; a change lands in omniva.conf */
+    expect(s, "PATCH", "/api/v1/settings", "{\"youtube.client_secret\":\"s3cr3t-value\"}", 200,
+           NULL, NULL);
+    req(&r, s, "GET", "/api/v1/settings", NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(omt_has(sb_str(&r.body), "\"key\":\"editor.crf\""));
+    assert_false(omt_has(sb_str(&r.body), "s3cr3t-value"));
+    resp_free(&r);
+    expect(s, "PATCH", "/api/v1/settings", "{\"editor.crfx\":20}", 422, "invalid", "editor.crfx");
+    expect(s, "PATCH", "/api/v1/settings", "{\"editor.crf\":\"soft\"}", 422, "invalid",
+           "editor.crf");
+    expect(s, "PATCH", "/api/v1/settings", "{\"editor.crf\":[1]}", 422, "invalid", "editor.crf");
+    req(&r, s, "PATCH", "/api/v1/settings", "{\"editor.crf\":21}", strlen("{\"editor.crf\":21}"),
+        NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(omt_has(sb_str(&r.body), "\"restart_needed\":true"));
+    resp_free(&r);
+    char *conf = xasprintf("%s/omniva.conf", s->home), *text = NULL;
+    size_t len = 0;
+    assert_int_equal(om_read_file(conf, 0, &text, &len), OM_OK);
+    assert_true(omt_has(text, "crf = 21") && omt_has(text, "client_secret = s3cr3t-value"));
+    free(text);
+    char *out = NULL;
+    assert_int_equal(omt_run(&out, NULL, s->home, "config", "show", NULL), 0);
+    assert_true(omt_has(out, "editor.crf = 21"));
+    free(out);
+    expect(s, "PATCH", "/api/v1/settings", "{\"editor.crf\":null,\"youtube.client_secret\":null}",
+           200, NULL, NULL);
+    assert_int_equal(om_read_file(conf, 0, &text, &len), OM_OK);
+    assert_false(omt_has(text, "crf = 21") || omt_has(text, "s3cr3t-value"));
+    free(text);
+    free(conf);
+}
+
 static void suite(const char *db, const char *queue)
 {
     srv s;
@@ -322,6 +426,7 @@ static void suite(const char *db, const char *queue)
     resp r;
 
     auth_checks(&s);
+    admin_checks(&s);
 
     /* routing errors */
     expect(&s, "GET", "/api/v1/nope", NULL, 404, "not_found", NULL);

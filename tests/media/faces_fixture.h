@@ -1,13 +1,18 @@
 /*
- * faces_fixture.h: videos with faces and a known truth, composed by ffmpeg from a real
- * photograph Debian ships (opencv-doc's messi5.jpg), and the measures of a crop against
- * that truth. Shared by tests/media/test_faces.c and bench/quality/faces. Header-only; needs
+ * faces_fixture.h: videos with faces and a known truth, composed by ffmpeg from real
+ * photographs Debian ships (opencv-doc's frontal portraits html/227943776_1.jpg, "A", and
+ * html/230501201_1.jpg, "B"), and the measures of a crop against that truth. Shared by
+ * tests/media/test_faces.c and bench/quality/bench_faces.c. Header-only; needs
  * media_fixture.h first.
  *
- * The "person": the photo cropped to 160x180 at (202, 35) around the face (the cascade
- * finds it at 244,65 77x77: centre 282.5,103.5) and scaled 3x to 480x540, so the face
- * centre sits at (241.5, 205.5) of the person and the face is ~231 px tall on 1080 lines.
- * Its mouth is at about (196..286, 262..292) of the person.
+ * A "person" is one photo cut and scaled to 480x540 with the face where the cascade finds it
+ * on the photo (A: box 112,96 182x182, centre 203,187; B: box 116,215 369x369, centre
+ * 300.5,399.5):
+ *   A: crop 320x360 at (43, 27), x1.5: face centre (240, 240) of the person, ~273 px;
+ *   B: crop 584x657 at (0, 71), x0.822: face centre (247, 270), ~303 px.
+ * A talking person's mouth opens and closes: a dark mouth cavity drawn over the lips (A:
+ * x 215..275 from y 308, B: x 222..282 from y 340) whose height follows a syllable rhythm
+ * while that person's speech is on the audio track; the other person's face stays still.
  */
 #ifndef OMNIVA_TESTS_MEDIA_FACES_FIXTURE_H
 #define OMNIVA_TESTS_MEDIA_FACES_FIXTURE_H
@@ -18,14 +23,30 @@
 #include "media/editplan.h"
 #include "media/facetrack.h"
 
-#define FF_PHOTO "/usr/share/doc/opencv-doc/examples/data/messi5.jpg"
-#define FF_FACE_CX 282.5
-#define FF_FACE_CY 103.5
-#define FF_PERSON "crop=160:180:202:35,scale=480:540,setsar=1"
-#define FF_PERSON_FX 241.5 /* face centre inside the person */
+#define FF_PHOTO_A "/usr/share/doc/opencv-doc/opencv4/html/227943776_1.jpg"
+#define FF_PHOTO_B "/usr/share/doc/opencv-doc/opencv4/html/230501201_1.jpg"
+#define FF_PHOTO FF_PHOTO_A
+#define FF_FACE_CX 203.0 /* A's face on the photo, 434x434 */
+#define FF_FACE_CY 187.0
+#define FF_PERSON_A "crop=320:360:43:27,scale=480:540,setsar=1"
+#define FF_PERSON_B "crop=584:657:0:71,scale=480:540,setsar=1"
+#define FF_PERSON_FX 240.0 /* A's face centre inside the person */
+#define FF_PERSON_B_FX 247.0
 #define FF_W 1920.0
 
-/* one face on a path: x(t) = 100 + 620 (1 - cos(pi t / 10)), out of shot for [4.0, 4.6) */
+/* the mouth cavity, drawn while `talk` (an ffmpeg expression of t) is non-zero: three
+ * stacked heights (8, 16, 24 px) following a syllable rhythm |sin(11 t)| (drawbox evaluates
+ * its size once, so the opening is stepped with timeline enables) */
+#define FF_CAVITY(x, y, h, lvl, talk)                                                              \
+    "drawbox=x=" x ":y=" y ":w=60:h=" h ":color=0x3a0a0a:t=fill:enable='(" talk                     \
+    ")*gt(abs(sin(11*t))\\," lvl ")'"
+#define FF_MOUTH(x, y, talk)                                                                       \
+    FF_CAVITY(x, y, "8", "0.2", talk) "," FF_CAVITY(x, y, "16", "0.5", talk) ","                 \
+        FF_CAVITY(x, y, "24", "0.8", talk)
+#define FF_MOUTH_A(talk) FF_MOUTH("215", "308", talk)
+#define FF_MOUTH_B(talk) FF_MOUTH("222", "340", talk)
+
+/* one face (A) on a path: x(t) = 100 + 620 (1 - cos(pi t / 10)), out of shot for [4.0, 4.6) */
 #define FF_MOVING_S 10.0
 static inline double ff_moving_truth(double t)
 {
@@ -35,37 +56,36 @@ static inline double ff_moving_truth(double t)
 static inline int ff_make_moving(const char *out)
 {
     return FX_FFMPEG("-f", "lavfi", "-i", "color=c=0x405060:s=1920x1080:r=25:d=10", "-loop", "1",
-                     "-framerate", "25", "-t", "10", "-i", FF_PHOTO, "-filter_complex",
-                     "[1:v]" FF_PERSON "[p];[0:v][p]overlay=x='100+620*(1-cos(PI*t/10))':y=270:"
+                     "-framerate", "25", "-t", "10", "-i", FF_PHOTO_A, "-filter_complex",
+                     "[1:v]" FF_PERSON_A "[p];[0:v][p]overlay=x='100+620*(1-cos(PI*t/10))':y=270:"
                      "enable='not(between(t,4.0,4.6))',format=yuv420p[v]",
                      "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20",
                      out);
 }
 
-/* two people talking in turn, 4 s each (left first); the speech (a modulated tone) runs from
- * 0.3 to 3.7 s of each turn, and only the speaker's mouth patch moves meanwhile */
+/* two people talking in turn, 4 s each (A on the left first, then B on the right); the
+ * speech (a syllable-modulated voice-band tone) runs from 0.3 to 3.7 s of each turn, and
+ * only the speaker's mouth moves meanwhile */
 #define FF_TURNS_S 16.0
 #define FF_LEFT_CX ((200 + FF_PERSON_FX) / FF_W)
-#define FF_RIGHT_CX ((1240 + 480 - FF_PERSON_FX) / FF_W)
+#define FF_RIGHT_CX ((1240 + FF_PERSON_B_FX) / FF_W)
 static inline int ff_turn_speaker(double t) /* 0 left, 1 right */
 {
     return fmod(t, 8.0) < 4.0 ? 0 : 1;
 }
 
-#define FF_MOUTH "color=c=0x201010:s=90x30:r=25:d=16"
-#define FF_TALK "gt(sin(19*t)+sin(31*t)\\,0)*between(mod(t\\,4)\\,0.3\\,3.7)"
+#define FF_SPEAKS "between(mod(t\\,4)\\,0.3\\,3.7)"
 static inline int ff_make_turns(const char *out)
 {
     return FX_FFMPEG(
         "-f", "lavfi", "-i", "color=c=0x405060:s=1920x1080:r=25:d=16", "-loop", "1",
-        "-framerate", "25", "-t", "16", "-i", FF_PHOTO, "-f", "lavfi", "-i", FF_MOUTH, "-f",
-        "lavfi", "-i",
-        "aevalsrc='0.3*sin(2*PI*180*t)*(0.6+0.4*sin(2*PI*3*t))*between(mod(t,4),0.3,3.7)'"
+        "-framerate", "25", "-t", "16", "-i", FF_PHOTO_A, "-loop", "1", "-framerate", "25",
+        "-t", "16", "-i", FF_PHOTO_B, "-f", "lavfi", "-i",
+        "aevalsrc='0.3*sin(2*PI*180*t)*(0.55+0.45*abs(sin(11*t)))*between(mod(t,4),0.3,3.7)'"
         ":s=48000:d=16",
         "-filter_complex",
-        "[1:v]" FF_PERSON ",split=2[pa][pb];[2:v]split=2[ma][mb];"
-        "[pa][ma]overlay=196:262:enable='lt(mod(t,8),4)*" FF_TALK "'[left];"
-        "[pb]hflip[pbf];[pbf][mb]overlay=194:262:enable='gte(mod(t,8),4)*" FF_TALK "'[right];"
+        "[1:v]" FF_PERSON_A "," FF_MOUTH_A("lt(mod(t\\,8)\\,4)*" FF_SPEAKS) "[left];"
+        "[2:v]" FF_PERSON_B "," FF_MOUTH_B("gte(mod(t\\,8)\\,4)*" FF_SPEAKS) "[right];"
         "[0:v][left]overlay=200:270[v1];[v1][right]overlay=1240:270:shortest=1,"
         "format=yuv420p[v]",
         "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20",
@@ -76,10 +96,11 @@ static inline int ff_make_turns(const char *out)
 static inline int ff_make_group(const char *out)
 {
     return FX_FFMPEG("-f", "lavfi", "-i", "color=c=0x405060:s=1920x1080:r=25:d=4", "-loop", "1",
-                     "-framerate", "25", "-t", "4", "-i", FF_PHOTO, "-filter_complex",
-                     "[1:v]" FF_PERSON ",split=3[a][b][c];[b]hflip[bf];"
-                     "[0:v][a]overlay=60:270[v1];[v1][bf]overlay=720:270[v2];"
-                     "[v2][c]overlay=1380:270:shortest=1,format=yuv420p[v]",
+                     "-framerate", "25", "-t", "4", "-i", FF_PHOTO_A, "-loop", "1", "-framerate",
+                     "25", "-t", "4", "-i", FF_PHOTO_B, "-filter_complex",
+                     "[1:v]" FF_PERSON_A ",split=2[a][c];[2:v]" FF_PERSON_B "[b];[c]hflip[cf];"
+                     "[0:v][a]overlay=60:270[v1];[v1][b]overlay=720:270[v2];"
+                     "[v2][cf]overlay=1380:270:shortest=1,format=yuv420p[v]",
                      "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20",
                      out);
 }

@@ -128,12 +128,12 @@ static void test_schedule(void **state)
     size_t n = 0;
     OK(om_governance_schedule(w.s, w.q, w.cfg, 0, &n));
     /* paradox, eclipse, views|optimize, infinity, retention, archive, discovery (weekly
-     * here; off by default), not tokens (off here) */
-    assert_int_equal(n, 7);
+     * here; off by default), stats, not tokens (off here) */
+    assert_int_equal(n, 8);
     OK(om_governance_schedule(w.s, w.q, w.cfg, 0, &n));
     assert_int_equal(n, 0); /* the same bucket: the unique keys hold */
     om_job_list l = jobs_of(&w, "governance", NULL);
-    assert_int_equal(l.n, 7);
+    assert_int_equal(l.n, 8);
     int saw_views = 0, saw_optimize = 0, saw_tokens = 0;
     for (size_t i = 0; i < l.n; i++) {
         json_t *p = json_loads(l.jobs[i].payload, 0, NULL);
@@ -155,7 +155,7 @@ static void test_schedule(void **state)
     assert_false(saw_tokens);
     /* --once keys apart from the periodic chain */
     OK(om_governance_schedule(w.s, w.q, w.cfg, 1, &n));
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
 
     /* a periodic duty schedules its successor in the next bucket, delayed */
     size_t purged = 0;
@@ -184,7 +184,7 @@ static void test_duties_run(void **state)
     free(run(&w, 0, (const char *[]){"--log-format", "none", "project", "create", "acme", NULL}));
     free(run(&w, 0, (const char *[]){"--log-format", "none", "project", "create", "bolt", NULL}));
     const char *duties[] = {"paradox", "eclipse", GOVERNANCE_PG ? "views" : "optimize",
-                            "infinity", "retention", "archive", "tokens", "discovery"};
+                            "infinity", "retention", "archive", "tokens", "discovery", "stats"};
     for (size_t i = 0; i < OM_ARRAY_LEN(duties); i++)
         duty_once(&w, duties[i]);
     work(&w, "governance");
@@ -194,10 +194,12 @@ static void test_duties_run(void **state)
     assert_int_equal(njobs(&w, "paradox", NULL), 1);
     assert_int_equal(njobs(&w, "retention", NULL), 1);
     assert_int_equal(njobs(&w, "discovery", NULL), 2); /* one per project */
-    /* the jobs they made run too */
-    work(&w, "paradox,retention");
+    assert_int_equal(njobs(&w, "stats", NULL), 1);
+    /* the jobs they made run too (stats: nothing published yet, done early) */
+    work(&w, "paradox,retention,stats");
     assert_int_equal(njobs(&w, "paradox", "done"), 1);
     assert_int_equal(njobs(&w, "retention", "done"), 1);
+    assert_int_equal(njobs(&w, "stats", "done"), 1);
     if (GOVERNANCE_PG) {
         /* each materialized view has the unique index CONCURRENTLY needs, and used it */
         assert_int_equal(qint(&w, "SELECT count(*) FROM pg_matviews m WHERE schemaname = "

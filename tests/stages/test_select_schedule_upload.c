@@ -29,6 +29,7 @@
 #include "harness/harness.h"
 #include "runtime/runtime.h"
 #include "stages/projects.h"
+#include "stages/weights.h"
 #include "cognition/tz.h"
 #include "fixture.h"
 
@@ -448,6 +449,12 @@ static void test_schedule(void **state)
         chars += ((unsigned char)*c & 0xC0) != 0x80;
     assert_true(chars <= 100);
     free(title);
+    /* the description carries the hashtags (cognition/titles.h) and the credit line */
+    char *desc = value("SELECT description FROM upload_jobs WHERE clip_id = ?", F.clip[0]);
+    assert_non_null(desc);
+    assert_non_null(strstr(desc, "\n\n#"));
+    assert_non_null(strstr(desc, "Source: "));
+    free(desc);
     assert_int_equal(count("SELECT count(*) FROM upload_jobs WHERE clip_id = ? AND status = "
                            "'PENDING' AND target = 'export'",
                            F.clip[0]),
@@ -740,6 +747,114 @@ static void test_feedback(void **state)
     om_tz_free(tz);
 }
 
+/* One published clip of ours whose committee gave it `hook` and `length` scores (energy
+ * constant) and whose platform then reported `views`. */
+static void seed_scored(double hook, double length, long views, int reading)
+{
+    static int n;
+    char id[OM_UUID_LEN], at[OM_TIME_LEN];
+    om_uuid4(id);
+    double start = 3000 + 30 * n++;
+    insert_clip(id, F.video, start, start + 20, "PUBLISHED", meta("an earlier clip", hook, 0.5, 0.5, "you"));
+    char *votes = xasprintf("{\"hook\":{\"score\":%.4f,\"weight\":1.0,\"reason\":\"h\"},"
+                            "\"length\":{\"score\":%.4f,\"weight\":0.5,\"reason\":\"l\"},"
+                            "\"energy\":{\"score\":0.5,\"weight\":0.6,\"reason\":\"e\"},"
+                            "\"llm\":{\"score\":0,\"weight\":0,\"reason\":\"off\"}}",
+                            hook, length);
+    exec_ok("UPDATE clips SET pantheon_votes = ? WHERE clip_id = ?",
+            OM_PARAMS(OM_JSON(votes), OM_TEXT(id)));
+    free(votes);
+    om_time_iso(at, om_now_us() - (int64_t)(3 - reading) * 86400 * 1000000);
+    exec_ok("INSERT INTO clip_stats (clip_id, target, at, views) VALUES (?, 'youtube', ?, ?)",
+            OM_PARAMS(OM_TEXT(id), OM_TEXT(at), OM_INT(views)));
+}
+
+static double factor(const char *agent)
+{
+    json_t *w = json_value("SELECT weights FROM pantheon_weights WHERE project_id = ?", F.project);
+    double f = json_number_value(json_object_get(w, agent));
+    json_decref(w);
+    return f;
+}
+
+/* A fresh CANDIDATE on the fixture's video, through the select stage. */
+static void select_one(char id[OM_UUID_LEN], double start)
+{
+    om_uuid4(id);
+    insert_clip(id, F.video, start, start + 22, "CANDIDATE",
+                meta("why do your savings vanish every month here is the investing habit that "
+                     "fixes it today",
+                     0.7, 0.7, 0.6, "question"));
+    json_t *p = json_pack("{s:s,s:s,s:[]}", "video_id", F.video, "project_id", F.project,
+                          "parents");
+    assert_int_equal(run_stage(&om_stage_select, p, NULL), OM_OK);
+    json_decref(p);
+}
+
+/* The feedback loop's selection side: our clips whose hook agent scored higher did more
+ * views, so the hook agent's weight grows, in bounded steps, recorded in the ledger and
+ * named by the explanation; an agent whose scores said nothing about views keeps its
+ * weight; the same evidence is not learned from twice. */
+static void test_learn_weights(void **state)
+{
+    (void)state;
+    static const double pat[4] = {1, -1, -1, 1};
+    for (int i = 0; i < 20; i++) {
+        double h = 0.2 + 0.03 * i;
+        seed_scored(h, 0.5 + 0.2 * pat[i % 4], (long)(1000 * exp(3 * h)), 0);
+    }
+    assert_int_equal(count("SELECT count(*) FROM pantheon_weights WHERE project_id = ?", F.project), 0);
+    char c1[OM_UUID_LEN], c2[OM_UUID_LEN];
+    select_one(c1, 4000);
+    assert_int_equal(count("SELECT steps FROM pantheon_weights WHERE project_id = ?", F.project), 1);
+    assert_int_equal(count("SELECT clips FROM pantheon_weights WHERE project_id = ?", F.project), 20);
+    assert_true(fabs(factor("hook") - 1.2) < 1e-6); /* one bounded step: +20% */
+    assert_true(fabs(factor("length") - 1.0) < 0.05);
+    json_t *w = json_value("SELECT weights FROM pantheon_weights WHERE project_id = ?", F.project);
+    assert_null(json_object_get(w, "energy")); /* constant scores: not judged */
+    json_decref(w);
+    /* the committee used it */
+    json_t *votes = json_value("SELECT pantheon_votes FROM clips WHERE clip_id = ?", c1);
+    assert_true(fabs(json_number_value(json_object_get(json_object_get(votes, "hook"), "weight")) -
+                     1.2) < 1e-6);
+    json_decref(votes);
+    /* the step's ledger packet, with its evidence */
+    char *chain = value("SELECT decision_chain FROM stardust_metadata WHERE entity_type = "
+                        "'projects' AND entity_id = ? AND CAST(decision_chain AS TEXT) LIKE '%\"learn\"%'",
+                        F.project);
+    assert_non_null(chain);
+    assert_non_null(strstr(chain, "\"corr\""));
+    assert_non_null(strstr(chain, "\"readings\""));
+    free(chain);
+    char *text = NULL;
+    assert_int_equal(om_halolux_explain(F.st, c1, 0, &text), OM_OK);
+    if (!strstr(text, "Weights learned from this project's results (20 published clips measured, "
+                      "step 1): ") || !strstr(text, "hook x1.20"))
+        fail_msg("explanation lacks the learned weights:\n%s", text);
+    free(text);
+
+    /* within the interval, and with no new figures, no second step */
+    select_one(c2, 4100);
+    assert_int_equal(count("SELECT steps FROM pantheon_weights WHERE project_id = ?", F.project), 1);
+    json_t *rep = NULL;
+    assert_int_equal(om_weights_learn(F.st, F.cfg, F.project, 1, &rep), OM_OK);
+    assert_false(json_is_true(json_object_get(rep, "stepped")));
+    assert_non_null(strstr(json_string_value(json_object_get(rep, "why")), "no new figures"));
+    json_decref(rep);
+    /* new readings: the next step goes on toward the target */
+    for (int i = 0; i < 4; i++)
+        seed_scored(0.2 + 0.15 * i, 0.5, (long)(1000 * exp(3 * (0.2 + 0.15 * i))), 1);
+    assert_int_equal(om_weights_learn(F.st, F.cfg, F.project, 1, &rep), OM_OK);
+    assert_true(json_is_true(json_object_get(rep, "stepped")));
+    json_decref(rep);
+    assert_int_equal(count("SELECT steps FROM pantheon_weights WHERE project_id = ?", F.project), 2);
+    assert_true(fabs(factor("hook") - 1.44) < 1e-3);
+    assert_int_equal(count("SELECT count(*) FROM stardust_metadata WHERE entity_type = 'projects' "
+                           "AND entity_id = ? AND CAST(decision_chain AS TEXT) LIKE '%\"learn\"%'",
+                           F.project),
+                     2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_upload),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_feedback),
+        cmocka_unit_test(test_learn_weights),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, setup_sqlite, teardown);
     if (!getenv("OMNIVA_SKIP_PG"))

@@ -18,10 +18,13 @@ API (Direct Post), for tests only. It speaks the documented protocol:
                                                 (416 otherwise); 206 per chunk, 201 when whole
   POST /v2/post/publish/status/fetch/           PROCESSING_UPLOAD (uploaded_bytes) ->
                                                 PUBLISH_COMPLETE (publicaly_available_post_id)
+  POST /v2/video/query/?fields=...          {"filters": {"video_ids": [...]}}: the posts'
+                                                view/like/comment/share counts
   Every answer: {"data": {...}, "error": {"code", "message", "log_id"}}.
 
 Test control: POST /_control {"audited": bool, "rate_limit": N, "slow": bytes_per_s,
-"processing_polls": P, "revoke": bool, "max_duration": S}; GET /_state: posts (sha256,
+"processing_polls": P, "revoke": bool, "max_duration": S, "figures": {SHA256: {views, likes,
+comments, shares}}}; GET /_state: posts (sha256,
 privacy_level), publishes (received), requests (per endpoint), rate_limited.
 Prints "PORT <n>" once listening.
 """
@@ -222,6 +225,25 @@ class H(BaseHTTPRequestHandler):
                                      "upload_url": "http://%s:%d/upload/%s" % (
                                          self.server.server_address[0],
                                          self.server.server_address[1], pid)}))
+            return
+        if u.path == "/v2/video/query/":
+            tok = self.token()
+            if not tok:
+                self.send(401, envelope(code="access_token_invalid", message="bad token"))
+                return
+            fields = dict(urllib.parse.parse_qsl(u.query)).get("fields", "id").split(",")
+            ids = (doc.get("filters") or {}).get("video_ids") or []
+            vids = []
+            with LOCK:
+                for post in S["posts"]:
+                    if post["id"] in ids:
+                        f = S.get("figures", {}).get(post["sha256"], {})
+                        full = {"id": post["id"], "view_count": f.get("views", 0),
+                                "like_count": f.get("likes", 0),
+                                "comment_count": f.get("comments", 0),
+                                "share_count": f.get("shares", 0)}
+                        vids.append({k: full[k] for k in fields if k in full})
+            self.send(200, envelope({"videos": vids, "cursor": 0, "has_more": False}))
             return
         if u.path == "/v2/post/publish/status/fetch/":
             with LOCK:

@@ -15,7 +15,7 @@ for tests only (nobody can reach Google from here). It speaks the documented pro
                                   nothing was received), 201 with the video resource when the
                                   last byte arrives, 200 with it on any later request, 404 for
                                   an unknown session
-  GET  /youtube/v3/videos         part=status,processingDetails&id=...
+  GET  /youtube/v3/videos         part=status,processingDetails,statistics&id=...
   POST /upload/youtube/v3/thumbnails/set?videoId=...
   errors in Google's format: {"error": {"code", "message", "errors": [{"reason",
   "domain", "message"}]}} (quotaExceeded, uploadLimitExceeded, authError, backendError...)
@@ -27,7 +27,7 @@ Test control (not Google's): POST /_control with a JSON object:
               {"kind": "final_delay", "seconds": S},     # video recorded, answer delayed
               {"kind": "slow", "bytes_per_s": R}],       # chunk bodies read slowly
    "quota_units": N, "upload_cost": C, "upload_limit": true, "revoke": true,
-   "processing_polls": P, "reject": "duplicate", "access_expires_in": S, "clear_faults": true}
+   "processing_polls": P, "reject": "duplicate", "figures": {SHA256: {views, likes, comments}}, "access_expires_in": S, "clear_faults": true}
 GET /_state: {"videos": [...with sha256...], "sessions": [...], "bytes_received": N,
               "token_grants": {...}, "quota_units": N}
 
@@ -52,7 +52,7 @@ S = {
     "faults": [], "quota_units": 10000, "upload_cost": 1600, "upload_limit": False,
     "processing_polls": 1, "reject": None, "access_expires_in": 3599,
     "bytes_received": 0, "token_grants": {"authorization_code": 0, "refresh_token": 0},
-    "chunks": 0,
+    "chunks": 0, "figures": {},
 }
 ARGS = None
 
@@ -414,6 +414,12 @@ class H(BaseHTTPRequestHandler):
                 it = {"kind": "youtube#video", "etag": v["etag"], "id": vid}
                 if "status" in q.get("part", ""):
                     it["status"] = dict(v["status"])
+                if "statistics" in q.get("part", ""):
+                    f = S["figures"].get(v["sha256"], {})
+                    it["statistics"] = {"viewCount": str(f.get("views", 0)),
+                                        "likeCount": str(f.get("likes", 0)),
+                                        "favoriteCount": "0",
+                                        "commentCount": str(f.get("comments", 0))}
                 if "processingDetails" in q.get("part", ""):
                     it["processingDetails"] = {"processingStatus": v.get("processing",
                                                                          "processing")}
@@ -447,6 +453,7 @@ class H(BaseHTTPRequestHandler):
             if c.get("clear_faults"):
                 S["faults"] = []
             S["faults"].extend(c.get("faults", []))
+            S["figures"].update(c.get("figures", {}))
             for k in ("quota_units", "upload_cost", "upload_limit", "processing_polls",
                       "reject", "access_expires_in"):
                 if k in c:
@@ -463,7 +470,7 @@ class H(BaseHTTPRequestHandler):
         with LOCK:
             doc = {"videos": [dict(v) for v in S["videos"].values()],
                    "sessions": [{"upload_id": k, "size": s["size"], "received": s["received"],
-                                 "video": s["video"]} for k, s in S["sessions"].items()],
+                                 "video": s["video"], "created": s["created"]} for k, s in S["sessions"].items()],
                    "bytes_received": S["bytes_received"], "chunks": S["chunks"],
                    "token_grants": dict(S["token_grants"]), "quota_units": S["quota_units"],
                    "faults": list(S["faults"])}
