@@ -34,23 +34,22 @@
 /* ---- helpers ------------------------------------------------------------------------ */
 
 /* Refuses query parameters not in `allowed` (comma-separated). 0 ok, -1 replied 400. */
-int api_query_only(om_http_req *r, const char *allowed)
+int api_query_only(om_http_req *r)
 {
+    const char *spec = r->route && r->route->query ? r->route->query : "";
     for (size_t i = 0; i < r->query.n; i++) {
-        const char *k = r->query.name[i];
-        size_t kl = strlen(k);
-        const char *p = allowed;
+        const char *k = r->query.name[i], *p = spec, *name, *type;
+        size_t kl = strlen(k), nl, tl;
         int ok = 0;
-        while (p && *p) {
-            const char *c = strchr(p, ',');
-            size_t l = c ? (size_t)(c - p) : strlen(p);
-            if (l == kl && memcmp(p, k, l) == 0)
-                ok = 1;
-            p = c ? c + 1 : NULL;
-        }
+        while (!ok && om_route_query_next(&p, &name, &nl, &type, &tl))
+            ok = nl == kl && memcmp(name, k, nl) == 0;
         if (!ok) {
+            om_sbuf known = OM_SBUF_INIT; /* the names without their types */
+            for (p = spec; om_route_query_next(&p, &name, &nl, &type, &tl);)
+                sb_printf(&known, "%s%.*s", known.len ? "," : "", (int)nl, name);
             om_http_reply_error(r, 400, "bad_query", k, "unknown query parameter '%s'%s%s", k,
-                                *allowed ? "; known: " : "", allowed);
+                                known.len ? "; known: " : "", sb_str(&known));
+            sb_release(&known);
             return -1;
         }
     }
@@ -140,7 +139,7 @@ static int project_archived(om_store *s, const char *id, char **at)
 
 static void h_projects_list(om_http_req *r)
 {
-    if (api_query_only(r, "archived"))
+    if (api_query_only(r))
         return;
     const char *arch = om_http_param(&r->query, "archived");
     if (arch && strcmp(arch, "0") && strcmp(arch, "1") && strcmp(arch, "all")) {
@@ -205,7 +204,7 @@ static const char *brand_field(const char *msg, char *buf, size_t n)
 static void h_projects_create(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b))
+    if (api_query_only(r) || om_http_body_object(r, &b))
         return;
     static const char *const allowed[] = {"name", "brand", NULL};
     int bad = 0;
@@ -241,7 +240,7 @@ static void h_projects_create(om_http_req *r)
 
 static void h_projects_show(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     reply_project(r, 200, om_http_param(&r->params, "id"));
 }
@@ -249,7 +248,7 @@ static void h_projects_show(om_http_req *r)
 static void h_projects_update(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b))
+    if (api_query_only(r) || om_http_body_object(r, &b))
         return;
     static const char *const allowed[] = {"brand", NULL};
     json_t *brand = json_object_get(b, "brand");
@@ -273,7 +272,7 @@ static void h_projects_update(om_http_req *r)
 
 static void h_projects_archive(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     char id[OM_UUID_LEN], ts[OM_TIME_LEN];
     int rc = om_project_resolve(r->store, om_http_param(&r->params, "id"), id);
@@ -292,7 +291,7 @@ static void h_projects_archive(om_http_req *r)
 
 static void h_creators_list(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     json_t *l = NULL;
     int rc = om_creator_list(r->store, om_http_param(&r->params, "id"), &l);
@@ -344,7 +343,7 @@ static void h_creators_list(om_http_req *r)
 static void h_creators_add(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b))
+    if (api_query_only(r) || om_http_body_object(r, &b))
         return;
     static const char *const allowed[] = {"url", NULL};
     int bad = body_only(r, b, allowed) != 0;
@@ -371,7 +370,7 @@ static void h_creators_add(om_http_req *r)
 
 static void h_creators_remove(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     int rc = om_creator_remove(r->store, om_http_param(&r->params, "id"),
                                om_http_param(&r->params, "creator"));
@@ -388,7 +387,7 @@ static const char *const clip_statuses[] = {"CANDIDATE", "SELECTED", "REJECTED",
 
 static void h_clips_list(om_http_req *r)
 {
-    if (api_query_only(r, "project,status,creator,since,until,min_score,limit,offset,cursor,sort"))
+    if (api_query_only(r))
         return;
     om_clip_filter f = {NULL, NULL, NULL, NULL, NULL, NAN, NULL, 50, 0, NULL};
     char status[16] = "", pid[OM_UUID_LEN];
@@ -480,7 +479,7 @@ static void h_clips_list(om_http_req *r)
 static void h_clip_show(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     om_clip_info ci;
     memset(&ci, 0, sizeof(ci));
@@ -647,7 +646,7 @@ static void h_clip_show(om_http_req *r)
 static void clip_action(om_http_req *r, const char *action)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     char *status = NULL;
     int rc = om_store_query_value(r->store, "SELECT status FROM clips WHERE clip_id = ?",
@@ -747,7 +746,7 @@ static int one_of(const char *s, const char *const *v)
 
 static void h_jobs_list(om_http_req *r)
 {
-    if (api_query_only(r, "type,state,limit"))
+    if (api_query_only(r))
         return;
     om_queue_filter f = {om_http_param(&r->query, "state"), om_http_param(&r->query, "type"), 100};
     long limit = 100;
@@ -779,7 +778,7 @@ static void h_jobs_list(om_http_req *r)
 static void h_job_show(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     om_job j;
     memset(&j, 0, sizeof(j));
@@ -797,7 +796,7 @@ static void h_job_show(om_http_req *r)
 static void h_job_retry(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     om_job j;
     memset(&j, 0, sizeof(j));
@@ -826,7 +825,7 @@ static void h_job_retry(om_http_req *r)
 static void h_jobs_retry_bulk(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b))
+    if (api_query_only(r) || om_http_body_object(r, &b))
         return;
     static const char *const allowed[] = {"type", "ids", "error", "state", NULL};
     int bad = body_only(r, b, allowed) != 0;
@@ -899,7 +898,7 @@ static void h_jobs_retry_bulk(om_http_req *r)
 
 static void h_jobs_purge(om_http_req *r)
 {
-    if (api_query_only(r, "state"))
+    if (api_query_only(r))
         return;
     const char *st = om_http_param(&r->query, "state");
     if (!st)
@@ -948,7 +947,7 @@ static void reply_query(om_http_req *r, const char *key, const char *sql, const 
 static void h_schedule(om_http_req *r)
 {
     long limit = 100;
-    if (api_query_only(r, "limit") || api_query_long(r, "limit", 1, 1000, &limit))
+    if (api_query_only(r) || api_query_long(r, "limit", 1, 1000, &limit))
         return;
     char ts[OM_TIME_LEN];
     char *sql = xasprintf(
@@ -964,7 +963,7 @@ static void h_schedule(om_http_req *r)
 
 static void h_ledger_verify(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     om_stardust_report rep;
     int rc = om_stardust_verify(r->store, &rep);
@@ -983,7 +982,7 @@ static void h_ledger_verify(om_http_req *r)
 static void h_ledger_entity(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     json_t *l = NULL;
     int rc = om_stardust_for_entity(r->store, id, &l);
@@ -995,7 +994,7 @@ static void h_ledger_entity(om_http_req *r)
 
 static void h_incidents(om_http_req *r)
 {
-    if (api_query_only(r, "open"))
+    if (api_query_only(r))
         return;
     const char *open = om_http_param(&r->query, "open");
     if (open && strcmp(open, "0") && strcmp(open, "1")) {
@@ -1013,7 +1012,7 @@ static void h_incidents(om_http_req *r)
 static void h_incident_resolve(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     char ts[OM_TIME_LEN];
     char *at = NULL;
@@ -1041,7 +1040,7 @@ static void h_incident_resolve(om_http_req *r)
 
 static void h_discoveries(om_http_req *r)
 {
-    if (api_query_only(r, "status"))
+    if (api_query_only(r))
         return;
     const char *st = om_http_param(&r->query, "status");
     if (st && strcmp(st, "proposed") && strcmp(st, "accepted") && strcmp(st, "rejected")) {
@@ -1060,7 +1059,7 @@ static void h_discoveries(om_http_req *r)
 static void discovery_decide(om_http_req *r, int accept)
 {
     const char *did;
-    if (api_query_only(r, "") || api_param_uuid(r, "discovery", &did))
+    if (api_query_only(r) || api_param_uuid(r, "discovery", &did))
         return;
     json_t *row = NULL;
     int rc = om_discovery_decide(r->store, om_http_param(&r->params, "id"), did, accept, "api",
@@ -1207,7 +1206,7 @@ static void serve_clip_file(om_http_req *r, const char *id, const char *sql, con
 static void h_clip_preview(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     char *exports = xasprintf("%s/exports", home_of(r));
@@ -1226,7 +1225,7 @@ static void h_clip_preview(om_http_req *r)
 static void h_clip_thumbnail(om_http_req *r)
 {
     const char *id;
-    if (api_query_only(r, "v") || api_param_uuid(r, "id", &id))
+    if (api_query_only(r) || api_param_uuid(r, "id", &id))
         return;
     char *renders = xasprintf("%s/renders", om_config_media_dir(r->cfg));
     const char *roots[] = {renders};
@@ -1254,7 +1253,7 @@ static const char *ctype_of(const char *name)
 
 static void h_static(om_http_req *r)
 {
-    if (api_query_only(r, "v"))
+    if (api_query_only(r))
         return;
     const char *dir = om_config_str(r->cfg, "http.static_dir");
     const char *name = om_http_param(&r->params, "file");
@@ -1270,68 +1269,82 @@ static void h_static(om_http_req *r)
 
 /* ---- the route table ---------------------------------------------------------------- */
 
-#define R(m, p, fn, acc, sum) {m, p, acc, sum, (om_route_fn)fn}
+#define R(m, p, fn, acc, sum, query) {m, p, acc, sum, query, (om_route_fn)fn}
 const om_route om_api_routes[] = {
-    R("GET", "/api/v1/openapi.json", h_openapi, API_PUBLIC, "this document"),
-    R("POST", "/api/v1/login", h_login, API_PUBLIC, "sign in: sets the omniva_session cookie"),
-    R("POST", "/api/v1/logout", h_logout, API_VIEWER, "sign out"),
-    R("POST", "/api/v1/setup", h_setup, API_PUBLIC, "create the first admin (loopback, no users)"),
-    R("GET", "/api/v1/me", h_me, API_VIEWER, "who is signed in"),
-    R("GET", "/api/v1/projects", h_projects_list, API_VIEWER, "list projects"),
-    R("POST", "/api/v1/projects", h_projects_create, API_OPERATOR, "create a project"),
-    R("GET", "/api/v1/projects/:id", h_projects_show, API_VIEWER, "one project"),
-    R("PATCH", "/api/v1/projects/:id", h_projects_update, API_OPERATOR, "patch the brand"),
-    R("POST", "/api/v1/projects/:id/archive", h_projects_archive, API_OPERATOR, "archive a project"),
-    R("GET", "/api/v1/projects/:id/creators", h_creators_list, API_VIEWER, "the project's creators"),
-    R("POST", "/api/v1/projects/:id/creators", h_creators_add, API_OPERATOR, "follow a creator (url)"),
+    R("GET", "/api/v1/openapi.json", h_openapi, API_PUBLIC, "this document", ""),
+    R("POST", "/api/v1/login", h_login, API_PUBLIC, "sign in: sets the omniva_session cookie", ""),
+    R("POST", "/api/v1/logout", h_logout, API_VIEWER, "sign out", ""),
+    R("POST", "/api/v1/setup", h_setup, API_PUBLIC, "create the first admin (loopback, no users)",
+      ""),
+    R("GET", "/api/v1/me", h_me, API_VIEWER, "who is signed in", ""),
+    R("GET", "/api/v1/projects", h_projects_list, API_VIEWER, "list projects", "archived"),
+    R("POST", "/api/v1/projects", h_projects_create, API_OPERATOR, "create a project", ""),
+    R("GET", "/api/v1/projects/:id", h_projects_show, API_VIEWER, "one project", ""),
+    R("PATCH", "/api/v1/projects/:id", h_projects_update, API_OPERATOR, "patch the brand", ""),
+    R("POST", "/api/v1/projects/:id/archive", h_projects_archive, API_OPERATOR, "archive a project",
+      ""),
+    R("GET", "/api/v1/projects/:id/creators", h_creators_list, API_VIEWER, "the project's creators",
+      ""),
+    R("POST", "/api/v1/projects/:id/creators", h_creators_add, API_OPERATOR,
+      "follow a creator (url)", ""),
     R("DELETE", "/api/v1/projects/:id/creators/:creator", h_creators_remove, API_OPERATOR,
-      "unfollow a creator"),
-    R("GET", "/api/v1/clips", h_clips_list, API_VIEWER, "list clips (filters, sort, paging)"),
-    R("GET", "/api/v1/clips/:id", h_clip_show, API_VIEWER, "one clip with everything"),
-    R("GET", "/api/v1/clips/:id/preview", h_clip_preview, API_VIEWER, "the rendered file (Range)"),
+      "unfollow a creator", ""),
+    R("GET", "/api/v1/clips", h_clips_list, API_VIEWER, "list clips (filters, sort, paging)",
+      "project,status,creator,since,until,min_score:number,limit:integer,offset:integer,cursor,"
+      "sort"),
+    R("GET", "/api/v1/clips/:id", h_clip_show, API_VIEWER, "one clip with everything", ""),
+    R("GET", "/api/v1/clips/:id/preview", h_clip_preview, API_VIEWER, "the rendered file (Range)",
+      ""),
     R("GET", "/api/v1/clips/:id/thumbnail", h_clip_thumbnail, API_VIEWER,
-      "a JPEG frame of the render (at the hook)"),
-    R("POST", "/api/v1/clips/:id/approve", h_clip_approve, API_OPERATOR, "select + enqueue edit"),
-    R("POST", "/api/v1/clips/:id/reject", h_clip_reject, API_OPERATOR, "reject"),
-    R("POST", "/api/v1/clips/:id/rerender", h_clip_rerender, API_OPERATOR, "enqueue a new edit"),
-    R("GET", "/api/v1/jobs", h_jobs_list, API_VIEWER, "list jobs (type, state)"),
-    R("POST", "/api/v1/jobs/purge", h_jobs_purge, API_OPERATOR, "purge dead (or done) jobs"),
+      "a JPEG frame of the render (at the hook)", "v"),
+    R("POST", "/api/v1/clips/:id/approve", h_clip_approve, API_OPERATOR, "select + enqueue edit",
+      ""),
+    R("POST", "/api/v1/clips/:id/reject", h_clip_reject, API_OPERATOR, "reject", ""),
+    R("POST", "/api/v1/clips/:id/rerender", h_clip_rerender, API_OPERATOR, "enqueue a new edit",
+      ""),
+    R("GET", "/api/v1/jobs", h_jobs_list, API_VIEWER, "list jobs (type, state)",
+      "type,state,limit:integer"),
+    R("POST", "/api/v1/jobs/purge", h_jobs_purge, API_OPERATOR, "purge dead (or done) jobs",
+      "state"),
     R("POST", "/api/v1/jobs/retry", h_jobs_retry_bulk, API_OPERATOR,
-      "retry every dead job matching {type, ids, error}"),
-    R("GET", "/api/v1/jobs/:id", h_job_show, API_VIEWER, "one job with its error history"),
-    R("POST", "/api/v1/jobs/:id/retry", h_job_retry, API_OPERATOR, "retry a dead job"),
-    R("GET", "/api/v1/schedule", h_schedule, API_VIEWER, "upcoming publications"),
-    R("GET", "/api/v1/ledger/verify", h_ledger_verify, API_VIEWER, "verify the Stardust chain"),
-    R("GET", "/api/v1/ledger/:id", h_ledger_entity, API_VIEWER, "packets of an entity"),
-    R("GET", "/api/v1/incidents", h_incidents, API_VIEWER, "incidents (open=1 for open ones)"),
-    R("POST", "/api/v1/incidents/:id/resolve", h_incident_resolve, API_OPERATOR, "resolve"),
-    R("GET", "/api/v1/stats", h_stats, API_VIEWER, "per-stage counts, throughput, queue depth"),
-    R("GET", "/api/v1/events", h_events, API_VIEWER, "Server-Sent Events (Last-Event-ID)"),
-    R("GET", "/metrics", h_metrics, API_VIEWER, "Prometheus text format"),
-    R("GET", "/static/:file", h_static, API_PUBLIC, "files of http.static_dir"),
+      "retry every dead job matching {type, ids, error}", ""),
+    R("GET", "/api/v1/jobs/:id", h_job_show, API_VIEWER, "one job with its error history", ""),
+    R("POST", "/api/v1/jobs/:id/retry", h_job_retry, API_OPERATOR, "retry a dead job", ""),
+    R("GET", "/api/v1/schedule", h_schedule, API_VIEWER, "upcoming publications", "limit:integer"),
+    R("GET", "/api/v1/ledger/verify", h_ledger_verify, API_VIEWER, "verify the Stardust chain", ""),
+    R("GET", "/api/v1/ledger/:id", h_ledger_entity, API_VIEWER, "packets of an entity", ""),
+    R("GET", "/api/v1/incidents", h_incidents, API_VIEWER, "incidents (open=1 for open ones)",
+      "open"),
+    R("POST", "/api/v1/incidents/:id/resolve", h_incident_resolve, API_OPERATOR, "resolve", ""),
+    R("GET", "/api/v1/stats", h_stats, API_VIEWER, "per-stage counts, throughput, queue depth", ""),
+    R("GET", "/api/v1/events", h_events, API_VIEWER, "Server-Sent Events (Last-Event-ID)",
+      "last_event_id"),
+    R("GET", "/metrics", h_metrics, API_VIEWER, "Prometheus text format", ""),
+    R("GET", "/static/:file", h_static, API_PUBLIC, "files of http.static_dir", "v"),
     R("GET", "/api/v1/projects/:id/discoveries", h_discoveries, API_VIEWER,
-      "creators the discovery worker proposes (status=proposed|accepted|rejected)"),
+      "creators the discovery worker proposes (status=proposed|accepted|rejected)", "status"),
     R("POST", "/api/v1/projects/:id/discoveries/:discovery/accept", h_discovery_accept,
-      API_OPERATOR, "follow a proposed creator"),
+      API_OPERATOR, "follow a proposed creator", ""),
     R("POST", "/api/v1/projects/:id/discoveries/:discovery/reject", h_discovery_reject,
-      API_OPERATOR, "reject a proposed creator"),
-    R("GET", "/", h_index, API_PUBLIC, "the dashboard (embedded page)"),
-    R("GET", "/assets/:file", h_asset, API_PUBLIC, "the dashboard's embedded files (ETag)"),
+      API_OPERATOR, "reject a proposed creator", ""),
+    R("GET", "/", h_index, API_PUBLIC, "the dashboard (embedded page)", ""),
+    R("GET", "/assets/:file", h_asset, API_PUBLIC, "the dashboard's embedded files (ETag)", "v"),
     R("GET", "/api/v1/logs", h_logs, API_VIEWER,
-      "log lines: job, project, level, q (text), before (cursor), limit"),
-    R("GET", "/api/v1/users", h_users_list, API_ADMIN, "users and their roles"),
-    R("POST", "/api/v1/users", h_users_add, API_ADMIN, "add a user {name, role, password}"),
-    R("PATCH", "/api/v1/users/:name", h_users_update, API_ADMIN, "change {role, password}"),
+      "log lines: job, project, level, q (text), before (cursor), limit",
+      "job,project,level,q,before,limit:integer"),
+    R("GET", "/api/v1/users", h_users_list, API_ADMIN, "users and their roles", ""),
+    R("POST", "/api/v1/users", h_users_add, API_ADMIN, "add a user {name, role, password}", ""),
+    R("PATCH", "/api/v1/users/:name", h_users_update, API_ADMIN, "change {role, password}", ""),
     R("DELETE", "/api/v1/users/:name", h_users_remove, API_ADMIN,
-      "remove a user (its sessions and tokens)"),
+      "remove a user (its sessions and tokens)", ""),
     R("GET", "/api/v1/settings", h_settings_show, API_ADMIN,
-      "every setting: value, origin, default, doc (secrets as ***)"),
+      "every setting: value, origin, default, doc (secrets as ***)", ""),
     R("PATCH", "/api/v1/settings", h_settings_update, API_ADMIN,
-      "set {\"section.key\": value|null} in omniva.conf (a restart applies it)"),
-    R("GET", "/api/v1/tokens", h_tokens_list, API_VIEWER, "your API tokens"),
+      "set {\"section.key\": value|null} in omniva.conf (a restart applies it)", ""),
+    R("GET", "/api/v1/tokens", h_tokens_list, API_VIEWER, "your API tokens", ""),
     R("POST", "/api/v1/tokens", h_tokens_create, API_VIEWER,
-      "a new API token {label}: the secret is shown once"),
-    R("DELETE", "/api/v1/tokens/:id", h_tokens_revoke, API_VIEWER, "revoke one of your tokens"),
+      "a new API token {label}: the secret is shown once", ""),
+    R("DELETE", "/api/v1/tokens/:id", h_tokens_revoke, API_VIEWER, "revoke one of your tokens", ""),
 };
 
 const size_t om_api_nroutes = OM_ARRAY_LEN(om_api_routes);
@@ -1367,5 +1380,6 @@ void om_api_handle(om_http_req *r)
     if (r->store_ro && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) &&
         strcmp(om_api_routes[i].pattern, "/api/v1/tokens") != 0)
         r->store = r->store_ro;
+    r->route = &om_api_routes[i];
     ((api_handler_fn)om_api_routes[i].fn)(r);
 }

@@ -64,7 +64,7 @@ static void reply_auth(om_http_req *r, int rc, const char *field)
 
 void h_users_list(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     json_t *a = NULL;
     int rc = om_auth_user_list(r->store, &a);
@@ -77,7 +77,7 @@ void h_users_list(om_http_req *r)
 void h_users_add(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b) ||
+    if (api_query_only(r) || om_http_body_object(r, &b) ||
         body_fields(r, b, "name,role,password")) {
         json_decref(b);
         return;
@@ -104,7 +104,7 @@ void h_users_update(om_http_req *r)
 {
     const char *name = om_http_param(&r->params, "name");
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b) ||
+    if (api_query_only(r) || om_http_body_object(r, &b) ||
         body_fields(r, b, "role,password")) {
         json_decref(b);
         return;
@@ -146,7 +146,7 @@ void h_users_update(om_http_req *r)
 void h_users_remove(om_http_req *r)
 {
     const char *name = om_http_param(&r->params, "name");
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     long others = 0;
     int rc;
@@ -164,7 +164,7 @@ void h_users_remove(om_http_req *r)
 
 void h_tokens_list(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     json_t *a = NULL;
     int rc = om_auth_token_list(r->store, r->user, &a);
@@ -177,7 +177,7 @@ void h_tokens_list(om_http_req *r)
 void h_tokens_create(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b) || body_fields(r, b, "label")) {
+    if (api_query_only(r) || om_http_body_object(r, &b) || body_fields(r, b, "label")) {
         json_decref(b);
         return;
     }
@@ -200,7 +200,7 @@ void h_tokens_create(om_http_req *r)
 void h_tokens_revoke(om_http_req *r)
 {
     const char *id = om_http_param(&r->params, "id");
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     int rc = om_auth_token_revoke(r->store, r->user, id);
     if (rc)
@@ -211,7 +211,7 @@ void h_tokens_revoke(om_http_req *r)
 
 void h_settings_show(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     json_t *arr = json_array();
     for (size_t i = 0; i < om_settings_count; i++)
@@ -226,7 +226,7 @@ void h_settings_show(om_http_req *r)
 void h_settings_update(om_http_req *r)
 {
     json_t *b = NULL;
-    if (api_query_only(r, "") || om_http_body_object(r, &b)) {
+    if (api_query_only(r) || om_http_body_object(r, &b)) {
         json_decref(b);
         return;
     }

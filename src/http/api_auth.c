@@ -108,7 +108,7 @@ void h_login(om_http_req *r)
 {
     json_t *b = NULL;
     const char *user, *pass;
-    if (api_query_only(r, "") || credentials(r, &user, &pass, &b)) {
+    if (api_query_only(r) || credentials(r, &user, &pass, &b)) {
         json_decref(b);
         return;
     }
@@ -151,7 +151,7 @@ void h_setup(om_http_req *r)
     }
     json_t *b = NULL;
     const char *user, *pass;
-    if (api_query_only(r, "") || credentials(r, &user, &pass, &b)) {
+    if (api_query_only(r) || credentials(r, &user, &pass, &b)) {
         json_decref(b);
         return;
     }
@@ -174,7 +174,7 @@ void h_setup(om_http_req *r)
 
 void h_me(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     json_t *o = json_pack("{s:s, s:s, s:b}", "user", r->user, "role", role_name(r->role),
                           "via_token", r->via_token);

@@ -16,7 +16,9 @@ typedef void (*api_handler_fn)(om_http_req *r);
  * 403). */
 int api_authorize(om_http_req *r, int access);
 
-int api_query_only(om_http_req *r, const char *allowed);
+/* 0 when every query parameter is one the route declares (om_route.query); else -1 after
+ * replying 400 bad_query naming the unknown one and the known ones. */
+int api_query_only(om_http_req *r);
 int api_query_long(om_http_req *r, const char *name, long lo, long hi, long *out);
 int api_param_uuid(om_http_req *r, const char *name, const char **out);
 

@@ -76,14 +76,14 @@ static void serve_asset(om_http_req *r, const char *name, int page)
 
 void h_index(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     serve_asset(r, "index.html", 1);
 }
 
 void h_asset(om_http_req *r)
 {
-    if (api_query_only(r, "v"))
+    if (api_query_only(r))
         return;
     const char *name = om_http_param(&r->params, "file");
     if (strcmp(name, "index.html") == 0) {

@@ -331,7 +331,7 @@ static int parse_event_id(const char *last, char ts_out[64], char id_out[OM_UUID
 
 void h_events(om_http_req *r)
 {
-    if (api_query_only(r, "last_event_id"))
+    if (api_query_only(r))
         return;
     const char *last = om_http_header(r, "Last-Event-ID");
     if (!last)

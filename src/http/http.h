@@ -53,6 +53,7 @@ typedef struct om_http_req {
     int tls;              /* X-Forwarded-Proto: https */
     om_http_params params;/* path parameters */
     om_http_params query;
+    const struct om_route *route; /* the route the path matched (api.c sets it) */
     const char *body;
     size_t body_len;
     void *conn;           /* struct MHD_Connection * */

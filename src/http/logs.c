@@ -15,7 +15,7 @@ static const char *const levels[] = {"debug", "info", "warn", "warning", "error"
 
 void h_logs(om_http_req *r)
 {
-    if (api_query_only(r, "job,project,level,q,before,limit"))
+    if (api_query_only(r))
         return;
     long limit = 100;
     if (api_query_long(r, "limit", 1, 500, &limit))

@@ -411,7 +411,7 @@ static void current(om_http_req *r, json_t **stats, char **metrics)
 
 void h_stats(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     json_t *s = NULL;
     current(r, &s, NULL);
@@ -420,7 +420,7 @@ void h_stats(om_http_req *r)
 
 void h_metrics(om_http_req *r)
 {
-    if (api_query_only(r, ""))
+    if (api_query_only(r))
         return;
     char *m = NULL;
     current(r, NULL, &m);

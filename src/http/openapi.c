@@ -1,11 +1,13 @@
 /*
  * openapi.c: GET /api/v1/openapi.json, an OpenAPI 3.0 document generated from the route
  * table (api.c), so the document and the routes cannot drift apart: every path with its
- * methods, summaries, path parameters, the error shape and the two security schemes.
+ * methods, summaries, path and query parameters (om_route.query, which api_query_only also
+ * enforces), the error shape and the two security schemes.
  */
 #include "base/common.h"
 
 #include "http/api_int.h"
+#include "http/router.h"
 
 /* "/api/v1/clips/:id" -> "/api/v1/clips/{id}"; the parameter names go to params. */
 static char *oa_path(const char *pat, json_t *params)
@@ -17,9 +19,9 @@ static char *oa_path(const char *pat, json_t *params)
             size_t n = e ? (size_t)(e - p - 1) : strlen(p + 1);
             char *name = xasprintf("%.*s", (int)n, p + 1);
             sb_printf(&sb, "{%s}", name);
-            json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in",
-                                                    "path", "required", 1, "schema", "type",
-                                                    "string"));
+            json_array_append_new(params,
+                                  json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
+                                            "required", 1, "schema", "type", "string"));
             free(name);
             p += n + 1;
         } else {
@@ -30,6 +32,17 @@ static char *oa_path(const char *pat, json_t *params)
     return sb_detach(&sb);
 }
 
+/* The route's query spec ("limit:integer,sort,...") as parameters "in": "query". */
+static void oa_query(const char *spec, json_t *params)
+{
+    const char *name, *type;
+    size_t nl, tl;
+    while (om_route_query_next(&spec, &name, &nl, &type, &tl))
+        json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s%}}", "name", name, nl,
+                                                "in", "query", "required", 0, "schema", "type",
+                                                type, tl));
+}
+
 void h_openapi(om_http_req *r)
 {
     json_t *paths = json_object();
@@ -37,6 +50,7 @@ void h_openapi(om_http_req *r)
         const om_route *rt = &om_api_routes[i];
         json_t *params = json_array();
         char *p = oa_path(rt->pattern, params);
+        oa_query(rt->query, params);
         json_t *item = json_object_get(paths, p);
         if (!item) {
             item = json_object();

@@ -193,3 +193,18 @@ int om_route_match(const om_route *routes, size_t n, const char *method, const c
     om_http_params_release(params);
     return other ? OM_ROUTE_BAD_METHOD : OM_ROUTE_NOT_FOUND;
 }
+
+int om_route_query_next(const char **p, const char **name, size_t *name_len, const char **type,
+                        size_t *type_len)
+{
+    const char *s = *p ? *p : "";
+    if (!*s)
+        return 0;
+    size_t n = strcspn(s, ":,"), all = strcspn(s, ",");
+    *name = s;
+    *name_len = n;
+    *type = n < all ? s + n + 1 : "string";
+    *type_len = n < all ? all - n - 1 : strlen("string");
+    *p = s + all + (s[all] == ',');
+    return 1;
+}

@@ -44,8 +44,17 @@ typedef struct om_route {
     const char *pattern; /* "/api/v1/clips/:id"; a segment ":name" binds a parameter */
     int access;          /* the caller's access level */
     const char *summary; /* for openapi.json */
+    /* the query parameters the route takes: "name[:type],..." (type integer, number or
+     * boolean; string when absent), checked by api_query_only and listed in openapi.json */
+    const char *query;
     om_route_fn fn;      /* the caller's handler */
 } om_route;
+
+/* Walks a route's query spec (om_route.query): each call sets the next parameter's name and
+ * type (pointers into the spec with their lengths; type "string" when the spec gives none)
+ * and advances *p; 0 at the end. */
+int om_route_query_next(const char **p, const char **name, size_t *name_len, const char **type,
+                        size_t *type_len);
 
 enum { OM_ROUTE_NOT_FOUND = -1, OM_ROUTE_BAD_METHOD = -2, OM_ROUTE_BAD_PATH = -3 };
 

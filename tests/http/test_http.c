@@ -694,6 +694,44 @@ static void suite(const char *db, const char *queue)
     j = jbody(&r);
     assert_string_equal(json_string_value(json_object_get(j, "openapi")), "3.0.3");
     assert_non_null(json_object_get(json_object_get(j, "paths"), "/api/v1/clips/{id}/preview"));
+    /* the query parameters the route takes, with their types: the same list the route
+     * enforces (an unknown one is 400, and every documented one is accepted) */
+    json_t *ps = json_object_get(
+        json_object_get(json_object_get(json_object_get(j, "paths"), "/api/v1/clips"), "get"),
+        "parameters");
+    int seen_limit = 0;
+    size_t pi;
+    json_t *pv;
+    json_array_foreach(ps, pi, pv) {
+        const char *pn = json_string_value(json_object_get(pv, "name"));
+        const char *pt =
+            json_string_value(json_object_get(json_object_get(pv, "schema"), "type"));
+        assert_string_equal(json_string_value(json_object_get(pv, "in")), "query");
+        if (!strcmp(pn, "limit")) {
+            assert_string_equal(pt, "integer");
+            seen_limit = 1;
+        }
+        const char *val = !strcmp(pt, "integer") ? "1"
+                          : !strcmp(pt, "number") ? "0.5"
+                          : !strcmp(pn, "sort")   ? "score"
+                          : !strcmp(pn, "status") ? "selected"
+                          : !strcmp(pn, "since") || !strcmp(pn, "until")
+                              ? "2026-01-01T00:00:00Z"
+                          : !strcmp(pn, "project") || !strcmp(pn, "creator")
+                              ? "00000000-0000-4000-8000-000000000000"
+                              : NULL;
+        if (!val)
+            continue; /* cursor: only what a listing handed out */
+        char *qp = xasprintf("/api/v1/clips?%s=%s", pn, val);
+        resp qr;
+        req(&qr, &s, "GET", qp, NULL, 0, NULL);
+        /* 200, or 404 for an id that names nothing: understood either way */
+        if (qr.status != 200 && (qr.status != 404 || !omt_has(sb_str(&qr.body), pn)))
+            fail_msg("documented %s: %ld %s", qp, qr.status, sb_str(&qr.body));
+        resp_free(&qr);
+        free(qp);
+    }
+    assert_true(seen_limit && json_array_size(ps) >= 9);
     json_decref(j);
     resp_free(&r);
 

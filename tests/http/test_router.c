@@ -33,10 +33,10 @@ static void test_query(void **st)
 }
 
 static const om_route routes[] = {
-    {"GET", "/api/v1/clips", 1, "list", NULL},
-    {"GET", "/api/v1/clips/:id", 1, "one", NULL},
-    {"POST", "/api/v1/clips/:id/approve", 2, "approve", NULL},
-    {"DELETE", "/api/v1/projects/:id/creators/:creator", 2, "rm", NULL},
+    {"GET", "/api/v1/clips", 1, "list", "status,limit:integer", NULL},
+    {"GET", "/api/v1/clips/:id", 1, "one", "", NULL},
+    {"POST", "/api/v1/clips/:id/approve", 2, "approve", "", NULL},
+    {"DELETE", "/api/v1/projects/:id/creators/:creator", 2, "rm", "", NULL},
 };
 
 static void test_routes(void **st)
@@ -72,8 +72,30 @@ static void test_routes(void **st)
     assert_int_equal(p.n, 0);
 }
 
+/* The query spec walk (api_query_only and openapi.json share it). */
+static void test_query_spec(void **st)
+{
+    const char *p = "status,limit:integer,min_score:number", *name, *type;
+    size_t nl, tl;
+    char got[4][40];
+    int n = 0;
+    while (n < 4 && om_route_query_next(&p, &name, &nl, &type, &tl)) {
+        snprintf(got[n], sizeof(got[n]), "%.*s=%.*s", (int)nl, name, (int)tl, type);
+        n++;
+    }
+    assert_int_equal(n, 3);
+    assert_string_equal(got[0], "status=string");
+    assert_string_equal(got[1], "limit=integer");
+    assert_string_equal(got[2], "min_score=number");
+    p = "";
+    assert_int_equal(om_route_query_next(&p, &name, &nl, &type, &tl), 0);
+    p = NULL;
+    assert_int_equal(om_route_query_next(&p, &name, &nl, &type, &tl), 0);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_query), cmocka_unit_test(test_routes)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_query), cmocka_unit_test(test_routes),
+                                       cmocka_unit_test(test_query_spec)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
