@@ -24,11 +24,19 @@
 
 /* The presenter: opencv-doc's portrait (434x434, the face's box 112,96 182x182), cut to
  * 320x360 at (43, 27), scaled x1.5 to 480x540 (the face centre at 240,240 of it, where the
- * mouth cavity is drawn), then x0.75 to 360x405: the face centre at (180, 180), ~205 px
- * wide; overlaid at x = DEMO_PRESENTER_X(t), y 135 of the 1280x720 frame. */
+ * mouth cavity is drawn), then x0.75 to 360x405: the face centre at (180, 180) of it,
+ * ~205 px wide; its left edge walks x(t) = X0 + AMP sin(t / PERIOD), y 135 of the 1280x720
+ * frame (one expression for ffmpeg and for om_demo_presenter_x, the tests' truth). */
 #define DEMO_PRESENTER_PHOTO "/usr/share/doc/opencv-doc/opencv4/html/227943776_1.jpg"
 #define DEMO_W 1280.0
-#define DEMO_PRESENTER_PATH "460+380*sin(t/4)"
+#define DEMO_FACE_CX 180.0
+#define DEMO_X0 460
+#define DEMO_AMP 380
+#define DEMO_PERIOD 4
+#define DEMO_STR_(x) #x
+#define DEMO_STR(x) DEMO_STR_(x)
+#define DEMO_PRESENTER_PATH                                                                        \
+    DEMO_STR(DEMO_X0) "+" DEMO_STR(DEMO_AMP) "*sin(t/" DEMO_STR(DEMO_PERIOD) ")"
 
 typedef struct demo_video {
     const char *name;
@@ -108,7 +116,7 @@ const char *om_demo_presenter_source(void)
 
 double om_demo_presenter_x(double t)
 {
-    return (460 + 380 * sin(t / 4) + 180) / DEMO_W;
+    return (DEMO_X0 + DEMO_AMP * sin(t / DEMO_PERIOD) + DEMO_FACE_CX) / DEMO_W;
 }
 
 const char *om_demo_brand_json(void)
