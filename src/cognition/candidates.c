@@ -427,6 +427,10 @@ static void make_candidate(work *wk, const window *win, om_candidate *x)
         x->matched = json_array();
         x->ignored = json_array();
     }
+    x->lowconf_words = json_array();
+    for (size_t k = win->i; k <= win->j; k++)
+        if (wk->u[k].text[0] && wk->u[k].conf < wk->o->min_word_conf)
+            json_array_append_new(x->lowconf_words, om_json_text(wk->u[k].text));
 }
 
 /* Long sources: the talk's length, and whether it is analysed in windows. */
@@ -616,6 +620,7 @@ void om_candidates_free(om_candidate *c, size_t n)
         free(c[i].text);
         json_decref(c[i].matched);
         json_decref(c[i].ignored);
+        json_decref(c[i].lowconf_words);
     }
     free(c);
 }
@@ -652,12 +657,15 @@ json_t *om_candidate_json(const om_candidate *c)
     json_t *win = c->window < 0 ? json_null()
                                 : json_pack("{s:i,s:f,s:f}", "index", c->window, "start",
                                             round3(c->window_start), "end", round3(c->window_end));
-    return json_pack("{s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:o}", "start", round3(c->start), "end",
+    return json_pack("{s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "start", round3(c->start), "end",
                      round3(c->end), "transcript", om_json_text(c->text), "hook",
                      hook, "scores", scores, "matched",
                      c->matched ? json_incref(c->matched) : json_array(),
                      "relevance_ignored_low_confidence",
-                     c->ignored ? json_incref(c->ignored) : json_array(), "analysis_window", win);
+                     c->ignored ? json_incref(c->ignored) : json_array(),
+                     "low_confidence_words",
+                     c->lowconf_words ? json_incref(c->lowconf_words) : json_array(),
+                     "analysis_window", win);
 }
 
 static double jnum(const json_t *v, double def)

@@ -111,6 +111,10 @@ typedef struct om_candidate {
     om_clip_scores s;
     json_t *matched;             /* relevance terms found (JSON array) */
     json_t *ignored;             /* query terms heard only in low-confidence words (array) */
+    json_t *lowconf_words;       /* the clip's words heard below min_word_conf, in order,
+                                    duplicates kept (array of strings): what a later judge
+                                    of the transcript text (Pantheon's relevance agent) must
+                                    not count */
     int window;                  /* analysis window that chose it (long sources); -1: none */
     double window_start, window_end;
 } om_candidate;
@@ -131,7 +135,8 @@ int om_cand_input_from_json(const json_t *raw_ai_output, om_cand_input *out);
 void om_cand_input_release(om_cand_input *t);
 
 /* {"start","end","transcript","hook":{..},"scores":{..},"matched":[..],
- *  "relevance_ignored_low_confidence":[..],"analysis_window":{"index","start","end"}|null}
+ *  "relevance_ignored_low_confidence":[..],"low_confidence_words":[..],
+ *  "analysis_window":{"index","start","end"}|null}
  * for one candidate. */
 json_t *om_candidate_json(const om_candidate *c);
 

@@ -138,16 +138,73 @@ static void agent_energy(om_pantheon *p, const om_pantheon_clip *c, const char *
         set_reason(v, "loudness unknown, %.1f scene cuts/min", spm);
 }
 
+/* The content stems of `text` less the words the recogniser was not sure of: one occurrence
+ * per word of metadata.low_confidence_words (the analyzer's gate, analyze.min_word_confidence;
+ * src/cognition/candidates.c), or, for clips analysed before that list existed, every stem of
+ * metadata.relevance_ignored_low_confidence (terms only low-confidence words matched).
+ * Dropped stems become NULL slots (om_relevance_score_stems skips them); *ndropped counts the
+ * words dropped and `dropped` lists them. */
+static void trusted_stems(om_pantheon *p, const char *text, const json_t *meta,
+                          om_tokens *stems, size_t *ndropped, om_sbuf *dropped)
+{
+    om_text_stems(p->st, text, stems);
+    *ndropped = 0;
+    const json_t *low = json_object_get(meta, "low_confidence_words");
+    const json_t *legacy = json_object_get(meta, "relevance_ignored_low_confidence");
+    int by_word = json_is_array(low);
+    const json_t *list = by_word ? low : legacy;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *w = json_string_value(e);
+        if (!w)
+            continue;
+        om_tokens ws = OM_TOKENS_INIT;
+        if (by_word)
+            om_text_stems(p->st, w, &ws);
+        else
+            om_tokens_push(&ws, w); /* already a stem */
+        int hit = 0;
+        for (size_t k = 0; k < ws.n; k++)
+            for (size_t j = 0; j < stems->n; j++) {
+                if (!stems->v[j] || strcmp(stems->v[j], ws.v[k]))
+                    continue;
+                free(stems->v[j]);
+                stems->v[j] = NULL;
+                hit = 1;
+                if (by_word)
+                    break; /* one occurrence per low-confidence word */
+            }
+        om_tokens_release(&ws);
+        if (!hit)
+            continue; /* a stop word, or not inside this text */
+        if (*ndropped < 6)
+            sb_printf(dropped, "%s%s", *ndropped ? ", " : "", w);
+        (*ndropped)++;
+    }
+}
+
+/* Relevance counts only words heard with confidence, as the analyzer's own relevance does:
+ * a clip whose only on-brand word was misheard is off-brand here too. */
 static void agent_relevance(om_pantheon *p, const om_pantheon_clip *c, const char *text,
                             om_vote *v)
 {
-    (void)c;
     if (om_relevance_is_empty(p->rel)) {
         abstain(v, "the project has no brief or keywords");
         return;
     }
+    om_tokens stems = OM_TOKENS_INIT;
+    om_sbuf dropped = OM_SBUF_INIT;
+    size_t ndropped = 0;
+    trusted_stems(p, text, c->metadata, &stems, &ndropped, &dropped);
     json_t *m = NULL;
-    v->score = om_relevance_score(p->rel, text, &m);
+    v->score = om_relevance_score_stems(p->rel, (const char *const *)stems.v, stems.n, &m);
+    om_tokens_release(&stems);
+    char lowconf[160] = "";
+    if (ndropped)
+        snprintf(lowconf, sizeof(lowconf), "; %zu low-confidence word%s not counted: %s",
+                 ndropped, ndropped == 1 ? "" : "s", sb_str(&dropped));
+    sb_release(&dropped);
     if (json_array_size(m)) {
         om_sbuf sb = OM_SBUF_INIT;
         for (size_t i = 0; i < json_array_size(m) && i < 6; i++) {
@@ -155,12 +212,12 @@ static void agent_relevance(om_pantheon *p, const om_pantheon_clip *c, const cha
                 sb_puts(&sb, ", ");
             sb_puts(&sb, json_string_value(json_array_get(m, i)));
         }
-        set_reason(v, "matches the brief/keywords on: %s (%zu of %zu terms)", sb_str(&sb),
-                   json_array_size(m), om_relevance_nterms(p->rel));
+        set_reason(v, "matches the brief/keywords on: %s (%zu of %zu terms)%s", sb_str(&sb),
+                   json_array_size(m), om_relevance_nterms(p->rel), lowconf);
         sb_release(&sb);
     } else {
-        set_reason(v, "no brief or keyword term in the transcript (%zu terms checked)",
-                   om_relevance_nterms(p->rel));
+        set_reason(v, "no brief or keyword term in the transcript (%zu terms checked)%s",
+                   om_relevance_nterms(p->rel), lowconf);
     }
     json_decref(m);
     if (v->score < p->min_relevance) {

@@ -9,6 +9,8 @@
  *   energy        0.6  metadata.scores.energy: loudness vs the video and scene-cut rate
  *   relevance     1.2  stemmed match of the transcript against the brief and keywords,
  *                      recomputed against the project's current brand (abstains without);
+ *                      words the analyzer heard below analyze.min_word_confidence
+ *                      (metadata.low_confidence_words) do not count, as in the analysis;
  *                      below [pantheon] min_relevance (default 0.05) the clip is off-brand:
  *                      VETO (0 disables), so a project never posts what is not about it
  *   virality      1.0  the analyzer's virality prior (hook, energy, pace, engagement)

@@ -2,19 +2,41 @@
  * demo.c: generates the demo's source videos. Each video is a list of sentences spoken by
  * espeak-ng one at a time (so every sentence's start and end are known exactly), joined with
  * short pauses into one WAV, over a synthetic scene: coloured backgrounds that change every
- * few sentences (scene cuts) and a moving "subject" (testsrc2 panel) for the content-aware
- * crop to follow. Sidecar subtitles are written from the known sentence timings.
+ * few sentences (scene cuts) and either a presenter or a moving "subject" (testsrc2 panel)
+ * for the content-aware crop to follow. The presenter is a real photograph Debian ships
+ * (opencv-doc's frontal portrait, the one tests/media/faces_fixture.h uses) walking across
+ * the frame on a known path, the mouth opening and closing while a sentence is spoken, so
+ * the speaker-following crop (brand reframe "speaker") has a face to follow. Sidecar
+ * subtitles are written from the known sentence timings.
  */
 #include "base/common.h"
 #include "base/fsutil.h"
+#include "base/log.h"
 #include "base/proc.h"
 #include "stages/demo.h"
 
 #include <errno.h>
+#include <math.h>
 #include <unistd.h>
 
 #define DEMO_RATE 22050
 #define DEMO_PAUSE_S 0.55
+
+/* The presenter: opencv-doc's portrait (434x434, the face's box 112,96 182x182), cut to
+ * 320x360 at (43, 27), scaled x1.5 to 480x540 (the face centre at 240,240 of it, where the
+ * mouth cavity is drawn), then x0.75 to 360x405: the face centre at (180, 180) of it,
+ * ~205 px wide; its left edge walks x(t) = X0 + AMP sin(t / PERIOD), y 135 of the 1280x720
+ * frame (one expression for ffmpeg and for om_demo_presenter_x, the tests' truth). */
+#define DEMO_PRESENTER_PHOTO "/usr/share/doc/opencv-doc/opencv4/html/227943776_1.jpg"
+#define DEMO_W 1280.0
+#define DEMO_FACE_CX 180.0
+#define DEMO_X0 460
+#define DEMO_AMP 380
+#define DEMO_PERIOD 4
+#define DEMO_STR_(x) #x
+#define DEMO_STR(x) DEMO_STR_(x)
+#define DEMO_PRESENTER_PATH                                                                        \
+    DEMO_STR(DEMO_X0) "+" DEMO_STR(DEMO_AMP) "*sin(t/" DEMO_STR(DEMO_PERIOD) ")"
 
 typedef struct demo_video {
     const char *name;
@@ -23,6 +45,7 @@ typedef struct demo_video {
     int views, likes, comments;
     const char *posted_at;
     const char *const *sentences;
+    int presenter; /* 1: a presenter on screen (when the photo is installed) */
 } demo_video;
 
 static const char *const hook_sentences[] = {
@@ -70,10 +93,10 @@ static const char *const city_sentences[] = {
 
 static const demo_video demo_videos[] = {
     {"espresso-secrets", "srt", "en-us", 48200, 5100, 312, "2026-11-18T18:30:00Z",
-     hook_sentences},
+     hook_sentences, 1},
     {"morning-routine", "vtt", "en-us+m3", 9100, 420, 37, "2026-11-17T07:45:00Z",
-     routine_sentences},
-    {"city-walk", NULL, "en-us", 3900, 150, 12, "2026-11-15T12:10:00Z", city_sentences},
+     routine_sentences, 0},
+    {"city-walk", NULL, "en-us", 3900, 150, 12, "2026-11-15T12:10:00Z", city_sentences, 0},
 };
 
 const char *om_demo_hook_source(void)
@@ -84,6 +107,16 @@ const char *om_demo_hook_source(void)
 const char *om_demo_hook_phrase(void)
 {
     return "stop brewing your espresso wrong";
+}
+
+const char *om_demo_presenter_source(void)
+{
+    return om_file_exists(DEMO_PRESENTER_PHOTO) ? "espresso-secrets" : NULL;
+}
+
+double om_demo_presenter_x(double t)
+{
+    return (DEMO_X0 + DEMO_AMP * sin(t / DEMO_PERIOD) + DEMO_FACE_CX) / DEMO_W;
 }
 
 const char *om_demo_brand_json(void)
@@ -101,7 +134,7 @@ const char *om_demo_brand_json(void)
            "  \"min_gap_minutes\": 120,\n"
            "  \"quiet_hours\": {\"start\": 23, \"end\": 7},\n"
            "  \"timezone\": \"Europe/Berlin\",\n"
-           "  \"reframe\": \"content\",\n"
+           "  \"reframe\": \"speaker\",\n"
            "  \"caption\": {\"style\": \"pop\"},\n"
            "  \"targets\": [\"export\"]\n"
            "}\n";
@@ -195,6 +228,7 @@ static int make_video(const char *dir, const demo_video *v)
     char *wav = xasprintf("%s/speech.wav", tmpdir);
     char *tmpmp4 = xasprintf("%s/out.mp4", tmpdir);
     om_sbuf pcm = OM_SBUF_INIT, subs = OM_SBUF_INIT, wavbuf = OM_SBUF_INIT;
+    om_sbuf talking = OM_SBUF_INIT; /* the presenter speaks: between(t,start,end)+... */
     int rc = om_mkdirs(tmpdir, 0755);
     if (rc)
         goto out;
@@ -218,6 +252,7 @@ static int make_video(const char *dir, const demo_video *v)
             goto out;
         }
         double end = (double)pcm.len / 2 / DEMO_RATE;
+        sb_printf(&talking, "%sbetween(t\\,%.2f\\,%.2f)", i ? "+" : "", start, end);
         char a[32], b[32];
         fmt_ts(a, sizeof(a), start, vtt ? '.' : ',');
         fmt_ts(b, sizeof(b), end, vtt ? '.' : ',');
@@ -233,19 +268,57 @@ static int make_video(const char *dir, const demo_video *v)
     if ((rc = om_write_file_atomic(wav, wavbuf.buf, wavbuf.len)))
         goto out;
 
-    /* Backgrounds change colour every 12 s (scene cuts); a testsrc2 panel moves left and
-     * right as the subject the content-aware crop should follow. */
+    /* Backgrounds change colour every 12 s (scene cuts); the presenter walks left and right
+     * (or, without one, a testsrc2 panel moves) as the subject the crop should follow. */
     double dur = (double)pcm.len / 2 / DEMO_RATE;
-    char *video = xasprintf(
-        "color=c=0x1d3557:s=1280x720:r=30:d=%.3f,"
-        "drawbox=x=0:y=0:w=iw:h=ih:color=0x8d5524@0.9:t=fill:enable='lt(mod(t,24),12)'[bg];"
-        "testsrc2=s=360x540:r=30:d=%.3f[subj];"
-        "[bg][subj]overlay=x='460+380*sin(t/4)':y=90:shortest=1,format=yuv420p[v]",
-        dur, dur);
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-                          "-filter_complex", video, "-i", wav, "-map", "[v]", "-map", "0:a",
-                          "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-c:a", "aac",
-                          "-b:a", "96k", "-shortest", "-movflags", "+faststart", tmpmp4, NULL};
+    int presenter = v->presenter && om_file_exists(DEMO_PRESENTER_PHOTO);
+    if (v->presenter && !presenter)
+        om_warn("demo", "%s missing (apt-get install opencv-doc): %s has no presenter",
+                DEMO_PRESENTER_PHOTO, v->name);
+    char *video;
+    if (presenter) {
+        /* the mouth cavity (tests/media/faces_fixture.h's FF_MOUTH_A, on the 480x540 cut)
+         * opens and closes in three steps at a syllable rhythm while a sentence is spoken */
+        om_sbuf mouth = OM_SBUF_INIT;
+        static const char *const level[][2] = {{"8", "0.2"}, {"16", "0.5"}, {"24", "0.8"}};
+        for (size_t l = 0; l < OM_ARRAY_LEN(level); l++)
+            sb_printf(&mouth,
+                      ",drawbox=x=215:y=308:w=60:h=%s:color=0x3a0a0a:t=fill:enable='(%s)*"
+                      "gt(abs(sin(11*t))\\,%s)'",
+                      level[l][0], sb_str(&talking), level[l][1]);
+        video = xasprintf(
+            "color=c=0x1d3557:s=1280x720:r=30:d=%.3f,"
+            "drawbox=x=0:y=0:w=iw:h=ih:color=0x8d5524@0.9:t=fill:enable='lt(mod(t,24),12)'[bg];"
+            "[0:v]crop=320:360:43:27,scale=480:540,setsar=1%s,scale=360:405[p];"
+            "[bg][p]overlay=x='" DEMO_PRESENTER_PATH "':y=135:shortest=1,format=yuv420p[v]",
+            dur, sb_str(&mouth));
+        sb_release(&mouth);
+    } else {
+        video = xasprintf(
+            "color=c=0x1d3557:s=1280x720:r=30:d=%.3f,"
+            "drawbox=x=0:y=0:w=iw:h=ih:color=0x8d5524@0.9:t=fill:enable='lt(mod(t,24),12)'[bg];"
+            "testsrc2=s=360x540:r=30:d=%.3f[subj];"
+            "[bg][subj]overlay=x='460+380*sin(t/4)':y=90:shortest=1,format=yuv420p[v]",
+            dur, dur);
+    }
+    char durs[32];
+    snprintf(durs, sizeof(durs), "%.3f", dur + 0.1);
+    const char *photo_in[] = {"-loop", "1", "-framerate", "30", "-t", durs, "-i",
+                              DEMO_PRESENTER_PHOTO};
+    const char *argv[40];
+    size_t na = 0;
+    const char *head[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y"};
+    for (size_t i = 0; i < OM_ARRAY_LEN(head); i++)
+        argv[na++] = head[i];
+    if (presenter)
+        for (size_t i = 0; i < OM_ARRAY_LEN(photo_in); i++)
+            argv[na++] = photo_in[i];
+    const char *tail[] = {"-filter_complex", video, "-i", wav, "-map", "[v]", "-map",
+                          presenter ? "1:a" : "0:a", "-c:v", "libx264", "-preset", "veryfast",
+                          "-crf", "26", "-c:a", "aac", "-b:a", "96k", "-shortest", "-movflags",
+                          "+faststart", tmpmp4, NULL};
+    for (size_t i = 0; i < OM_ARRAY_LEN(tail); i++)
+        argv[na++] = tail[i];
     rc = run_quiet(argv);
     free(video);
     if (rc)
@@ -273,6 +346,7 @@ out:
     sb_release(&pcm);
     sb_release(&subs);
     sb_release(&wavbuf);
+    sb_release(&talking);
     free(tmpdir);
     free(wav);
     free(tmpmp4);
@@ -295,7 +369,7 @@ int om_demo_make_talk_sub(const char *dir, const char *name, double minutes, con
             for (int i = 0; demo_videos[v].sentences[i] && k < want; i++)
                 sentences[k++] = demo_videos[v].sentences[i];
     demo_video talk = {name, sidecar, "en-us", 12000, 800, 40, "2026-11-16T18:00:00Z",
-                       (const char *const *)sentences};
+                       (const char *const *)sentences, 0};
     int rc = om_mkdirs(dir, 0755);
     if (rc == OM_OK)
         rc = make_video(dir, &talk);

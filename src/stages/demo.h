@@ -1,7 +1,10 @@
 /*
  * demo.h: the material of `omniva demo`: a brand for a specialty-coffee project and a folder
  * of generated source videos (espeak-ng speech over ffmpeg-made video), one with a planted
- * on-brand hook, some with the sidecar .srt/.vtt a platform would offer, some without.
+ * on-brand hook and a presenter on screen (a real photograph walking across the frame, its
+ * mouth moving while it speaks), some with the sidecar .srt/.vtt a platform would offer,
+ * some without. The brand follows the speaker (reframe "speaker") and captions in the
+ * "pop" preset.
  */
 #ifndef OMNIVA_STAGES_DEMO_H
 #define OMNIVA_STAGES_DEMO_H
@@ -22,5 +25,12 @@ int om_demo_make_talk_sub(const char *dir, const char *name, double minutes, con
 const char *om_demo_hook_source(void);
 /* A phrase spoken in the planted hook (lowercase, for tests). */
 const char *om_demo_hook_phrase(void);
+
+/* File name (without extension) of the source with a presenter on screen (static storage),
+ * or NULL when the presenter's photo (opencv-doc) is not installed and no source has one. */
+const char *om_demo_presenter_source(void);
+/* The truth of that source: the presenter's face centre at media time t, as a fraction of
+ * the frame's width (its vertical centre stays at 0.44 of the height). */
+double om_demo_presenter_x(double t);
 
 #endif

@@ -1,5 +1,5 @@
 /* test_pantheon.c: the Pantheon agents (hook, energy, relevance, virality, novelty,
- * brand-safety veto, length fit), Chorus merging, Lattice priority/ranking, and the LLM
+ * brand-safety veto, length fit; relevance never counting low-confidence words), Chorus merging, Lattice priority/ranking, and the LLM
  * agent against a local libmicrohttpd server speaking OpenAI chat-completions JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/common.h"
+#include "cognition/candidates.h"
 #include "cognition/pantheon.h"
 
 static const om_vote *find_vote(const om_vote *v, size_t n, const char *agent)
@@ -441,6 +442,117 @@ static void test_llm_agent_local_server(void **state)
     MHD_stop_daemon(f.d);
 }
 
+/* raw_ai_output of a walk by the river (12 six-word sentences) in which the only on-brand
+ * word, "espresso" (word 2 of sentence 3), was heard with confidence `conf`. */
+static json_t *river_talk(double conf)
+{
+    static const char *const filler[] = {"we", "walked", "along", "the", "river", "today"};
+    json_t *words = json_array(), *sents = json_array();
+    double t = 0.3;
+    for (int s = 0; s < 12; s++) {
+        om_sbuf sb = OM_SBUF_INIT;
+        double st0 = t;
+        for (int i = 0; i < 6; i++) {
+            int odd = s == 3 && i == 2;
+            const char *wd = odd ? "espresso" : filler[(s + i) % 6];
+            json_array_append_new(words, json_pack("{s:s,s:f,s:f,s:f}", "w", wd, "start", t,
+                                                   "end", t + 0.35, "conf", odd ? conf : 0.9));
+            sb_printf(&sb, "%s%s", i ? " " : "", wd);
+            t += 0.45;
+        }
+        json_array_append_new(sents, json_pack("{s:f,s:f,s:s}", "start", st0, "end", t - 0.1,
+                                               "text", sb_str(&sb)));
+        sb_release(&sb);
+        t += 0.8;
+    }
+    return json_pack("{s:{s:s},s:o,s:o,s:{s:f}}", "engine", "name", "pocketsphinx", "words",
+                     words, "sentences", sents, "signals", "duration", t + 1);
+}
+
+/* The relevance agent recomputes from the clip's transcript text; a word the recogniser
+ * heard below analyze.min_word_confidence must not count there either (it does not in the
+ * analysis), or a misheard keyword would carry an off-topic clip past the committee. */
+static void test_relevance_ignores_low_confidence_words(void **state)
+{
+    (void)state;
+    json_t *brand = json_pack("{s:[s],s:s,s:i,s:i}", "keywords", "espresso", "brief",
+                              "videos about our espresso for the channel", "clip_min_s", 10,
+                              "clip_max_s", 20);
+    om_pantheon *p = om_pantheon_new(brand, NULL);
+    for (int clear = 0; clear <= 1; clear++) {
+        json_t *raw = river_talk(clear ? 0.95 : 0.2), *ev = NULL;
+        assert_int_equal(om_analysis_evaluate(raw, brand, NULL, &ev), OM_OK);
+        /* every candidate through the committee as select does: metadata only */
+        size_t i, seen = 0;
+        json_t *c;
+        json_array_foreach(json_object_get(ev, "candidates"), i, c)
+        {
+            const char *tr = json_string_value(json_object_get(c, "transcript"));
+            if (!strstr(tr, "espresso"))
+                continue;
+            seen++;
+            om_pantheon_clip pc = {"c", "creator",
+                                   json_number_value(json_object_get(c, "start")),
+                                   json_number_value(json_object_get(c, "end")), NULL, c, -1};
+            om_vote v[OM_PANTHEON_MAX_AGENTS];
+            size_t n;
+            assert_int_equal(om_pantheon_vote(p, &pc, v, &n), OM_OK);
+            const om_vote *rv = find_vote(v, n, "relevance");
+            if (clear) {
+                assert_int_equal(json_array_size(json_object_get(c, "low_confidence_words")),
+                                 0);
+                assert_false(rv->veto);
+                assert_true(rv->score > 0.2);
+                assert_non_null(strstr(rv->reason, "espresso"));
+            } else {
+                const json_t *low = json_object_get(c, "low_confidence_words");
+                assert_int_equal(json_array_size(low), 1);
+                assert_string_equal(json_string_value(json_array_get(low, 0)), "espresso");
+                assert_true(rv->veto);
+                assert_true(rv->score < 0.05);
+                assert_non_null(strstr(rv->reason, "off-brand"));
+                assert_non_null(strstr(rv->reason, "1 low-confidence word not counted: espresso"));
+                om_chorus ch;
+                om_chorus_merge(v, n, &ch);
+                assert_true(ch.vetoed);
+                assert_string_equal(ch.veto_agent, "relevance");
+            }
+        }
+        assert_true(seen >= 1);
+        json_decref(ev);
+        json_decref(raw);
+    }
+
+    /* the same word said twice, once clearly: one occurrence still counts */
+    json_t *meta = json_pack("{s:s,s:[s]}", "transcript",
+                             "we walked to the espresso bar and ordered an espresso",
+                             "low_confidence_words", "espresso");
+    om_pantheon_clip pc = {"c2", "creator", 0, 15, NULL, meta, -1};
+    om_vote v[OM_PANTHEON_MAX_AGENTS];
+    size_t n;
+    om_pantheon_vote(p, &pc, v, &n);
+    assert_false(find_vote(v, n, "relevance")->veto);
+    assert_true(find_vote(v, n, "relevance")->score > 0.2);
+    json_decref(meta);
+
+    /* a clip analysed before low_confidence_words existed: the terms only low-confidence
+     * words matched (relevance_ignored_low_confidence) do not count */
+    meta = json_pack("{s:s,s:[s]}", "transcript", "we walked along the river espresso today",
+                     "relevance_ignored_low_confidence", "espresso");
+    pc.metadata = meta;
+    om_pantheon_vote(p, &pc, v, &n);
+    assert_true(find_vote(v, n, "relevance")->veto);
+    json_decref(meta);
+    /* without either list every word counts (platform subtitles: confidence 1) */
+    meta = json_pack("{s:s}", "transcript", "we walked along the river espresso today");
+    pc.metadata = meta;
+    om_pantheon_vote(p, &pc, v, &n);
+    assert_false(find_vote(v, n, "relevance")->veto);
+    json_decref(meta);
+    om_pantheon_free(p);
+    json_decref(brand);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_chorus_merge),
         cmocka_unit_test(test_lattice_priority_and_rank),
         cmocka_unit_test(test_llm_agent_local_server),
+        cmocka_unit_test(test_relevance_ignores_low_confidence_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

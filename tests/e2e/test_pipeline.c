@@ -4,8 +4,10 @@
  * subtitles, one transcribed by pocketsphinx) and runs every stage; then we check what a
  * user would: at least 3 verified clips (render on disk, checksum as recorded), the hook in
  * the top 3, captions made of words that were actually spoken, the ledger intact, an
- * explanation for a clip, and that running the pipeline again on the same workspace
- * creates no duplicate rows, files or exports.
+ * explanation for a clip, the off-topic travel talk never published, the presenter's
+ * clips framed by the face (the crop follows the presenter's known path, the explanation
+ * says so), every caption in the brand's "pop" preset, and that running the pipeline again
+ * on the same workspace creates no duplicate rows, files or exports.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,9 +19,11 @@
 #include "base/proc.h"
 #include "harness/harness.h"
 #include "omtest.h"
+#include "stages/demo.h"
 
 #include <ctype.h>
 #include <dirent.h>
+#include <math.h>
 
 static char *home, *url;
 
@@ -242,6 +246,127 @@ static void test_ledger_and_explain(void **state)
     free(clip);
 }
 
+/* Clips of one demo source (its file name without extension), as rows "clip_id|status". */
+static char *clips_of(const char *source, const char *what)
+{
+    char *sql = xasprintf("SELECT group_concat(%s, ' ') FROM clips c JOIN videos v ON "
+                          "v.video_id = c.video_id JOIN posts p ON p.post_id = v.post_id "
+                          "WHERE json_extract(p.raw_metadata, '$.title') = '%s'",
+                          what, source);
+    char *r = omt_query(url, sql);
+    free(sql);
+    return r;
+}
+
+/* The travel talk (off-topic, with the banned word "guaranteed") is never published. */
+static void test_off_topic_rejected(void **state)
+{
+    (void)state;
+    char *st = clips_of("city-walk", "c.status");
+    if (st && *st) {
+        for (char *save = NULL, *w = strtok_r(st, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            if (strcmp(w, "REJECTED"))
+                fail_msg("a city-walk clip is %s", w);
+    }
+    free(st);
+}
+
+/* The presenter's clips: the crop follows the face (mode speaker, one face seen, the crop
+ * centre within 10% of the frame's width of the presenter's known path on >= 90% of the
+ * track's points); the other sources' clips have no face and keep the content crop; the
+ * explanation says which and why. Every clip's captions are the brand's "pop" preset:
+ * upper case, chunks popping in. */
+static void test_speaker_crop_and_caption_preset(void **state)
+{
+    (void)state;
+    const char *presenter = om_demo_presenter_source();
+    if (!presenter)
+        fail_msg("the presenter's photo is missing (apt-get install opencv-doc)");
+    char *ids = clips_of(presenter, "CASE WHEN c.status = 'PUBLISHED' THEN c.clip_id END");
+    assert_non_null(ids);
+    int checked = 0;
+    for (char *save = NULL, *id = strtok_r(ids, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+        char *sql = xasprintf("SELECT operations FROM edit_jobs WHERE clip_id = '%s'", id);
+        char *ops_text = omt_query(url, sql);
+        free(sql);
+        json_t *ops = ops_text ? json_loads(ops_text, 0, NULL) : NULL;
+        free(ops_text);
+        assert_non_null(ops);
+        const json_t *rf = json_object_get(ops, "reframe");
+        assert_string_equal(json_string_value(json_object_get(rf, "mode")), "speaker");
+        const json_t *ev = json_object_get(rf, "evidence");
+        assert_int_equal(json_integer_value(json_object_get(ev, "faces_seen")), 1);
+        size_t i, n = 0, on = 0;
+        json_t *pt;
+        json_array_foreach(json_object_get(rf, "track"), i, pt)
+        {
+            double t = json_number_value(json_array_get(pt, 0));
+            double x = json_number_value(json_array_get(pt, 1));
+            n++;
+            on += fabs(x - om_demo_presenter_x(t)) <= 0.10;
+        }
+        printf("clip %s: crop on the presenter's face at %zu of %zu track points\n", id, on, n);
+        assert_true(n >= 50);
+        assert_true(on >= n * 9 / 10);
+        json_decref(ops);
+
+        char *out = NULL;
+        assert_int_equal(omt_run(&out, NULL, home, "explain", id, NULL), 0);
+        if (!omt_has(out, "Crop: speaker - one face: the crop follows it") ||
+            !omt_has(out, "preset pop"))
+            fail_msg("explain %s does not show the face crop and the caption preset:\n%s", id,
+                     out);
+        free(out);
+        checked++;
+    }
+    free(ids);
+    assert_true(checked >= 1);
+
+    /* a source without a face: the content crop, and the explanation says none was seen */
+    char *other = clips_of("morning-routine",
+                           "CASE WHEN c.status = 'PUBLISHED' THEN c.clip_id END");
+    if (other && *other) {
+        char *sp = strchr(other, ' ');
+        if (sp)
+            *sp = '\0';
+        char *sql = xasprintf("SELECT json_extract(operations, '$.reframe.mode') FROM edit_jobs "
+                              "WHERE clip_id = '%s'", other);
+        char *mode = omt_query(url, sql);
+        free(sql);
+        assert_non_null(mode);
+        assert_string_equal(mode, "content");
+        free(mode);
+    }
+    free(other);
+
+    /* every published clip's captions: the pop preset (upper case, each chunk pops in) */
+    int64_t n = omt_query_int(url, "SELECT count(*) FROM edit_jobs e JOIN clips c ON "
+                                   "c.clip_id = e.clip_id WHERE c.status = 'PUBLISHED'");
+    assert_true(n >= 3);
+    for (int64_t i = 0; i < n; i++) {
+        char *sql = xasprintf("SELECT json_extract(e.operations, '$.captions.ass') FROM edit_jobs "
+                              "e JOIN clips c ON c.clip_id = e.clip_id WHERE c.status = "
+                              "'PUBLISHED' ORDER BY e.clip_id LIMIT 1 OFFSET %lld",
+                              (long long)i);
+        char *ass = omt_query(url, sql);
+        free(sql);
+        assert_non_null(ass);
+        char *path = om_path_from_home(home, ass), *data = NULL;
+        assert_int_equal(om_read_file(path, 0, &data, NULL), OM_OK);
+        assert_non_null(strstr(data, "\\fscx70\\fscy70\\t(0,120,\\fscx100\\fscy100)"));
+        free(data);
+        char *text = ass_text(path);
+        assert_non_null(text);
+        assert_true(strlen(text) > 20);
+        for (const char *c = text; *c; c++)
+            if (islower((unsigned char)*c))
+                fail_msg("captions of %s are not upper case: %.200s", ass, text);
+        free(text);
+        free(path);
+        free(ass);
+    }
+}
+
 static const char *const tables[] = {"posts",       "videos",    "analysis", "clips",
                                      "edit_jobs",   "upload_jobs", "schedules", "artifacts",
                                      "creators",    "projects"};
@@ -373,6 +498,8 @@ int main(void)
         cmocka_unit_test(test_hook_in_top3),
         cmocka_unit_test(test_captions_were_spoken),
         cmocka_unit_test(test_ledger_and_explain),
+        cmocka_unit_test(test_off_topic_rejected),
+        cmocka_unit_test(test_speaker_crop_and_caption_preset),
         cmocka_unit_test(test_rerun_creates_nothing),
         cmocka_unit_test(test_moved_workspace),
     };

@@ -2,7 +2,7 @@
  * faces_fixture.h: videos with faces and a known truth, composed by ffmpeg from real
  * photographs Debian ships (opencv-doc's frontal portraits html/227943776_1.jpg, "A", and
  * html/230501201_1.jpg, "B"), and the measures of a crop against that truth. Shared by
- * tests/media/test_faces.c and bench/quality/bench_faces.c. Header-only; needs
+ * tests/media/test_faces.c and bench/quality/bench_quality.c. Header-only; needs
  * media_fixture.h first.
  *
  * A "person" is one photo cut and scaled to 480x540 with the face where the cascade finds it

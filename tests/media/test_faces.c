@@ -5,7 +5,7 @@
  * speaker's mouth opens and closes while the speech placed under them plays; the other face
  * is still), a wide group of three, and no face at all. The crop is measured through the
  * edit plan's own keyframes (what ffmpeg's crop expression follows). Prints the measured
- * figures (bench/quality/bench_faces prints the same). */
+ * figures (bench/quality/bench_quality prints the same, section 5). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
