@@ -15,8 +15,15 @@
 //   - AbortMultipartUpload (DELETE ?uploadId=), which s3rver lacks: the parts are removed;
 //   - fault knobs: POST /_fault?status=503&count=N[&op=PUT][&delay_ms=D][&drop=1] answers
 //     the next N matching requests with that status (or drops the connection, or delays
-//     them); GET /_stats counts requests by operation; POST /_reset clears both.
+//     them; status=0 with delay_ms only slows them, then answers them normally: a slowed
+//     service, to kill a client mid-run); GET /_stats counts requests by operation; POST
+//     /_reset clears both;
+//   - POST /_age?bucket=B&key=K&hours=H (or &prefix=P: every object under it) sets the
+//     objects' LastModified H hours back (s3rver reads it from the file's mtime), for
+//     rules that go by an object's age.
 // Credentials: s3rver's default account, access key S3RVER, secret S3RVER.
+// Run it with `node --openssl-legacy-provider` (the harness does): s3rver encrypts its
+// ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in that provider.
 'use strict';
 
 const http = require('http');
@@ -155,6 +162,34 @@ async function main() {
       });
       res.writeHead(204);
       return res.end();
+    }
+    if (rawPath === '/_age') {
+      const p = url.searchParams;
+      const bucket = p.get('bucket') || '';
+      const when = new Date(Date.now() - Number(p.get('hours') || 0) * 3600 * 1000);
+      let n = 0;
+      const age = file => { fs.utimesSync(file, when, when); n++; };
+      if (p.has('key')) {
+        const file = backend.store.getResourcePath(bucket, p.get('key'), 'object');
+        if (!fs.existsSync(file)) return s3error(res, 404, 'NoSuchKey', 'no such key');
+        age(file);
+      } else {
+        const prefix = p.get('prefix') || '';
+        const root = backend.store.getBucketPath(bucket);
+        const walk = (dir, rel) => {
+          for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, e.name);
+            if (e.isDirectory()) walk(full, rel + e.name + '/');
+            else if (e.name.endsWith('._S3rver_object')) {
+              const key = rel + e.name.slice(0, -'._S3rver_object'.length);
+              if (key.startsWith(prefix)) age(full);
+            }
+          }
+        };
+        if (fs.existsSync(root)) walk(root, '');
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ aged: n }));
     }
     const chunks = [];
     let size = 0, tooBig = false;
