@@ -16,7 +16,9 @@
 //   - fault knobs: POST /_fault?status=503&count=N[&op=PUT][&delay_ms=D][&drop=1] answers
 //     the next N matching requests with that status (or drops the connection, or delays
 //     them; status=0 with delay_ms only slows them, then answers them normally: a slowed
-//     service, to kill a client mid-run); GET /_stats counts requests by operation; POST
+//     service, to kill a client mid-run; &abandon=1 with it: a request whose client went
+//     away during the delay is dropped unanswered and undone, as if the client had been
+//     killed before sending it); GET /_stats counts requests by operation; POST
 //     /_reset clears both;
 //   - POST /_age?bucket=B&key=K&hours=H (or &prefix=P: every object under it) sets the
 //     objects' LastModified H hours back (s3rver reads it from the file's mtime), for
@@ -159,6 +161,7 @@ async function main() {
       faults.push({
         status: Number(p.get('status') || 503), count: Number(p.get('count') || 1),
         op: p.get('op') || '', delay: Number(p.get('delay_ms') || 0), drop: p.get('drop') === '1',
+        abandon: p.get('abandon') === '1',
       });
       res.writeHead(204);
       return res.end();
@@ -213,6 +216,10 @@ async function main() {
         fault.count--;
         count('Fault');
         if (fault.delay) await new Promise(r => setTimeout(r, fault.delay));
+        if (fault.abandon && (req.socket.destroyed || res.destroyed)) {
+          count('Abandoned');
+          return;
+        }
         if (fault.drop) return req.socket.destroy();
         if (fault.status) return s3error(res, fault.status, 'InternalError', 'injected fault');
       }
