@@ -11,7 +11,7 @@
  * store's prefix. Then kill -9 during runs slowed by the server (every DeleteObject delayed):
  * after each kill every row's object is in the bucket or the row says it is gone (with its
  * packet), and a last run finishes: nothing half-deleted, one packet per object, the ledger
- * verifies.
+ * verifies. The rules case runs on SQLite and PostgreSQL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +33,8 @@
 #define BUCKET "retention"
 
 static harness_s3 S3;
+static harness_pg PG;
+static int have_pg;
 
 typedef struct ws {
     char *home, *url, *project, *creator, *store;
@@ -58,11 +60,17 @@ static char *ago(int64_t days, char buf[OM_TIME_LEN])
     return om_time_iso(buf, om_now_us() - days * DAY_US);
 }
 
-static void ws_open(ws *w, const char *tag)
+/* A workspace on SQLite (db_url NULL) or on that PostgreSQL database. */
+static void ws_open_db(ws *w, const char *tag, const char *db_url)
 {
     memset(w, 0, sizeof(*w));
-    w->home = omt_workspace(tag, NULL);
-    w->url = xasprintf("sqlite://%s/omniva.db", w->home);
+    if (db_url) {
+        w->home = omt_workspace(tag, "--db", db_url, NULL);
+        w->url = xstrdup(db_url);
+    } else {
+        w->home = omt_workspace(tag, NULL);
+        w->url = xasprintf("sqlite://%s/omniva.db", w->home);
+    }
     char u[OM_UUID_LEN];
     w->store = xasprintf("s3://" BUCKET "/ws-%.8s", om_uuid4(u));
     omt_conf_append(w->home, "media", "store", w->store);
@@ -87,6 +95,11 @@ static void ws_open(ws *w, const char *tag)
                     w->project, w->creator);
     exec_ok(w->url, sql);
     free(sql);
+}
+
+static void ws_open(ws *w, const char *tag)
+{
+    ws_open_db(w, tag, NULL);
 }
 
 static void ws_close(ws *w)
@@ -245,11 +258,10 @@ static char *cache_file_of(ws *w, const char *row)
     return xasprintf("%s/objects/%s.mp4", om_config_str(w->cfg, "media.cache_dir"), h);
 }
 
-static void test_rules_s3(void **state)
+static void rules_on(const char *db_url, const char *tag)
 {
-    (void)state;
     ws w;
-    ws_open(&w, "ret-s3");
+    ws_open_db(&w, tag, db_url);
     char *r_old, *r_pub, *r_new, *r_subs, *r_render, *r_keep;
     char *v_old = add_video(&w, 120, &r_old);
     char *v_pub = add_video(&w, 120, &r_pub);
@@ -342,8 +354,18 @@ static void test_rules_s3(void **state)
     assert_true(omt_has(out, r_stray));
     free(out);
 
-    /* the run: deleted in the bucket, each with its marked row, packet and logs row */
+    /* the run: deleted in the bucket, each with its marked row, packet and logs row; one
+     * listing, then one HEAD (its recorded SHA-256) and one DeleteObject per object */
+    harness_s3_ctl(&S3, "POST", "/_reset", NULL);
     json_t *rep = run_json(&w, (const char *[]){"retention", "run", "--json", NULL}, 0);
+    assert_int_equal(harness_s3_ctl(&S3, "GET", "/_stats", &stats), 0);
+    json_t *sj = json_loads(stats, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(sj, "ListObjectsV2")), 1);
+    assert_int_equal(json_integer_value(json_object_get(sj, "HeadObject")), 4);
+    assert_int_equal(json_integer_value(json_object_get(sj, "DeleteObject")), 4);
+    assert_int_equal(json_integer_value(json_object_get(sj, "GetObject")), 0);
+    json_decref(sj);
+    free(stats);
     assert_int_equal(json_integer_value(json_object_get(rep, "deleted")), 4);
     got = paths_of(json_object_get(rep, "delete"));
     assert_string_equal(got, want);
@@ -382,7 +404,7 @@ static void test_rules_s3(void **state)
     free(sql);
     /* the packet of the old source names the checksum the bucket recorded */
     sql = xasprintf("SELECT count(*) FROM stardust_metadata s JOIN videos v ON v.video_id = "
-                    "s.entity_id WHERE v.video_id = '%s' AND s.lineage LIKE '%%' || v.checksum "
+                    "s.entity_id WHERE v.video_id = '%s' AND CAST(s.lineage AS TEXT) LIKE '%%' || v.checksum "
                     "|| '%%'",
                     v_old);
     assert_int_equal(omt_query_int(w.url, sql), 1);
@@ -412,6 +434,23 @@ static void test_rules_s3(void **state)
     for (size_t j = 0; j < OM_ARRAY_LEN(frees); j++)
         free(frees[j]);
     ws_close(&w);
+}
+
+static void test_rules_s3(void **state)
+{
+    (void)state;
+    rules_on(NULL, "ret-s3");
+}
+
+static void test_rules_s3_pg(void **state)
+{
+    (void)state;
+    if (!have_pg)
+        skip();
+    assert_int_equal(omt_exec(PG.url, "CREATE DATABASE ret_s3_pg"), 0);
+    char *url = xasprintf("postgres://omniva@127.0.0.1:%d/ret_s3_pg", PG.port);
+    rules_on(url, "ret-s3-pg");
+    free(url);
 }
 
 /* The service refuses every DeleteObject: the rows are marked gone (with their packets), the
@@ -503,6 +542,13 @@ static void test_kill_during_run_s3(void **state)
     }
     age_objects(&w, "", 96);
     printf("put %d objects in %lld ms\n", N_RAW + N_ORPHAN, (long long)(om_mono_ms() - t0));
+    t0 = om_mono_ms();
+    json_t *plan = run_json(&w, (const char *[]){"retention", "run", "--dry-run", "--json", NULL},
+                            0);
+    assert_int_equal(json_array_size(json_object_get(plan, "delete")), N_RAW + N_ORPHAN);
+    json_decref(plan);
+    printf("dry run over %d objects (4 listing pages): %lld ms\n", N_RAW + N_ORPHAN,
+           (long long)(om_mono_ms() - t0));
     /* a slowed service: every DeleteObject waits 40 ms, and one whose client was killed
      * meanwhile is dropped (the kill came before the request left): the window between a
      * deletion's commit and its DeleteObject is then 40 ms wide */
@@ -625,12 +671,18 @@ int main(void)
         return 1;
     }
     setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+    have_pg = harness_pg_start(&PG) == 0;
+    if (!have_pg)
+        fprintf(stderr, "test_retention_s3: no PostgreSQL; the PostgreSQL case is skipped\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_s3),
+        cmocka_unit_test(test_rules_s3_pg),
         cmocka_unit_test(test_delete_refused_s3),
         cmocka_unit_test(test_kill_during_run_s3),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (have_pg)
+        harness_pg_stop(&PG);
     harness_s3_stop(&S3);
     return rc;
 }
