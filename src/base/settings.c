@@ -48,6 +48,8 @@ const om_setting om_settings[] = {
     LONG("media.s3_retries", 4, 0, 20,
          "retries of an S3 request after a 5xx answer or a network error (exponential backoff)"),
     LONG("media.s3_timeout_s", 3600, 1, 86400, "whole-transfer timeout of one S3 request"),
+    LONG("media.s3_list_page", 1000, 1, 1000,
+         "keys per ListObjectsV2 page (max-keys; the rest follows by continuation token)"),
     PATH("media.cache_dir", "cache",
          "this node's cache of media files from a remote store (relative to the workspace)"),
     LONG("media.cache_max_mb", 10240, 1, 1073741824.0,
@@ -248,7 +250,8 @@ const om_setting om_settings[] = {
          "days a derived asset (render, caption file) is kept unless an operator approves its "
          "deletion sooner"),
     LONG("retention.orphan_grace_hours", 48, 1, 8760,
-         "age before a file under media/ that no row names is deleted as an orphan"),
+         "age before a file under media/ (or an object under the s3:// store's prefix) that no "
+         "row names is deleted as an orphan"),
 
     /* oversight (src/oversight): Paradox checks, Eclipse recovery, governance duties */
     LONG("paradox.file_sample", 16, 0, 1000000,

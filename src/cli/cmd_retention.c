@@ -146,9 +146,9 @@ const cli_cmd cli_retention_cmds[] = {
     {"run", "delete expired and orphan media files (each with a ledger packet)", "[options]",
      "Raw downloads: retention.raw_days after download unless a clip of them was published.\n"
      "Derived assets (renders, caption files): retention.derived_days, or sooner once\n"
-     "approved ('retention approve'). Orphans: files under media/ no row names, older than\n"
-     "retention.orphan_grace_hours. Logs, the ledger and exports are never deleted; rows stay\n"
-     "and say their file is gone.",
+     "approved ('retention approve'). Orphans: files under media/ (and objects under an\n"
+     "s3:// store's prefix) no row names, older than retention.orphan_grace_hours. Logs,\n"
+     "the ledger and exports are never deleted; rows stay and say their file is gone.",
      run_opts, 0, 0, cmd_retention_run, NULL, CLI_NEEDS_STORE, NULL},
     {"approve", "approve deleting a clip's render and caption files before their time",
      "ID [--by NAME]", "ID is a clip id (all its renders and caption files) or an artifact id.",

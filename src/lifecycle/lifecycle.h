@@ -29,10 +29,11 @@
  *            video row was created, unless a clip of it was published (then kept);
  *   derived  renders and caption files of clips: deleted retention.derived_days after they
  *            were made, or sooner once an operator approved (om_retention_approve);
- *   orphan   a file under the media folder that no row names (videos.file_path,
- *            artifacts.path), once older than retention.orphan_grace_hours by mtime (a
- *            download or render about to get its row was written minutes before; the
- *            deletion re-checks, under the store's lock, that still no row names it).
+ *   orphan   a file under the media folder, or an object under the prefix of an s3:// media
+ *            store, that no row names (videos.file_path, artifacts.path), once older than
+ *            retention.orphan_grace_hours by mtime / LastModified (a download or render
+ *            about to get its row was written or uploaded minutes before; the deletion
+ *            re-checks, under the store's lock, that still no row names it).
  * Logs and the ledger are never deleted (archiving them is not implemented). Exports (the
  * export target's published files) are not touched. Rows are never deleted: the row says
  * its file is gone (videos.file_gone_*, artifacts.gone_*; orphans get an artifacts row of
@@ -43,6 +44,16 @@
  * and unlink), when the file still has the deleted checksum. So a kill -9 at any point
  * leaves no file deleted without its packet and, after the next run, no packet without its
  * deletion.
+ *
+ * Rows of an s3:// store go the same way (mark intent in the transaction, DeleteObject, done):
+ * a run lists the store's prefix once (ListObjectsV2: the sweep and the orphan plan read
+ * it), takes an object's checksum from one HEAD (x-amz-meta-sha256, else its bytes), and
+ * DeleteObject also drops this node's cache copy (others age out of their caches). "Done"
+ * is the object's absence from the next listing: no column records it, since a migration
+ * numbered below the newest would be skipped by a store already past it (store.c applies
+ * only versions above the current one). A DeleteObject that fails is an entry in "errors"
+ * (the row stays marked; the sweep retries it); a marked row of another bucket or prefix
+ * costs the sweep one HEAD per run.
  *
  * Errors: 0 or a negative OM_E* code with a message. Ownership: json_t **out values are the
  * caller's (json_decref); arguments are borrowed.

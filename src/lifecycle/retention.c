@@ -1,10 +1,16 @@
 /*
- * retention.c: retention and cleanup of media files (lifecycle.h has the rules). One run:
- *   1. sweep  finish deletions a killed run committed but did not unlink;
+ * retention.c: retention and cleanup of media files (lifecycle.h has the rules), in the media
+ * folder and in an s3:// media store alike. One run:
+ *   0. list   with a remote store: every object under its prefix (ListObjectsV2), once;
+ *   1. sweep  finish deletions a killed run committed but did not carry out (a file still on
+ *             disk, an object still in that listing, with the deleted checksum);
  *   2. plan   raw downloads past their days (no clip published), derived assets past their
- *             days or approved by an operator, orphan files under the media folder;
- *   3. delete each: ONE transaction marks the row gone, appends the ledger packet and the
- *             `logs` row; the unlink follows the commit.
+ *             days or approved by an operator, orphan files under the media folder and
+ *             orphan objects under the store's prefix;
+ *   3. delete each: ONE transaction marks the row gone (the intent), appends the ledger
+ *             packet and the `logs` row; the unlink or DeleteObject (which also drops this
+ *             node's cache copy) follows the commit. Done is the file's or object's absence,
+ *             which the next run's sweep checks (no column records it: see lifecycle.h).
  * Rules: the [retention] settings, or a project's own (projects.retention); a video shared
  * by several projects (its creator is followed by more than one) gets the longest.
  */
@@ -12,6 +18,7 @@
 #include "base/fsutil.h"
 #include "ledger/stardust.h"
 #include "lifecycle/lifecycle.h"
+#include "media/mstore.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +42,11 @@ typedef struct run {
     int64_t now_us;
     rules r;
     json_t *report, *del, *kept, *errors, *swept;
+    om_mstore *ms;  /* opened on first need (a remote row or store); NULL before */
+    int ms_rc;      /* the open's failure, kept: every remote file then reports it */
+    char *ms_err;
+    json_t *listed; /* remote store: row -> [size, mtime_us] of each object under its prefix */
+    char *cache_real; /* the node cache's folder: never walked for orphans */
 } run;
 
 /* ---- paths ------------------------------------------------------------------------------ */
@@ -65,6 +77,128 @@ static int is_regular(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* ---- the media store (rows "s3://bucket/key") -------------------------------------------- */
+
+static int is_remote(const char *stored)
+{
+    return om_mstore_row_is_remote(stored);
+}
+
+/* The media store, opened once; a failure (no credentials) is kept and returned each time. */
+static int store_of(run *rn, om_mstore **out)
+{
+    *out = NULL;
+    if (!rn->ms && !rn->ms_rc) {
+        rn->ms_rc = om_mstore_open(&rn->ms, rn->cfg);
+        if (rn->ms_rc)
+            rn->ms_err = xstrdup(om_error_msg());
+    }
+    if (rn->ms_rc)
+        return om_error_set(rn->ms_rc, "%s", rn->ms_err);
+    *out = rn->ms;
+    return OM_OK;
+}
+
+/* 1 when the listing of step 0 covers ROW (it is under the configured store's prefix): its
+ * presence there then answers whether the object exists, without a HEAD. */
+static int listing_covers(run *rn, const char *row)
+{
+    if (!rn->listed || !rn->ms)
+        return 0;
+    char *key = om_mstore_key_of(rn->ms, row);
+    int covered = key != NULL;
+    free(key);
+    return covered;
+}
+
+/* Whether ROW's object exists (*exists_out) and what the store records of it. A failure to
+ * ask is an OM_EIO naming the object (the caller reports it and goes on). */
+static int object_stat(run *rn, const char *row, om_mstat *st, int *exists_out)
+{
+    memset(st, 0, sizeof(*st));
+    *exists_out = 0;
+    om_mstore *ms = NULL;
+    int rc = store_of(rn, &ms);
+    if (rc == OM_OK)
+        rc = om_mstore_stat(ms, row, st);
+    if (rc == OM_ENOTFOUND) {
+        om_error_clear();
+        return OM_OK;
+    }
+    if (rc) {
+        char *msg = xstrdup(om_error_msg());
+        rc = om_error_set(OM_EIO, "%s: %s", row, msg);
+        free(msg);
+        return rc;
+    }
+    *exists_out = 1;
+    return OM_OK;
+}
+
+/* The SHA-256 of ROW's object: what the store recorded at upload (x-amz-meta-sha256, whose
+ * body the service verified), else its bytes hashed (fetched to a temp file in the media
+ * folder, removed after). *from_out says which. */
+static int object_sha(run *rn, const char *row, const om_mstat *st,
+                      char out[OM_SHA256_HEX_LEN], const char **from_out)
+{
+    if (st->sha256[0]) {
+        memcpy(out, st->sha256, OM_SHA256_HEX_LEN);
+        *from_out = "the store's record (x-amz-meta-sha256)";
+        return OM_OK;
+    }
+    om_mstore *ms = NULL;
+    int rc = store_of(rn, &ms);
+    const char *media = om_config_media_dir(rn->cfg);
+    char rnd[OM_UUID_LEN];
+    char *tmp = xasprintf("%s/.retention-%s.part", media && *media ? media : rn->home,
+                          om_uuid4(rnd));
+    if (rc == OM_OK)
+        rc = om_mstore_get(ms, row, tmp, NULL);
+    if (rc == OM_OK)
+        rc = om_sha256_file(tmp, out);
+    unlink(tmp);
+    free(tmp);
+    if (rc) {
+        char *msg = xstrdup(om_error_msg());
+        rc = om_error_set(OM_EIO, "hashing %s: %s", row, msg);
+        free(msg);
+        return rc;
+    }
+    *from_out = "the object's bytes";
+    return OM_OK;
+}
+
+static int on_listed(void *ud, const char *row, int64_t size, int64_t mtime_us)
+{
+    run *rn = ud;
+    json_object_set_new(rn->listed, row, json_pack("[I, I]", (json_int_t)size,
+                                                   (json_int_t)mtime_us));
+    return 0;
+}
+
+/* Step 0: with an s3:// store, every object under its prefix, once per run (the sweep and the
+ * orphan plan read it; a raw or derived row of the store is there or its object is gone). */
+static int list_store(run *rn)
+{
+    const char *uri = om_config_str(rn->cfg, "media.store");
+    if (!uri || !*uri || !strncmp(uri, "file://", 7))
+        return OM_OK;
+    om_mstore *ms = NULL;
+    int rc = store_of(rn, &ms);
+    if (rc)
+        return om_error_wrap(rc, "retention over the media store %s", uri);
+    if (!om_mstore_is_remote(ms))
+        return OM_OK;
+    rn->listed = json_object();
+    int64_t t0 = om_mono_ms();
+    rc = om_mstore_list(ms, "", on_listed, rn);
+    if (rc)
+        return om_error_wrap(rc, "listing the media store %s", om_mstore_uri(ms));
+    om_debug(SRC, "listed %zu objects of %s in %lld ms", json_object_size(rn->listed),
+             om_mstore_uri(ms), (long long)(om_mono_ms() - t0));
+    return OM_OK;
 }
 
 /* ---- rules ------------------------------------------------------------------------------ */
@@ -146,6 +280,59 @@ static int live_reference(run *rn, const char *stored)
     return live;
 }
 
+/* The sweep of one row marked gone whose object is (maybe) still in the bucket. */
+static void sweep_remote(run *rn, const char *stored, const char *want, const char *table,
+                         const char *id)
+{
+    om_mstat st;
+    int exists = 0;
+    if (listing_covers(rn, stored)) {
+        exists = json_object_get(rn->listed, stored) != NULL;
+    } else if (object_stat(rn, stored, &st, &exists) != OM_OK) {
+        json_array_append_new(rn->errors, json_pack("{s:s, s:s}", "path", stored, "error",
+                                                    om_error_msg()));
+        om_error_clear();
+        return;
+    }
+    if (!exists) { /* deleted; a kill may have come before this node's cache copy went */
+        if (rn->ms && !rn->dry_run)
+            om_mstore_cache_forget(rn->ms, stored);
+        return;
+    }
+    if (live_reference(rn, stored))
+        return;
+    char sha[OM_SHA256_HEX_LEN] = "";
+    const char *from = NULL;
+    int rc = listing_covers(rn, stored) ? object_stat(rn, stored, &st, &exists) : OM_OK;
+    if (rc == OM_OK && !exists)
+        return;
+    if (rc == OM_OK)
+        rc = object_sha(rn, stored, &st, sha, &from);
+    if (rc) {
+        json_array_append_new(rn->errors, json_pack("{s:s, s:s}", "path", stored, "error",
+                                                    om_error_msg()));
+        om_error_clear();
+        return;
+    }
+    json_t *e = json_pack("{s:s, s:s, s:s}", "path", stored, "table", table, "id", id);
+    if (!want || strcmp(sha, want) != 0) {
+        om_warn(SRC, "%s is marked deleted but holds other content than the deleted object "
+                     "(SHA-256 %s, deleted %s): left in place",
+                stored, sha, want ? want : "unknown");
+        json_object_set_new(e, "left", json_string("content differs from the deleted object"));
+    } else if (!rn->dry_run && om_mstore_delete(rn->ms, stored) != OM_OK) {
+        json_array_append_new(rn->errors, json_pack("{s:s, s:s}", "path", stored, "error",
+                                                    om_error_msg()));
+        om_error_clear();
+    } else {
+        if (!rn->dry_run && rn->listed)
+            json_object_del(rn->listed, stored);
+        om_info(SRC, "%s: finished the deletion of %s (its packet was written before)",
+                rn->dry_run ? "would finish" : "swept", stored);
+    }
+    json_array_append_new(rn->swept, e);
+}
+
 static int sweep(run *rn)
 {
     om_rows *r = NULL;
@@ -160,6 +347,13 @@ static int sweep(run *rn)
     json_t *seen = json_object();
     for (size_t i = 0; i < om_rows_count(r); i++) {
         const char *stored = om_rows_getn(r, i, "path"), *want = om_rows_getn(r, i, "sha");
+        if (is_remote(stored)) {
+            if (!json_object_get(seen, stored)) {
+                json_object_set_new(seen, stored, json_true());
+                sweep_remote(rn, stored, want, om_rows_getn(r, i, "t"), om_rows_getn(r, i, "id"));
+            }
+            continue;
+        }
         char *abs = resolve(rn, stored);
         if (json_object_get(seen, abs) || !is_regular(abs) || live_reference(rn, stored)) {
             free(abs);
@@ -199,7 +393,17 @@ static void plan_add(run *rn, const char *cls, const char *table, const char *id
 {
     char *abs = resolve(rn, stored);
     int64_t size = -1;
-    if (om_file_size(abs, &size) != OM_OK) {
+    if (is_remote(stored)) { /* from the listing, else one HEAD; -1 when it is not there */
+        om_mstat st;
+        int exists = 0;
+        json_t *l = listing_covers(rn, stored) ? json_object_get(rn->listed, stored) : NULL;
+        if (l)
+            size = json_integer_value(json_array_get(l, 0));
+        else if (!listing_covers(rn, stored) && object_stat(rn, stored, &st, &exists) == OM_OK &&
+                 exists)
+            size = st.size;
+        om_error_clear();
+    } else if (om_file_size(abs, &size) != OM_OK) {
         om_error_clear();
         size = -1;
     }
@@ -320,7 +524,8 @@ static int referenced(run *rn, json_t **out)
     for (size_t i = 0; i < om_rows_count(r); i++) {
         if (!om_rows_get(r, i, 0))
             continue;
-        char *abs = resolve(rn, om_rows_get(r, i, 0)), *c = canonical(abs);
+        const char *stored = om_rows_get(r, i, 0);
+        char *abs = resolve(rn, stored), *c = is_remote(stored) ? xstrdup(stored) : canonical(abs);
         json_object_set_new(set, c, json_true());
         free(c);
         free(abs);
@@ -348,7 +553,8 @@ static void walk_orphans(run *rn, const char *root, const char *rel, json_t *ref
         char *abs = xasprintf("%s/%s", root, r);
         struct stat st;
         if (lstat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
-            walk_orphans(rn, root, r, refs);
+            if (!rn->cache_real || strcmp(abs, rn->cache_real) != 0) /* a cache under media/ */
+                walk_orphans(rn, root, r, refs);
         } else if (lstat(abs, &st) == 0 && S_ISREG(st.st_mode) && !json_object_get(refs, abs)) {
             /* by mtime: what is about to get its row (a download, a render renamed into
              * place before its transaction commits) was written minutes ago */
@@ -370,18 +576,51 @@ static void walk_orphans(run *rn, const char *root, const char *rel, json_t *ref
     free(dir);
 }
 
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Objects of the listing that no row names, older than the grace by LastModified (an upload
+ * is made before the transaction that names it commits: see stages/scrape.c upload_first). */
+static void orphan_objects(run *rn, json_t *refs)
+{
+    size_t n = json_object_size(rn->listed), k = 0;
+    const char **rows = xcalloc(n ? n : 1, sizeof(char *));
+    const char *row;
+    json_t *v;
+    json_object_foreach(rn->listed, row, v)
+        if (!json_object_get(refs, row))
+            rows[k++] = row;
+    qsort(rows, k, sizeof(char *), by_str);
+    for (size_t i = 0; i < k; i++) {
+        json_t *l = json_object_get(rn->listed, rows[i]);
+        int64_t mt = json_integer_value(json_array_get(l, 1));
+        double hours = mt > 0 ? (double)(rn->now_us - mt) / 3.6e9 : 0;
+        if (hours <= rn->r.grace_hours)
+            continue;
+        char *why = xasprintf("orphan: no row names this object and it is older than %ld hours",
+                              rn->r.grace_hours);
+        plan_add(rn, "orphan", NULL, NULL, NULL, rows[i], NULL, hours / 24.0, 0, why);
+        free(why);
+    }
+    free(rows);
+}
+
 static int plan_orphans(run *rn)
 {
     const char *media = om_config_media_dir(rn->cfg);
-    if (!media || !*media)
-        return OM_OK;
-    char *root = realpath(media, NULL);
-    if (!root)
-        return OM_OK; /* no media folder: no files */
+    char *root = media && *media ? realpath(media, NULL) : NULL;
+    if (!root && !rn->listed)
+        return OM_OK; /* no media folder and no bucket: no files */
     json_t *refs = NULL;
     int rc = referenced(rn, &refs);
-    if (rc == OM_OK)
+    const char *cache = om_config_str(rn->cfg, "media.cache_dir");
+    rn->cache_real = cache && *cache ? realpath(cache, NULL) : NULL;
+    if (rc == OM_OK && root)
         walk_orphans(rn, root, "", refs);
+    if (rc == OM_OK && rn->listed)
+        orphan_objects(rn, refs);
     json_decref(refs);
     free(root);
     return rc;
@@ -487,10 +726,24 @@ static int delete_one(run *rn, json_t *e)
     const char *reason = json_string_value(json_object_get(e, "reason"));
     const char *recorded = json_string_value(json_object_get(e, "checksum"));
     char *abs = resolve(rn, path);
-    int exists = is_regular(abs);
+    int remote = is_remote(path);
+    int exists = 0;
     char sha[OM_SHA256_HEX_LEN] = "";
+    const char *sha_from = "the file's bytes";
     int rc = OM_OK;
-    if (exists && (rc = om_sha256_file(abs, sha)) != OM_OK) {
+    if (remote) { /* one HEAD: there? its size and recorded SHA-256 (else its bytes hashed) */
+        om_mstat st;
+        rc = object_stat(rn, path, &st, &exists);
+        if (rc == OM_OK && exists) {
+            json_object_set_new(e, "size_bytes", json_integer(st.size));
+            rc = object_sha(rn, path, &st, sha, &sha_from);
+        }
+    } else {
+        exists = is_regular(abs);
+        if (exists)
+            rc = om_sha256_file(abs, sha);
+    }
+    if (rc) {
         free(abs);
         return rc;
     }
@@ -512,6 +765,10 @@ static int delete_one(run *rn, json_t *e)
             json_object_set_new(lineage, "recorded_checksum", json_string(recorded));
         if (!exists)
             json_object_set_new(lineage, "file_missing", json_true());
+        else
+            json_object_set_new(lineage, "checksum_of", json_string(sha_from));
+        if (remote)
+            json_object_set_new(lineage, "store", json_string("s3"));
         if (json_object_get(e, "days"))
             json_object_set(lineage, "days", json_object_get(e, "days"));
         json_t *chain = json_pack("[{s:s, s:s}]", "decision", "delete_file", "reason", reason);
@@ -548,9 +805,25 @@ static int delete_one(run *rn, json_t *e)
     if (exists)
         json_object_set_new(e, "checksum", json_string(sha));
     /* after the commit: a kill here leaves a marked row the next run's sweep finishes */
-    if (exists && unlink(abs) != 0 && errno != ENOENT)
+    if (remote && exists) {
+        om_mstore *ms = NULL;
+        rc = store_of(rn, &ms);
+        if (rc == OM_OK)
+            rc = om_mstore_delete(ms, path); /* and this node's cache copy */
+        if (rc) {
+            char *msg = xstrdup(om_error_msg());
+            rc = om_error_set(OM_EIO, "deleting %s (marked gone; the next run retries): %s",
+                              path, msg);
+            free(msg);
+        } else if (rn->listed) {
+            json_object_del(rn->listed, path);
+        }
+    } else if (remote && rn->ms) {
+        om_mstore_cache_forget(rn->ms, path); /* the object was gone already */
+    } else if (exists && unlink(abs) != 0 && errno != ENOENT) {
         rc = om_error_set(OM_EIO, "unlink %s: %s", abs, strerror(errno));
-    else
+    }
+    if (rc == OM_OK)
         om_info(SRC, "deleted %s (%s), packet %s", abs, reason, packet);
     free(abs);
     return rc;
@@ -571,6 +844,8 @@ int om_retention_run(om_store *s, const om_config *cfg, const om_retention_opts 
     rn.errors = json_array();
     rn.swept = json_array();
     int rc = load_rules(&rn);
+    if (rc == OM_OK)
+        rc = list_store(&rn);
     if (rc == OM_OK)
         rc = sweep(&rn);
     if (rc == OM_OK)
@@ -616,6 +891,10 @@ int om_retention_run(om_store *s, const om_config *cfg, const om_retention_opts 
                             "derived_days", (json_int_t)rn.r.derived_days, "orphan_grace_hours",
                             (json_int_t)rn.r.grace_hours);
     json_decref(rn.r.by_creator);
+    json_decref(rn.listed);
+    om_mstore_free(rn.ms);
+    free(rn.ms_err);
+    free(rn.cache_real);
     if (rc == OM_OK && json_array_size(json_object_get(rep, "errors")))
         rc = om_error_set(OM_EIO, "%zu files could not be deleted (see the report)",
                           json_array_size(json_object_get(rep, "errors")));

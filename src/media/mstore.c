@@ -271,6 +271,12 @@ int om_mstore_delete(om_mstore *ms, const char *row)
     return rc;
 }
 
+void om_mstore_cache_forget(om_mstore *ms, const char *row)
+{
+    if (ms->cache && om_mstore_row_is_remote(row))
+        om_mcache_forget(ms->cache, row, ext_of(row));
+}
+
 typedef struct list_ud {
     om_mstore *ms;
     mbe *m;

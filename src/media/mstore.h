@@ -60,12 +60,20 @@ int om_mstore_put(om_mstore *ms, const char *key, const char *local, const char 
 /* Copies the object of ROW into DEST (a temp file renamed at the end), verified against
  * sha256 when given (else against the store's record when it has one). */
 int om_mstore_get(om_mstore *ms, const char *row, const char *dest, const char *sha256);
+/* Whether ROW's object exists, and its size, mtime and recorded SHA-256 (S3: one HEAD; its
+ * x-amz-meta-sha256). OM_ENOTFOUND when it is not there. */
 int om_mstore_stat(om_mstore *ms, const char *row, om_mstat *out);
-/* Deletes the object; one that is not there is OM_OK. */
+/* Deletes the object (S3: DeleteObject) and drops this node's cache copy of it; one that is
+ * not there is OM_OK (deleting is idempotent). Other nodes' cache copies stay until their
+ * LRU evicts them. */
 int om_mstore_delete(om_mstore *ms, const char *row);
+/* Drops this node's cache copy of ROW (unless a process is reading it); the object stays. */
+void om_mstore_cache_forget(om_mstore *ms, const char *row);
 
 /* Calls fn for every object of this store whose key starts with PREFIX ("" = all), with its
- * row; fn returning non-zero stops the walk and is returned. */
+ * row, size and mtime (S3: ListObjectsV2, [media] s3_list_page keys a page, the pages
+ * chained by continuation token; LastModified); fn returning non-zero stops the walk and is
+ * returned. */
 typedef int (*om_mstore_list_fn)(void *ud, const char *row, int64_t size, int64_t mtime_us);
 int om_mstore_list(om_mstore *ms, const char *prefix, om_mstore_list_fn fn, void *ud);
 

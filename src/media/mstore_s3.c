@@ -36,7 +36,7 @@ typedef struct s3 {
     char *sigv4, *userpwd;
     int path_style;
     int64_t part_bytes;
-    long retries, connect_timeout_s, timeout_s;
+    long retries, connect_timeout_s, timeout_s, list_page;
     CURL *curl;
 } s3;
 
@@ -153,6 +153,7 @@ static int s3_open(void **st, const om_config *cfg, const char *uri)
     s->retries = om_config_long(cfg, "media.s3_retries");
     s->connect_timeout_s = om_config_long(cfg, "scraper.connect_timeout_s");
     s->timeout_s = om_config_long(cfg, "media.s3_timeout_s");
+    s->list_page = om_config_long(cfg, "media.s3_list_page");
     s->curl = curl_easy_init();
     if (!s->curl) {
         free(s);
@@ -759,7 +760,8 @@ static char *query_enc(const char *v)
     return sb_detach(&sb);
 }
 
-/* ListObjectsV2, page by page (the query's parameters in canonical, sorted order). */
+/* ListObjectsV2, page by page ([media] s3_list_page keys each; the next page by the
+ * previous one's NextContinuationToken; the query's parameters in canonical, sorted order). */
 static int s3_list(void *st, const char *name_prefix, om_mstore_name_fn fn, void *ud)
 {
     s3 *s = st;
@@ -768,8 +770,9 @@ static int s3_list(void *st, const char *name_prefix, om_mstore_name_fn fn, void
     char *pq = query_enc(name_prefix);
     for (;;) {
         char *tq = token ? query_enc(token) : NULL;
-        char *q = tq ? xasprintf("continuation-token=%s&list-type=2&prefix=%s", tq, pq)
-                     : xasprintf("list-type=2&prefix=%s", pq);
+        char *q = tq ? xasprintf("continuation-token=%s&list-type=2&max-keys=%ld&prefix=%s", tq,
+                                 s->list_page, pq)
+                     : xasprintf("list-type=2&max-keys=%ld&prefix=%s", s->list_page, pq);
         free(tq);
         s3req r;
         req_init(&r, "GET", NULL, q);

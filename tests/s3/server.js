@@ -15,8 +15,17 @@
 //   - AbortMultipartUpload (DELETE ?uploadId=), which s3rver lacks: the parts are removed;
 //   - fault knobs: POST /_fault?status=503&count=N[&op=PUT][&delay_ms=D][&drop=1] answers
 //     the next N matching requests with that status (or drops the connection, or delays
-//     them); GET /_stats counts requests by operation; POST /_reset clears both.
+//     them; status=0 with delay_ms only slows them, then answers them normally: a slowed
+//     service, to kill a client mid-run; &abandon=1 with it: a request whose client went
+//     away during the delay is dropped unanswered and undone, as if the client had been
+//     killed before sending it); GET /_stats counts requests by operation; POST
+//     /_reset clears both;
+//   - POST /_age?bucket=B&key=K&hours=H (or &prefix=P: every object under it) sets the
+//     objects' LastModified H hours back (s3rver reads it from the file's mtime), for
+//     rules that go by an object's age.
 // Credentials: s3rver's default account, access key S3RVER, secret S3RVER.
+// Run it with `node --openssl-legacy-provider` (the harness does): s3rver encrypts its
+// ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in that provider.
 'use strict';
 
 const http = require('http');
@@ -152,9 +161,38 @@ async function main() {
       faults.push({
         status: Number(p.get('status') || 503), count: Number(p.get('count') || 1),
         op: p.get('op') || '', delay: Number(p.get('delay_ms') || 0), drop: p.get('drop') === '1',
+        abandon: p.get('abandon') === '1',
       });
       res.writeHead(204);
       return res.end();
+    }
+    if (rawPath === '/_age') {
+      const p = url.searchParams;
+      const bucket = p.get('bucket') || '';
+      const when = new Date(Date.now() - Number(p.get('hours') || 0) * 3600 * 1000);
+      let n = 0;
+      const age = file => { fs.utimesSync(file, when, when); n++; };
+      if (p.has('key')) {
+        const file = backend.store.getResourcePath(bucket, p.get('key'), 'object');
+        if (!fs.existsSync(file)) return s3error(res, 404, 'NoSuchKey', 'no such key');
+        age(file);
+      } else {
+        const prefix = p.get('prefix') || '';
+        const root = backend.store.getBucketPath(bucket);
+        const walk = (dir, rel) => {
+          for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, e.name);
+            if (e.isDirectory()) walk(full, rel + e.name + '/');
+            else if (e.name.endsWith('._S3rver_object')) {
+              const key = rel + e.name.slice(0, -'._S3rver_object'.length);
+              if (key.startsWith(prefix)) age(full);
+            }
+          }
+        };
+        if (fs.existsSync(root)) walk(root, '');
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify({ aged: n }));
     }
     const chunks = [];
     let size = 0, tooBig = false;
@@ -178,6 +216,10 @@ async function main() {
         fault.count--;
         count('Fault');
         if (fault.delay) await new Promise(r => setTimeout(r, fault.delay));
+        if (fault.abandon && (req.socket.destroyed || res.destroyed)) {
+          count('Abandoned');
+          return;
+        }
         if (fault.drop) return req.socket.destroy();
         if (fault.status) return s3error(res, fault.status, 'InternalError', 'injected fault');
       }
