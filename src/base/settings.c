@@ -94,6 +94,16 @@ const om_setting om_settings[] = {
          "posts the first scrape of a creator takes from its backlog"),
     LONG("scraper.interval_s", 900, 10, 30 * 86400.0, "how often creators are scraped again"),
 
+    /* re-posts (src/stages/repost.c, the fetch stage's DEDUPE step) */
+    BOOL("fetch.dedupe_audio", "true",
+         "recognise a re-post (the same audio, re-encoded or trimmed) and clip it once"),
+    DBL("fetch.fingerprint_s", 180, 15, 3600, "seconds of a source's audio fingerprinted"),
+    DBL("fetch.dedupe_ber", 0.2, 0.01, 0.45,
+        "fingerprint bit error rate below which two sources are the same audio"),
+    DBL("fetch.dedupe_shift_s", 60, 0, 600, "largest trim at a re-post's start still recognised"),
+    LONG("fetch.dedupe_candidates", 5000, 1, 10000000,
+         "newest stored fingerprints a new source is compared with"),
+
     /* rate limits per platform (requests per minute; 0 = unlimited) */
     DBL("ratelimit.youtube", 60, 0, 100000, "YouTube requests per minute"),
     DBL("ratelimit.tiktok", 20, 0, 100000, "TikTok requests per minute"),

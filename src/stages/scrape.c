@@ -18,7 +18,8 @@
  *          "fetch:<platform>:<platform_post_id>" and the scrape's parents. Nothing is
  *          downloaded here.
  *
- * "fetch" (payload {project_id, creator_id, entry}, states INIT -> FETCH -> SAVE -> DONE)
+ * "fetch" (payload {project_id, creator_id, entry}, states INIT -> FETCH -> DEDUPE -> SAVE ->
+ * DONE)
  * stores one entry; a bad entry is one failed (or dead-lettered) fetch job, never a lost run.
  *   INIT   load the creator, rebuild the entry; a post already stored (re-delivery after the
  *          commit) finishes early (DONE).
@@ -31,9 +32,14 @@
  *          The media dir low on space (below media.min_free_mb) defers the fetch: the same
  *          job again after infinity.disk_retry_s (key "fetch:P:ID:disk:BUCKET"), this one done
  *          without downloading; a download failing while space is low removes its partial.
+ *   DEDUPE the re-post check (stages/repost.h): the media's audio fingerprint compared with
+ *          the stored videos'; the same audio (another creator's re-post, re-encoded or
+ *          trimmed) is remembered for SAVE. No audio, too short, or [fetch] dedupe_audio off:
+ *          noted, and the post is a new video as before.
  *   SAVE   in ONE store transaction: insert the post; when a video with the same SHA-256
- *          already exists (the same media from another post or creator) record the post with
- *          a ledger packet pointing at that video and stop there; else move the file to
+ *          already exists (the same media from another post or creator), or DEDUPE found the
+ *          same audio, record the post with a ledger packet pointing at that video (with the
+ *          fingerprint match as evidence) and stop there; else move the file to
  *          <media_dir>/sources/<video_id>.<ext> (subtitles to <media_dir>/subs/<video_id>.
  *          <vtt|srt>), insert the video and its artifacts (source_media, subtitle), write the
  *          ledger packet (evidence: checksum, url, driver, raw-metadata hash) and emit
@@ -50,6 +56,7 @@
 #include "oversight/infinity.h"
 #include "runtime/runtime.h"
 #include "sources/sources.h"
+#include "stages/repost.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -247,15 +254,19 @@ static void saved_undo(saved *sv)
 /* A remote media store ([media] store = s3://...): the media (and subtitles) go to the bucket
  * before the transaction, under the video id the transaction will use, so the object exists
  * before the row naming it commits and no upload holds the transaction open. Media whose
- * SHA-256 a video already has is not uploaded (the transaction records a duplicate). */
-static int upload_first(scrape *sc, om_source_media *m, saved *sv)
+ * SHA-256 a video already has, or a re-post's, is not uploaded (the transaction records a
+ * duplicate). */
+static int upload_first(scrape *sc, om_source_media *m, const om_repost *rp, saved *sv)
 {
     int rc = om_mstore_open(&sv->ms, sc->ctx->cfg);
     if (rc != OM_OK || !om_mstore_is_remote(sv->ms))
         return rc;
     char *existing = NULL;
-    rc = om_store_query_value(sc->ctx->store, "SELECT video_id FROM videos WHERE checksum = ?",
-                              OM_PARAMS(OM_TEXT(m->sha256)), &existing);
+    rc = om_store_query_value(sc->ctx->store,
+                              "SELECT video_id FROM videos WHERE checksum = ? OR video_id = ?",
+                              OM_PARAMS(OM_TEXT(m->sha256),
+                                        rp->match[0] ? OM_TEXT(rp->match) : OM_NULL),
+                              &existing);
     free(existing);
     if (rc == OM_OK)
         return OM_OK;
@@ -290,10 +301,12 @@ static void upload_undo(saved *sv)
 }
 
 /* Everything of one entry inside the open transaction. *dup_out = 1 when the media was a
- * duplicate, *raced_out = 1 when another worker stored the post meanwhile. */
+ * duplicate (2: a re-post recognised by its audio), *raced_out = 1 when another worker stored
+ * the post meanwhile. */
 static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
-                       const om_media_info *info, const char *raw, const char *posted_at, saved *sv,
-                       int *dup_out, int *raced_out, char video_id_out[OM_UUID_LEN])
+                       const om_media_info *info, const om_repost *rp, const char *raw,
+                       const char *posted_at, saved *sv, int *dup_out, int *raced_out,
+                       char video_id_out[OM_UUID_LEN])
 {
     om_store *s = sc->ctx->store;
     char post_id[OM_UUID_LEN], video_id[OM_UUID_LEN], packet[OM_UUID_LEN];
@@ -335,6 +348,15 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         have = 1;
     else if (rc == OM_ENOTFOUND)
         rc = OM_OK;
+    int repost = 0;
+    if (rc == OM_OK && !have && rp->match[0]) { /* the matched video is still there */
+        rc = om_store_query_value(s, "SELECT video_id FROM videos WHERE video_id = ?",
+                                  OM_PARAMS(OM_TEXT(rp->match)), &existing);
+        if (rc == OM_OK)
+            have = repost = 1;
+        else if (rc == OM_ENOTFOUND)
+            rc = OM_OK;
+    }
     if (rc == OM_OK && !have) {
         /* the file is in place before the row that names it can be seen */
         if (sv->media_row) { /* in the bucket already */
@@ -382,14 +404,24 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
         json_t *lineage =
             json_pack("{s:s, s:s, s:o, s:s}", "post_id", post_id, "creator_id", sc->creator_id,
                       "evidence", evidence, "duplicate_of_video", existing);
-        json_t *chain = json_pack("[{s:s, s:s}]", "decision", "duplicate", "reason",
-                                  "same SHA-256 as an existing video: post recorded, no second "
-                                  "video");
+        char *why = NULL;
+        if (repost) {
+            json_object_set_new(evidence, "audio_match", om_repost_evidence(rp, sc->ctx->cfg));
+            why = xasprintf("the same audio as video %s (Chromaprint bit error rate %.3f over "
+                            "%.0f s, this post starting %+.1f s into it): a re-post, recorded "
+                            "and clipped once",
+                            existing, rp->ber, rp->overlap_s, rp->offset_s);
+        } else {
+            why = xstrdup("same SHA-256 as an existing video: post recorded, no second video");
+        }
+        json_t *chain = json_pack("[{s:s, s:s}]", "decision", repost ? "repost" : "duplicate",
+                                  "reason", why);
+        free(why);
         rc = om_job_record(sc->ctx, "posts", post_id, lineage, chain, packet);
         json_decref(lineage);
         json_decref(chain);
         free(existing);
-        *dup_out = 1;
+        *dup_out = repost ? 2 : 1;
         return rc;
     }
 
@@ -472,6 +504,8 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
             json_object_set_new(evidence, "subtitles_sha256", json_string(ssha));
         }
     }
+    if (rc == OM_OK)
+        rc = om_repost_store(s, video_id, rp);
     if (rc != OM_OK) {
         json_decref(evidence);
         return om_error_wrap(rc, "storing artifacts");
@@ -502,12 +536,14 @@ typedef struct fetch {
     char *partial; /* <media_dir>/sources/.partial/<key>: kept between attempts */
     om_source_media m;
     om_media_info info;
+    om_repost rp; /* DEDUPE's finding */
 } fetch;
 
 static void fetch_release(om_job_ctx *ctx, void *js)
 {
     (void)ctx;
     fetch *f = js;
+    om_repost_release(&f->rp);
     om_source_media_release(&f->m);
     free(f->partial);
     om_source_entry_release(&f->e);
@@ -609,11 +645,12 @@ static int fetch_save(om_job_ctx *ctx, void *js)
     saved sv = {NULL, NULL, m->media_path, m->subtitle_path, NULL, NULL, NULL, ""};
     int dup = 0, raced = 0;
     char video_id[OM_UUID_LEN] = "";
-    int rc = upload_first(sc, m, &sv);
+    int rc = upload_first(sc, m, &f->rp, &sv);
     if (rc == OM_OK)
         rc = om_store_begin(ctx->store);
     if (rc == OM_OK) {
-        rc = save_in_txn(sc, e, m, &f->info, raw, posted_at, &sv, &dup, &raced, video_id);
+        rc = save_in_txn(sc, e, m, &f->info, &f->rp, raw, posted_at, &sv, &dup, &raced,
+                         video_id);
         if (rc == OM_OK && !raced)
             rc = om_store_commit(ctx->store);
         else
@@ -629,7 +666,14 @@ static int fetch_save(om_job_ctx *ctx, void *js)
         json_object_set_new(ctx->result, "checksum", json_string(m->sha256));
         if (raced) {
             om_info(SRC, "post %s was stored by another worker meanwhile", e->platform_post_id);
+        } else if (dup == 2) {
+            json_object_set_new(ctx->result, "duplicate_of", json_string(f->rp.match));
+            json_object_set_new(ctx->result, "matched_by", json_string("audio_fingerprint"));
+            om_info(SRC, "post %s: a re-post of video %s (same audio, bit error rate %.3f); "
+                         "no second video",
+                    e->platform_post_id, f->rp.match, f->rp.ber);
         } else if (dup) {
+            json_object_set_new(ctx->result, "matched_by", json_string("checksum"));
             om_info(SRC, "post %s: same media as an existing video; no second video",
                     e->platform_post_id);
         } else {
@@ -652,6 +696,25 @@ static int fetch_save(om_job_ctx *ctx, void *js)
     om_mstore_free(sv.ms);
     free(raw);
     return rc;
+}
+
+/* DEDUPE: the media's audio fingerprint against the stored videos' (stages/repost.h). */
+static int fetch_dedupe(om_job_ctx *ctx, void *js)
+{
+    fetch *f = js;
+    int rc = om_repost_check(ctx->store, ctx->cfg, f->m.media_path, f->info.has_audio, &f->rp);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "re-post check of post %s", f->e.platform_post_id);
+    if (f->rp.skipped)
+        om_step_note(ctx, "no re-post check: %s", f->rp.skipped);
+    else if (f->rp.match[0])
+        om_step_note(ctx, "the same audio as video %s (bit error rate %.3f at %+.1f s, %zu "
+                          "compared)",
+                     f->rp.match, f->rp.ber, f->rp.offset_s, f->rp.compared);
+    else
+        om_step_note(ctx, "%.0f s fingerprinted, no match among %zu stored", f->rp.seconds,
+                     f->rp.compared);
+    return OM_OK;
 }
 
 /* INIT: the creator and the entry; a post already stored (re-delivery after the commit) is
@@ -845,6 +908,7 @@ const om_stage om_stage_scrape = {
 static const om_step fetch_steps[] = {
     {"INIT", fetch_init},
     {"FETCH", fetch_fetch},
+    {"DEDUPE", fetch_dedupe},
     {"SAVE", fetch_save},
     {NULL, NULL},
 };
