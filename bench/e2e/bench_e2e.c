@@ -20,9 +20,10 @@
  * The last line is `ours/floor = R`.
  *
  *   bench_e2e [--omniva PATH] [--minutes M] [--clips N] [--concurrency C] [--src DIR]
- *             [--keep] [--set section.key=value]...
+ *             [--subtitles [--no-naive]] [--keep] [--set section.key=value]...
  * --src keeps the generated source between runs (default /tmp/omniva-bench-e2e-src); the
- * talk is generated in 10-minute segments joined without re-encoding, so --minutes 60 works.
+ * talk is generated in 10-minute segments joined without re-encoding, so --minutes 60 works
+ * (with --subtitles too: the segments' SRT cues shifted to the joined talk's times).
  */
 #include "base/common.h"
 #include "base/config.h"
@@ -251,6 +252,57 @@ static void print_gaps(const job_span *v, size_t n, int64_t t0, int64_t t1, int 
 
 /* ---- the source ------------------------------------------------------------------------ */
 
+/* Adds SEGDIR/talk.mp4's length (the container's, as the concat demuxer joins them) to *at. */
+static int segment_seconds(const char *segdir, double *at)
+{
+    char *f = xasprintf("%s/talk.mp4", segdir);
+    const char *argv[] = {"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                          "csv=p=0", f, NULL};
+    om_proc_result r;
+    int rc = om_proc_run(&(om_proc_opts){.argv = argv, .timeout_ms = 60000}, &r);
+    if (rc == OM_OK && (r.exit_code != 0 || !r.out || atof(r.out) <= 0))
+        rc = om_error_set(OM_EIO, "ffprobe %s: %s", f, r.err ? r.err : "no duration");
+    if (rc == OM_OK)
+        *at += atof(r.out);
+    om_proc_result_release(&r);
+    free(f);
+    return rc;
+}
+
+/* Appends SEGDIR/talk.srt to the joined subtitles, its cues shifted by `at` seconds and
+ * numbered on from *cue. */
+static int join_srt(const char *segdir, double at, om_sbuf *out, int *cue)
+{
+    char *f = xasprintf("%s/talk.srt", segdir), *text = NULL;
+    int rc = om_read_file(f, 0, &text, NULL);
+    free(f);
+    if (rc != OM_OK)
+        return rc;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        int h1, m1, s1, ms1, h2, m2, s2, ms2;
+        if (sscanf(line, "%d:%d:%d,%d --> %d:%d:%d,%d", &h1, &m1, &s1, &ms1, &h2, &m2, &s2,
+                   &ms2) == 8) {
+            double t[2] = {h1 * 3600.0 + m1 * 60.0 + s1 + ms1 / 1000.0 + at,
+                           h2 * 3600.0 + m2 * 60.0 + s2 + ms2 / 1000.0 + at};
+            sb_printf(out, "%d\n", ++*cue);
+            for (int k = 0; k < 2; k++) {
+                long ms = lround(t[k] * 1000.0);
+                sb_printf(out, "%02ld:%02ld:%02ld,%03ld%s", ms / 3600000, ms / 60000 % 60,
+                          ms / 1000 % 60, ms % 1000, k ? "\n" : " --> ");
+            }
+        } else if (strspn(line, "0123456789\r") == strlen(line)) {
+            continue; /* the segment's own cue number */
+        } else {
+            sb_printf(out, "%s\n", line);
+            if (!*save || *save == '\n' || *save == '\r') /* a blank line ends the cue */
+                sb_puts(out, "\n");
+        }
+    }
+    free(text);
+    return OM_OK;
+}
+
 /* The talk in 10-minute segments (each one make_talk run, cached), joined with the concat
  * demuxer and -c copy: long sources without one hour-long encode. */
 static int make_source(const char *srcdir, double minutes, int subs, char **path_out)
@@ -262,10 +314,6 @@ static int make_source(const char *srcdir, double minutes, int subs, char **path
     char *dir = xasprintf("%s/talk-%gm%s", srcdir, minutes, subs ? "-srt" : "");
     om_mkdirs(dir, 0755);
     int nseg = (int)ceil(minutes / 10.0);
-    if (subs && nseg > 1) {
-        free(dir);
-        return om_error_set(OM_EINVAL, "--subtitles works up to 10 minutes (one segment)");
-    }
     if (nseg <= 1) {
         char *tmp = xasprintf("%s/seg", dir);
         int rc = om_demo_make_talk_sub(tmp, "talk", minutes, subs ? "srt" : NULL);
@@ -282,20 +330,31 @@ static int make_source(const char *srcdir, double minutes, int subs, char **path
         free(dir);
         return rc;
     }
-    om_sbuf list = OM_SBUF_INIT;
-    int rc = OM_OK;
+    om_sbuf list = OM_SBUF_INIT, srt = OM_SBUF_INIT;
+    int rc = OM_OK, cue = 0;
+    double at = 0; /* where this segment starts in the joined talk */
     for (int i = 0; i < nseg && rc == OM_OK; i++) {
         double m = i == nseg - 1 ? minutes - 10.0 * (nseg - 1) : 10.0;
         char *segdir = xasprintf("%s/seg%02d", dir, i);
         printf("  segment %d/%d (%.1f min)...\n", i + 1, nseg, m);
         fflush(stdout);
-        rc = om_demo_make_talk(segdir, "talk", m);
+        rc = om_demo_make_talk_sub(segdir, "talk", m, subs ? "srt" : NULL);
         sb_printf(&list, "file '%s/talk.mp4'\n", segdir);
+        if (rc == OM_OK && subs)
+            rc = join_srt(segdir, at, &srt, &cue);
+        if (rc == OM_OK)
+            rc = segment_seconds(segdir, &at);
         free(segdir);
     }
     char *lf = xasprintf("%s/segments.txt", dir), *tmp = xasprintf("%s/joined.mp4", dir);
     if (rc == OM_OK)
         rc = om_write_file_atomic(lf, list.buf, list.len);
+    if (rc == OM_OK && subs) {
+        char *jsrt = xasprintf("%s/talk.srt", dir);
+        rc = om_write_file_atomic(jsrt, srt.buf, srt.len);
+        free(jsrt);
+    }
+    sb_release(&srt);
     const char *cat[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat",
                          "-safe", "0", "-i", lf, "-c", "copy", "-movflags", "+faststart", tmp,
                          NULL};
@@ -314,7 +373,7 @@ int main(int argc, char **argv)
 {
     const char *bin = "./omniva", *srcdir = "/tmp/omniva-bench-e2e-src";
     double minutes = 10;
-    int keep = 0, nclips = 0, conc = 2, subs = 0;
+    int keep = 0, nclips = 0, conc = 2, subs = 0, naive = 1;
     const char *sets[16];
     int nsets = 0;
     for (int i = 1; i < argc; i++) {
@@ -334,14 +393,21 @@ int main(int argc, char **argv)
             keep = 1;
         else if (!strcmp(argv[i], "--subtitles"))
             subs = 1;
+        else if (!strcmp(argv[i], "--no-naive")) /* no transcription of all: with --subtitles */
+            naive = 0;
         else {
             fprintf(stderr, "usage: bench_e2e [--omniva PATH] [--minutes M] [--clips N] "
-                            "[--concurrency C] [--src DIR] [--subtitles] [--keep] [--set k=v]...\n");
+                            "[--concurrency C] [--src DIR] [--subtitles [--no-naive]] "
+                            "[--keep] [--set k=v]...\n");
             return 2;
         }
     }
     if (nclips <= 0)
         nclips = minutes >= 30 ? 10 : 5;
+    if (!naive && !subs) {
+        fprintf(stderr, "bench_e2e: --no-naive needs --subtitles (the floor needs a transcript)\n");
+        return 2;
+    }
     if (conc < 1)
         conc = 1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -458,7 +524,7 @@ int main(int argc, char **argv)
     om_transcript tr = OM_TRANSCRIPT_INIT;
     s0 = ru_cpu(RUSAGE_SELF);
     m0 = om_mono_ms();
-    if (om_asr_transcribe(&tr, cfg, pcm.samples, pcm.n, &req) != OM_OK) {
+    if (naive && om_asr_transcribe(&tr, cfg, pcm.samples, pcm.n, &req) != OM_OK) {
         fprintf(stderr, "bench_e2e: transcribe: %s\n", om_error_msg());
         return 1;
     }
@@ -526,15 +592,17 @@ int main(int argc, char **argv)
            ours_cpu, engine ? engine : "?");
     printf("  floor parts, bare:            wall s    cpu s\n");
     printf("    decode (%.0f s of audio)    %8.1f %8.1f\n", audio_s, dec_wall, dec_cpu);
-    printf("    transcribe all (%zu words) %8.1f %8.1f   (asr.jobs %ld)\n", nwords, asr_wall,
-           asr_cpu, om_config_long(cfg, "asr.jobs"));
+    if (naive)
+        printf("    transcribe all (%zu words) %8.1f %8.1f   (asr.jobs %ld)\n", nwords, asr_wall,
+               asr_cpu, om_config_long(cfg, "asr.jobs"));
     if (subs)
         printf("    read the subtitles         %8.3f %8.3f   (replaces the transcription)\n",
                sub_wall, sub_cpu);
     printf("    %d renders, one run each   %8.1f %8.1f   (peak ffmpeg %ld MiB)\n", nren, ren_wall,
            ren_cpu, (ren_rss + 1023) / 1024);
-    printf("    naive floor                %8.1f %8.1f   (decode + transcribe all + renders)\n",
-           naive_floor, dec_cpu + asr_cpu + ren_cpu);
+    if (naive)
+        printf("    naive floor                %8.1f %8.1f   (decode + transcribe all + renders)\n",
+               naive_floor, dec_cpu + asr_cpu + ren_cpu);
     printf("    floor                      %8.1f %8.1f   (our method's parts; bench peak RSS "
            "%ld MiB)\n",
            floor, subs ? dec_cpu + sub_cpu + ren_cpu : dec_cpu + asr_cpu + ren_cpu,
@@ -547,7 +615,10 @@ int main(int argc, char **argv)
     om_store_free(s);
     om_config_free(cfg);
     json_decref(bj);
-    printf("ours/naive-floor = %.3f\n", wall / naive_floor);
+    printf("source-hours per hour = %.2f (%.0f s of source in %.1f s, %d cores)\n",
+           audio_s / wall, audio_s, wall, (int)cores);
+    if (naive)
+        printf("ours/naive-floor = %.3f\n", wall / naive_floor);
     printf("ours/floor = %.3f\n", wall / floor);
     if (!keep)
         om_rmtree(tmpl);

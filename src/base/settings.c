@@ -101,6 +101,7 @@ const om_setting om_settings[] = {
     DBL("fetch.dedupe_ber", 0.2, 0.01, 0.45,
         "fingerprint bit error rate below which two sources are the same audio"),
     DBL("fetch.dedupe_shift_s", 60, 0, 600, "largest trim at a re-post's start still recognised"),
+    DBL("fetch.dedupe_min_s", 10, 3, 600, "shortest audio the re-post check is made on"),
     LONG("fetch.dedupe_candidates", 5000, 1, 10000000,
          "newest stored fingerprints a new source is compared with"),
 

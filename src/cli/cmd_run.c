@@ -246,6 +246,7 @@ static int run_with_view(run_view *v, const om_worker_opts *opts)
     if (pid < 0)
         return om_error_set(OM_ERROR, "fork: %s", strerror(errno));
     if (pid == 0) {
+        om_worker_arm_signals();
         int rc = om_worker_run(v->cfg, opts);
         if (rc)
             om_err("run", "pipeline failed: %s", om_error_msg());
@@ -406,8 +407,18 @@ int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
         .once = once,
         .home = om_config_home(ws->cfg),
     };
-    pid_t dash = dashboard && !once ? start_dashboard(c, ws->cfg) : -1;
     int view = !c->quiet && isatty(STDOUT_FILENO);
+    struct sigaction sa, old_int, old_term;
+    if (view) { /* a signal while the dashboard starts is the view's to pass on */
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_interrupt;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    } else {
+        om_worker_arm_signals();
+    }
+    pid_t dash = dashboard && !once ? start_dashboard(c, ws->cfg) : -1;
     if (view && om_log_file()) {
         v.log = fopen(om_log_file(), "r");
         if (v.log)
@@ -415,6 +426,10 @@ int cli_run_pipeline(cli_ctx *c, cli_ws *ws, int once, int now, int concurrency,
     }
     rc = view ? run_with_view(&v, &opts) : om_worker_run(ws->cfg, &opts);
     stop_dashboard(dash);
+    if (view) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     if (v.log)
         fclose(v.log);
     print_summary(&v, once);

@@ -174,4 +174,9 @@ typedef struct om_worker_opts {
 /* Runs workers until SIGTERM/SIGINT (drain) or, with once, until idle. */
 int om_worker_run(const om_config *cfg, const om_worker_opts *opts);
 
+/* Installs om_worker_run's SIGTERM/SIGINT handlers now, for a caller with work to do before
+ * it (starting the dashboard): a signal caught in between makes the run drain at once
+ * instead of killing the process. */
+void om_worker_arm_signals(void);
+
 #endif

@@ -70,6 +70,7 @@ typedef struct rt_worker {
 static volatile sig_atomic_t g_stop;     /* drain requested */
 static volatile sig_atomic_t g_kill_now; /* second signal: stop in-flight work now */
 static volatile int g_child_cancel;      /* job process: SIGTERM asks the stage to stop */
+static int g_armed;                      /* om_worker_arm_signals ran: keep what it caught */
 
 static void on_stop(int sig)
 {
@@ -92,6 +93,14 @@ static void set_handler(int sig, void (*fn)(int))
     sa.sa_handler = fn;
     sigemptyset(&sa.sa_mask);
     sigaction(sig, &sa, NULL); /* no SA_RESTART: sleeps and polls wake up */
+}
+
+void om_worker_arm_signals(void)
+{
+    g_stop = g_kill_now = 0;
+    set_handler(SIGTERM, on_stop);
+    set_handler(SIGINT, on_stop);
+    g_armed = 1;
 }
 
 static void sleep_interruptible(int64_t ms)
@@ -1096,14 +1105,14 @@ static void reclaim_dead_leases(const om_config *cfg)
 int om_worker_run(const om_config *cfg, const om_worker_opts *opts)
 {
     OM_ASSERT(cfg && opts);
-    g_stop = g_kill_now = 0;
+    if (!g_armed)
+        om_worker_arm_signals();
+    g_armed = 0; /* the next run starts afresh */
     reclaim_dead_leases(cfg);
     int n = opts->concurrency > 0 ? opts->concurrency : 1;
     if (n == 1)
         return worker_process(cfg, opts, 0);
 
-    set_handler(SIGTERM, on_stop);
-    set_handler(SIGINT, on_stop);
     signal(SIGPIPE, SIG_IGN);
     pid_t self = getpid();
     slot *slots = xcalloc((size_t)n, sizeof(*slots));

@@ -25,6 +25,25 @@ static double liveliness(const om_fingerprint *fp, size_t from, size_t to)
     return n ? (double)live / (double)n : 0;
 }
 
+/* The share of 5-second windows of the overlap (b[j] against a[j + off], j in [j0, j1)) whose
+ * own bit error rate is below the threshold: a shared intro or jingle over otherwise
+ * different talks lowers the average but leaves most windows unmatched. */
+static double windows_matched(const om_fingerprint *a, const om_fingerprint *b, long off,
+                              long j0, long j1, double threshold)
+{
+    long w = lround(5.0 / b->item_s), nwin = 0, good = 0;
+    if (w < 1)
+        w = 1;
+    for (long s = j0; s < j1; s += w, nwin++) {
+        long e = s + w < j1 ? s + w : j1;
+        uint64_t bits = 0;
+        for (long j = s; j < e; j++)
+            bits += (uint64_t)__builtin_popcount(a->items[j + off] ^ b->items[j]);
+        good += (double)bits / (32.0 * (double)(e - s)) < threshold;
+    }
+    return nwin ? (double)good / (double)nwin : 0;
+}
+
 int om_repost_check(om_store *s, const om_config *cfg, const char *path, int has_audio,
                     om_repost *out)
 {
@@ -45,16 +64,19 @@ int om_repost_check(om_store *s, const om_config *cfg, const char *path, int has
         om_error_clear();
         return OM_OK;
     }
-    out->hex = om_fingerprint_to_hex(&fp);
     out->item_s = fp.item_s;
     out->seconds = (double)fp.n * fp.item_s;
-    if (liveliness(&fp, 0, fp.n) < 0.3) { /* silence, a tone: nothing to recognise it by */
-        out->skipped = xstrdup("audio too uniform to recognise (silence or a steady tone)");
-        free(out->hex);
-        out->hex = NULL;
+    const char *why_not = NULL;
+    if (out->seconds < om_config_double(cfg, "fetch.dedupe_min_s"))
+        why_not = "audio shorter than fetch.dedupe_min_s: too little to tell a re-post by";
+    else if (liveliness(&fp, 0, fp.n) < 0.3) /* silence, a tone: nothing to recognise it by */
+        why_not = "audio too uniform to recognise (silence or a steady tone)";
+    if (why_not) {
+        out->skipped = xstrdup(why_not);
         om_fingerprint_release(&fp);
         return OM_OK;
     }
+    out->hex = om_fingerprint_to_hex(&fp);
 
     om_rows *r = NULL;
     rc = om_store_query(s,
@@ -100,7 +122,8 @@ int om_repost_check(om_store *s, const om_config *cfg, const char *path, int has
             long j0 = off < 0 ? -off : 0, j1 = (long)fp.n;
             if ((long)old.n - off < j1)
                 j1 = (long)old.n - off;
-            if (liveliness(&fp, (size_t)j0, (size_t)j1) >= 0.3) {
+            if (liveliness(&fp, (size_t)j0, (size_t)j1) >= 0.3 &&
+                windows_matched(&old, &fp, off, j0, j1, threshold) >= 0.8) {
                 out->ber = ber;
                 out->offset_s = (double)off * fp.item_s;
                 out->overlap_s = (double)(j1 - j0) * fp.item_s;

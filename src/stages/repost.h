@@ -8,7 +8,14 @@
  * Settings: fetch.dedupe_audio (on/off), fetch.fingerprint_s (seconds fingerprinted from the
  * start), fetch.dedupe_ber (bit error rate below which two are the same audio),
  * fetch.dedupe_shift_s (largest trim at either end that is still recognised),
- * fetch.dedupe_candidates (newest stored fingerprints compared).
+ * fetch.dedupe_candidates (newest stored fingerprints compared), fetch.dedupe_min_s (shorter
+ * audio is not checked, nor stored: too little evidence).
+ *
+ * Same audio means: at the best offset the overlap covers at least 10 s and half of the
+ * shorter fingerprint, its bit error rate is below fetch.dedupe_ber, and so is that of at
+ * least 80% of its 5-second windows (a shared intro or jingle is not a re-post). A known
+ * limit: different videos over one and the same soundtrack (a platform's trending sound)
+ * are taken for re-posts; turn fetch.dedupe_audio off where creators post such videos.
  *
  * Ownership: om_repost's strings are its own; om_repost_release frees them (safe on a zeroed
  * struct). Errors: the om_error convention (base/error.h). */

@@ -15,6 +15,18 @@
 #include "base/fsutil.h"
 #include "base/proc.h"
 
+/* Two unrelated talks for espeak-ng (the re-post tests: one is re-posted, the other not). */
+#define FX_TALK_COFFEE                                                                          \
+    "Today we talk about coffee. The grind decides almost everything: too fine and the cup "    \
+    "is bitter, too coarse and it tastes like water. Weigh your beans, heat the water to "      \
+    "ninety four degrees, and pour slowly in circles. Wait four minutes, then press. That is "  \
+    "the whole secret, and it costs nothing. Try it tomorrow morning and tell me."
+#define FX_TALK_MONEY                                                                           \
+    "Saving money is a habit, not a talent. Every month, before you pay anything else, move "   \
+    "one tenth of your income into an account you never touch. After a year the numbers "      \
+    "surprise you. Compound interest does the rest while you sleep, and you never have to "     \
+    "think about it again. Start with a small amount this week."
+
 /* mkdtemp under /tmp; caller frees (and om_rmtree's). */
 static inline char *fx_tmpdir(const char *tag)
 {

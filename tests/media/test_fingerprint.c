@@ -29,16 +29,8 @@ static void talk(const char *name, const char *text)
     free(out);
 }
 
-static const char *A =
-    "Today we talk about coffee. The grind decides almost everything: too fine and the cup "
-    "is bitter, too coarse and it tastes like water. Weigh your beans, heat the water to "
-    "ninety four degrees, and pour slowly in circles. Wait four minutes, then press. That is "
-    "the whole secret, and it costs nothing. Try it tomorrow morning and tell me.";
-static const char *B =
-    "Saving money is a habit, not a talent. Every month, before you pay anything else, move "
-    "one tenth of your income into an account you never touch. After a year the numbers "
-    "surprise you. Compound interest does the rest while you sleep, and you never have to "
-    "think about it again. Start with a small amount this week.";
+static const char *A = FX_TALK_COFFEE;
+static const char *B = FX_TALK_MONEY;
 
 static void test_repost_matches_unrelated_does_not(void **state)
 {

@@ -5,13 +5,14 @@
  * Matroska: different bytes, so no SHA-256 match) and an unrelated talk. The re-post becomes
  * a post pointing at A's video, with a "repost" ledger packet carrying the fingerprint match,
  * no second video, no analyze job and no file kept; the unrelated talk is a new video. Two
- * sources of near silence are not taken for each other; with fetch.dedupe_audio off the same
- * re-post is a video of its own.
+ * sources of near silence are not taken for each other, nor a talk that opens with the same
+ * 14 s as A's; with fetch.dedupe_audio off the same re-post is a video of its own.
  */
 #include "fixture.h"
 
 #include "base/fsutil.h"
 #include "stages/projects.h"
+#include "media_fixture.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -19,16 +20,13 @@
 
 extern const om_stage om_stage_scrape, om_stage_fetch;
 
-static const char *A =
-    "Today we talk about coffee. The grind decides almost everything: too fine and the cup "
-    "is bitter, too coarse and it tastes like water. Weigh your beans, heat the water to "
-    "ninety four degrees, and pour slowly in circles. Wait four minutes, then press. That is "
-    "the whole secret, and it costs nothing. Try it tomorrow morning and tell me.";
-static const char *B =
-    "Saving money is a habit, not a talent. Every month, before you pay anything else, move "
-    "one tenth of your income into an account you never touch. After a year the numbers "
-    "surprise you. Compound interest does the rest while you sleep, and you never have to "
-    "think about it again. Start with a small amount this week.";
+static const char *A = FX_TALK_COFFEE;
+static const char *B = FX_TALK_MONEY;
+static const char *C = /* never posted on its own */
+    "Our garden starts in March. We sow tomatoes indoors on the windowsill, then move the "
+    "seedlings to the greenhouse when the nights stay above ten degrees. Water in the morning, "
+    "never at noon. Pinch out the side shoots every week, and feed them once the first "
+    "flowers open. By July the vines need strong stakes and a lot of patience.";
 
 static char *gen; /* generated media, outside the creators' folders */
 
@@ -256,6 +254,27 @@ static void test_repost_is_clipped_once(void **state)
     assert_int_equal(o.new_videos, 2);
     assert_int_equal(o.reposts, 0);
 
+    /* the first 14 s of A's talk, then a talk never seen (C): the same opening (an intro, a
+     * jingle), another talk. Whether the average over the overlap is below the threshold or
+     * not, most of its windows are not. */
+    char *wc = xasprintf("%s/c.wav", gen);
+    speech(wc, C);
+    char *wi = xasprintf("%s/intro.wav", gen), *vi = xasprintf("%s/same-intro.mp4", gen);
+    assert_int_equal(fx_run_tool((const char *const[]){
+                         "ffmpeg", "-v", "error", "-y", "-i", wa, "-i", wc, "-filter_complex",
+                         "[0:a]atrim=0:14,asetpts=N/SR/TB[x];[x][1:a]concat=n=2:v=0:a=1", wi,
+                         NULL}),
+                     0);
+    video(wi, 0, "yellow", "aac", vi);
+    char ce[OM_UUID_LEN];
+    folder_creator("creator-e", (const char *const[]){vi, NULL}, ce);
+    o = scrape_and_fetch(ce);
+    assert_int_equal(o.new_videos, 1);
+    assert_int_equal(o.reposts, 0);
+    free(wi);
+    free(vi);
+    free(wc);
+
     /* the check turned off: the same re-post from a fourth creator is a video of its own */
     om_config_set(FX.cfg, "fetch", "dedupe_audio", "false");
     char cd[OM_UUID_LEN];
@@ -264,7 +283,7 @@ static void test_repost_is_clipped_once(void **state)
     assert_int_equal(o.new_videos, 1);
     assert_int_equal(o.reposts, 0);
     om_config_set(FX.cfg, "fetch", "dedupe_audio", "true");
-    assert_int_equal(count("SELECT COUNT(*) FROM videos", NULL), 5);
+    assert_int_equal(count("SELECT COUNT(*) FROM videos", NULL), 6);
 
     free(s1);
     free(s2);
