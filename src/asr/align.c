@@ -12,13 +12,17 @@
  * letter-to-sound fallback), keeps its interpolated times; what happened to every cue is
  * recorded in engine.params.alignment.
  *
- * One decoder for the whole transcript (loading the dictionary is the costly part); the
- * grammar is replaced per cue.
+ * Cues are independent (each writes only its own words' times), so opts->jobs threads take
+ * the next cue from a shared counter, each with a decoder of its own (loading the dictionary
+ * is the costly part: one per thread, the grammar replaced per cue). The records are put
+ * back in cue order; the result does not depend on the number of threads.
  */
 #include "base/common.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
@@ -35,6 +39,7 @@ void om_align_opts_default(om_align_opts *o)
     o->model_dir = NULL;
     o->margin_s = 0.4;
     o->cancel = NULL;
+    o->jobs = 0;
 }
 
 /* Lower case, outer punctuation stripped (inner apostrophes and hyphens kept as the
@@ -231,6 +236,116 @@ out:
     return ps;
 }
 
+/* One cue: its words' times in t when it aligns; its record for per_cue in *rec (NULL for a
+ * cue without words). Touches only the cue's own words. */
+static void align_one(ps_decoder_t *ps, om_transcript *t, const int16_t *pcm, size_t n,
+                      const om_align_opts *o, const cue *cues, size_t nc, size_t ci,
+                      om_align_stats *st, json_t **rec_out)
+{
+    const cue *c = &cues[ci];
+    *rec_out = NULL;
+    if (!c->count)
+        return;
+    st->cues++;
+    /* the grammar: the cue's words that have a spoken form */
+    char **forms = xcalloc(c->count, sizeof(char *));
+    size_t *idx = xcalloc(c->count, sizeof(size_t));
+    size_t nf = 0;
+    const char *why = NULL;
+    for (size_t k = 0; k < c->count; k++) {
+        char f[256];
+        dict_form(t->words[c->first + k].w, f, sizeof(f));
+        if (!*f)
+            continue;
+        if (!pronounceable(ps, f)) {
+            why = "a word has no pronunciation";
+            break;
+        }
+        forms[nf] = xstrdup(f);
+        idx[nf++] = c->first + k;
+    }
+    /* widen into the pauses: up to margin_s, at most half-way to the neighbouring cue */
+    double prev_end = ci > 0 ? cues[ci - 1].end : 0;
+    double next_start = ci + 1 < nc ? cues[ci + 1].start : (double)n / SAMPLE_RATE;
+    double w0 = c->start - fmin(o->margin_s, fmax(0.0, (c->start - prev_end) / 2));
+    double w1 = c->end + fmin(o->margin_s, fmax(0.0, (next_start - c->end) / 2));
+    if (ci > 0 && c->start < prev_end) /* overlapping cues: keep to the cue itself */
+        w0 = c->start;
+    double *s = xcalloc(nf + 1, sizeof(double)), *e = xcalloc(nf + 1, sizeof(double));
+    if (!why && nf == 0)
+        why = "no spoken words";
+    int ok = !why && align_cue(ps, pcm, n, w0, w1, forms, nf, s, e, &why) == 0;
+    if (ok) {
+        for (size_t k = 0; k < nf; k++) {
+            t->words[idx[k]].start = s[k];
+            t->words[idx[k]].end = e[k];
+        }
+        /* words without a spoken form ("—", "♪") sit between their neighbours */
+        for (size_t k = 0; k < c->count; k++) {
+            size_t wi = c->first + k;
+            int aligned = 0;
+            for (size_t m = 0; m < nf && !aligned; m++)
+                aligned = idx[m] == wi;
+            if (aligned)
+                continue;
+            double at = wi > c->first ? t->words[wi - 1].end : w0;
+            t->words[wi].start = t->words[wi].end = at;
+        }
+        st->aligned++;
+        st->words_aligned += nf;
+    } else {
+        st->words_interpolated += c->count;
+    }
+    json_t *rec = json_pack("{s:f, s:f, s:I, s:s}", "start", round(c->start * 1000) / 1000, "end",
+                            round(c->end * 1000) / 1000, "words", (json_int_t)c->count, "method",
+                            ok ? "aligned" : "interpolated");
+    if (!ok)
+        json_object_set_new(rec, "reason", json_string(why));
+    *rec_out = rec;
+    for (size_t k = 0; k < nf; k++)
+        free(forms[k]);
+    free(forms);
+    free(idx);
+    free(s);
+    free(e);
+}
+
+/* What the threads share: the next cue to take, under mu. */
+typedef struct align_run {
+    om_transcript *t;
+    const int16_t *pcm;
+    size_t n;
+    const om_align_opts *o;
+    const cue *cues;
+    size_t nc, next;
+    json_t **recs; /* per cue, in cue order */
+    int cancelled;
+    pthread_mutex_t mu;
+} align_run;
+
+typedef struct align_thread {
+    align_run *run;
+    ps_decoder_t *ps;
+    om_align_stats st;
+    pthread_t th;
+} align_thread;
+
+static void *align_worker(void *arg)
+{
+    align_thread *w = arg;
+    align_run *r = w->run;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        if (r->next < r->nc && r->o->cancel && *r->o->cancel)
+            r->cancelled = 1;
+        size_t ci = r->cancelled ? r->nc : r->next++;
+        pthread_mutex_unlock(&r->mu);
+        if (ci >= r->nc)
+            return NULL;
+        align_one(w->ps, r->t, r->pcm, r->n, r->o, r->cues, r->nc, ci, &w->st, &r->recs[ci]);
+    }
+}
+
 int om_asr_align(om_transcript *t, const int16_t *pcm, size_t n, const om_align_opts *opts,
                  om_align_stats *stats_out)
 {
@@ -245,93 +360,64 @@ int om_asr_align(om_transcript *t, const int16_t *pcm, size_t n, const om_align_
         *stats_out = st;
     if (!t->n)
         return OM_OK;
-    char *msg = NULL;
-    ps_decoder_t *ps = decoder_new(o.model_dir ? o.model_dir : OM_ASR_SPHINX_MODEL_DIR, &msg);
-    if (!ps) {
-        int rc = om_error_set(OM_ENOTFOUND, "forced alignment: %s", msg);
-        free(msg);
-        return rc;
-    }
     cue *cues;
     size_t nc = make_cues(t, &cues);
-    json_t *per = json_array();
-    int rc = OM_OK;
-    for (size_t ci = 0; ci < nc; ci++) {
-        if (o.cancel && *o.cancel) {
-            rc = om_error_set(OM_ETIMEOUT, "forced alignment cancelled");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t jobs = o.jobs > 0 ? (size_t)o.jobs : (cpus > 0 ? (size_t)cpus : 1);
+    if (jobs > nc / 4) /* a decoder per thread costs its load: worth it for a few cues each */
+        jobs = nc / 4 ? nc / 4 : 1;
+    if (jobs > 64)
+        jobs = 64;
+    /* the decoders, one after another here (pocketsphinx's logging set-up is global) */
+    align_thread *w = xcalloc(jobs, sizeof(*w));
+    size_t nw = 0;
+    char *msg = NULL;
+    while (nw < jobs) {
+        w[nw].ps = decoder_new(o.model_dir ? o.model_dir : OM_ASR_SPHINX_MODEL_DIR, &msg);
+        if (!w[nw].ps)
             break;
-        }
-        cue *c = &cues[ci];
-        if (!c->count)
-            continue;
-        st.cues++;
-        /* the grammar: the cue's words that have a spoken form */
-        char **forms = xcalloc(c->count, sizeof(char *));
-        size_t *idx = xcalloc(c->count, sizeof(size_t));
-        size_t nf = 0;
-        const char *why = NULL;
-        for (size_t k = 0; k < c->count; k++) {
-            char f[256];
-            dict_form(t->words[c->first + k].w, f, sizeof(f));
-            if (!*f)
-                continue;
-            if (!pronounceable(ps, f)) {
-                why = "a word has no pronunciation";
-                break;
-            }
-            forms[nf] = xstrdup(f);
-            idx[nf++] = c->first + k;
-        }
-        /* widen into the pauses: up to margin_s, at most half-way to the neighbouring cue */
-        double prev_end = ci > 0 ? cues[ci - 1].end : 0;
-        double next_start = ci + 1 < nc ? cues[ci + 1].start : (double)n / SAMPLE_RATE;
-        double w0 = c->start - fmin(o.margin_s, fmax(0.0, (c->start - prev_end) / 2));
-        double w1 = c->end + fmin(o.margin_s, fmax(0.0, (next_start - c->end) / 2));
-        if (ci > 0 && c->start < prev_end) /* overlapping cues: keep to the cue itself */
-            w0 = c->start;
-        double *s = xcalloc(nf + 1, sizeof(double)), *e = xcalloc(nf + 1, sizeof(double));
-        if (!why && nf == 0)
-            why = "no spoken words";
-        int ok = !why && align_cue(ps, pcm, n, w0, w1, forms, nf, s, e, &why) == 0;
-        if (ok) {
-            for (size_t k = 0; k < nf; k++) {
-                t->words[idx[k]].start = s[k];
-                t->words[idx[k]].end = e[k];
-            }
-            /* words without a spoken form ("—", "♪") sit between their neighbours */
-            for (size_t k = 0; k < c->count; k++) {
-                size_t wi = c->first + k;
-                int aligned = 0;
-                for (size_t m = 0; m < nf && !aligned; m++)
-                    aligned = idx[m] == wi;
-                if (aligned)
-                    continue;
-                double at = wi > c->first ? t->words[wi - 1].end : w0;
-                t->words[wi].start = t->words[wi].end = at;
-            }
-            st.aligned++;
-            st.words_aligned += nf;
-        } else {
-            st.words_interpolated += c->count;
-        }
-        json_t *rec = json_pack("{s:f, s:f, s:I, s:s}", "start", round(c->start * 1000) / 1000,
-                                "end", round(c->end * 1000) / 1000, "words",
-                                (json_int_t)c->count, "method", ok ? "aligned" : "interpolated");
-        if (!ok)
-            json_object_set_new(rec, "reason", json_string(why));
-        json_array_append_new(per, rec);
-        for (size_t k = 0; k < nf; k++)
-            free(forms[k]);
-        free(forms);
-        free(idx);
-        free(s);
-        free(e);
+        nw++;
     }
-    ps_free(ps);
-    free(cues);
-    if (rc < 0) {
-        json_decref(per);
+    if (!nw) {
+        int rc = om_error_set(OM_ENOTFOUND, "forced alignment: %s", msg);
+        free(msg);
+        free(w);
+        free(cues);
         return rc;
+    }
+    free(msg); /* fewer threads than asked: the ones made do the work */
+    align_run run = {.t = t, .pcm = pcm, .n = n, .o = &o, .cues = cues, .nc = nc,
+                     .recs = xcalloc(nc + 1, sizeof(json_t *))};
+    pthread_mutex_init(&run.mu, NULL);
+    size_t started = 1;
+    for (size_t i = 0; i < nw; i++)
+        w[i].run = &run;
+    for (size_t i = 1; i < nw; i++) {
+        if (pthread_create(&w[i].th, NULL, align_worker, &w[i]) != 0)
+            break;
+        started++;
+    }
+    align_worker(&w[0]); /* the calling thread works too */
+    for (size_t i = 1; i < started; i++)
+        pthread_join(w[i].th, NULL);
+    pthread_mutex_destroy(&run.mu);
+    json_t *per = json_array();
+    for (size_t i = 0; i < nw; i++) {
+        st.cues += w[i].st.cues;
+        st.aligned += w[i].st.aligned;
+        st.words_aligned += w[i].st.words_aligned;
+        st.words_interpolated += w[i].st.words_interpolated;
+        ps_free(w[i].ps);
+    }
+    for (size_t ci = 0; ci < nc; ci++)
+        if (run.recs[ci])
+            json_array_append_new(per, run.recs[ci]);
+    free(run.recs);
+    free(w);
+    free(cues);
+    if (run.cancelled) {
+        json_decref(per);
+        return om_error_set(OM_ETIMEOUT, "forced alignment cancelled");
     }
     st.interpolated = st.cues - st.aligned;
     /* words stay ordered by start (the aligned times moved within their cues) */

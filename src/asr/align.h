@@ -13,8 +13,8 @@
  *
  * Errors: model files missing -> OM_ENOTFOUND (the transcript is untouched); cancelled ->
  * OM_ETIMEOUT (times of the cues done so far are aligned, no record). A cue that fails is not
- * an error. Not thread-safe with respect to pocketsphinx's global logging set-up (like
- * sphinx.c); distinct transcripts may be aligned from distinct threads.
+ * an error. Runs opts->jobs threads itself; not thread-safe with respect to pocketsphinx's
+ * global logging set-up (like sphinx.c): one om_asr_align at a time per process.
  */
 #ifndef OMNIVA_ASR_ALIGN_H
 #define OMNIVA_ASR_ALIGN_H
@@ -26,6 +26,7 @@ typedef struct om_align_opts {
     double margin_s;       /* audio taken beyond a cue, at most half-way to its neighbour;
                               default 0.4 */
     volatile int *cancel;  /* optional: non-zero stops between cues */
+    int jobs;              /* threads, a decoder each; 0: online CPUs (fewer for few cues) */
 } om_align_opts;
 
 typedef struct om_align_stats {

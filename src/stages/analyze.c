@@ -135,6 +135,7 @@ static void align_subtitles(analyze *a)
     o.margin_s = om_config_double(a->ctx->cfg, "asr.align_margin_s");
     o.model_dir = om_config_str(a->ctx->cfg, "asr.model_dir");
     o.cancel = a->ctx->cancel;
+    o.jobs = (int)om_config_long(a->ctx->cfg, "asr.jobs");
     om_align_stats st;
     int rc = om_asr_align(&a->t, a->pcm.samples, a->pcm.n, &o, &st);
     if (rc == OM_OK)

@@ -4,7 +4,8 @@
  * The platform-style SRT (one cue per phrase) is parsed twice: once as today (word times
  * interpolated inside each cue), once aligned; alignment's mean absolute word-start error
  * must be well under interpolation's. Also: a cue that cannot be aligned keeps its times and
- * says why; a missing model is a clear error that leaves the transcript alone.
+ * says why; threads give exactly what one gives; a missing model is a clear error that
+ * leaves the transcript alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,6 +122,46 @@ static void test_unalignable_cue_keeps_times(void **state)
     util_talk_free(&talk);
 }
 
+/* Threads take cues from a shared counter: three of them give exactly what one gives (word
+ * times, the per-cue record in cue order). */
+static void test_threads_give_the_same_times(void **state)
+{
+    (void)state;
+    if (!have_tools())
+        skip();
+    util_talk talk;
+    assert_int_equal(util_talk_make(&talk, k_text, 3, 777), 0);
+    om_transcript one = OM_TRANSCRIPT_INIT, three = OM_TRANSCRIPT_INIT;
+    assert_int_equal(om_subtitles_parse(&one, talk.srt, strlen(talk.srt), "talk.srt"), OM_OK);
+    assert_int_equal(om_subtitles_parse(&three, talk.srt, strlen(talk.srt), "talk.srt"), OM_OK);
+    om_align_opts o;
+    om_align_opts_default(&o);
+    om_align_stats s1, s3;
+    o.jobs = 1;
+    assert_int_equal(om_asr_align(&one, talk.pcm, talk.n, &o, &s1), OM_OK);
+    o.jobs = 3;
+    assert_int_equal(om_asr_align(&three, talk.pcm, talk.n, &o, &s3), OM_OK);
+    assert_true(s1.cues >= 12); /* enough cues for three threads (a decoder per 4 cues) */
+    assert_int_equal(s1.cues, s3.cues);
+    assert_int_equal(s1.aligned, s3.aligned);
+    assert_int_equal(s1.words_aligned, s3.words_aligned);
+    assert_true(s1.aligned >= s1.cues - 1);
+    assert_int_equal(one.n, three.n);
+    for (size_t i = 0; i < one.n; i++) {
+        assert_string_equal(one.words[i].w, three.words[i].w);
+        assert_true(one.words[i].start == three.words[i].start);
+        assert_true(one.words[i].end == three.words[i].end);
+    }
+    json_t *p1 = json_object_get(json_object_get(one.engine, "params"), "alignment");
+    json_t *p3 = json_object_get(json_object_get(three.engine, "params"), "alignment");
+    assert_true(json_equal(p1, p3));
+    fprintf(stderr, "  %zu cues aligned alike by 1 and 3 threads (start error %.0f ms)\n",
+            s1.cues, start_error(&three, &talk) * 1000);
+    om_transcript_release(&one);
+    om_transcript_release(&three);
+    util_talk_free(&talk);
+}
+
 static void test_missing_model(void **state)
 {
     (void)state;
@@ -143,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alignment_beats_interpolation),
         cmocka_unit_test(test_unalignable_cue_keeps_times),
+        cmocka_unit_test(test_threads_give_the_same_times),
         cmocka_unit_test(test_missing_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
