@@ -633,7 +633,7 @@ int cmd_demo(cli_ctx *c, cli_args *a)
 {
     char *dir = a->npos ? realpath(a->pos[0], NULL) : NULL;
     if (!dir) {
-        const char *d = a->npos ? a->pos[0] : "demo-workspace";
+        const char *d = a->npos ? a->pos[0] : c->home ? c->home : "demo-workspace";
         if (om_mkdirs(d, 0755))
             return cli_error_om("cannot create %s", d);
         dir = realpath(d, NULL);

@@ -275,9 +275,10 @@ static const cli_cmd root_cmds[] = {
     {"explain", "why this clip, this edit, this time (HaloLux)", "CLIP_ID [options]", NULL,
      json_opt, 1, 1, cmd_explain, NULL, STORE | RO, check_clip_id},
     {"demo", "make a demo workspace and run the pipeline on generated sources", "[DIR]",
-     "Creates DIR (default ./demo-workspace) with a coffee-brand project and a local creator\n"
-     "folder of generated videos (espeak-ng speech; one with a planted on-brand hook; some\n"
-     "with .srt/.vtt sidecars), runs the pipeline to the end and prints the clips.",
+     "Creates DIR (default: --home when given, else ./demo-workspace) with a coffee-brand\n"
+     "project and a local creator folder of generated videos (espeak-ng speech; one with a\n"
+     "planted on-brand hook; some with .srt/.vtt sidecars), runs the pipeline to the end and\n"
+     "prints the clips.",
      NULL, 0, 1, cmd_demo, NULL, 0, NULL},
     {"serve", "serve the JSON API, /metrics and the dashboard until SIGTERM", "[options]",
      "Listens on --listen or the setting http.listen (default 127.0.0.1:8080). Off loopback\n"
