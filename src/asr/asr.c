@@ -37,6 +37,7 @@ int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *p
         .jobs = (int)om_config_long(cfg, "asr.jobs"),
         .max_chunk_s = om_config_double(cfg, "asr.max_chunk_s"),
         .vad_min_gap_s = om_config_double(cfg, "asr.vad_min_gap_s"),
+        .vad_music_min_s = om_config_double(cfg, "asr.vad_music_min_s"),
         .adapt_text = weight > 0 ? r.brief : NULL,
         .keywords = weight > 0 ? r.keywords : NULL,
         .nkeywords = weight > 0 ? r.nkeywords : 0,

@@ -138,6 +138,8 @@ typedef struct om_asr_sphinx_opts {
     double max_chunk_s;           /* 0: 20 s */
     double vad_min_gap_s;         /* > 0: silences this long are not decoded
                                    * (om_asr_vad_split); 0: every second is decoded */
+    double vad_music_min_s;       /* > 0 (with vad_min_gap_s): music this long is not
+                                   * decoded either; 0: it is */
     const char *const *overrides; /* NULL-terminated "-name","value" pairs applied last
                                    * (parameter sweeps); recorded in engine.params */
     volatile int *cancel;         /* optional: non-zero stops between chunks (OM_ETIMEOUT) */
@@ -157,14 +159,16 @@ size_t om_asr_chunk(const int16_t *pcm, size_t n, double max_s, const double *si
                     size_t nsilences, size_t **bounds_out);
 
 /* Voice activity (vad.c): splits the chunks (nchunks+1 bounds, as om_asr_chunk gives) at
- * the edges of every stretch of at least min_gap_s that holds no speech energy, and marks
- * those stretches in *skip_out (one flag per new chunk; 1: not decoded). Returns the new
- * number of chunks; *bounds_out (new+1 offsets) and *skip_out are the caller's;
- * *skipped_s_out (may be NULL) gets the seconds skipped. Audio without 10 dB between its
- * quiet and loud frames is left whole (nothing skipped). */
+ * the edges of every stretch of at least min_gap_s that holds no speech energy, and of every
+ * stretch of at least music_min_s (0: none) that is steady sound without speech (music, a
+ * tone, noise: vad.c says how it is told), and marks those stretches in *skip_out (one flag
+ * per new chunk; 1: not decoded). Returns the new number of chunks; *bounds_out (new+1
+ * offsets) and *skip_out are the caller's; *skipped_s_out and *music_s_out (may be NULL) get
+ * the seconds skipped in all and of those, the seconds taken for music. Audio without 10 dB
+ * between its quiet and loud frames has no silences to skip. */
 size_t om_asr_vad_split(const int16_t *pcm, size_t n, const size_t *bounds, size_t nchunks,
-                        double min_gap_s, size_t **bounds_out, unsigned char **skip_out,
-                        double *skipped_s_out);
+                        double min_gap_s, double music_min_s, size_t **bounds_out,
+                        unsigned char **skip_out, double *skipped_s_out, double *music_s_out);
 
 /* ---- language-model adaptation (lm.c) ----------------------------------------------------- */
 

@@ -683,13 +683,15 @@ int om_asr_sphinx(om_transcript *out, const int16_t *pcm, size_t n, const om_asr
     c.nchunks = n ? om_asr_chunk(pcm, n, max_chunk, o.silences, o.nsilences, &c.bounds) : 0;
     if (n && o.vad_min_gap_s > 0 && !o.debian_defaults) {
         size_t *vb = NULL;
-        double skipped = 0;
-        c.nchunks = om_asr_vad_split(pcm, n, c.bounds, c.nchunks, o.vad_min_gap_s, &vb, &c.skip,
-                                     &skipped);
+        double skipped = 0, music = 0;
+        c.nchunks = om_asr_vad_split(pcm, n, c.bounds, c.nchunks, o.vad_min_gap_s,
+                                     o.vad_music_min_s, &vb, &c.skip, &skipped, &music);
         free(c.bounds);
         c.bounds = vb;
         json_object_set_new(params, "vad_min_gap_s", json_real(o.vad_min_gap_s));
         json_object_set_new(params, "vad_skipped_s", json_real(skipped));
+        json_object_set_new(params, "vad_music_min_s", json_real(o.vad_music_min_s));
+        json_object_set_new(params, "vad_music_s", json_real(music));
     }
     c.results = xcalloc(c.nchunks + 1, sizeof(*c.results));
     c.cancel = o.cancel;

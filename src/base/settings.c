@@ -132,6 +132,8 @@ const om_setting om_settings[] = {
     BOOL("asr.prefer_subtitles", "true", "use a post's platform subtitles instead of ASR"),
     DBL("asr.vad_min_gap_s", 0.3, 0, 60,
         "silences at least this long are not transcribed (voice activity; 0: transcribe all)"),
+    DBL("asr.vad_music_min_s", 10, 0, 3600,
+        "music (steady sound without speech) at least this long is not transcribed (0: it is)"),
     BOOL("asr.align_subtitles", "true",
          "force-align platform subtitles to the audio (word times; interpolation where it fails)"),
     DBL("asr.align_margin_s", 0.4, 0, 5, "audio taken beyond a subtitle cue when aligning it"),

@@ -259,7 +259,7 @@ static void test_vad_split(void **state)
     unsigned char *skip = NULL;
     size_t nc = om_asr_chunk(pcm, n, 20.0, NULL, 0, &b);
     double skipped = 0;
-    size_t nv = om_asr_vad_split(pcm, n, b, nc, 0.3, &vb, &skip, &skipped);
+    size_t nv = om_asr_vad_split(pcm, n, b, nc, 0.3, 0, &vb, &skip, &skipped, NULL);
     assert_int_equal(vb[0], 0);
     assert_int_equal(vb[nv], n);
     size_t nskip = 0;
@@ -281,7 +281,7 @@ static void test_vad_split(void **state)
         seed = seed * 1664525u + 1013904223u;
         pcm[i] = (int16_t)((int32_t)(seed >> 16) % 8000 - 4000);
     }
-    nv = om_asr_vad_split(pcm, n, b, nc, 0.3, &vb, &skip, &skipped);
+    nv = om_asr_vad_split(pcm, n, b, nc, 0.3, 0, &vb, &skip, &skipped, NULL);
     assert_int_equal(nv, nc);
     assert_true(skipped == 0);
     for (size_t i = 0; i < nv; i++)
@@ -290,6 +290,151 @@ static void test_vad_split(void **state)
     free(skip);
     free(b);
     free(pcm);
+}
+
+/* Synthetic music at 16 kHz: a chord pad (three notes, three harmonics each, changing every
+ * 2 s through I-V-vi-IV), a plucked bass every 0.5 s and a quiet hi-hat every 0.25 s. */
+static void synth_music(int16_t *out, size_t n, double gain, uint32_t seed)
+{
+    static const double chords[4][3] = {
+        {261.6, 329.6, 392.0}, {196.0, 246.9, 293.7}, {220.0, 261.6, 329.6}, {174.6, 220.0, 261.6}};
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)i / 16000, v = 0;
+        const double *c = chords[(size_t)(t / 2) % 4];
+        double attack = fmin(1.0, fmod(t, 2.0) / 0.02);
+        for (int k = 0; k < 3; k++)
+            for (int h = 1; h <= 3; h++)
+                v += attack * 0.12 / h * sin(2 * M_PI * c[k] * h * t);
+        double tb = fmod(t, 0.5);
+        v += 0.25 * exp(-3 * tb) * sin(2 * M_PI * c[0] / 2 * t);
+        seed = seed * 1664525u + 1013904223u;
+        double th = fmod(t, 0.25);
+        v += 0.03 * exp(-60 * th) * ((double)(seed >> 16) / 32768.0 - 1.0);
+        double x = gain * v * 9000;
+        out[i] = (int16_t)fmax(-32767, fmin(32767, x));
+    }
+}
+
+/* Music between speech is taken for music and skipped; speech is not, neither espeak-ng's nor
+ * the LibriVox readers' (real voices, real rooms), nor speech over a quieter bed of music. */
+static void test_vad_music(void **state)
+{
+    (void)state;
+    if (!have_tools())
+        skip();
+    const size_t sr = 16000;
+    size_t n1 = 0, n2 = 0;
+    int16_t *a = util_espeak("Welcome back to the channel. Today we taste three coffees from "
+                             "the same farm, roasted three different ways.",
+                             "en-us", 150, &n1);
+    int16_t *b2 = util_espeak("That was the light roast. Now the dark one, and you can hear "
+                              "the difference in the first sip.",
+                              "en-us", 150, &n2);
+    assert_non_null(a);
+    assert_non_null(b2);
+    size_t nm = 20 * sr, n = n1 + nm + n2;
+    int16_t *pcm = xcalloc(n, sizeof(int16_t));
+    memcpy(pcm, a, n1 * sizeof(int16_t));
+    synth_music(pcm + n1, nm, 1.0, 7);
+    memcpy(pcm + n1 + nm, b2, n2 * sizeof(int16_t));
+    size_t *b = NULL, *vb = NULL;
+    unsigned char *skip = NULL;
+    size_t nc = om_asr_chunk(pcm, n, 20.0, NULL, 0, &b);
+    double skipped = 0, music = 0, silent = 0;
+    /* what the energy rule alone skips (the pauses between sentences), per 10 ms */
+    unsigned char *quiet = xcalloc(n / 160 + 1, 1);
+    size_t nv = om_asr_vad_split(pcm, n, b, nc, 0.3, 0, &vb, &skip, &silent, &music);
+    assert_true(music == 0); /* off: the music is decoded */
+    for (size_t i = 0; i < nv; i++)
+        if (skip[i])
+            memset(quiet + vb[i] / 160, 1, (vb[i + 1] - vb[i]) / 160);
+    free(vb);
+    free(skip);
+    nv = om_asr_vad_split(pcm, n, b, nc, 0.3, 10, &vb, &skip, &skipped, &music);
+    fprintf(stderr, "  speech + 20 s of music + speech: %.1f s taken for music, %.1f s skipped "
+                    "(%.1f s without the music rule)\n",
+            music, skipped, silent);
+    assert_true(music >= 15 && music <= 20);
+    assert_true(skipped >= silent + 15);
+    /* what it skips besides is the music, and espeak-ng's own silence around it */
+    for (size_t i = 0; i < nv; i++)
+        for (size_t f = vb[i] / 160; skip[i] && f < vb[i + 1] / 160; f++)
+            if (!quiet[f])
+                assert_true(f * 160 + 6 * sr / 10 >= n1 && f * 160 <= n1 + nm + 6 * sr / 10);
+    free(vb);
+    free(skip);
+    free(b);
+    free(quiet);
+
+    /* transcribed: the words of both sentences, none inside the music */
+    om_transcript t = OM_TRANSCRIPT_INIT;
+    om_asr_sphinx_opts o = {.jobs = 2, .vad_min_gap_s = 0.3, .vad_music_min_s = 10};
+    assert_int_equal(om_asr_sphinx(&t, pcm, n, &o), OM_OK);
+    json_t *ms = json_object_get(json_object_get(t.engine, "params"), "vad_music_s");
+    assert_true(json_number_value(ms) >= 15);
+    size_t before = 0, after = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        double at = t.words[i].start * sr;
+        assert_false(at > n1 + 2.0 * sr && at < n1 + nm - 2.0 * sr);
+        before += at < n1;
+        after += at >= n1 + nm;
+    }
+    assert_true(before >= 8);
+    assert_true(after >= 8);
+    om_transcript_release(&t);
+
+    /* speech over music 12 dB below it, for the whole length: not music */
+    int16_t *mix = xcalloc(n1 + n2, sizeof(int16_t));
+    synth_music(mix, n1 + n2, 0.25, 9);
+    for (size_t i = 0; i < n1 + n2; i++) {
+        int v = mix[i] + (i < n1 ? a[i] : b2[i - n1]);
+        mix[i] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+    }
+    nc = om_asr_chunk(mix, n1 + n2, 20.0, NULL, 0, &b);
+    nv = om_asr_vad_split(mix, n1 + n2, b, nc, 0.3, 3, &vb, &skip, &skipped, &music);
+    fprintf(stderr, "  speech over music at -12 dB: %.1f s taken for music\n", music);
+    assert_true(music == 0);
+    free(vb);
+    free(skip);
+    free(b);
+    free(mix);
+
+    /* the LibriVox clips end to end: real voices, never music (not even 3-s runs) */
+    char **ids, **refs;
+    size_t nclips = util_librivox(&ids, &refs);
+    size_t ln = 0, lcap = 0;
+    int16_t *lib = NULL;
+    for (size_t i = 0; i < nclips; i++) {
+        char *path = xasprintf("%s/%s.wav", UTIL_LIBRIVOX_DIR, ids[i]);
+        om_pcm p = {0};
+        if (om_audio_decode_16k(path, 0, 0, &p) == OM_OK) {
+            if (ln + p.n > lcap) {
+                lcap = (ln + p.n) * 2;
+                lib = xrealloc(lib, lcap * sizeof(int16_t));
+            }
+            memcpy(lib + ln, p.samples, p.n * sizeof(int16_t));
+            ln += p.n;
+        }
+        om_pcm_release(&p);
+        free(path);
+    }
+    util_strv_free(ids);
+    util_strv_free(refs);
+    if (ln) {
+        nc = om_asr_chunk(lib, ln, 20.0, NULL, 0, &b);
+        nv = om_asr_vad_split(lib, ln, b, nc, 0.3, 3, &vb, &skip, &skipped, &music);
+        fprintf(stderr, "  %zu LibriVox clips, %.1f s: %.1f s taken for music\n", nclips,
+                (double)ln / sr, music);
+        assert_true(ln > 20 * sr);
+        assert_true(music == 0);
+        free(vb);
+        free(skip);
+        free(b);
+    }
+    free(lib);
+    free(pcm);
+    free(a);
+    free(b2);
 }
 
 /* Speech, 3 s of silence, speech: with voice activity the silence is not decoded, and the
@@ -371,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_chunker),
         cmocka_unit_test(test_vad_split),
         cmocka_unit_test(test_vad_same_words),
+        cmocka_unit_test(test_vad_music),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_espeak_sentence),
         cmocka_unit_test(test_lm_adaptation_helps),
