@@ -44,6 +44,73 @@ static double windows_matched(const om_fingerprint *a, const om_fingerprint *b, 
     return nwin ? (double)good / (double)nwin : 0;
 }
 
+/* Compares fp with the stored fingerprints (those stored from `since` on, when not NULL),
+ * keeping the best match below the thresholds in out. */
+static int compare_stored(om_store *s, const om_config *cfg, const om_fingerprint *fp,
+                          const char *since, om_repost *out)
+{
+    om_rows *r = NULL;
+    int64_t limit = om_config_long(cfg, "fetch.dedupe_candidates");
+    int rc = since ? om_store_query(s,
+                                    "SELECT entity_id, metadata FROM artifacts WHERE kind = "
+                                    "'audio_fingerprint' AND entity_type = 'videos' AND "
+                                    "created_at >= ? ORDER BY created_at DESC LIMIT ?",
+                                    OM_PARAMS(OM_TEXT(since), OM_INT(limit)), &r)
+                   : om_store_query(s,
+                                    "SELECT entity_id, metadata FROM artifacts WHERE kind = "
+                                    "'audio_fingerprint' AND entity_type = 'videos' "
+                                    "ORDER BY created_at DESC LIMIT ?",
+                                    OM_PARAMS(OM_INT(limit)), &r);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "reading the stored audio fingerprints");
+    double threshold = om_config_double(cfg, "fetch.dedupe_ber");
+    double shift_s = om_config_double(cfg, "fetch.dedupe_shift_s");
+    for (size_t i = 0; i < om_rows_count(r); i++) {
+        const char *vid = om_rows_get(r, i, 0), *meta = om_rows_get(r, i, 1);
+        json_t *m = meta ? json_loads(meta, 0, NULL) : NULL;
+        const char *hex = json_string_value(json_object_get(m, "items"));
+        double item_s = json_number_value(json_object_get(m, "item_s"));
+        om_fingerprint old = {0};
+        if (!vid || !hex || item_s <= 0 || fabs(item_s - fp->item_s) > 1e-6 ||
+            om_fingerprint_parse(hex, item_s, &old) != OM_OK) {
+            om_warn(SRC, "the audio fingerprint of video %s does not parse; skipped",
+                    vid ? vid : "?");
+            om_error_clear();
+            json_decref(m);
+            continue;
+        }
+        json_decref(m);
+        out->compared++;
+        /* enough in common to tell: 10 s, or half of the shorter, or all of a shorter one */
+        size_t shorter = old.n < fp->n ? old.n : fp->n;
+        size_t min_overlap = (size_t)lround(10.0 / fp->item_s);
+        if (min_overlap < shorter / 2)
+            min_overlap = shorter / 2;
+        if (min_overlap > shorter)
+            min_overlap = shorter;
+        double ber;
+        long off;
+        om_fingerprint_compare(&old, fp, (size_t)lround(shift_s / fp->item_s), min_overlap, &ber,
+                               &off);
+        if (ber < threshold && ber < out->ber) {
+            /* the overlap, in the new media's items: [j0, j1) */
+            long j0 = off < 0 ? -off : 0, j1 = (long)fp->n;
+            if ((long)old.n - off < j1)
+                j1 = (long)old.n - off;
+            if (liveliness(fp, (size_t)j0, (size_t)j1) >= 0.3 &&
+                windows_matched(&old, fp, off, j0, j1, threshold) >= 0.8) {
+                out->ber = ber;
+                out->offset_s = (double)off * fp->item_s;
+                out->overlap_s = (double)(j1 - j0) * fp->item_s;
+                snprintf(out->match, sizeof(out->match), "%s", vid);
+            }
+        }
+        om_fingerprint_release(&old);
+    }
+    om_rows_free(r);
+    return OM_OK;
+}
+
 int om_repost_check(om_store *s, const om_config *cfg, const char *path, int has_audio,
                     om_repost *out)
 {
@@ -78,63 +145,25 @@ int om_repost_check(om_store *s, const om_config *cfg, const char *path, int has
     }
     out->hex = om_fingerprint_to_hex(&fp);
 
-    om_rows *r = NULL;
-    rc = om_store_query(s,
-                        "SELECT entity_id, metadata FROM artifacts WHERE kind = "
-                        "'audio_fingerprint' AND entity_type = 'videos' "
-                        "ORDER BY created_at DESC LIMIT ?",
-                        OM_PARAMS(OM_INT(om_config_long(cfg, "fetch.dedupe_candidates"))), &r);
-    if (rc != OM_OK) {
-        om_fingerprint_release(&fp);
-        return om_error_wrap(rc, "reading the stored audio fingerprints");
-    }
-    double threshold = om_config_double(cfg, "fetch.dedupe_ber");
-    double shift_s = om_config_double(cfg, "fetch.dedupe_shift_s");
-    for (size_t i = 0; i < om_rows_count(r); i++) {
-        const char *vid = om_rows_get(r, i, 0), *meta = om_rows_get(r, i, 1);
-        json_t *m = meta ? json_loads(meta, 0, NULL) : NULL;
-        const char *hex = json_string_value(json_object_get(m, "items"));
-        double item_s = json_number_value(json_object_get(m, "item_s"));
-        om_fingerprint old = {0};
-        if (!vid || !hex || item_s <= 0 || fabs(item_s - fp.item_s) > 1e-6 ||
-            om_fingerprint_parse(hex, item_s, &old) != OM_OK) {
-            om_warn(SRC, "the audio fingerprint of video %s does not parse; skipped",
-                    vid ? vid : "?");
-            om_error_clear();
-            json_decref(m);
-            continue;
-        }
-        json_decref(m);
-        out->compared++;
-        /* enough in common to tell: 10 s, or half of the shorter, or all of a shorter one */
-        size_t shorter = old.n < fp.n ? old.n : fp.n;
-        size_t min_overlap = (size_t)lround(10.0 / fp.item_s);
-        if (min_overlap < shorter / 2)
-            min_overlap = shorter / 2;
-        if (min_overlap > shorter)
-            min_overlap = shorter;
-        double ber;
-        long off;
-        om_fingerprint_compare(&old, &fp, (size_t)lround(shift_s / fp.item_s), min_overlap, &ber,
-                               &off);
-        if (ber < threshold && ber < out->ber) {
-            /* the overlap, in the new media's items: [j0, j1) */
-            long j0 = off < 0 ? -off : 0, j1 = (long)fp.n;
-            if ((long)old.n - off < j1)
-                j1 = (long)old.n - off;
-            if (liveliness(&fp, (size_t)j0, (size_t)j1) >= 0.3 &&
-                windows_matched(&old, &fp, off, j0, j1, threshold) >= 0.8) {
-                out->ber = ber;
-                out->offset_s = (double)off * fp.item_s;
-                out->overlap_s = (double)(j1 - j0) * fp.item_s;
-                snprintf(out->match, sizeof(out->match), "%s", vid);
-            }
-        }
-        om_fingerprint_release(&old);
-    }
-    om_rows_free(r);
+    /* a recheck looks at what was stored from here on; the margin covers clock skew between
+     * this node and the store */
+    om_time_iso(out->since, om_now_us() - 300 * (int64_t)1000000);
+    rc = compare_stored(s, cfg, &fp, NULL, out);
     om_fingerprint_release(&fp);
-    return OM_OK;
+    return rc;
+}
+
+int om_repost_recheck(om_store *s, const om_config *cfg, om_repost *r)
+{
+    if (!r->hex || r->match[0] || !r->since[0])
+        return OM_OK;
+    om_fingerprint fp = {0};
+    int rc = om_fingerprint_parse(r->hex, r->item_s, &fp);
+    if (rc != OM_OK)
+        return om_error_wrap(rc, "the new media's own fingerprint");
+    rc = compare_stored(s, cfg, &fp, r->since, r);
+    om_fingerprint_release(&fp);
+    return rc;
 }
 
 int om_repost_store(om_store *s, const char *video_id, const om_repost *r)

@@ -26,6 +26,7 @@
 
 #include "base/common.h"
 #include "base/config.h"
+#include "base/timeutil.h"
 #include "store/store.h"
 
 typedef struct om_repost {
@@ -39,6 +40,7 @@ typedef struct om_repost {
     double offset_s;  /* the new media starts this many seconds into the stored one's audio */
     double overlap_s; /* seconds of audio compared at that offset */
     size_t compared;  /* stored fingerprints compared */
+    char since[OM_TIME_LEN]; /* om_repost_recheck compares what was stored from here on */
 } om_repost;
 
 /* Fingerprints path (whose probe said it has audio: has_audio) and compares it with the
@@ -47,6 +49,15 @@ typedef struct om_repost {
  * (OM_EIO ...); a stored fingerprint that does not parse is skipped with a warning. */
 int om_repost_check(om_store *s, const om_config *cfg, const char *path, int has_audio,
                     om_repost *out);
+
+/* Inside the caller's transaction, after om_store_lock(s, OM_REPOST_LOCK) (so that two
+ * fetches of the same audio on different workers cannot both miss each other): compares r's
+ * fingerprint with those stored since om_repost_check ran, and records a match in r as the
+ * check would have. Nothing to do when r has no fingerprint or already a match. Errors:
+ * store errors. */
+int om_repost_recheck(om_store *s, const om_config *cfg, om_repost *r);
+
+#define OM_REPOST_LOCK "omniva.fetch.repost"
 
 /* Inside the caller's transaction: the new video's fingerprint artifact (nothing when
  * r->hex is NULL). Errors: store errors. */

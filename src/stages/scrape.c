@@ -38,7 +38,8 @@
  *          noted, and the post is a new video as before.
  *   SAVE   in ONE store transaction: insert the post; when a video with the same SHA-256
  *          already exists (the same media from another post or creator), or DEDUPE found the
- *          same audio, record the post with a ledger packet pointing at that video (with the
+ *          same audio (checked again here, under a lock, against the fingerprints stored
+ *          since: a re-post fetched at the same time as its original), record the post with a ledger packet pointing at that video (with the
  *          fingerprint match as evidence) and stop there; else move the file to
  *          <media_dir>/sources/<video_id>.<ext> (subtitles to <media_dir>/subs/<video_id>.
  *          <vtt|srt>), insert the video and its artifacts (source_media, subtitle), write the
@@ -304,7 +305,7 @@ static void upload_undo(saved *sv)
  * duplicate (2: a re-post recognised by its audio), *raced_out = 1 when another worker stored
  * the post meanwhile. */
 static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
-                       const om_media_info *info, const om_repost *rp, const char *raw,
+                       const om_media_info *info, om_repost *rp, const char *raw,
                        const char *posted_at, saved *sv, int *dup_out, int *raced_out,
                        char video_id_out[OM_UUID_LEN])
 {
@@ -349,6 +350,13 @@ static int save_in_txn(scrape *sc, const om_source_entry *e, om_source_media *m,
     else if (rc == OM_ENOTFOUND)
         rc = OM_OK;
     int repost = 0;
+    if (rc == OM_OK && !have && rp->hex && !rp->match[0]) {
+        /* the same audio stored meanwhile by another worker's fetch (a re-post fetched at the
+         * same time as its original): fetches that store fingerprints take turns here */
+        rc = om_store_lock(s, OM_REPOST_LOCK);
+        if (rc == OM_OK)
+            rc = om_repost_recheck(s, sc->ctx->cfg, rp);
+    }
     if (rc == OM_OK && !have && rp->match[0]) { /* the matched video is still there */
         rc = om_store_query_value(s, "SELECT video_id FROM videos WHERE video_id = ?",
                                   OM_PARAMS(OM_TEXT(rp->match)), &existing);

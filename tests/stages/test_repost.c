@@ -12,6 +12,7 @@
 
 #include "base/fsutil.h"
 #include "stages/projects.h"
+#include "stages/repost.h"
 #include "media_fixture.h"
 
 #include <dirent.h>
@@ -297,10 +298,59 @@ static void test_repost_is_clipped_once(void **state)
     free(wb);
 }
 
+/* Two fetches of the same audio at once (the original and a re-post on two workers): both
+ * checks ran before either saved, so neither saw the other. The second to save finds the
+ * first's fingerprint when it checks again under the lock. */
+static void test_recheck_catches_a_concurrent_original(void **state)
+{
+    (void)state;
+    char *w = xasprintf("%s/d.wav", gen), *d1 = xasprintf("%s/d1.mp4", gen),
+         *d2 = xasprintf("%s/d2.mkv", gen);
+    speech(w, "Three rules for a calm inbox. Answer in one line when one line will do. Archive "
+              "everything you have answered, right away. And check it twice a day, at ten and at "
+              "four, never in the first hour of the morning, when your head is at its best.");
+    video(w, 0, "white", "aac", d1);
+    video(w, 2, "black", "libmp3lame", d2);
+    om_repost r1, r2;
+    assert_int_equal(om_repost_check(FX.st, FX.cfg, d1, 1, &r1), OM_OK);
+    assert_int_equal(om_repost_check(FX.st, FX.cfg, d2, 1, &r2), OM_OK);
+    assert_non_null(r1.hex);
+    assert_non_null(r2.hex);
+    /* a talk never fetched: neither finds anything */
+    assert_string_equal(r1.match, "");
+    assert_string_equal(r2.match, "");
+    char vid[OM_UUID_LEN];
+    om_uuid4(vid);
+    /* the first saves: nothing new to find, its fingerprint stored */
+    assert_int_equal(om_store_begin(FX.st), OM_OK);
+    assert_int_equal(om_store_lock(FX.st, OM_REPOST_LOCK), OM_OK);
+    assert_int_equal(om_repost_recheck(FX.st, FX.cfg, &r1), OM_OK);
+    assert_string_equal(r1.match, "");
+    assert_int_equal(om_repost_store(FX.st, vid, &r1), OM_OK);
+    assert_int_equal(om_store_commit(FX.st), OM_OK);
+    /* the second saves after it: the recheck finds the first */
+    assert_int_equal(om_store_begin(FX.st), OM_OK);
+    assert_int_equal(om_store_lock(FX.st, OM_REPOST_LOCK), OM_OK);
+    assert_int_equal(om_repost_recheck(FX.st, FX.cfg, &r2), OM_OK);
+    assert_string_equal(r2.match, vid);
+    assert_true(r2.ber < 0.1);
+    assert_true(fabs(r2.offset_s - 2.0) < 0.5);
+    om_store_rollback(FX.st);
+    /* a recheck of a fingerprint that already has its match changes nothing */
+    assert_int_equal(om_repost_recheck(FX.st, FX.cfg, &r2), OM_OK);
+    assert_string_equal(r2.match, vid);
+    om_repost_release(&r1);
+    om_repost_release(&r2);
+    free(w);
+    free(d1);
+    free(d2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repost_is_clipped_once),
+        cmocka_unit_test(test_recheck_catches_a_concurrent_original),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, setup_sqlite, teardown);
     if (!getenv("OMNIVA_SKIP_PG"))
