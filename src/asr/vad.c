@@ -37,6 +37,7 @@
 #define VAD_LSTER_MAX 0.15 /* below both: not speech */
 #define VAD_HZCRR_MAX 0.15
 #define VAD_MUSIC_KEEP_S 0.5
+#define VAD_QUIET_DB 40.0f /* frame energy scale: 10 log10(mean square + 1); -50 dBFS */
 
 static int cmp_size(const void *a, const void *b)
 {
@@ -130,15 +131,17 @@ size_t om_asr_vad_split(const int16_t *pcm, size_t n, const size_t *bounds, size
         cuts[nc++] = bounds[i];
     size_t ngaps = 0, gcap = 16;
     size_t(*gaps)[2] = xmalloc(gcap * sizeof(*gaps));
+    int by_energy = nf > 0 && speech_db - floor_db >= 10.0f;
     size_t music_frames = 0;
     unsigned char *music = NULL;
     if (nf > 0 && music_min_s > 0) {
+        /* a window too quiet to hold speech: below the energy rule's threshold, or with no
+         * range to have one (all music, say), below -50 dBFS */
         music = xcalloc(nf + 1, 1);
-        music_frames = mark_music(db, zcr, nf, floor_db + 6.0f,
+        music_frames = mark_music(db, zcr, nf, by_energy ? thr : VAD_QUIET_DB,
                                   (size_t)(music_min_s * VAD_RATE / VAD_HOP),
                                   (size_t)(VAD_MUSIC_KEEP_S * VAD_RATE / VAD_HOP), music);
     }
-    int by_energy = nf > 0 && speech_db - floor_db >= 10.0f;
     if (by_energy || music_frames) {
         size_t hang = (size_t)(VAD_HANG_S * VAD_RATE / VAD_HOP);
         size_t min_gap = (size_t)(min_gap_s * VAD_RATE / VAD_HOP);

@@ -366,6 +366,15 @@ static void test_vad_music(void **state)
     free(b);
     free(quiet);
 
+    /* music alone, nothing else in the file (no quiet frames to set an energy threshold) */
+    nc = om_asr_chunk(pcm + n1, nm, 20.0, NULL, 0, &b);
+    nv = om_asr_vad_split(pcm + n1, nm, b, nc, 0.3, 10, &vb, &skip, &skipped, &music);
+    fprintf(stderr, "  20 s of music alone: %.1f s taken for music\n", music);
+    assert_true(music >= 18);
+    free(vb);
+    free(skip);
+    free(b);
+
     /* transcribed: the words of both sentences, none inside the music */
     om_transcript t = OM_TRANSCRIPT_INIT;
     om_asr_sphinx_opts o = {.jobs = 2, .vad_min_gap_s = 0.3, .vad_music_min_s = 10};
