@@ -22,7 +22,6 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
-#include <unistd.h>
 
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
@@ -30,6 +29,7 @@
 
 #include "asr/align.h"
 #include "base/fsutil.h"
+#include "base/proc.h"
 
 #define FRAME_RATE 100
 #define SAMPLE_RATE 16000
@@ -362,8 +362,7 @@ int om_asr_align(om_transcript *t, const int16_t *pcm, size_t n, const om_align_
         return OM_OK;
     cue *cues;
     size_t nc = make_cues(t, &cues);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t jobs = o.jobs > 0 ? (size_t)o.jobs : (cpus > 0 ? (size_t)cpus : 1);
+    size_t jobs = (size_t)(o.jobs > 0 ? o.jobs : om_proc_cpus());
     if (jobs > nc / 4) /* a decoder per thread costs its load: worth it for a few cues each */
         jobs = nc / 4 ? nc / 4 : 1;
     if (jobs > 64)

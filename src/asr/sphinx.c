@@ -26,6 +26,7 @@
 
 #include "asr/asr.h"
 #include "base/fsutil.h"
+#include "base/proc.h"
 
 #define FRAME_RATE 100 /* pocketsphinx frames per second (-frate default) */
 #define SAMPLE_RATE 16000
@@ -698,8 +699,7 @@ int om_asr_sphinx(om_transcript *out, const int16_t *pcm, size_t n, const om_asr
     c.dither = !o.debian_defaults;
     json_object_set_new(params, "dither_lsb", json_integer(c.dither ? 1 : 0));
 
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int jobs = o.jobs > 0 ? o.jobs : (cpus > 0 ? (int)cpus : 1);
+    int jobs = o.jobs > 0 ? o.jobs : om_proc_cpus();
     if ((size_t)jobs > c.nchunks)
         jobs = (int)c.nchunks;
     json_object_set_new(params, "chunks", json_integer((json_int_t)c.nchunks));

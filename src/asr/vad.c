@@ -61,9 +61,10 @@ static size_t mark_music(const float *db, const float *zcr, size_t nf, float thr
     unsigned char *w = xcalloc(nw + 1, 1);
     for (size_t k = 0; k < nw; k++) {
         const float *d = db + k * VAD_WIN_HOP, *z = zcr + k * VAD_WIN_HOP;
-        double me = 0, mz = 0;
+        double lin[VAD_WIN], me = 0, mz = 0;
         for (size_t i = 0; i < VAD_WIN; i++) {
-            me += pow(10.0, d[i] / 10.0);
+            lin[i] = pow(10.0, d[i] / 10.0);
+            me += lin[i];
             mz += z[i];
         }
         me /= VAD_WIN;
@@ -72,7 +73,7 @@ static size_t mark_music(const float *db, const float *zcr, size_t nf, float thr
             continue;
         size_t low = 0, high = 0;
         for (size_t i = 0; i < VAD_WIN; i++) {
-            low += pow(10.0, d[i] / 10.0) < 0.5 * me;
+            low += lin[i] < 0.5 * me;
             high += z[i] > 1.5 * mz;
         }
         w[k] = (double)low / VAD_WIN < VAD_LSTER_MAX && (double)high / VAD_WIN < VAD_HZCRR_MAX;

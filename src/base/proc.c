@@ -38,6 +38,12 @@ static void stream_feed(stream *s, const char *buf, size_t n, void *ud)
     }
 }
 
+int om_proc_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
 int om_proc_which(const char *name)
 {
     if (strchr(name, '/'))

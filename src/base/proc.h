@@ -44,5 +44,7 @@ int om_proc_run(const om_proc_opts *opts, om_proc_result *res);
 void om_proc_result_release(om_proc_result *res);
 /* 1 when `name` is an executable on PATH (or an executable path). */
 int om_proc_which(const char *name);
+/* The online CPUs, at least 1 (what "0: online CPUs" settings resolve to). */
+int om_proc_cpus(void);
 
 #endif

@@ -3,6 +3,7 @@
  * failing renderer) and the free-space check fetch makes before a download. See infinity.h.
  */
 #include "base/common.h"
+#include "base/proc.h"
 #include "ledger/stardust.h"
 #include "oversight/incidents.h"
 #include "oversight/infinity.h"
@@ -61,8 +62,7 @@ static double loadavg_per_core(void)
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return strtod(buf, NULL) / (double)(cores > 0 ? cores : 1);
+    return strtod(buf, NULL) / (double)om_proc_cpus();
 }
 
 static double mem_available_mb(void)

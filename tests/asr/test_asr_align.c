@@ -39,16 +39,26 @@ static double start_error(const om_transcript *t, const util_talk *talk)
     return sum / (double)t->n;
 }
 
+/* A talk with known word times (`phrase` words per cue) and its SRT parsed twice, into a and
+ * b (word times interpolated in both, as subtitles.c gives them). */
+static void talk_parsed_twice(util_talk *talk, size_t phrase, unsigned seed, om_transcript *a,
+                              om_transcript *b)
+{
+    assert_int_equal(util_talk_make(talk, k_text, phrase, seed), 0);
+    *a = (om_transcript)OM_TRANSCRIPT_INIT;
+    *b = (om_transcript)OM_TRANSCRIPT_INIT;
+    assert_int_equal(om_subtitles_parse(a, talk->srt, strlen(talk->srt), "talk.srt"), OM_OK);
+    assert_int_equal(om_subtitles_parse(b, talk->srt, strlen(talk->srt), "talk.srt"), OM_OK);
+}
+
 static void test_alignment_beats_interpolation(void **state)
 {
     (void)state;
     if (!have_tools())
         skip();
     util_talk talk;
-    assert_int_equal(util_talk_make(&talk, k_text, 7, 12345), 0);
-    om_transcript interp = OM_TRANSCRIPT_INIT, al = OM_TRANSCRIPT_INIT;
-    assert_int_equal(om_subtitles_parse(&interp, talk.srt, strlen(talk.srt), "talk.srt"), OM_OK);
-    assert_int_equal(om_subtitles_parse(&al, talk.srt, strlen(talk.srt), "talk.srt"), OM_OK);
+    om_transcript interp, al;
+    talk_parsed_twice(&talk, 7, 12345, &interp, &al);
     om_align_stats st;
     assert_int_equal(om_asr_align(&al, talk.pcm, talk.n, NULL, &st), OM_OK);
     double ei = start_error(&interp, &talk), ea = start_error(&al, &talk);
@@ -130,10 +140,8 @@ static void test_threads_give_the_same_times(void **state)
     if (!have_tools())
         skip();
     util_talk talk;
-    assert_int_equal(util_talk_make(&talk, k_text, 3, 777), 0);
-    om_transcript one = OM_TRANSCRIPT_INIT, three = OM_TRANSCRIPT_INIT;
-    assert_int_equal(om_subtitles_parse(&one, talk.srt, strlen(talk.srt), "talk.srt"), OM_OK);
-    assert_int_equal(om_subtitles_parse(&three, talk.srt, strlen(talk.srt), "talk.srt"), OM_OK);
+    om_transcript one, three;
+    talk_parsed_twice(&talk, 3, 777, &one, &three);
     om_align_opts o;
     om_align_opts_default(&o);
     om_align_stats s1, s3;
