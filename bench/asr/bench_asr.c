@@ -372,8 +372,56 @@ static int adapt_sweep(clip *clips, size_t nclips, const char *const *ov)
     return 0;
 }
 
+/* `--sweep-media MEDIA SRT ["-opt val ..." ...]`: each candidate (on top of our configuration;
+ * "" is ours) transcribes MEDIA's audio as the pipeline does (all cores, voice activity),
+ * scored against the words of SRT (e.g. bench/e2e's generated talk and its subtitles): a
+ * speed and accuracy check on minutes of speech rather than seconds. */
+static int sweep_media(const char *media, const char *srt, int argc, char **argv)
+{
+    om_pcm pcm;
+    om_transcript ref = OM_TRANSCRIPT_INIT;
+    if (om_audio_decode_16k(media, 0, 0, &pcm) < 0 || om_subtitles_parse_file(&ref, srt) < 0) {
+        fprintf(stderr, "%s\n", om_error_msg());
+        return 1;
+    }
+    char *reftext = om_transcript_join(&ref);
+    double audio = (double)pcm.n / pcm.rate;
+    printf("  %.1f s of audio, %zu reference words\n", audio, ref.n);
+    for (int c = 0; c < argc; c++) {
+        const char *ov[32] = {NULL};
+        char *copy = xstrdup(argv[c]), *save = NULL;
+        size_t k = 0;
+        for (char *p = strtok_r(copy, " ", &save); p && k < 31; p = strtok_r(NULL, " ", &save))
+            ov[k++] = p;
+        om_asr_sphinx_opts o = {.overrides = ov, .vad_min_gap_s = 0.3, .vad_music_min_s = 10};
+        om_transcript t = OM_TRANSCRIPT_INIT;
+        double w0 = now_s(), c0 = cpu_s();
+        if (om_asr_sphinx(&t, pcm.samples, pcm.n, &o) < 0) {
+            fprintf(stderr, "%s: %s\n", argv[c], om_error_msg());
+            return 1;
+        }
+        double wall = now_s() - w0, cpu = cpu_s() - c0;
+        char *hyp = om_transcript_join(&t);
+        om_wer w;
+        om_wer_compute(reftext, hyp, &w);
+        printf("  %-44s WER %5.1f%% (%zu of %zu)  wall %6.1f s (%.2fx realtime)  cpu %6.1f s\n",
+               *argv[c] ? argv[c] : "(ours)", 100.0 * w.wer, w.sub + w.del + w.ins,
+               w.ref_words, wall, audio / wall, cpu);
+        fflush(stdout);
+        free(hyp);
+        free(copy);
+        om_transcript_release(&t);
+    }
+    free(reftext);
+    om_transcript_release(&ref);
+    om_pcm_release(&pcm);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 3 && strcmp(argv[1], "--sweep-media") == 0)
+        return sweep_media(argv[2], argv[3], argc - 4, argv + 4);
     int do_sweep = argc > 1 && strcmp(argv[1], "--sweep") == 0;
     int do_adapt = argc > 1 && strcmp(argv[1], "--adapt-sweep") == 0;
     char **ids, **refs;

@@ -40,6 +40,8 @@ void om_align_opts_default(om_align_opts *o)
     o->margin_s = 0.4;
     o->cancel = NULL;
     o->jobs = 0;
+    o->forget = NULL;
+    o->forget_arg = NULL;
 }
 
 /* Lower case, outer punctuation stripped (inner apostrophes and hyphens kept as the
@@ -343,6 +345,12 @@ static void *align_worker(void *arg)
         if (ci >= r->nc)
             return NULL;
         align_one(w->ps, r->t, r->pcm, r->n, r->o, r->cues, r->nc, ci, &w->st, &r->recs[ci]);
+        if (r->o->forget) { /* the cue's audio (its margins may be a neighbour's: re-read then) */
+            const cue *c = &r->cues[ci];
+            double m = r->o->margin_s;
+            r->o->forget(r->o->forget_arg, (size_t)fmax(0.0, (c->start - m) * SAMPLE_RATE),
+                         (size_t)fmax(0.0, (c->end + m) * SAMPLE_RATE));
+        }
     }
 }
 

@@ -27,6 +27,8 @@ typedef struct om_align_opts {
                               default 0.4 */
     volatile int *cancel;  /* optional: non-zero stops between cues */
     int jobs;              /* threads, a decoder each; 0: online CPUs (fewer for few cues) */
+    om_asr_forget_fn forget; /* optional, with forget_arg: a cue's audio once aligned */
+    void *forget_arg;
 } om_align_opts;
 
 typedef struct om_align_stats {

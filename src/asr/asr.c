@@ -24,6 +24,8 @@ int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *p
                                        (int64_t)(om_config_double(cfg, "asr.timeout_s") * 1000),
                                    .cancel = r.cancel};
         int rc = om_asr_external(out, pcm, n, &eo);
+        if (r.forget)
+            r.forget(r.forget_arg, 0, n);
         if (rc != OM_EUNAVAIL)
             return rc;
         om_warn("asr", "external engine unavailable (%s); using pocketsphinx", om_error_msg());
@@ -45,6 +47,8 @@ int om_asr_transcribe(om_transcript *out, const om_config *cfg, const int16_t *p
         .silences = r.silences,
         .nsilences = r.nsilences,
         .cancel = r.cancel,
+        .forget = r.forget,
+        .forget_arg = r.forget_arg,
     };
     return om_asr_sphinx(out, pcm, n, &so);
 }

@@ -122,6 +122,11 @@ int om_subtitles_parse_file(om_transcript *out, const char *path);
 /* Default weight of the project language model against the general one (bench/asr sweep). */
 #define OM_ASR_ADAPT_WEIGHT 0.1
 
+/* Told the sample range [from, to) of the caller's PCM is read and not needed again soon
+ * (a file-backed PCM then drops those pages: media/audio.h om_pcm_forget_cb). Called from
+ * the decoder threads, concurrently. */
+typedef void (*om_asr_forget_fn)(void *arg, size_t from, size_t to);
+
 typedef struct om_asr_sphinx_opts {
     const char *model_dir;  /* NULL: OM_ASR_SPHINX_MODEL_DIR (en-us/, en-us.lm.bin, cmudict) */
     int debian_defaults;    /* 1: pocketsphinx's own defaults, whole audio as one utterance
@@ -143,6 +148,8 @@ typedef struct om_asr_sphinx_opts {
     const char *const *overrides; /* NULL-terminated "-name","value" pairs applied last
                                    * (parameter sweeps); recorded in engine.params */
     volatile int *cancel;         /* optional: non-zero stops between chunks (OM_ETIMEOUT) */
+    om_asr_forget_fn forget;      /* optional, with forget_arg */
+    void *forget_arg;
 } om_asr_sphinx_opts;
 
 /* Transcribes 16 kHz mono PCM. Words carry posterior confidences; engine.params records the
@@ -222,6 +229,8 @@ typedef struct om_asr_request {
     const double *silences; /* pairs start,end from the media signals; may be NULL */
     size_t nsilences;
     volatile int *cancel;
+    om_asr_forget_fn forget; /* optional, with forget_arg: see om_asr_forget_fn */
+    void *forget_arg;
 } om_asr_request;
 
 /* Transcribes with the configured engine. Keys (section [asr]):

@@ -1,9 +1,14 @@
 /* audio.c: best audio stream -> mono S16 PCM at a fixed rate, in memory (see audio.h). One
  * demux pass with every other stream discarded, decode, libswresample downmix + resample
- * straight into the output buffer, then sample-exact trimming to the requested span. */
+ * straight into the output buffer, then sample-exact trimming to the requested span. Long
+ * spans go to a shared mapping of an unlinked temp file instead of the heap, written behind
+ * us to the page cache, so that an hour of audio does not sit in the process's memory. */
 #include "base/common.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -13,11 +18,92 @@
 #include "media/audio.h"
 #include "media/probe.h"
 
-/* Output samples before trimming; pos 0 is media time `t0`. */
+/* Output samples before trimming; pos 0 is media time `t0`. The storage is the heap, or,
+ * once it would hold more than OM_AUDIO_MAP_SECONDS at the output rate, a MAP_SHARED mapping
+ * of an unlinked temp file (fd >= 0) of `alloc` samples. */
 typedef struct pcm_buf {
     int16_t *s;
     size_t len, alloc, cap;
+    size_t map_threshold; /* samples */
+    int fd;               /* -1: heap */
+    size_t forgotten;     /* samples before this were written and dropped from memory */
 } pcm_buf;
+
+/* Opens an unlinked file in $TMPDIR (else /tmp) of `bytes`, blocks allocated up front (a
+ * write into a sparse mapping on a full disk would be SIGBUS, not an error). -1 with errno. */
+static int temp_backing(size_t bytes)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) { /* a file system without O_TMPFILE */
+        char *path = xasprintf("%s/omniva-pcm-XXXXXX", dir);
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd >= 0)
+            unlink(path);
+        free(path);
+        if (fd < 0)
+            return -1;
+    }
+    int e = posix_fallocate(fd, 0, (off_t)bytes);
+    if (e != 0) {
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Moves the buffer to (or grows it in) a temp-file mapping of `na` samples. Returns 0, or -1
+ * with errno when the file cannot be made; the buffer is unchanged then. */
+static int buf_map(pcm_buf *b, size_t na)
+{
+    size_t bytes = st_mult(na, sizeof(int16_t));
+    if (b->fd >= 0) {
+        int e = posix_fallocate(b->fd, 0, (off_t)bytes);
+        if (e != 0) {
+            errno = e;
+            return -1;
+        }
+        void *p = mremap(b->s, st_mult(b->alloc, sizeof(int16_t)), bytes, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
+            return -1;
+        b->s = p;
+        b->alloc = na;
+        return 0;
+    }
+    int fd = temp_backing(bytes);
+    if (fd < 0)
+        return -1;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (b->len)
+        memcpy(p, b->s, b->len * sizeof(int16_t));
+    free(b->s);
+    b->s = p;
+    b->fd = fd;
+    b->alloc = na;
+    b->forgotten = 0;
+    return 0;
+}
+
+/* Drops the whole pages inside [p, p + bytes) of a MAP_SHARED file mapping from this
+ * process's memory; their contents stay in the file and come back when touched. (On private
+ * or anonymous memory MADV_DONTNEED would zero them: only mapped PCM comes here.) */
+static void forget_shared(const void *p, size_t bytes)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
+}
 
 static int buf_reserve(pcm_buf *b, size_t extra, const char *path)
 {
@@ -30,9 +116,44 @@ static int buf_reserve(pcm_buf *b, size_t extra, const char *path)
     size_t na = b->alloc ? b->alloc : 65536;
     while (na < need)
         na = st_mult(na, 2);
+    if (b->fd >= 0 || na > b->map_threshold) {
+        if (b->fd < 0 && b->alloc == 0)
+            na = need; /* the first reservation is the span: exactly that */
+        if (buf_map(b, na) == 0)
+            return OM_OK;
+        if (b->fd >= 0)
+            return om_error_set(OM_EIO, "%s: growing the decoded audio's temp file: %s", path,
+                                strerror(errno));
+        om_warn("media", "%s: no temp file for the decoded audio (%s); keeping it in memory", path,
+                strerror(errno));
+        b->map_threshold = SIZE_MAX;
+    }
     b->s = xrealloc(b->s, st_mult(na, sizeof(int16_t)));
     b->alloc = na;
     return OM_OK;
+}
+
+/* Drops the written pages behind the write position from this process's memory (they stay
+ * in the file), every 4 MiB. */
+static void buf_forget_written(pcm_buf *b)
+{
+    if (b->fd < 0 || b->len - b->forgotten < (size_t)2 << 20)
+        return;
+    forget_shared(b->s + b->forgotten, (b->len - b->forgotten) * sizeof(int16_t));
+    b->forgotten = b->len;
+}
+
+static void buf_free(pcm_buf *b)
+{
+    if (b->fd >= 0) {
+        if (b->s)
+            munmap(b->s, b->alloc * sizeof(int16_t));
+        close(b->fd);
+    } else {
+        free(b->s);
+    }
+    b->s = NULL;
+    b->fd = -1;
 }
 
 typedef struct dec_state {
@@ -194,8 +315,7 @@ static void dec_state_free(dec_state *d)
     av_packet_free(&d->pkt);
     avcodec_free_context(&d->dec);
     avformat_close_input(&d->fmt);
-    free(d->out.s);
-    d->out.s = NULL;
+    buf_free(&d->out);
 }
 
 #define RETRY_WITHOUT_SEEK 1
@@ -216,6 +336,8 @@ static int decode_span(const char *path, double start_s, double dur_s, int rate,
                             dur_s, OM_AUDIO_MAX_SECONDS);
 
     dec_state d = {.path = path, .rate = rate};
+    d.out.fd = -1;
+    d.out.map_threshold = (size_t)(OM_AUDIO_MAP_SECONDS * rate);
     om_media_info info;
     int rc = om_media_open(path, &d.fmt, &info);
     if (rc < 0)
@@ -314,6 +436,7 @@ static int decode_span(const char *path, double start_s, double dur_s, int rate,
             dec_state_free(&d);
             return rc;
         }
+        buf_forget_written(&d.out);
     }
     if (!(d.stop_at && d.out.len >= d.stop_at)) { /* end of file: flush everything */
         avcodec_send_packet(d.dec, NULL);
@@ -343,17 +466,29 @@ static int decode_span(const char *path, double start_s, double dur_s, int rate,
         if (total > want)
             total = want;
     }
-    if (total > 0 && pad == 0) { /* the usual case: hand over the buffer, no copy */
-        memmove(d.out.s, d.out.s + drop, total * sizeof(int16_t));
+    if (total > 0 && pad > 0) { /* the track starts late: silence before it */
+        size_t keep = total - (pad < total ? pad : total);
+        if ((rc = buf_reserve(&d.out, pad, path)) < 0) {
+            dec_state_free(&d);
+            return rc;
+        }
+        memmove(d.out.s + pad, d.out.s, keep * sizeof(int16_t));
+        memset(d.out.s, 0, (total - keep) * sizeof(int16_t));
+        drop = 0;
+    }
+    if (total > 0 && d.out.fd >= 0) { /* hand over the mapping; samples start at `drop` */
+        out->samples = d.out.s + drop;
+        out->map = d.out.s;
+        out->map_len = d.out.alloc * sizeof(int16_t);
+        close(d.out.fd); /* the mapping keeps the unlinked file until munmap */
+        d.out.s = NULL;
+        d.out.fd = -1;
+        forget_shared(out->map, out->map_len);
+    } else if (total > 0) { /* heap: hand over the buffer, no copy */
+        if (drop)
+            memmove(d.out.s, d.out.s + drop, total * sizeof(int16_t));
         out->samples = d.out.s;
         d.out.s = NULL;
-    } else if (total > 0) {
-        int16_t *s = xmalloc(st_mult(total, sizeof(int16_t)));
-        size_t npad = pad < total ? pad : total;
-        memset(s, 0, npad * sizeof(int16_t));
-        if (total > npad)
-            memcpy(s + npad, d.out.s + drop, (total - npad) * sizeof(int16_t));
-        out->samples = s;
     }
     out->n = total;
     out->rate = rate;
@@ -383,8 +518,25 @@ void om_pcm_release(om_pcm *pcm)
 {
     if (!pcm)
         return;
-    free(pcm->samples);
+    if (pcm->map)
+        munmap(pcm->map, pcm->map_len);
+    else
+        free(pcm->samples);
     memset(pcm, 0, sizeof(*pcm));
+}
+
+void om_pcm_forget(const om_pcm *pcm, size_t from, size_t to)
+{
+    if (!pcm || !pcm->map || from >= to || from >= pcm->n)
+        return;
+    if (to > pcm->n)
+        to = pcm->n;
+    forget_shared(pcm->samples + from, (to - from) * sizeof(int16_t));
+}
+
+void om_pcm_forget_cb(void *pcm, size_t from, size_t to)
+{
+    om_pcm_forget(pcm, from, to);
 }
 
 double om_pcm_end(const om_pcm *pcm)

@@ -193,6 +193,7 @@ int om_signals_analyze(const char *path, const om_audio_opts *aopts, const om_vi
         if ((rc = om_audio_decode_16k(path, 0, 0, &pcm)) < 0)
             return rc;
         rc = om_audio_signals_compute(&pcm, aopts, &out->audio);
+        om_pcm_forget(&pcm, 0, pcm.n); /* read through once; ASR takes it range by range */
         if (rc < 0) {
             om_pcm_release(&pcm);
             return rc;

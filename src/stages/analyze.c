@@ -136,6 +136,8 @@ static void align_subtitles(analyze *a)
     o.model_dir = om_config_str(a->ctx->cfg, "asr.model_dir");
     o.cancel = a->ctx->cancel;
     o.jobs = (int)om_config_long(a->ctx->cfg, "asr.jobs");
+    o.forget = om_pcm_forget_cb;
+    o.forget_arg = &a->pcm;
     om_align_stats st;
     int rc = om_asr_align(&a->t, a->pcm.samples, a->pcm.n, &o, &st);
     if (rc == OM_OK)
@@ -186,6 +188,8 @@ static int transcribe(analyze *a)
         .silences = sil,
         .nsilences = nsil,
         .cancel = a->ctx->cancel,
+        .forget = om_pcm_forget_cb,
+        .forget_arg = &a->pcm,
     };
     rc = om_asr_transcribe(&a->t, cfg, a->pcm.samples, a->pcm.n, &req);
     free(kw);

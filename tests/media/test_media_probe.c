@@ -2,6 +2,8 @@
  * start (H.264/AAC mp4, opus/webm, mp3, flac, wav, rotated, late audio) and on bad media
  * (empty, random bytes, truncated mp4 with and without faststart, no audio, a codec without
  * decoder, 9000x9000 video, a subtitle file, a missing file, a directory). */
+#include <dirent.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -343,6 +345,110 @@ static void test_decode_late_audio(void **state)
     om_pcm_release(&pcm);
 }
 
+static long resident_pages(void)
+{
+    long size = 0, res = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (fp) {
+        if (fscanf(fp, "%ld %ld", &size, &res) != 2)
+            res = 0;
+        fclose(fp);
+    }
+    return res;
+}
+
+static size_t count_entries(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int64_t sum_samples(const om_pcm *p)
+{
+    int64_t s = 0;
+    for (size_t i = 0; i < p->n; i++)
+        s += p->samples[i] * (int64_t)(i % 7 + 1);
+    return s;
+}
+
+/* A span longer than OM_AUDIO_MAP_SECONDS is decoded into an unlinked temp-file mapping: the
+ * same samples as the heap, its pages out of the process's memory once forgotten and back
+ * intact when read again; with no usable temp dir it falls back to the heap. */
+static void test_decode_long_audio_file_backed(void **state)
+{
+    fx *f = *state;
+    char *path = fx_path(f->dir, "long.mp4"), *tmp = fx_path(f->dir, "tmp");
+    assert_int_equal(om_mkdirs(tmp, 0700), OM_OK);
+    double secs = OM_AUDIO_MAP_SECONDS + 30;
+    char *vsrc = xasprintf("color=c=black:s=16x16:r=1:d=%.0f", secs + 1);
+    char *asrc = xasprintf("aevalsrc='0.2*sin(2*PI*(200+3*t)*t)':s=16000:d=%.0f", secs);
+    assert_int_equal(FX_FFMPEG("-f", "lavfi", "-i", vsrc, "-itsoffset", "1", "-f", "lavfi", "-i",
+                               asrc, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset",
+                               "ultrafast", "-c:a", "aac", path),
+                     0);
+    free(vsrc);
+    free(asrc);
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? xstrdup(old) : NULL;
+    setenv("TMPDIR", tmp, 1);
+
+    om_pcm big, head, heap;
+    assert_int_equal(om_audio_decode_16k(path, 0, 0, &big), OM_OK);
+    assert_non_null(big.map);
+    assert_true(fabs(om_pcm_end(&big) - (secs + 1)) < 0.1);
+    assert_int_equal(count_entries(tmp), 0); /* nothing left with a name */
+    /* the audio starts 1 s in: silence before it (the pad is in the mapping too) */
+    assert_true(fx_rms_db(big.samples, 0, 15000) < -80.0);
+    assert_true(fx_rms_db(big.samples, 17000, 40000) > -25.0);
+
+    /* resident only while touched (the decode forgot what it wrote) */
+    long page = sysconf(_SC_PAGESIZE), bytes = (long)(big.n * sizeof(int16_t));
+    long r0 = resident_pages();
+    int64_t sum = sum_samples(&big);
+    long r1 = resident_pages();
+    om_pcm_forget(&big, 0, big.n);
+    long r2 = resident_pages();
+    assert_true((r1 - r0) * page > bytes * 8 / 10);
+    assert_true((r1 - r2) * page > bytes * 8 / 10);
+    assert_true(sum_samples(&big) == sum); /* read back from the file, unchanged */
+    om_pcm_forget(&big, 5, 3);             /* an empty or reversed range is nothing */
+    om_pcm_forget(&big, big.n, big.n + 100);
+
+    /* the first 200 s decoded on the heap are the same samples */
+    assert_int_equal(om_audio_decode_16k(path, 0, 200, &head), OM_OK);
+    assert_null(head.map);
+    assert_int_equal(head.n, 200 * 16000);
+    assert_memory_equal(head.samples, big.samples, head.n * sizeof(int16_t));
+
+    /* no usable temp dir: a warning and the heap, same samples */
+    char *gone = fx_path(f->dir, "no-such-dir");
+    setenv("TMPDIR", gone, 1);
+    assert_int_equal(om_audio_decode_16k(path, 0, 0, &heap), OM_OK);
+    assert_null(heap.map);
+    assert_int_equal(heap.n, big.n);
+    assert_memory_equal(heap.samples, big.samples, heap.n * sizeof(int16_t));
+    om_pcm_forget(&heap, 0, heap.n); /* heap PCM ignores it */
+    assert_true(sum_samples(&heap) == sum);
+
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    om_pcm_release(&big);
+    om_pcm_release(&head);
+    om_pcm_release(&heap);
+    om_pcm_release(&heap); /* twice is fine */
+    free(saved);
+    free(gone);
+    free(tmp);
+    free(path);
+}
+
 /* Lag (in samples, |lag| <= maxlag) that best aligns b to a. */
 static long best_lag(const int16_t *a, const int16_t *b, size_t n, long maxlag)
 {
@@ -398,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_decode_span),
         cmocka_unit_test(test_decode_formats),
         cmocka_unit_test(test_decode_late_audio),
+        cmocka_unit_test(test_decode_long_audio_file_backed),
         cmocka_unit_test(test_decode_span_alignment),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
