@@ -372,12 +372,29 @@ static int adapt_sweep(clip *clips, size_t nclips, const char *const *ov)
     return 0;
 }
 
-/* `--sweep-media MEDIA SRT ["-opt val ..." ...]`: each candidate (on top of our configuration;
- * "" is ours) transcribes MEDIA's audio as the pipeline does (all cores, voice activity),
- * scored against the words of SRT (e.g. bench/e2e's generated talk and its subtitles): a
- * speed and accuracy check on minutes of speech rather than seconds. */
+/* `--sweep-media MEDIA SRT [--brand BRAND.json] ["-opt val ..." ...]`: each candidate (on top
+ * of our configuration; "" is ours) transcribes MEDIA's audio as the pipeline does (all cores,
+ * voice activity, and with --brand the project model from its "brief" and "keywords"), scored
+ * against the words of SRT (e.g. bench/e2e's generated talk and its subtitles): a speed and
+ * accuracy check on minutes of speech rather than seconds. */
 static int sweep_media(const char *media, const char *srt, int argc, char **argv)
 {
+    json_t *brand = NULL;
+    const char *kw[64];
+    size_t nkw = 0;
+    if (argc > 1 && strcmp(argv[0], "--brand") == 0) {
+        json_error_t je;
+        if (!(brand = json_load_file(argv[1], 0, &je))) {
+            fprintf(stderr, "%s: %s\n", argv[1], je.text);
+            return 1;
+        }
+        json_t *a = json_object_get(brand, "keywords");
+        for (size_t i = 0; i < json_array_size(a) && nkw < 64; i++)
+            if (json_is_string(json_array_get(a, i)))
+                kw[nkw++] = json_string_value(json_array_get(a, i));
+        argc -= 2;
+        argv += 2;
+    }
     om_pcm pcm;
     om_transcript ref = OM_TRANSCRIPT_INIT;
     if (om_audio_decode_16k(media, 0, 0, &pcm) < 0 || om_subtitles_parse_file(&ref, srt) < 0) {
@@ -394,6 +411,11 @@ static int sweep_media(const char *media, const char *srt, int argc, char **argv
         for (char *p = strtok_r(copy, " ", &save); p && k < 31; p = strtok_r(NULL, " ", &save))
             ov[k++] = p;
         om_asr_sphinx_opts o = {.overrides = ov, .vad_min_gap_s = 0.3, .vad_music_min_s = 10};
+        if (brand) {
+            o.adapt_text = json_string_value(json_object_get(brand, "brief"));
+            o.keywords = kw;
+            o.nkeywords = nkw;
+        }
         om_transcript t = OM_TRANSCRIPT_INIT;
         double w0 = now_s(), c0 = cpu_s();
         if (om_asr_sphinx(&t, pcm.samples, pcm.n, &o) < 0) {
@@ -415,6 +437,7 @@ static int sweep_media(const char *media, const char *srt, int argc, char **argv
     free(reftext);
     om_transcript_release(&ref);
     om_pcm_release(&pcm);
+    json_decref(brand);
     return 0;
 }
 

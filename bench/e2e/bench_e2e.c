@@ -8,7 +8,9 @@
  *   floor parts   run one after another with nothing of ours around them:
  *                   decode      om_audio_decode_16k of the whole source (what analyze does);
  *                   transcribe  om_asr_transcribe over the whole audio, same configuration
- *                               and parallelism as the workspace's (asr.jobs);
+ *                               and parallelism as the workspace's (asr.jobs), except that
+ *                               every second is decoded (asr.vad_min_gap_s = 0: no voice
+ *                               activity skips);
  *                   renders     each finished clip's ffmpeg command (edit_jobs.operations
  *                               compiled again, to another file) run bare, one at a time.
  *   naive floor   = decode + transcription of every second + one bare run per clip.
@@ -504,6 +506,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nsets; i++)
         om_config_set_arg(cfg, sets[i], "--set");
+    om_config_set_arg(cfg, "asr.vad_min_gap_s=0", "the naive floor"); /* every second */
     double s0 = ru_cpu(RUSAGE_SELF);
     int64_t m0 = om_mono_ms();
     om_pcm pcm = {0};
