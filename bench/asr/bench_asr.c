@@ -427,8 +427,8 @@ static int sweep_media(const char *media, const char *srt, int argc, char **argv
         om_wer w;
         om_wer_compute(reftext, hyp, &w);
         printf("  %-44s WER %5.1f%% (%zu of %zu)  wall %6.1f s (%.2fx realtime)  cpu %6.1f s\n",
-               *argv[c] ? argv[c] : "(ours)", 100.0 * w.wer, w.sub + w.del + w.ins,
-               w.ref_words, wall, audio / wall, cpu);
+               *argv[c] ? argv[c] : "(ours)", 100.0 * w.wer, w.sub + w.del + w.ins, w.ref_words,
+               wall, audio / wall, cpu);
         fflush(stdout);
         free(hyp);
         free(copy);

@@ -219,10 +219,11 @@ static ps_decoder_t *decoder_new(const char *dir, char **msg)
         goto out;
     }
     err_set_logfp(NULL);
-    const char *argv[] = {"omniva", "-hmm", hmm, "-dict", dict, "-topn", "24", "-remove_silence",
-                          "no", "-bestpath", "no", NULL};
-    cmd_ln_t *cfg = cmd_ln_parse_r(NULL, ps_args(), (int)OM_ARRAY_LEN(argv) - 1, (char **)argv,
-                                   TRUE);
+    const char *argv[] = {
+        "omniva",          "-hmm", hmm,         "-dict", dict, "-topn", OM_ASR_SPHINX_TOPN,
+        "-remove_silence", "no",   "-bestpath", "no",    NULL};
+    cmd_ln_t *cfg =
+        cmd_ln_parse_r(NULL, ps_args(), (int)OM_ARRAY_LEN(argv) - 1, (char **)argv, TRUE);
     if (!cfg) {
         *msg = xstrdup("pocketsphinx configuration refused");
         goto out;

@@ -22,11 +22,11 @@
 #include "asr/asr.h"
 
 typedef struct om_align_opts {
-    const char *model_dir; /* NULL: OM_ASR_SPHINX_MODEL_DIR */
-    double margin_s;       /* audio taken beyond a cue, at most half-way to its neighbour;
-                              default 0.4 */
-    volatile int *cancel;  /* optional: non-zero stops between cues */
-    int jobs;              /* threads, a decoder each; 0: online CPUs (fewer for few cues) */
+    const char *model_dir;   /* NULL: OM_ASR_SPHINX_MODEL_DIR */
+    double margin_s;         /* audio taken beyond a cue, at most half-way to its neighbour;
+                                default 0.4 */
+    volatile int *cancel;    /* optional: non-zero stops between cues */
+    int jobs;                /* threads, a decoder each; 0: online CPUs (fewer for few cues) */
     om_asr_forget_fn forget; /* optional, with forget_arg: a cue's audio once aligned */
     void *forget_arg;
 } om_align_opts;

@@ -119,6 +119,9 @@ int om_subtitles_parse_file(om_transcript *out, const char *path);
 /* ---- pocketsphinx (sphinx.c + lm.c) ------------------------------------------------------ */
 
 #define OM_ASR_SPHINX_MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
+/* Gaussians scored per codebook (pocketsphinx -topn, default 4), for transcription and
+ * forced alignment alike: chosen by bench_asr --sweep-media (bench/asr/README.md). */
+#define OM_ASR_SPHINX_TOPN "12"
 /* Default weight of the project language model against the general one (bench/asr sweep). */
 #define OM_ASR_ADAPT_WEIGHT 0.1
 

@@ -192,14 +192,14 @@ size_t om_asr_chunk(const int16_t *pcm, size_t n, double max_s, const double *si
  * other value beat them by more than noise. */
 static const char *const k_tuned[] = {
     "-topn",
-    "12", /* Gaussians scored per codebook (default 4): the one clear gain; 12 is as
-           * accurate as 16 or 24 over minutes of speech and cheaper */
+    OM_ASR_SPHINX_TOPN, /* the one clear gain over the default 4; 12 is as accurate as 16
+                         * or 24 over minutes of speech, and cheaper */
     "-fwdflat",
     "no", /* skip the flat-lexicon pass: as accurate here, and faster */
     "-maxhmmpf",
     "5000", /* cap active HMMs per frame (default 30000): with topn 12, 2x faster than
-              * topn 24 / 10000 at the same WER over 11 minutes of speech
-              * (bench_asr --sweep-media; bench/asr/README.md) */
+             * topn 24 / 10000 at the same WER over 11 minutes of speech
+             * (bench_asr --sweep-media; bench/asr/README.md) */
     "-bestpath",
     "yes", /* lattice best path: also gives the word posteriors (conf) */
     "-remove_silence",
