@@ -50,17 +50,13 @@ static int compare_stored(om_store *s, const om_config *cfg, const om_fingerprin
                           const char *since, om_repost *out)
 {
     om_rows *r = NULL;
-    int64_t limit = om_config_long(cfg, "fetch.dedupe_candidates");
-    int rc = since ? om_store_query(s,
-                                    "SELECT entity_id, metadata FROM artifacts WHERE kind = "
-                                    "'audio_fingerprint' AND entity_type = 'videos' AND "
-                                    "created_at >= ? ORDER BY created_at DESC LIMIT ?",
-                                    OM_PARAMS(OM_TEXT(since), OM_INT(limit)), &r)
-                   : om_store_query(s,
-                                    "SELECT entity_id, metadata FROM artifacts WHERE kind = "
-                                    "'audio_fingerprint' AND entity_type = 'videos' "
-                                    "ORDER BY created_at DESC LIMIT ?",
-                                    OM_PARAMS(OM_INT(limit)), &r);
+    int rc = om_store_query(s,
+                            "SELECT entity_id, metadata FROM artifacts WHERE kind = "
+                            "'audio_fingerprint' AND entity_type = 'videos' AND "
+                            "created_at >= ? ORDER BY created_at DESC LIMIT ?",
+                            OM_PARAMS(OM_TEXT(since ? since : "1970-01-01T00:00:00.000000Z"),
+                                      OM_INT(om_config_long(cfg, "fetch.dedupe_candidates"))),
+                            &r);
     if (rc != OM_OK)
         return om_error_wrap(rc, "reading the stored audio fingerprints");
     double threshold = om_config_double(cfg, "fetch.dedupe_ber");

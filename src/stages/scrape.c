@@ -39,8 +39,9 @@
  *   SAVE   in ONE store transaction: insert the post; when a video with the same SHA-256
  *          already exists (the same media from another post or creator), or DEDUPE found the
  *          same audio (checked again here, under a lock, against the fingerprints stored
- *          since: a re-post fetched at the same time as its original), record the post with a ledger packet pointing at that video (with the
- *          fingerprint match as evidence) and stop there; else move the file to
+ *          since: a re-post fetched at the same time as its original), record the post with
+ *          a ledger packet pointing at that video (with the fingerprint match as evidence)
+ *          and stop there; else move the file to
  *          <media_dir>/sources/<video_id>.<ext> (subtitles to <media_dir>/subs/<video_id>.
  *          <vtt|srt>), insert the video and its artifacts (source_media, subtitle), write the
  *          ledger packet (evidence: checksum, url, driver, raw-metadata hash) and emit
