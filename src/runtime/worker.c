@@ -833,6 +833,15 @@ static int once_must_wait(rt_worker *w)
                     next = l.jobs[i].not_before_us;
             }
     om_job_list_free(&l);
+    /* a delayed job that came due between the empty claim and the listing above reads back
+     * as ready: claim again. Only recent ones count, so a ready job that claim skips (its
+     * type paused) delays the exit by seconds, not for ever. */
+    om_queue_filter fr0 = {"ready", NULL, 1000};
+    if (om_queue_list(w->queue, &fr0, &l) == OM_OK)
+        for (size_t i = 0; i < l.n; i++)
+            if (serves(w, l.jobs[i].type) && l.jobs[i].not_before_us >= om_now_us() - 5000000)
+                due++;
+    om_job_list_free(&l);
     for (size_t i = w->nclaim; i < w->ntypes; i++) { /* GPU jobs left to a GPU worker */
         om_queue_filter fr = {"ready", w->types[i], 1};
         if (om_queue_list(w->queue, &fr, &l) == OM_OK)
