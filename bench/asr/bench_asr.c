@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "asr/asr.h"
+#include "base/config.h"
 #include "asr_util.h"
 
 /* A project brief for an audiobook-clip channel, written from general knowledge of the
@@ -402,6 +403,7 @@ static int sweep_media(const char *media, const char *srt, int argc, char **argv
         return 1;
     }
     char *reftext = om_transcript_join(&ref);
+    om_config *cfg = om_config_new(NULL); /* the pipeline's [asr] defaults */
     double audio = (double)pcm.n / pcm.rate;
     printf("  %.1f s of audio, %zu reference words\n", audio, ref.n);
     for (int c = 0; c < argc; c++) {
@@ -410,11 +412,18 @@ static int sweep_media(const char *media, const char *srt, int argc, char **argv
         size_t k = 0;
         for (char *p = strtok_r(copy, " ", &save); p && k < 31; p = strtok_r(NULL, " ", &save))
             ov[k++] = p;
-        om_asr_sphinx_opts o = {.overrides = ov, .vad_min_gap_s = 0.3, .vad_music_min_s = 10};
+        om_asr_sphinx_opts o = {
+            .overrides = ov,
+            .jobs = (int)om_config_long(cfg, "asr.jobs"),
+            .max_chunk_s = om_config_double(cfg, "asr.max_chunk_s"),
+            .vad_min_gap_s = om_config_double(cfg, "asr.vad_min_gap_s"),
+            .vad_music_min_s = om_config_double(cfg, "asr.vad_music_min_s"),
+        };
         if (brand) {
             o.adapt_text = json_string_value(json_object_get(brand, "brief"));
             o.keywords = kw;
             o.nkeywords = nkw;
+            o.adapt_weight = om_config_double(cfg, "asr.adapt_weight");
         }
         om_transcript t = OM_TRANSCRIPT_INIT;
         double w0 = now_s(), c0 = cpu_s();
@@ -434,6 +443,7 @@ static int sweep_media(const char *media, const char *srt, int argc, char **argv
         free(copy);
         om_transcript_release(&t);
     }
+    om_config_free(cfg);
     free(reftext);
     om_transcript_release(&ref);
     om_pcm_release(&pcm);

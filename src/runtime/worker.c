@@ -833,26 +833,22 @@ static int once_must_wait(rt_worker *w)
                     next = l.jobs[i].not_before_us;
             }
     om_job_list_free(&l);
-    /* a delayed job that came due between the empty claim and the listing above reads back
-     * as ready: claim again. Only recent ones count, so a ready job that claim skips (its
-     * type paused) delays the exit by seconds, not for ever. */
-    om_queue_filter fr0 = {"ready", NULL, 1000};
-    if (om_queue_list(w->queue, &fr0, &l) == OM_OK)
-        for (size_t i = 0; i < l.n; i++)
-            if (serves(w, l.jobs[i].type) && l.jobs[i].not_before_us >= om_now_us() - 5000000)
-                due++;
-    om_job_list_free(&l);
-    for (size_t i = w->nclaim; i < w->ntypes; i++) { /* GPU jobs left to a GPU worker */
+    /* Ready jobs of the served types. GPU ones wait for a GPU worker. A claimable type whose
+     * oldest ready job came due in the last 5 s had it come due after the empty claim (a
+     * retry whose delay just ran out): claim again. An older one is a job the claim skips
+     * (its type paused), which must not keep --once alive. */
+    int64_t recent_us = om_now_us() - 5000000;
+    for (size_t i = 0; i < w->ntypes; i++) {
         om_queue_filter fr = {"ready", w->types[i], 1};
-        if (om_queue_list(w->queue, &fr, &l) == OM_OK)
-            due += l.n;
+        if (om_queue_list(w->queue, &fr, &l) == OM_OK && l.n)
+            due += i >= w->nclaim || l.jobs[0].not_before_us >= recent_us;
         om_job_list_free(&l);
     }
     static int64_t last_note_ms;
     if ((leased || due) && om_mono_ms() - last_note_ms >= 10000) {
         char ts[OM_TIME_LEN];
         om_info("worker", "--once: waiting for %zu running/leased jobs and %zu delayed jobs%s%s",
-                leased, due, due ? " (next due " : "", due ? om_time_iso(ts, next) : "");
+                leased, due, next ? " (next due " : "", next ? om_time_iso(ts, next) : "");
         last_note_ms = om_mono_ms();
     }
     return leased || due;
