@@ -310,8 +310,8 @@ int om_asr_external(om_transcript *out, const int16_t *pcm, size_t n,
         free(argv);
         return om_error_set(OM_EINVAL, "external transcription: empty command");
     }
-    const char *tmp = opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
-    char *dir = xasprintf("%s/omniva-asr-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    const char *tmp = opts->tmpdir && *opts->tmpdir ? opts->tmpdir : om_tmpdir();
+    char *dir = xasprintf("%s/omniva-asr-XXXXXX", tmp);
     int rc = OM_OK;
     if (!mkdtemp(dir)) {
         rc = om_error_set(OM_EIO, "external transcription: creating %s: %s", dir, strerror(errno));

@@ -520,8 +520,7 @@ static int prepare_adaptation(sphinx_ctx *c, const om_asr_sphinx_opts *o, json_t
     int rc = om_lm_build_arpa(o->adapt_text, o->keywords, o->nkeywords, &arpa);
     if (rc < 0)
         return om_error_wrap(rc, "adapting the language model");
-    const char *tmp = getenv("TMPDIR");
-    char *path = xasprintf("%s/omniva-lm-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *path = xasprintf("%s/omniva-lm-XXXXXX", om_tmpdir());
     int fd = mkstemp(path);
     if (fd < 0) {
         int e = errno;

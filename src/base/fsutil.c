@@ -272,3 +272,9 @@ char *om_path_from_home(const char *home, const char *path)
         return xasprintf("/%s", path);
     return xasprintf("%.*s/%s", (int)n, home, path);
 }
+
+const char *om_tmpdir(void)
+{
+    const char *dir = getenv("TMPDIR");
+    return dir && *dir ? dir : "/tmp";
+}

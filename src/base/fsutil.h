@@ -20,6 +20,8 @@ int om_file_size(const char *path, int64_t *out);
 int om_sha256_file(const char *path, char out[OM_SHA256_HEX_LEN]);
 void om_sha256_hex(const void *data, size_t len, char out[OM_SHA256_HEX_LEN]);
 int om_rmtree(const char *path);
+/* Where temp files go: $TMPDIR when set and not empty, else "/tmp". Not to be freed. */
+const char *om_tmpdir(void);
 
 /* Paths stored inside a workspace (omniva.conf, database rows) are relative to its home, so
  * a copied or moved workspace keeps working. Both return a new string (caller frees), NULL

@@ -15,6 +15,7 @@
 #include <libavutil/channel_layout.h>
 #include <libswresample/swresample.h>
 
+#include "base/fsutil.h"
 #include "media/audio.h"
 #include "media/probe.h"
 
@@ -33,9 +34,7 @@ typedef struct pcm_buf {
  * write into a sparse mapping on a full disk would be SIGBUS, not an error). -1 with errno. */
 static int temp_backing(size_t bytes)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
+    const char *dir = om_tmpdir();
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) { /* a file system without O_TMPFILE */
         char *path = xasprintf("%s/omniva-pcm-XXXXXX", dir);

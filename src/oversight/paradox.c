@@ -493,8 +493,7 @@ static void hash_and_compare(px *x, json_t *hashes, const fcand *c)
         char *local = NULL; /* the bucket's bytes now, not a cache copy of what they were */
         int hrc = OM_OK;
         if (c->remote) {
-            const char *td = getenv("TMPDIR");
-            local = xasprintf("%s/omniva-paradox-%d.tmp", td && *td ? td : "/tmp", (int)getpid());
+            local = xasprintf("%s/omniva-paradox-%d.tmp", om_tmpdir(), (int)getpid());
             hrc = om_mstore_get(x->ms, c->path, local, NULL);
         }
         if (hrc == OM_OK)

@@ -132,6 +132,23 @@ static void test_config_and_files(void **state)
     assert_int_equal(om_config_load(&c, "/nonexistent-omniva"), OM_ENOTFOUND);
 }
 
+/* om_tmpdir: $TMPDIR when set and not empty, else /tmp (the caller's environment restored). */
+static void test_tmpdir(void **state)
+{
+    (void)state;
+    const char *was = getenv("TMPDIR");
+    char *saved = was ? xstrdup(was) : NULL;
+    setenv("TMPDIR", "/var/tmp/omniva-x", 1);
+    assert_string_equal(om_tmpdir(), "/var/tmp/omniva-x");
+    setenv("TMPDIR", "", 1);
+    assert_string_equal(om_tmpdir(), "/tmp");
+    unsetenv("TMPDIR");
+    assert_string_equal(om_tmpdir(), "/tmp");
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    free(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_uuid4),
         cmocka_unit_test(test_proc_capture_and_timeout),
         cmocka_unit_test(test_config_and_files),
+        cmocka_unit_test(test_tmpdir),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
